@@ -1,0 +1,80 @@
+import type { Config } from '../../shared/config.js';
+import { Acl, type AclAccess, type AclResult, type AclSubject } from './acl.js';
+import { AclCache } from './acl-cache.js';
+import { loadAclFile } from './acl-rules.js';
+
+export * from './acl-rules.js';
+export * from './acl.js';
+export * from './acl-cache.js';
+export * from './auth.js';
+export * from './banned.js';
+
+export interface AccessControlOptions {
+  acl: Acl | undefined;
+  cacheEnabled: boolean;
+  cacheMaxSize: number;
+  cacheTtlMs: number;
+  /** Called on every check, cached or not (the caller counts client.check_acl, as EMQX does). */
+  onCheck?: () => void;
+  /** Clock for the caches, epoch ms; tests inject one. */
+  now?: () => number;
+}
+
+/** What the connection code calls for ACL: one shared rule set, one cache per client. */
+export class AccessControl {
+  private aclRules: Acl | undefined;
+  private readonly opts: AccessControlOptions;
+
+  constructor(opts: AccessControlOptions) {
+    this.opts = opts;
+    this.aclRules = opts.acl;
+  }
+
+  get acl(): Acl | undefined {
+    return this.aclRules;
+  }
+
+  /**
+   * Swaps the rule set (e.g. a reload). Existing client caches keep their results until
+   * their TTL, as in EMQX; clear them if the change must apply at once.
+   */
+  setAcl(acl: Acl | undefined): void {
+    this.aclRules = acl;
+  }
+
+  /** A cache for a new connection, or undefined when caching is off (or pointless: no ACL). */
+  newCache(): AclCache | undefined {
+    const o = this.opts;
+    if (!o.cacheEnabled || o.cacheMaxSize <= 0 || !this.aclRules) return undefined;
+    return new AclCache(o.cacheMaxSize, o.cacheTtlMs, o.now);
+  }
+
+  check(subject: AclSubject, cache: AclCache | undefined, access: AclAccess, topic: string): AclResult {
+    this.opts.onCheck?.();
+    const acl = this.aclRules;
+    if (!acl) return 'allow';
+    const hit = cache?.get(access, topic);
+    if (hit !== undefined) return hit;
+    const result = acl.check(subject, access, topic);
+    cache?.put(access, topic, result);
+    return result;
+  }
+
+  /**
+   * Builds from config; reads and parses aclFile (throwing AclParseError) when it is set.
+   * Without a file, aclNoMatch alone decides, as in EMQX: 'allow' needs no Acl at all,
+   * 'deny' becomes an empty rule set that denies everything.
+   */
+  static fromConfig(
+    cfg: Pick<Config, 'aclFile' | 'aclNoMatch' | 'aclCacheEnable' | 'aclCacheMaxSize' | 'aclCacheTtlMs'>,
+    hooks: { onCheck?: () => void; now?: () => number } = {},
+  ): AccessControl {
+    return new AccessControl({
+      acl: cfg.aclFile ? new Acl(loadAclFile(cfg.aclFile), cfg.aclNoMatch) : cfg.aclNoMatch === 'deny' ? new Acl([], 'deny') : undefined,
+      cacheEnabled: cfg.aclCacheEnable,
+      cacheMaxSize: cfg.aclCacheMaxSize,
+      cacheTtlMs: cfg.aclCacheTtlMs,
+      ...hooks,
+    });
+  }
+}

@@ -1,0 +1,234 @@
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { formatDatetime, formatUptime } from '../shared/time-format.js';
+import { OTP_RELEASE, SYSDESCR, VERSION } from '../shared/version.js';
+import type { Broker } from './broker.js';
+import type { ListenerInfo } from './listeners/listener.js';
+import type { Session } from './session/session.js';
+import type { AclCacheEntry } from './access/acl-cache.js';
+import type { MetricName } from '../shared/emqx-names.js';
+
+/**
+ * The node's state as the EMQX API shows it: plain functions over a Broker, which the RPC
+ * layer calls to answer the gateway. Field names and types follow the v4 spec.
+ */
+
+/** One row of GET /api/v4/clients. */
+export interface ClientRow {
+  node: string;
+  clientid: string;
+  username: string | null;
+  proto_name: string;
+  proto_ver: number;
+  ip_address: string;
+  port: number;
+  is_bridge: boolean;
+  connected_at: string;
+  disconnected_at?: string;
+  connected: boolean;
+  zone: string;
+  keepalive: number;
+  clean_start: boolean;
+  expiry_interval: number;
+  created_at: string;
+  subscriptions_cnt: number;
+  max_subscriptions: number;
+  inflight: number;
+  max_inflight: number;
+  mqueue_len: number;
+  max_mqueue: number;
+  mqueue_dropped: number;
+  awaiting_rel: number;
+  max_awaiting_rel: number;
+  recv_oct: number;
+  recv_cnt: number;
+  recv_pkt: number;
+  recv_msg: number;
+  send_oct: number;
+  send_cnt: number;
+  send_pkt: number;
+  send_msg: number;
+  mailbox_len: number;
+  heap_size: number;
+  reductions: number;
+}
+
+/** Raw values for filtering (times as epoch ms) beside the formatted row. */
+export interface ClientRecord {
+  row: ClientRow;
+  createdAtMs: number;
+  connectedAtMs: number;
+  connState: 'connected' | 'disconnected' | 'idle';
+}
+
+export function clientRecord(b: Broker, s: Session): ClientRecord {
+  const cfg = b.cfg;
+  const conn = s.conn;
+  // the last connection's details stay on an offline persistent session
+  const last = conn ?? s.lastConn;
+  const info = last?.info;
+  const connectedAtMs = info?.connectedAt ?? s.createdAt;
+  const row: ClientRow = {
+    node: b.nodeName,
+    clientid: s.clientId,
+    username: info?.username ?? null,
+    proto_name: info?.protoName ?? 'MQTT',
+    proto_ver: last?.version ?? 4,
+    ip_address: last?.peerHost ?? '',
+    port: last?.peerPort ?? 0,
+    is_bridge: info?.isBridge ?? false,
+    connected_at: formatDatetime(connectedAtMs),
+    connected: conn !== undefined,
+    zone: cfg.zone,
+    keepalive: info?.keepalive ?? 0,
+    clean_start: s.cleanStart,
+    expiry_interval: s.expiryInterval,
+    created_at: formatDatetime(s.createdAt),
+    subscriptions_cnt: s.subscriptions.size,
+    max_subscriptions: cfg.maxSubscriptions,
+    inflight: s.inflight.size,
+    max_inflight: cfg.maxInflight,
+    mqueue_len: s.mqueue.length,
+    max_mqueue: cfg.maxMqueue,
+    mqueue_dropped: s.mqueue.dropped,
+    awaiting_rel: s.awaitingRel.size,
+    max_awaiting_rel: cfg.maxAwaitingRel,
+    recv_oct: last?.recvOct ?? 0,
+    recv_cnt: last?.recvCnt ?? 0,
+    recv_pkt: last?.recvPkt ?? 0,
+    recv_msg: last?.recvMsg ?? 0,
+    send_oct: last?.sendOct ?? 0,
+    send_cnt: last?.sendCnt ?? 0,
+    send_pkt: last?.sendPkt ?? 0,
+    send_msg: last?.sendMsg ?? 0,
+    // Erlang process fields have no Node.js counterpart; the analogs:
+    // mailbox_len: messages waiting in the session queue (the work queued for this client),
+    // heap_size: bytes buffered for the client's socket, not yet written,
+    // reductions: packets handled for this client in both directions (work done).
+    mailbox_len: s.mqueue.length,
+    heap_size: conn ? conn.socket.writableLength : 0,
+    reductions: (last?.recvPkt ?? 0) + (last?.sendPkt ?? 0),
+  };
+  if (!conn) row.disconnected_at = formatDatetime(s.disconnectedAt || s.createdAt);
+  return { row, createdAtMs: s.createdAt, connectedAtMs, connState: conn ? 'connected' : 'disconnected' };
+}
+
+/** Every session on this node (connected and persistent offline ones), in a stable order: the order they were opened. */
+export function clientRecords(b: Broker): ClientRecord[] {
+  const out: ClientRecord[] = [];
+  for (const s of b.sessions.values()) out.push(clientRecord(b, s));
+  return out;
+}
+
+export function client(b: Broker, clientId: string): ClientRow | undefined {
+  const s = b.sessions.get(clientId);
+  return s ? clientRecord(b, s).row : undefined;
+}
+
+export function clientsByUsername(b: Broker, username: string): ClientRow[] {
+  return clientRecords(b)
+    .map((r) => r.row)
+    .filter((r) => r.username === username);
+}
+
+/** One row of GET /api/v4/subscriptions. */
+export interface SubscriptionRow {
+  node: string;
+  clientid: string;
+  topic: string;
+  qos: number;
+}
+
+export function subscriptions(b: Broker, clientId?: string): SubscriptionRow[] {
+  const out: SubscriptionRow[] = [];
+  const sessions = clientId === undefined ? b.sessions.values() : [b.sessions.get(clientId)].filter((s): s is Session => !!s);
+  for (const s of sessions) {
+    for (const [topic, opts] of s.subscriptions) out.push({ node: b.nodeName, clientid: s.clientId, topic, qos: opts.qos });
+  }
+  return out;
+}
+
+/** GET /api/v4/routes: the filters this node has subscribers for. */
+export function routes(b: Broker): { topic: string; node: string }[] {
+  return b.router.filters().map((topic) => ({ topic, node: b.nodeName }));
+}
+
+/** GET /api/v4/brokers/{node} */
+export function brokerInfo(b: Broker): Record<string, string> {
+  return {
+    version: VERSION,
+    uptime: formatUptime(Date.now() - b.startedAt),
+    sysdescr: SYSDESCR,
+    otp_release: OTP_RELEASE,
+    node_status: b.stopping ? 'Stopping' : 'Running',
+    node: b.nodeName,
+    datetime: formatDatetime(Date.now()),
+  };
+}
+
+/** GET /api/v4/nodes/{node}; process fields are the Node.js analogs (active handles for processes). */
+export function nodeInfo(b: Broker): Record<string, string | number> {
+  const mem = process.memoryUsage();
+  const [l1, l5, l15] = loadavg();
+  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.().length ?? 0;
+  return {
+    version: VERSION,
+    uptime: formatUptime(Date.now() - b.startedAt),
+    process_used: handles,
+    process_available: 2097152,
+    otp_release: OTP_RELEASE,
+    node_status: b.stopping ? 'Stopping' : 'Running',
+    node: b.nodeName,
+    memory_used: mem.heapUsed + mem.external,
+    memory_total: mem.rss,
+    max_fds: maxFds(),
+    load1: l1!.toFixed(2),
+    load5: l5!.toFixed(2),
+    load15: l15!.toFixed(2),
+    connections: b.connections.size,
+  };
+}
+
+let fdLimit: number | undefined;
+function maxFds(): number {
+  if (fdLimit === undefined) {
+    try {
+      const limits = readFileSync('/proc/self/limits', 'utf8');
+      const m = /Max open files\s+(\d+)/.exec(limits);
+      fdLimit = m ? Number(m[1]) : 0;
+    } catch {
+      fdLimit = 0;
+    }
+  }
+  return fdLimit;
+}
+
+export function listeners(b: Broker): ListenerInfo[] {
+  return b.listeners.map((l) => l.info());
+}
+
+export function metrics(b: Broker): Record<MetricName, number> {
+  return b.metrics.toObject();
+}
+
+export function stats(b: Broker): Record<string, number> {
+  return b.stats.toObject();
+}
+
+export function aclCache(b: Broker, clientId: string): AclCacheEntry[] | undefined {
+  const s = b.sessions.get(clientId);
+  if (!s?.conn) return undefined;
+  return s.conn.aclCache?.entries() ?? [];
+}
+
+/** Clears one client's ACL cache, or every client's on this node. */
+export function clearAclCache(b: Broker, clientId?: string): boolean {
+  if (clientId === undefined) {
+    for (const c of b.connections) c.aclCache?.clear();
+    return true;
+  }
+  const conn = b.sessions.get(clientId)?.conn;
+  if (!conn) return false;
+  conn.aclCache?.clear();
+  return true;
+}

@@ -1,0 +1,95 @@
+import type { AddressInfo, Server } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Broker } from '../broker.js';
+import { Connection } from '../protocol/connection.js';
+import type { ShutdownReason } from '../protocol/reason-codes.js';
+
+/** What the listeners API reports for one listener (GET /api/v4/listeners). */
+export interface ListenerInfo {
+  protocol: string;
+  listen_on: string;
+  acceptors: number;
+  max_conns: number;
+  current_conns: number;
+  /** EMQX's shape: an object of reason → count, or [] when nothing has been counted */
+  shutdown_count: Record<string, number> | [];
+}
+
+/** Strips the IPv4-mapped prefix so peers read as EMQX shows them ("127.0.0.1"). */
+export function peerAddress(addr: string | undefined): string {
+  if (!addr) return '';
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}
+
+/**
+ * One MQTT listener: its server, its connection count (max_conns enforced at accept) and
+ * why its connections ended (shutdown_count).
+ */
+export class Listener {
+  current = 0;
+  /** connections that have not completed CONNECT (for the idle timeout) */
+  readonly unconnected = new Set<Connection>();
+  readonly shutdownCount = new Map<string, number>();
+  port = 0;
+
+  constructor(
+    readonly broker: Broker,
+    /** as EMQX names it: mqtt:tcp, mqtt:ws, mqtt:ssl */
+    readonly protocol: string,
+    readonly server: Server,
+    private readonly bind: string,
+    private readonly wantedPort: number,
+    readonly maxConns: number,
+  ) {}
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.wantedPort, this.bind, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  /** Accepts a transport stream, or refuses it when the listener is full. */
+  accept(socket: Duplex, peerHost: string, peerPort: number): Connection | undefined {
+    if (this.current >= this.maxConns) {
+      this.count('max_conns');
+      socket.destroy();
+      return undefined;
+    }
+    this.current++;
+    const conn = new Connection(this.broker, socket, this, peerHost, peerPort);
+    this.unconnected.add(conn);
+    return conn;
+  }
+
+  /** Called once per connection when it ends. */
+  closed(conn: Connection, reason: ShutdownReason): void {
+    this.unconnected.delete(conn);
+    this.current--;
+    this.count(reason);
+  }
+
+  private count(reason: string): void {
+    this.shutdownCount.set(reason, (this.shutdownCount.get(reason) ?? 0) + 1);
+  }
+
+  info(): ListenerInfo {
+    return {
+      protocol: this.protocol,
+      listen_on: this.bind === '0.0.0.0' || this.bind === '::' ? String(this.port) : `${this.bind}:${this.port}`,
+      acceptors: 1, // one event loop accepts for every listener
+      max_conns: this.maxConns,
+      current_conns: this.current,
+      shutdown_count: this.shutdownCount.size === 0 ? [] : Object.fromEntries(this.shutdownCount),
+    };
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

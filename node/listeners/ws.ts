@@ -1,0 +1,29 @@
+import { createServer } from 'node:http';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Broker } from '../broker.js';
+import { Listener, peerAddress } from './listener.js';
+
+/** MQTT over WebSocket (mqtt:ws) on one path, with the `mqtt` subprotocol as MQTT requires [MQTT-6.0.0-3]. */
+export function wsListener(broker: Broker, bind: string, port: number, maxConns: number, path: string): Listener {
+  const server = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the mqtt subprotocol\n');
+  });
+  const listener = new Listener(broker, 'mqtt:ws', server, bind, port, maxConns);
+  const wss = new WebSocketServer({
+    server,
+    path,
+    perMessageDeflate: false,
+    maxPayload: broker.cfg.maxPacketSize + 8,
+    handleProtocols: (protocols) => {
+      for (const p of ['mqtt', 'mqttv3.1', 'mqttv3.1.1']) if (protocols.has(p)) return p;
+      return false;
+    },
+  });
+  wss.on('connection', (ws, req) => {
+    req.socket.setNoDelay(true);
+    const stream = createWebSocketStream(ws);
+    listener.accept(stream, peerAddress(req.socket.remoteAddress), req.socket.remotePort ?? 0);
+  });
+  wss.on('error', () => {});
+  return listener;
+}

@@ -1,0 +1,44 @@
+import { ConfigError, helpText, loadConfig } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { Broker } from './broker.js';
+
+/**
+ * Entry point of a broker node. Without NATS_URL and REDIS_URL it runs standalone with
+ * embedded defaults; the cluster transport and store plug in when they are set.
+ */
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(helpText('Usage: npm start [-- --config FILE]\n       node dist/node/main.js [--config FILE]\n\nRuns one Starling broker node.'));
+    return;
+  }
+  let cfg;
+  try {
+    cfg = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`starling: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(cfg.logLevel, { node: cfg.nodeName });
+  const broker = new Broker(cfg, log);
+  const listeners = await broker.start();
+  log.info({ node: cfg.nodeName, listeners, mode: cfg.natsUrl && cfg.redisUrl ? 'cluster' : 'standalone' }, 'node started');
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'node stopping');
+    await broker.stop();
+    log.info('node stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // a bug in one connection's handling must not take every other client down with it
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
+}
+
+await main();

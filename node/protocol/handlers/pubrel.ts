@@ -1,0 +1,17 @@
+import type { IPubrelPacket } from 'mqtt-packet';
+import { metricIndex } from '../../metrics/metrics.js';
+import type { Connection } from '../connection.js';
+import { RC } from '../reason-codes.js';
+
+const M_PUBREL_RECEIVED = metricIndex('packets.pubrel.received');
+const M_PUBREL_MISSED = metricIndex('packets.pubrel.missed');
+
+/** PUBREL [MQTT-3.6]: the client releases a QoS 2 message it sent; the identifier is free again. */
+export function handlePubrel(conn: Connection, p: IPubrelPacket): void {
+  const m = conn.broker.metrics;
+  m.inc(M_PUBREL_RECEIVED);
+  const id = p.messageId ?? 0;
+  if (conn.session!.awaitingRel.delete(id)) return conn.sendAck('pubcomp', id, RC.SUCCESS);
+  m.inc(M_PUBREL_MISSED);
+  conn.sendAck('pubcomp', id, RC.PACKET_IDENTIFIER_NOT_FOUND);
+}

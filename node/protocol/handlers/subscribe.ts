@@ -1,0 +1,45 @@
+import type { ISubscribePacket } from 'mqtt-packet';
+import type { QoS } from '../../../shared/message.js';
+import { metricIndex } from '../../metrics/metrics.js';
+import type { Connection } from '../connection.js';
+import { RC } from '../reason-codes.js';
+import type { SubOptions } from '../../router/router.js';
+
+const M_SUBSCRIBE_RECEIVED = metricIndex('packets.subscribe.received');
+const M_SUBSCRIBE_ERROR = metricIndex('packets.subscribe.error');
+const M_SUBSCRIBE_AUTH_ERROR = metricIndex('packets.subscribe.auth_error');
+const M_SUBACK_SENT = metricIndex('packets.suback.sent');
+const M_CLIENT_SUBSCRIBE = metricIndex('client.subscribe');
+
+/** SUBSCRIBE [MQTT-3.8]: each filter is checked and subscribed, SUBACK answers, then retained messages follow. */
+export function handleSubscribe(conn: Connection, p: ISubscribePacket): void {
+  const b = conn.broker;
+  const m = b.metrics;
+  m.inc(M_SUBSCRIBE_RECEIVED);
+  m.inc(M_CLIENT_SUBSCRIBE);
+  const session = conn.session!;
+  const subId = p.properties?.subscriptionIdentifier;
+  const codes: number[] = [];
+  const retainedFor: { filter: string; opts: SubOptions }[] = [];
+  let failed = false;
+  for (const s of p.subscriptions) {
+    const opts: SubOptions = { qos: s.qos as QoS, nl: s.nl ?? false, rap: s.rap ?? false, rh: (s.rh ?? 0) as 0 | 1 | 2, subId, share: undefined };
+    const r = b.subscribe(session, s.topic, opts, conn);
+    if (r.code >= 0x80) {
+      failed = true;
+      if (r.code === RC.NOT_AUTHORIZED) m.inc(M_SUBSCRIBE_AUTH_ERROR);
+      if (r.code === RC.PROTOCOL_ERROR) return conn.protocolError(RC.PROTOCOL_ERROR, 'protocol_error');
+    } else if (r.opts.share === undefined && (r.opts.rh === 0 || (r.opts.rh === 1 && r.isNew))) {
+      // [MQTT-3.3.1-9..11] retained messages per Retain Handling; shared subscriptions get none
+      retainedFor.push({ filter: r.filter, opts: r.opts });
+    }
+    // MQTT 3.x SUBACK has only 0x80 for failure [MQTT-3.9.3]
+    codes.push(conn.version === 5 || r.code < 0x80 ? r.code : 0x80);
+  }
+  if (failed) m.inc(M_SUBSCRIBE_ERROR);
+  m.inc(M_SUBACK_SENT);
+  conn.sendPacket({ cmd: 'suback', messageId: p.messageId, granted: codes });
+  for (const { filter, opts } of retainedFor) {
+    for (const msg of b.retained.match(filter)) session.deliverRetained(msg, opts);
+  }
+}

@@ -1,0 +1,23 @@
+import type { IUnsubscribePacket } from 'mqtt-packet';
+import { metricIndex } from '../../metrics/metrics.js';
+import type { Connection } from '../connection.js';
+
+const M_UNSUBSCRIBE_RECEIVED = metricIndex('packets.unsubscribe.received');
+const M_UNSUBSCRIBE_ERROR = metricIndex('packets.unsubscribe.error');
+const M_UNSUBACK_SENT = metricIndex('packets.unsuback.sent');
+const M_CLIENT_UNSUBSCRIBE = metricIndex('client.unsubscribe');
+
+/** UNSUBSCRIBE [MQTT-3.10]: removes each filter; MQTT 5 learns per filter whether it existed. */
+export function handleUnsubscribe(conn: Connection, p: IUnsubscribePacket): void {
+  const b = conn.broker;
+  b.metrics.inc(M_UNSUBSCRIBE_RECEIVED);
+  b.metrics.inc(M_CLIENT_UNSUBSCRIBE);
+  const codes = p.unsubscriptions.map((topic) => {
+    const code = b.unsubscribe(conn.session!, topic);
+    if (code >= 0x80) b.metrics.inc(M_UNSUBSCRIBE_ERROR);
+    return code;
+  });
+  b.metrics.inc(M_UNSUBACK_SENT);
+  if (conn.version === 5) conn.sendPacket({ cmd: 'unsuback', messageId: p.messageId, granted: codes });
+  else conn.sendPacket({ cmd: 'unsuback', messageId: p.messageId, granted: [] });
+}

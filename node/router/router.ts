@@ -1,0 +1,199 @@
+import type { Message, QoS } from '../../shared/message.js';
+import { TopicTrie } from './trie.js';
+import type { PublishEncoder } from '../protocol/codec.js';
+
+/** MQTT 5 subscription options [MQTT-3.8.3.1]; MQTT 3.x subscriptions use the defaults. */
+export interface SubOptions {
+  qos: QoS;
+  /** No Local */
+  nl: boolean;
+  /** Retain As Published */
+  rap: boolean;
+  /** Retain Handling */
+  rh: 0 | 1 | 2;
+  /** Subscription Identifier, when the SUBSCRIBE carried one */
+  subId: number | undefined;
+  /** the shared-subscription group, when subscribed as `$share/<group>/...` or `$queue/...` */
+  share: string | undefined;
+}
+
+/** Whoever receives messages for a subscription: a session. */
+export interface Subscriber {
+  readonly clientId: string;
+  /** whether a live connection is attached (shared groups prefer online members) */
+  readonly online: boolean;
+  /** `enc` carries the message's shared encoding for this dispatch */
+  deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder): void;
+}
+
+export interface Subscription {
+  subscriber: Subscriber;
+  opts: SubOptions;
+}
+
+export interface SharedGroup {
+  name: string;
+  members: Subscription[];
+  next: number;
+}
+
+/** Everything subscribed under one topic filter on this node. */
+export interface FilterEntry {
+  filter: string;
+  subs: Map<string, Subscription>;
+  shared: Map<string, SharedGroup> | undefined;
+}
+
+export type DispatchStrategy = 'random' | 'round_robin';
+
+export interface RouterEvents {
+  /** the first local subscription to a filter: a route `filter → this node` appears */
+  routeAdded(filter: string): void;
+  /** the last local subscription to a filter went away */
+  routeDeleted(filter: string): void;
+}
+
+const MATCH_CACHE_MAX = 10_000;
+
+/**
+ * The local subscription table. Matching a topic is cached per topic name; the cache holds
+ * live FilterEntry objects, so it is only invalidated when a filter appears or disappears,
+ * not when subscribers join or leave an existing filter.
+ */
+export class Router {
+  private readonly trie = new TopicTrie<FilterEntry>();
+  private cache = new Map<string, FilterEntry[]>();
+  private subCount = 0;
+  private sharedCount = 0;
+
+  constructor(
+    private strategy: DispatchStrategy,
+    private readonly events: RouterEvents,
+  ) {}
+
+  get filterCount(): number {
+    return this.trie.size;
+  }
+
+  get subscriptionCount(): number {
+    return this.subCount;
+  }
+
+  get sharedSubscriptionCount(): number {
+    return this.sharedCount;
+  }
+
+  setStrategy(s: DispatchStrategy): void {
+    this.strategy = s;
+  }
+
+  /** Adds or replaces a subscription; returns true when it did not exist before. */
+  subscribe(subscriber: Subscriber, filter: string, opts: SubOptions): boolean {
+    let entry = this.trie.get(filter);
+    if (!entry) {
+      entry = { filter, subs: new Map(), shared: undefined };
+      this.trie.set(filter, entry);
+      this.cache = new Map();
+      this.events.routeAdded(filter);
+    }
+    if (opts.share === undefined) {
+      const existed = entry.subs.has(subscriber.clientId);
+      entry.subs.set(subscriber.clientId, { subscriber, opts });
+      if (!existed) this.subCount++;
+      return !existed;
+    }
+    entry.shared ??= new Map();
+    let group = entry.shared.get(opts.share);
+    if (!group) entry.shared.set(opts.share, (group = { name: opts.share, members: [], next: 0 }));
+    const i = group.members.findIndex((m) => m.subscriber.clientId === subscriber.clientId);
+    if (i >= 0) {
+      group.members[i] = { subscriber, opts };
+      return false;
+    }
+    group.members.push({ subscriber, opts });
+    this.subCount++;
+    this.sharedCount++;
+    return true;
+  }
+
+  unsubscribe(clientId: string, filter: string, share: string | undefined): boolean {
+    const entry = this.trie.get(filter);
+    if (!entry) return false;
+    let removed = false;
+    if (share === undefined) {
+      removed = entry.subs.delete(clientId);
+    } else {
+      const group = entry.shared?.get(share);
+      const i = group ? group.members.findIndex((m) => m.subscriber.clientId === clientId) : -1;
+      if (group && i >= 0) {
+        group.members.splice(i, 1);
+        if (group.members.length === 0) entry.shared!.delete(share);
+        this.sharedCount--;
+        removed = true;
+      }
+    }
+    if (!removed) return false;
+    this.subCount--;
+    if (entry.subs.size === 0 && (!entry.shared || entry.shared.size === 0)) {
+      this.trie.delete(filter);
+      this.cache = new Map();
+      this.events.routeDeleted(filter);
+    }
+    return true;
+  }
+
+  /** Filter entries matching a topic name. The returned array is shared: do not modify it. */
+  match(topic: string): FilterEntry[] {
+    let hit = this.cache.get(topic);
+    if (hit === undefined) {
+      hit = this.trie.match(topic);
+      if (this.cache.size >= MATCH_CACHE_MAX) this.cache = new Map();
+      this.cache.set(topic, hit);
+    }
+    return hit;
+  }
+
+  /**
+   * Delivers a message to every local subscription matching its topic and to one member
+   * of each matching shared group; returns the number of deliveries.
+   */
+  dispatch(msg: Message, enc?: PublishEncoder): number {
+    const entries = this.match(msg.topic);
+    let n = 0;
+    for (let e = 0; e < entries.length; e++) {
+      const entry = entries[e]!;
+      for (const sub of entry.subs.values()) {
+        sub.subscriber.deliver(msg, sub.opts, enc);
+        n++;
+      }
+      if (entry.shared) {
+        for (const group of entry.shared.values()) {
+          const member = this.pick(group);
+          if (member) {
+            member.subscriber.deliver(msg, member.opts, enc);
+            n++;
+          }
+        }
+      }
+    }
+    return n;
+  }
+
+  /** One member of a shared group by the dispatch strategy, preferring members that are online. */
+  pick(group: SharedGroup): Subscription | undefined {
+    const members = group.members;
+    const n = members.length;
+    if (n === 0) return undefined;
+    const start = this.strategy === 'round_robin' ? group.next++ % n : Math.floor(Math.random() * n);
+    for (let k = 0; k < n; k++) {
+      const m = members[(start + k) % n]!;
+      if (m.subscriber.online) return m;
+    }
+    return members[start];
+  }
+
+  /** The filters this node has subscriptions on (its routes). */
+  filters(): string[] {
+    return [...this.trie.entries()].map(([f]) => f).sort();
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * A trie of topic filters (levels split on `/`), as nats-server's sublist is for subjects.
+ * Each filter holds one value; `match(topic)` returns the values of every filter that
+ * matches a topic name, following MQTT's wildcard rules: `+` is one level, `#` is any
+ * number of levels including the parent, and a `$`-topic is not matched by a filter that
+ * starts with a wildcard [MQTT-4.7.2-1].
+ */
+interface TrieNode<V> {
+  children: Map<string, TrieNode<V>> | undefined;
+  plus: TrieNode<V> | undefined;
+  hash: TrieNode<V> | undefined;
+  value: V | undefined;
+}
+
+function newNode<V>(): TrieNode<V> {
+  return { children: undefined, plus: undefined, hash: undefined, value: undefined };
+}
+
+export class TopicTrie<V> {
+  private readonly root: TrieNode<V> = newNode();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(filter: string): V | undefined {
+    let node: TrieNode<V> | undefined = this.root;
+    for (const level of filter.split('/')) {
+      node = level === '+' ? node.plus : level === '#' ? node.hash : node.children?.get(level);
+      if (!node) return undefined;
+    }
+    return node.value;
+  }
+
+  /** Sets the value of a filter; returns true when the filter is new. */
+  set(filter: string, value: V): boolean {
+    let node = this.root;
+    for (const level of filter.split('/')) {
+      let next: TrieNode<V> | undefined;
+      if (level === '+') next = node.plus ??= newNode();
+      else if (level === '#') next = node.hash ??= newNode();
+      else {
+        node.children ??= new Map();
+        next = node.children.get(level);
+        if (!next) node.children.set(level, (next = newNode()));
+      }
+      node = next;
+    }
+    const added = node.value === undefined;
+    node.value = value;
+    if (added) this.count++;
+    return added;
+  }
+
+  /** Removes a filter, pruning empty branches; returns true when it was present. */
+  delete(filter: string): boolean {
+    const levels = filter.split('/');
+    const path: [TrieNode<V>, string][] = [];
+    let node: TrieNode<V> | undefined = this.root;
+    for (const level of levels) {
+      path.push([node, level]);
+      node = level === '+' ? node.plus : level === '#' ? node.hash : node.children?.get(level);
+      if (!node) return false;
+    }
+    if (node.value === undefined) return false;
+    node.value = undefined;
+    this.count--;
+    // prune from the leaf up while nodes are empty
+    for (let i = path.length - 1; i >= 0; i--) {
+      const [parent, level] = path[i]!;
+      const child = level === '+' ? parent.plus : level === '#' ? parent.hash : parent.children?.get(level);
+      if (!child || child.value !== undefined || child.plus || child.hash || (child.children && child.children.size > 0)) break;
+      if (level === '+') parent.plus = undefined;
+      else if (level === '#') parent.hash = undefined;
+      else {
+        parent.children!.delete(level);
+        if (parent.children!.size === 0) parent.children = undefined;
+      }
+    }
+    return true;
+  }
+
+  /** Values of all filters matching a topic name, appended to `out`. */
+  match(topic: string, out: V[] = []): V[] {
+    const levels = topic.split('/');
+    const dollar = topic.charCodeAt(0) === 36;
+    this.walk(this.root, levels, 0, dollar, out);
+    return out;
+  }
+
+  private walk(node: TrieNode<V>, levels: string[], i: number, dollar: boolean, out: V[]): void {
+    const wild = !(dollar && i === 0);
+    // `#` matches this level and everything below, including the parent level itself
+    if (wild && node.hash?.value !== undefined) out.push(node.hash.value);
+    if (i === levels.length) {
+      if (node.value !== undefined) out.push(node.value);
+      return;
+    }
+    const exact = node.children?.get(levels[i]!);
+    if (exact) this.walk(exact, levels, i + 1, dollar, out);
+    if (wild && node.plus) this.walk(node.plus, levels, i + 1, dollar, out);
+  }
+
+  *entries(): Generator<[string, V]> {
+    const stack: [TrieNode<V>, string][] = [[this.root, '']];
+    while (stack.length) {
+      const [node, prefix] = stack.pop()!;
+      if (node.value !== undefined) yield [prefix, node.value];
+      const join = (l: string) => (node === this.root ? l : `${prefix}/${l}`);
+      if (node.children) for (const [l, c] of node.children) stack.push([c, join(l)]);
+      if (node.plus) stack.push([node.plus, join('+')]);
+      if (node.hash) stack.push([node.hash, join('#')]);
+    }
+  }
+}

@@ -1,0 +1,243 @@
+import type { Message, QoS } from '../../shared/message.js';
+import type { Subscriber, SubOptions } from '../router/router.js';
+import type { PublishEncoder } from '../protocol/codec.js';
+import type { Connection } from '../protocol/connection.js';
+import type { Broker } from '../broker.js';
+import { metricIndex } from '../metrics/metrics.js';
+import { MQueue, type Pending } from './mqueue.js';
+
+const M_DELIVERED = metricIndex('messages.delivered');
+const M_DROPPED = metricIndex('delivery.dropped');
+const M_DROPPED_NO_LOCAL = metricIndex('delivery.dropped.no_local');
+const M_DROPPED_EXPIRED = metricIndex('delivery.dropped.expired');
+const M_DROPPED_QUEUE_FULL = metricIndex('delivery.dropped.queue_full');
+const M_DROPPED_QOS0 = metricIndex('delivery.dropped.qos0_msg');
+const M_ACKED = metricIndex('messages.acked');
+const M_PUBACK_MISSED = metricIndex('packets.puback.missed');
+const M_PUBACK_INUSE = metricIndex('packets.puback.inuse');
+const M_PUBREC_MISSED = metricIndex('packets.pubrec.missed');
+const M_PUBREC_INUSE = metricIndex('packets.pubrec.inuse');
+const M_PUBCOMP_MISSED = metricIndex('packets.pubcomp.missed');
+const M_PUBCOMP_INUSE = metricIndex('packets.pubcomp.inuse');
+
+/** A QoS 1/2 message sent and not yet acknowledged, by packet identifier. */
+export interface InflightEntry {
+  msg: Message;
+  qos: QoS;
+  retain: boolean;
+  opts: SubOptions | undefined;
+  /** QoS 2: PUBREC came, PUBREL sent, waiting for PUBCOMP */
+  released: boolean;
+  sentAt: number;
+}
+
+/** Copies a payload that is a view into a larger socket chunk, so a stored message does not pin it. */
+export function detachPayload(msg: Message): void {
+  const p = msg.payload;
+  if (p.byteOffset === 0 && p.buffer.byteLength === p.length) return;
+  const own = Buffer.allocUnsafeSlow(p.length);
+  p.copy(own);
+  msg.payload = own;
+}
+
+/**
+ * The state MQTT keeps for a client across connections [MQTT-4.1]: subscriptions, QoS 1/2
+ * messages in flight, the message queue, and incoming QoS 2 packet identifiers awaiting
+ * PUBREL. A session outlives its connection when the client asked for a persistent one.
+ */
+export class Session implements Subscriber {
+  conn: Connection | undefined = undefined;
+  /** the connection this session last had, for what an offline session reports (address, counters) */
+  lastConn: Connection | undefined = undefined;
+  /** subscriptions by the topic filter as subscribed (with any `$share/<group>/` prefix) */
+  readonly subscriptions = new Map<string, SubOptions>();
+  readonly inflight = new Map<number, InflightEntry>();
+  /** incoming QoS 2 packet identifiers → time of PUBLISH, until PUBREL */
+  readonly awaitingRel = new Map<number, number>();
+  readonly mqueue: MQueue;
+  readonly createdAt = Date.now();
+  disconnectedAt = 0;
+  /** seconds; 0xFFFFFFFF never expires */
+  expiryInterval = 0;
+  cleanStart = true;
+  expiryTimer: NodeJS.Timeout | undefined = undefined;
+  private nextId = 1;
+
+  constructor(
+    readonly clientId: string,
+    private readonly broker: Broker,
+  ) {
+    this.mqueue = new MQueue(broker.cfg.maxMqueue);
+  }
+
+  get online(): boolean {
+    return this.conn !== undefined;
+  }
+
+  /** How many QoS 1/2 messages may be in flight: our limit, capped by the client's Receive Maximum. */
+  private get window(): number {
+    const max = this.broker.cfg.maxInflight || 65535;
+    const rm = this.conn?.clientReceiveMax ?? 65535;
+    return max < rm ? max : rm;
+  }
+
+  deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder): void {
+    const m = this.broker.metrics;
+    if (opts.nl && msg.from === this.clientId) {
+      // [MQTT-3.8.3-3] No Local
+      m.inc(M_DROPPED_NO_LOCAL);
+      m.inc(M_DROPPED);
+      return;
+    }
+    if (msg.expiresAt !== undefined && msg.expiresAt <= Date.now()) {
+      m.inc(M_DROPPED_EXPIRED);
+      m.inc(M_DROPPED);
+      return;
+    }
+    m.inc(M_DELIVERED);
+    const qos = (this.broker.cfg.upgradeQos ? opts.qos : msg.qos < opts.qos ? msg.qos : opts.qos) as QoS;
+    // [MQTT-3.3.1-12] the retain flag is kept on live delivery only with Retain As Published
+    this.send(msg, qos, opts.rap ? msg.retain : false, opts, enc);
+  }
+
+  /** Delivers a retained message matched at SUBSCRIBE time: the retain flag stays set [MQTT-3.3.1-8]. */
+  deliverRetained(msg: Message, opts: SubOptions): void {
+    this.broker.metrics.inc(M_DELIVERED);
+    const qos = (msg.qos < opts.qos ? msg.qos : opts.qos) as QoS;
+    this.send(msg, qos, true, opts, undefined);
+  }
+
+  private send(msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, enc: PublishEncoder | undefined): void {
+    const conn = this.conn;
+    if (!conn) return this.enqueue({ msg, qos, retain, opts });
+    if (qos === 0) {
+      if (conn.congested()) return this.enqueue({ msg, qos, retain, opts });
+      conn.sendPublish(msg, 0, retain, opts, 0, false, enc);
+      return;
+    }
+    // keep order: nothing overtakes what is already queued
+    if (this.mqueue.length > 0 || this.inflight.size >= this.window || conn.congested()) {
+      return this.enqueue({ msg, qos, retain, opts });
+    }
+    this.sendWithId(conn, msg, qos, retain, opts, enc);
+  }
+
+  private sendWithId(conn: Connection, msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, enc: PublishEncoder | undefined): void {
+    const id = this.allocId();
+    detachPayload(msg);
+    this.inflight.set(id, { msg, qos, retain, opts, released: false, sentAt: Date.now() });
+    conn.sendPublish(msg, qos, retain, opts, id, false, enc);
+  }
+
+  private enqueue(p: Pending): void {
+    const m = this.broker.metrics;
+    if (p.qos === 0 && !this.broker.cfg.mqueueStoreQos0) {
+      m.inc(M_DROPPED_QOS0);
+      m.inc(M_DROPPED);
+      return;
+    }
+    detachPayload(p.msg);
+    const dropped = this.mqueue.push(p);
+    if (dropped) {
+      m.inc(dropped.qos === 0 ? M_DROPPED_QOS0 : M_DROPPED_QUEUE_FULL);
+      m.inc(M_DROPPED);
+    }
+  }
+
+  /** Sends queued messages while the window and the socket allow. */
+  drain(): void {
+    const conn = this.conn;
+    if (!conn) return;
+    const now = Date.now();
+    for (let p = this.mqueue.peek(); p; p = this.mqueue.peek()) {
+      if (conn.congested()) return;
+      if (p.qos > 0 && this.inflight.size >= this.window) return;
+      this.mqueue.shift();
+      if (p.msg.expiresAt !== undefined && p.msg.expiresAt <= now) {
+        this.broker.metrics.inc(M_DROPPED_EXPIRED);
+        this.broker.metrics.inc(M_DROPPED);
+        continue;
+      }
+      if (p.qos === 0) conn.sendPublish(p.msg, 0, p.retain, p.opts, 0, false, undefined);
+      else this.sendWithId(conn, p.msg, p.qos, p.retain, p.opts, undefined);
+    }
+  }
+
+  /** After a resumed session's CONNACK: resend what was in flight, then the queue [MQTT-4.4.0-1]. */
+  resume(): void {
+    const conn = this.conn;
+    if (!conn) return;
+    for (const [id, e] of this.inflight) {
+      if (e.released) conn.sendAck('pubrel', id, 0);
+      else conn.sendPublish(e.msg, e.qos, e.retain, e.opts, id, true, undefined);
+      e.sentAt = Date.now();
+    }
+    this.drain();
+  }
+
+  /** Resends unacknowledged messages older than the retry interval (MQTT 3.x only; MQTT 5 forbids it). */
+  retry(now: number, intervalMs: number): void {
+    const conn = this.conn;
+    if (!conn) return;
+    for (const [id, e] of this.inflight) {
+      if (now - e.sentAt < intervalMs) break; // insertion order is send order
+      if (e.released) conn.sendAck('pubrel', id, 0);
+      else conn.sendPublish(e.msg, e.qos, e.retain, e.opts, id, true, undefined);
+      e.sentAt = now;
+      this.inflight.delete(id);
+      this.inflight.set(id, e); // move to the back: it was just sent
+    }
+  }
+
+  puback(id: number): void {
+    const e = this.inflight.get(id);
+    if (!e) return this.broker.metrics.inc(M_PUBACK_MISSED);
+    if (e.qos !== 1) return this.broker.metrics.inc(M_PUBACK_INUSE);
+    this.inflight.delete(id);
+    this.broker.metrics.inc(M_ACKED);
+    this.drain();
+  }
+
+  /** PUBREC for a QoS 2 message we sent: answer PUBREL (or end the flow on an error reason code). */
+  pubrec(id: number, reasonCode: number): void {
+    const conn = this.conn!;
+    const e = this.inflight.get(id);
+    if (!e) {
+      this.broker.metrics.inc(M_PUBREC_MISSED);
+      conn.sendAck('pubrel', id, 0x92);
+      return;
+    }
+    if (e.qos !== 2 || e.released) {
+      this.broker.metrics.inc(M_PUBREC_INUSE);
+      if (e.released) conn.sendAck('pubrel', id, 0);
+      return;
+    }
+    this.broker.metrics.inc(M_ACKED);
+    if (reasonCode >= 0x80) {
+      // [MQTT-4.3.3] an error PUBREC ends the exchange
+      this.inflight.delete(id);
+      this.drain();
+      return;
+    }
+    e.released = true;
+    e.sentAt = Date.now();
+    conn.sendAck('pubrel', id, 0);
+  }
+
+  pubcomp(id: number): void {
+    const e = this.inflight.get(id);
+    if (!e) return this.broker.metrics.inc(M_PUBCOMP_MISSED);
+    if (!e.released) return this.broker.metrics.inc(M_PUBCOMP_INUSE);
+    this.inflight.delete(id);
+    this.drain();
+  }
+
+  /** A packet identifier not in use by an outgoing QoS 1/2 message [MQTT-2.3.1-4]. */
+  private allocId(): number {
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = id === 65535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Every setting of every entry point, declared once as data. The same table drives
+ * parsing (config file, then environment, which wins), validation and `--help`.
+ */
+type Kind = 'string' | 'int' | 'bool' | 'float' | 'enum';
+
+interface OptionSpec {
+  env: string;
+  kind: Kind;
+  default: string | number | boolean | undefined;
+  values?: readonly string[];
+  help: string;
+}
+
+const options = {
+  nodeName: { env: 'STARLING_NODE_NAME', kind: 'string', default: 'starling@127.0.0.1', help: 'node name, as EMQX names nodes (name@host)' },
+  bind: { env: 'STARLING_BIND', kind: 'string', default: '0.0.0.0', help: 'address the listeners bind to' },
+  mqttPort: { env: 'STARLING_MQTT_PORT', kind: 'int', default: 1883, help: 'MQTT over TCP port (0 picks a free port, -1 disables)' },
+  wsPort: { env: 'STARLING_WS_PORT', kind: 'int', default: 8083, help: 'MQTT over WebSocket port, path /mqtt (0 picks a free port, -1 disables)' },
+  wsPath: { env: 'STARLING_WS_PATH', kind: 'string', default: '/mqtt', help: 'WebSocket path' },
+  mqttsPort: { env: 'STARLING_MQTTS_PORT', kind: 'int', default: 8883, help: 'MQTT over TLS port, only when a certificate and key are set (0 picks a free port)' },
+  tlsCert: { env: 'STARLING_TLS_CERT', kind: 'string', default: undefined, help: 'PEM certificate file for the TLS listener' },
+  tlsKey: { env: 'STARLING_TLS_KEY', kind: 'string', default: undefined, help: 'PEM private key file for the TLS listener' },
+  apiPort: { env: 'STARLING_API_PORT', kind: 'int', default: 8081, help: 'management API port (gateway)' },
+  natsUrl: { env: 'NATS_URL', kind: 'string', default: undefined, help: 'NATS server URL; unset means standalone' },
+  redisUrl: { env: 'REDIS_URL', kind: 'string', default: undefined, help: 'Redis URL; unset means standalone' },
+  rpcTimeoutMs: { env: 'STARLING_RPC_TIMEOUT_MS', kind: 'int', default: 5000, help: 'timeout of one RPC to a node, in ms' },
+  logLevel: { env: 'STARLING_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
+
+  maxConns: { env: 'STARLING_MAX_CONNS', kind: 'int', default: 1024000, help: 'maximum concurrent connections per listener' },
+  maxPacketSize: { env: 'STARLING_MAX_PACKET_SIZE', kind: 'int', default: 1048576, help: 'maximum MQTT packet size in bytes' },
+  maxClientIdLen: { env: 'STARLING_MAX_CLIENTID_LEN', kind: 'int', default: 65535, help: 'maximum client identifier length' },
+  maxTopicLevels: { env: 'STARLING_MAX_TOPIC_LEVELS', kind: 'int', default: 0, help: 'maximum topic levels (0: no limit)' },
+  maxQosAllowed: { env: 'STARLING_MAX_QOS_ALLOWED', kind: 'int', default: 2, help: 'maximum QoS a client may publish or subscribe with' },
+  maxTopicAlias: { env: 'STARLING_MAX_TOPIC_ALIAS', kind: 'int', default: 65535, help: 'topic alias maximum offered to MQTT 5 clients (0 disables)' },
+  maxSubscriptions: { env: 'STARLING_MAX_SUBSCRIPTIONS', kind: 'int', default: 0, help: 'maximum subscriptions per client (0: no limit)' },
+  retainAvailable: { env: 'STARLING_RETAIN_AVAILABLE', kind: 'bool', default: true, help: 'whether retained messages are supported' },
+  wildcardSubscription: { env: 'STARLING_WILDCARD_SUBSCRIPTION', kind: 'bool', default: true, help: 'whether wildcard subscriptions are allowed' },
+  sharedSubscription: { env: 'STARLING_SHARED_SUBSCRIPTION', kind: 'bool', default: true, help: 'whether shared subscriptions are allowed' },
+  sharedDispatchStrategy: { env: 'STARLING_SHARED_DISPATCH_STRATEGY', kind: 'enum', default: 'random', values: ['random', 'round_robin'], help: 'how a shared subscription group picks its member' },
+  idleTimeoutMs: { env: 'STARLING_IDLE_TIMEOUT_MS', kind: 'int', default: 15000, help: 'close a connection that sends no CONNECT within this time' },
+  keepaliveBackoff: { env: 'STARLING_KEEPALIVE_BACKOFF', kind: 'float', default: 1.5, help: 'a client is dropped after keepalive × this without a packet' },
+  serverKeepalive: { env: 'STARLING_SERVER_KEEPALIVE', kind: 'int', default: 0, help: 'cap on keepalive in seconds, sent as MQTT 5 Server Keep Alive (0: none)' },
+  upgradeQos: { env: 'STARLING_UPGRADE_QOS', kind: 'bool', default: false, help: 'deliver with the subscription QoS even when the message QoS is lower' },
+  maxInflight: { env: 'STARLING_MAX_INFLIGHT', kind: 'int', default: 32, help: 'QoS 1/2 messages in flight to a client' },
+  retryIntervalMs: { env: 'STARLING_RETRY_INTERVAL_MS', kind: 'int', default: 30000, help: 'resend an unacknowledged QoS 1/2 message to an MQTT 3.x client after this (0: only on reconnect)' },
+  maxAwaitingRel: { env: 'STARLING_MAX_AWAITING_REL', kind: 'int', default: 100, help: 'incoming QoS 2 messages awaiting PUBREL per client' },
+  awaitRelTimeoutMs: { env: 'STARLING_AWAIT_REL_TIMEOUT_MS', kind: 'int', default: 300000, help: 'drop an incoming QoS 2 message whose PUBREL has not come after this' },
+  maxMqueue: { env: 'STARLING_MAX_MQUEUE', kind: 'int', default: 1000, help: 'messages queued per session while offline or congested (0: no limit)' },
+  mqueueStoreQos0: { env: 'STARLING_MQUEUE_STORE_QOS0', kind: 'bool', default: true, help: 'queue QoS 0 messages too' },
+  sessionExpiryInterval: { env: 'STARLING_SESSION_EXPIRY_INTERVAL', kind: 'int', default: 7200, help: 'session expiry in seconds for MQTT 3.x persistent sessions' },
+  outBufferLimit: { env: 'STARLING_OUT_BUFFER_LIMIT', kind: 'int', default: 4194304, help: 'bytes buffered to a socket before the client counts as congested' },
+  zone: { env: 'STARLING_ZONE', kind: 'string', default: 'external', help: 'zone name reported for clients' },
+
+  allowAnonymous: { env: 'STARLING_ALLOW_ANONYMOUS', kind: 'bool', default: true, help: 'accept clients without a username' },
+  usersFile: { env: 'STARLING_USERS_FILE', kind: 'string', default: undefined, help: 'JSON file of users: [{"username","password"}], password plain, "sha256:<hex>" or "sha256:<salt>:<hex>"' },
+  aclFile: { env: 'STARLING_ACL_FILE', kind: 'string', default: undefined, help: 'ACL rules file in EMQX acl.conf syntax' },
+  aclNoMatch: { env: 'STARLING_ACL_NOMATCH', kind: 'enum', default: 'allow', values: ['allow', 'deny'], help: 'result when no ACL rule matches' },
+  aclCacheEnable: { env: 'STARLING_ACL_CACHE_ENABLE', kind: 'bool', default: true, help: 'cache ACL results per client' },
+  aclCacheMaxSize: { env: 'STARLING_ACL_CACHE_MAX_SIZE', kind: 'int', default: 32, help: 'ACL cache entries per client' },
+  aclCacheTtlMs: { env: 'STARLING_ACL_CACHE_TTL_MS', kind: 'int', default: 60000, help: 'ACL cache entry lifetime in ms' },
+  bannedFile: { env: 'STARLING_BANNED_FILE', kind: 'string', default: undefined, help: 'JSON file of banned entries loaded at start: [{"as","who","reason","until"}]' },
+
+  sysIntervalMs: { env: 'STARLING_SYS_INTERVAL_MS', kind: 'int', default: 60000, help: 'how often $SYS stats and metrics are published (0 disables)' },
+  sysHeartbeatMs: { env: 'STARLING_SYS_HEARTBEAT_MS', kind: 'int', default: 30000, help: 'how often $SYS uptime and datetime are published (0 disables)' },
+  presenceEvents: { env: 'STARLING_PRESENCE_EVENTS', kind: 'bool', default: true, help: 'publish $SYS client connected/disconnected events' },
+} as const satisfies Record<string, OptionSpec>;
+
+type ValueOf<S extends OptionSpec> = S['kind'] extends 'int' | 'float'
+  ? number
+  : S['kind'] extends 'bool'
+    ? boolean
+    : S extends { values: readonly (infer V)[] }
+      ? V
+      : S['default'] extends undefined
+        ? string | undefined
+        : string;
+
+export type Config = { -readonly [K in keyof typeof options]: ValueOf<(typeof options)[K]> };
+export type ConfigKey = keyof Config;
+
+export class ConfigError extends Error {}
+
+function parseValue(key: string, spec: OptionSpec, raw: unknown): unknown {
+  if (raw === undefined || raw === null || raw === '') return spec.default;
+  const s = String(raw).trim();
+  switch (spec.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(s)) throw new ConfigError(`${key} (${spec.env}) must be an integer, got "${s}"`);
+      return Number(s);
+    }
+    case 'float': {
+      const n = Number(s);
+      if (!Number.isFinite(n)) throw new ConfigError(`${key} (${spec.env}) must be a number, got "${s}"`);
+      return n;
+    }
+    case 'bool': {
+      if (/^(true|1|yes|on)$/i.test(s)) return true;
+      if (/^(false|0|no|off)$/i.test(s)) return false;
+      throw new ConfigError(`${key} (${spec.env}) must be true or false, got "${s}"`);
+    }
+    case 'enum': {
+      if (!spec.values!.includes(s)) throw new ConfigError(`${key} (${spec.env}) must be one of ${spec.values!.join(', ')}, got "${s}"`);
+      return s;
+    }
+    default:
+      return s;
+  }
+}
+
+/** Reads the optional JSON config file (STARLING_CONFIG or --config FILE), then the environment. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv.slice(2), overrides: Partial<Config> = {}): Config {
+  const fileArg = argv.indexOf('--config');
+  const file = fileArg >= 0 ? argv[fileArg + 1] : env.STARLING_CONFIG;
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    for (const k of Object.keys(fromFile)) {
+      if (!(k in options)) throw new ConfigError(`unknown key "${k}" in config file ${file}`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(options) as [string, OptionSpec][]) {
+    const raw = env[spec.env] !== undefined && env[spec.env] !== '' ? env[spec.env] : fromFile[key];
+    out[key] = key in overrides ? (overrides as Record<string, unknown>)[key] : parseValue(key, spec, raw);
+  }
+  return out as Config;
+}
+
+/** The `--help` text of an entry point: usage, then every setting with its default. */
+export function helpText(usage: string): string {
+  const rows = (Object.entries(options) as [string, OptionSpec][]).map(([key, spec]) => {
+    const def = spec.default === undefined ? '(unset)' : String(spec.default);
+    const values = spec.values ? ` [${spec.values.join('|')}]` : '';
+    return `  ${spec.env.padEnd(36)} ${spec.help}${values}\n  ${''.padEnd(36)} config key: ${key}, default: ${def}`;
+  });
+  return `${usage}\n\nSettings come from an optional JSON config file (--config FILE or STARLING_CONFIG),\nwhose keys are the config keys below; the environment wins over the file.\n\n${rows.join('\n')}\n`;
+}

@@ -1,0 +1,283 @@
+/**
+ * Load generator child process (forked by loadgen/client.ts). One process plays one role
+ * over many sockets; the parent drives it over IPC: setup → start → snap… → stop.
+ *
+ * Roles:
+ *  - sub:     one connection per entry of `topics`, counts PUBLISHes, PUBACKs QoS 1.
+ *  - pub:     one connection per topic, QoS 0 flood (write while write() is true, resume
+ *             on 'drain') or QoS 1 with a window of unacked PUBLISHes.
+ *  - conn:    opens `count` idle connections with bounded concurrency.
+ *  - latency: one publisher + one subscriber in this process (same hrtime clock),
+ *             fixed rate, payload carries the send time.
+ */
+import net from 'node:net';
+import {
+  DISCONNECT,
+  PacketType,
+  Qos1Ring,
+  Scanner,
+  connectPacket,
+  publishPacket,
+  pubacks,
+  repeat,
+  subscribePacket,
+} from './mqtt.js';
+import type { GenReply, GenRequest, Snap } from './protocol.js';
+
+const counters = { sent: 0, acked: 0, received: 0, connected: 0, failed: 0, errors: 0 };
+const sockets: net.Socket[] = [];
+let running = false;
+let startFn: () => void = () => {};
+let stopFn: () => void = () => {};
+// Latency samples (ns) since the last snap.
+let latencies: number[] = [];
+let lastError = '';
+
+function openSocket(host: string, port: number): net.Socket {
+  const s = net.connect({ host, port });
+  s.setNoDelay(true);
+  s.on('error', (e) => {
+    counters.errors++;
+    lastError = e.message;
+  });
+  sockets.push(s);
+  return s;
+}
+
+/**
+ * Sends `first` (CONNECT, maybe SUBSCRIBE) and resolves on the first packet of type
+ * `doneOn`; all other packets, before and after, go to `onOther`.
+ */
+function connectAndAwait(
+  s: net.Socket,
+  first: Buffer,
+  doneOn: number,
+  onOther: (type: number, flags: number, buf: Buffer, body: number, end: number) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const scanner = new Scanner((type, flags, buf, body, end) => {
+      if (!done && type === doneOn) {
+        done = true;
+        resolve();
+      } else onOther(type, flags, buf, body, end);
+    });
+    s.on('data', (d: Buffer) => scanner.feed(d));
+    s.once('close', () => {
+      if (!done) reject(new Error(`connection closed before packet type ${doneOn}: ${lastError}`));
+    });
+    s.write(first);
+  });
+}
+
+interface Common {
+  host: string;
+  port: number;
+  clientPrefix: string;
+}
+
+async function setupSub(p: Common & { topics: string[]; qos: 0 | 1 }): Promise<void> {
+  await Promise.all(
+    p.topics.map((topic, i) => {
+      const s = openSocket(p.host, p.port);
+      const ids = new Uint16Array(16384);
+      let n = 0;
+      const first = Buffer.concat([connectPacket(`${p.clientPrefix}${i}`), subscribePacket(topic, p.qos)]);
+      const onPacket = (type: number, flags: number, buf: Buffer, body: number): void => {
+        if (type !== PacketType.PUBLISH) return;
+        counters.received++;
+        if (flags & 0x06) {
+          // QoS > 0: the packet id follows the topic.
+          const tlen = (buf[body]! << 8) | buf[body + 1]!;
+          const at = body + 2 + tlen;
+          ids[n++] = (buf[at]! << 8) | buf[at + 1]!;
+          if (n === ids.length) {
+            s.write(pubacks(ids, n));
+            n = 0;
+          }
+        }
+      };
+      const ready = connectAndAwait(s, first, PacketType.SUBACK, onPacket);
+      // Registered after the scanner's listener: one PUBACK write per read, not per message.
+      s.on('data', () => {
+        if (n > 0) {
+          s.write(pubacks(ids, n));
+          n = 0;
+        }
+      });
+      return ready;
+    }),
+  );
+}
+
+async function setupPub(
+  p: Common & { topics: string[]; qos: 0 | 1; payloadSize: number; window: number; chunkBytes: number },
+): Promise<void> {
+  const payload = Buffer.alloc(p.payloadSize, 0x61);
+  const starters: (() => void)[] = [];
+  await Promise.all(
+    p.topics.map(async (topic, i) => {
+      const s = openSocket(p.host, p.port);
+      let acked = 0;
+      const onPacket = (type: number): void => {
+        if (type === PacketType.PUBACK) acked++;
+      };
+      await connectAndAwait(s, connectPacket(`${p.clientPrefix}${i}`), PacketType.CONNACK, onPacket);
+      if (p.qos === 0) {
+        const packet = publishPacket(topic, payload, 0);
+        const perChunk = Math.max(1, Math.floor(p.chunkBytes / packet.length));
+        const chunk = repeat(packet, perChunk);
+        // Flood: write pre-built chunks until the socket buffer is full, resume on drain.
+        const pump = (): void => {
+          while (running && !s.destroyed) {
+            counters.sent += perChunk;
+            if (!s.write(chunk)) {
+              s.once('drain', pump);
+              return;
+            }
+          }
+        };
+        starters.push(pump);
+      } else {
+        const ring = new Qos1Ring(topic, payload);
+        let sent = 0;
+        let seenAcked = 0;
+        const topUp = (): void => {
+          counters.acked += acked - seenAcked;
+          seenAcked = acked;
+          const n = p.window - (sent - acked);
+          if (!running || n <= 0 || s.destroyed) return;
+          sent += n;
+          counters.sent += n;
+          for (const b of ring.take(n)) s.write(b);
+        };
+        // After each read (a batch of PUBACKs), refill the window in one go.
+        s.on('data', topUp);
+        starters.push(topUp);
+      }
+    }),
+  );
+  startFn = () => starters.forEach((f) => f());
+}
+
+async function runConn(p: Common & { count: number; concurrency: number; keepalive: number }): Promise<{ elapsedMs: number }> {
+  const packets = Array.from({ length: p.count }, (_, i) => connectPacket(`${p.clientPrefix}${i}`, p.keepalive));
+  const t0 = performance.now();
+  let started = 0;
+  let finished = 0;
+  return new Promise((resolve) => {
+    const openOne = (): void => {
+      const i = started++;
+      const s = openSocket(p.host, p.port);
+      let settled = false;
+      const settle = (ok: boolean): void => {
+        if (settled) return;
+        settled = true;
+        if (ok) counters.connected++;
+        else counters.failed++;
+        finished++;
+        if (started < p.count) openOne();
+        else if (finished === p.count) resolve({ elapsedMs: performance.now() - t0 });
+      };
+      s.once('data', (d: Buffer) => settle(d[0] === 0x20 && d[3] === 0));
+      s.once('close', () => settle(false));
+      s.write(packets[i]!);
+    };
+    for (let k = 0; k < Math.min(p.concurrency, p.count); k++) openOne();
+  });
+}
+
+async function setupLatency(p: Common & { topic: string; rate: number; payloadSize: number }): Promise<void> {
+  const sub = openSocket(p.host, p.port);
+  const pub = openSocket(p.host, p.port);
+  const onPacket = (type: number, _flags: number, buf: Buffer, body: number): void => {
+    if (type !== PacketType.PUBLISH) return;
+    const now = process.hrtime.bigint();
+    counters.received++;
+    const tlen = (buf[body]! << 8) | buf[body + 1]!;
+    latencies.push(Number(now - buf.readBigUInt64BE(body + 2 + tlen)));
+  };
+  await connectAndAwait(
+    sub,
+    Buffer.concat([connectPacket(`${p.clientPrefix}sub`), subscribePacket(p.topic, 0)]),
+    PacketType.SUBACK,
+    onPacket,
+  );
+  await connectAndAwait(pub, connectPacket(`${p.clientPrefix}pub`), PacketType.CONNACK, () => {});
+  const template = publishPacket(p.topic, Buffer.alloc(Math.max(8, p.payloadSize), 0x61), 0);
+  const tsOff = template.length - Math.max(8, p.payloadSize);
+  let timer: NodeJS.Timeout | undefined;
+  startFn = () => {
+    const t0 = performance.now();
+    let sent = 0;
+    // 1 ms ticks; each tick sends whatever is due so the average rate is exact even
+    // though timers are coarse. Each message is its own write with its own timestamp.
+    timer = setInterval(() => {
+      const due = Math.floor(((performance.now() - t0) * p.rate) / 1000) - sent;
+      for (let k = 0; k < due; k++) {
+        const pkt = Buffer.from(template);
+        pkt.writeBigUInt64BE(process.hrtime.bigint(), tsOff);
+        pub.write(pkt);
+        sent++;
+        counters.sent++;
+      }
+    }, 1);
+  };
+  stopFn = () => clearInterval(timer);
+}
+
+function snap(): Snap {
+  const s: Snap = { t: performance.now(), cpu: process.cpuUsage(), counters: { ...counters }, lastError };
+  if (latencies.length) {
+    s.latency = summarize(latencies);
+    latencies = [];
+  }
+  return s;
+}
+
+function summarize(ns: number[]): NonNullable<Snap['latency']> {
+  const a = Float64Array.from(ns).sort();
+  const q = (f: number) => a[Math.min(a.length - 1, Math.floor(f * a.length))]! / 1e6;
+  let sum = 0;
+  for (const v of a) sum += v;
+  return { count: a.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: a[a.length - 1]! / 1e6, mean: sum / a.length / 1e6 };
+}
+
+async function handle(req: GenRequest): Promise<Omit<GenReply, 'id'>> {
+  switch (req.op) {
+    case 'setup': {
+      const p = req.params as never;
+      if (req.role === 'sub') await setupSub(p);
+      else if (req.role === 'pub') await setupPub(p);
+      else if (req.role === 'latency') await setupLatency(p);
+      else if (req.role !== 'conn') throw new Error(`unknown role ${req.role}`);
+      return { ok: true };
+    }
+    case 'start':
+      running = true;
+      startFn();
+      return { ok: true };
+    case 'connect':
+      return { ok: true, result: await runConn(req.params as never) };
+    case 'snap':
+      return { ok: true, snap: snap() };
+    case 'stop': {
+      running = false;
+      stopFn();
+      for (const s of sockets) {
+        if (req.params?.graceful) s.end(DISCONNECT);
+        else s.destroy();
+      }
+      return { ok: true, snap: snap() };
+    }
+  }
+}
+
+process.on('message', (req: GenRequest) => {
+  handle(req).then(
+    (r) => process.send!({ id: req.id, ...r }),
+    (e: Error) => process.send!({ id: req.id, ok: false, error: e.message }),
+  );
+});
+// Orphaned (parent gone): exit rather than keep flooding a broker.
+process.on('disconnect', () => process.exit(0));

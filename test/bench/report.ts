@@ -1,0 +1,207 @@
+/** Table, ratio lines, target PASS/FAIL and the JSON record of one bench run. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MetricSpec, Scenario, ScenarioResult } from './scenarios/index.js';
+
+export interface RunRecord {
+  scenario: string;
+  broker: string;
+  result?: ScenarioResult;
+  error?: string;
+  wallMs: number;
+}
+
+export interface Target {
+  label: string;
+  scenario: string;
+  metric: string;
+  /** Compare starling to this peer (ratio ≥ minRatio) … */
+  peer?: string;
+  minRatio?: number;
+  /** … or starling's absolute value (≤ max). */
+  max?: number;
+}
+
+/** The project's goals; a report, so FAIL never changes the exit code. */
+export const TARGETS: Target[] = [
+  { label: 'QoS 0 fan-in >= 1.0x mosquitto', scenario: 'qos0-fanin', metric: 'rate', peer: 'mosquitto', minRatio: 1.0 },
+  { label: 'Fan-out >= 1.0x mosquitto', scenario: 'fanout', metric: 'rate', peer: 'mosquitto', minRatio: 1.0 },
+  { label: 'QoS 1 fan-in >= 1.5x aedes', scenario: 'qos1-fanin', metric: 'rate', peer: 'aedes', minRatio: 1.5 },
+  { label: 'Latency p99 <= 0.3 ms at 1000 msg/s', scenario: 'latency', metric: 'p99', max: 0.3 },
+  { label: 'Memory <= 4 KB per idle connection (10,000 conns)', scenario: 'idle', metric: 'kbPerConn', max: 4 },
+  { label: 'Connection rate >= 2x aedes', scenario: 'idle', metric: 'connRate', peer: 'aedes', minRatio: 2.0 },
+];
+
+export interface TargetResult {
+  label: string;
+  status: 'PASS' | 'FAIL' | 'N/A';
+  detail: string;
+}
+
+export interface Ratio {
+  scenario: string;
+  metric: string;
+  base: string;
+  peer: string;
+  ratio: number;
+  better: 'higher' | 'lower';
+}
+
+const SUBJECT = 'starling';
+const CALIBRATION = 'null';
+
+function value(runs: RunRecord[], scenario: string, broker: string, metric: string): number | undefined {
+  const v = runs.find((r) => r.scenario === scenario && r.broker === broker)?.result?.metrics[metric];
+  return v === undefined || Number.isNaN(v) ? undefined : v;
+}
+
+function fmt(v: number | undefined, spec?: Pick<MetricSpec, 'digits'>): string {
+  if (v === undefined || Number.isNaN(v)) return '-';
+  const digits = spec?.digits ?? (Math.abs(v) >= 100 ? 0 : 2);
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+const pct = (f: number | undefined) => (f === undefined || Number.isNaN(f) ? '-' : `${Math.round(f * 100)}%`);
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => r.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const sep = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join('\n');
+}
+
+/** Base broker of the ratio lines: Starling, or (when it was not run) the first broker. */
+function baseOf(brokers: string[]): string | undefined {
+  return brokers.includes(SUBJECT) ? SUBJECT : brokers.find((b) => b !== CALIBRATION);
+}
+
+export function computeRatios(scenarios: readonly Scenario[], brokers: string[], runs: RunRecord[]): Ratio[] {
+  const base = baseOf(brokers);
+  const out: Ratio[] = [];
+  if (!base) return out;
+  for (const s of scenarios) {
+    for (const m of s.metrics.filter((m) => m.ratio)) {
+      const b = value(runs, s.id, base, m.key);
+      for (const peer of brokers.filter((p) => p !== base && p !== CALIBRATION)) {
+        const p = value(runs, s.id, peer, m.key);
+        if (b !== undefined && p !== undefined && p !== 0) out.push({ scenario: s.id, metric: m.key, base, peer, ratio: b / p, better: m.better });
+      }
+    }
+  }
+  return out;
+}
+
+export function evaluateTargets(runs: RunRecord[], scenariosRun: string[], idleConns: number): TargetResult[] {
+  return TARGETS.map((t) => {
+    if (!scenariosRun.includes(t.scenario)) return { label: t.label, status: 'N/A', detail: 'scenario not run' };
+    const s = value(runs, t.scenario, SUBJECT, t.metric);
+    if (s === undefined) return { label: t.label, status: 'N/A', detail: 'no starling result' };
+    const caveat = t.scenario === 'idle' && idleConns !== 10000 ? ` (measured at ${idleConns} conns)` : '';
+    if (t.peer) {
+      const p = value(runs, t.scenario, t.peer, t.metric);
+      if (p === undefined || p === 0) return { label: t.label, status: 'N/A', detail: `no ${t.peer} result` };
+      const r = s / p;
+      return { label: t.label, status: r >= t.minRatio! ? 'PASS' : 'FAIL', detail: `${r.toFixed(2)}x (${fmt(s)} vs ${fmt(p)})${caveat}` };
+    }
+    return { label: t.label, status: s <= t.max! ? 'PASS' : 'FAIL', detail: `${fmt(s, { digits: 3 })}${caveat}` };
+  });
+}
+
+export function render(
+  scenarios: readonly Scenario[],
+  brokers: string[],
+  runs: RunRecord[],
+  ratios: Ratio[],
+  targets: TargetResult[],
+  labels: Record<string, string>,
+  notes: string[],
+): string {
+  const out: string[] = [];
+  const cols = brokers.map((b) => (b === CALIBRATION ? 'null relay*' : labels[b] ?? b));
+
+  const rows: string[][] = [['Scenario', 'Metric', 'Unit', ...cols]];
+  for (const s of scenarios) {
+    s.metrics.forEach((m, i) => {
+      rows.push([
+        i === 0 ? s.title : '',
+        m.label,
+        m.unit,
+        ...brokers.map((b) => {
+          const rec = runs.find((r) => r.scenario === s.id && r.broker === b);
+          if (!rec) return '';
+          if (rec.error) return 'ERROR';
+          return fmt(rec.result!.metrics[m.key], m);
+        }),
+      ]);
+    });
+  }
+  out.push(table(rows));
+  out.push('* null relay = byte relay without MQTT routing: the load generator\'s ceiling, not a broker.');
+
+  // CPU beside each result: broker's share of a core, then each generator process's.
+  const cpuRows: string[][] = [['Scenario', 'CPU (% of one core)', '', ...cols]];
+  for (const s of scenarios) {
+    cpuRows.push([
+      s.title,
+      'broker | generator',
+      '',
+      ...brokers.map((b) => {
+        const r = runs.find((x) => x.scenario === s.id && x.broker === b)?.result;
+        if (!r) return '';
+        const gens = Object.entries(r.genCpu).map(([k, v]) => `${k} ${pct(v)}`).join(' ');
+        return `${pct(r.brokerCpu)} | ${gens}`;
+      }),
+    ]);
+  }
+  out.push('', table(cpuRows));
+
+  out.push('', 'Ratios' + (baseOf(brokers) === SUBJECT ? '' : ' (starling not run: shown between peers)'));
+  for (const s of scenarios) {
+    for (const m of s.metrics.filter((m) => m.ratio)) {
+      const rs = ratios.filter((r) => r.scenario === s.id && r.metric === m.key);
+      if (!rs.length) continue;
+      const hint = m.better === 'lower' ? '  (lower is better)' : '';
+      out.push(`  ${s.title} ${m.label}: ${rs.map((r) => `${r.base}/${r.peer} ${r.ratio.toFixed(2)}x`).join(', ')}${hint}`);
+    }
+  }
+
+  out.push('', 'Targets (Starling)');
+  for (const t of targets) out.push(`  [${t.status}] ${t.label}: ${t.detail}`);
+
+  // Calibration: the null relay's rate against the best real broker in each scenario.
+  if (brokers.includes(CALIBRATION)) {
+    out.push('', 'Load generator check (null relay = generator ceiling)');
+    for (const s of scenarios.filter((s) => s.calibrates)) {
+      const m = s.metrics[0]!;
+      const ceiling = value(runs, s.id, CALIBRATION, m.key);
+      const peers = brokers.filter((b) => b !== CALIBRATION).map((b) => [b, value(runs, s.id, b, m.key)] as const);
+      const valid = peers.filter((p): p is readonly [string, number] => p[1] !== undefined);
+      if (ceiling === undefined || !valid.length) continue;
+      const best = valid.reduce((a, b) => (m.better === 'higher' ? (b[1] > a[1] ? b : a) : b[1] < a[1] ? b : a));
+      if (m.better === 'higher') {
+        const headroom = ceiling / best[1];
+        out.push(
+          `  ${s.title}: ${fmt(ceiling)} ${m.unit} through the relay = ${headroom.toFixed(1)}x the best broker (${best[0]} ${fmt(best[1])})` +
+            (headroom < 1.5 ? '  << generator may be limiting' : ''),
+        );
+      } else {
+        out.push(`  ${s.title}: ${m.label} ${fmt(ceiling, m)} ${m.unit} through the relay (generator + loopback floor)`);
+      }
+    }
+  }
+
+  const warnings = runs.flatMap((r) => [
+    ...(r.error ? [`${r.scenario}/${r.broker}: ERROR ${r.error}`] : []),
+    ...(r.result?.warnings ?? []).map((w) => `${r.scenario}/${r.broker}: ${w}`),
+  ]);
+  if (warnings.length) out.push('', 'Warnings', ...warnings.map((w) => `  ${w}`));
+  if (notes.length) out.push('', 'Notes', ...notes.map((n) => `  ${n}`));
+  return out.join('\n');
+}
+
+export function writeJson(dir: string, data: unknown): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  return file;
+}

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench`: runs every scenario against every broker (a fresh broker process per
+ * scenario run), prints a table, ratios and target checks, and writes JSON to .bench/.
+ *
+ *   node dist/test/bench/run.js [--only=starling,mosquitto,aedes,null] [--skip=...]
+ *     [--scenarios=qos0-fanin,qos1-fanin,fanout,idle,latency] [--duration=5] [--warmup=2]
+ *     [--idle-conns=10000] [--concurrency=200] [--window=64] [--payload=64] [--rate=1000]
+ *     [--no-calibrate] [--out=.bench]
+ */
+import { cpus, release } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { BROKERS, ROOT, type BrokerKind, type RunningBroker } from './brokers.js';
+import { killAllSync } from './procs.js';
+import { computeRatios, evaluateTargets, render, writeJson, type RunRecord } from './report.js';
+import { SCENARIOS, type BenchOptions, type Scenario } from './scenarios/index.js';
+
+const USAGE = `Usage: npm run bench -- [options]
+  --only=LIST        brokers to run: starling,mosquitto,aedes,null (default: all available)
+  --skip=LIST        brokers to leave out
+  --scenarios=LIST   ${SCENARIOS.map((s) => s.id).join(',')} (default: all)
+  --duration=SEC     measured window per throughput/latency run (default 5)
+  --warmup=SEC       warmup before the window (default 2)
+  --idle-conns=N     idle connections to open (default 10000)
+  --concurrency=N    connection attempts in flight (default 200)
+  --window=N         unacked QoS 1 PUBLISHes per publisher (default 64)
+  --payload=BYTES    payload size (default 64)
+  --rate=N           latency scenario messages/s (default 1000)
+  --no-calibrate     skip the null-relay runs (generator ceiling)
+  --out=DIR          JSON output directory (default .bench)`;
+
+function parseArgs(argv: string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const a of argv) {
+    const match = /^--([^=]+)(?:=(.*))?$/.exec(a);
+    if (!match) throw new Error(`unexpected argument ${a}\n${USAGE}`);
+    m.set(match[1]!, match[2] ?? 'true');
+  }
+  return m;
+}
+
+function num(args: Map<string, string>, key: string, def: number): number {
+  const v = args.get(key);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${key} must be a positive number`);
+  return n;
+}
+
+const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+async function runOne(scenario: Scenario, kind: BrokerKind, opts: BenchOptions): Promise<RunRecord> {
+  const t0 = Date.now();
+  const brokers: RunningBroker[] = [];
+  try {
+    for (let i = 0; i < scenario.nodes; i++) brokers.push(await kind.start());
+    const budget = scenario.id === 'idle' ? 240000 : opts.warmupMs + opts.durationMs + 60000;
+    const result = await withTimeout(
+      scenario.run({ brokers, opts, log: (m) => console.log(`    ${m}`) }),
+      budget,
+      `${scenario.id} on ${kind.name}`,
+    );
+    return { scenario: scenario.id, broker: kind.name, result, wallMs: Date.now() - t0 };
+  } catch (e) {
+    return { scenario: scenario.id, broker: kind.name, error: (e as Error).message, wallMs: Date.now() - t0 };
+  } finally {
+    await Promise.all(brokers.map((b) => b.stop()));
+  }
+}
+
+function progressLine(scenario: Scenario, rec: RunRecord): string {
+  const head = `  ${scenario.id.padEnd(11)} ${rec.broker.padEnd(10)}`;
+  if (rec.error) return `${head} ERROR ${rec.error.split('\n')[0]}`;
+  const r = rec.result!;
+  const vals = scenario.metrics.map((m) => `${m.label} ${Number(r.metrics[m.key]).toFixed(m.digits ?? 0)} ${m.unit}`).join(', ');
+  const gen = Object.entries(r.genCpu).map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(' ');
+  return `${head} ${vals}  [cpu broker ${Math.round(r.brokerCpu * 100)}%, gen ${gen}] (${(rec.wallMs / 1000).toFixed(1)} s)`;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.has('help')) {
+    console.log(USAGE);
+    return;
+  }
+  const opts: BenchOptions = {
+    warmupMs: num(args, 'warmup', 2) * 1000,
+    durationMs: num(args, 'duration', 5) * 1000,
+    payloadSize: num(args, 'payload', 64),
+    qos1Window: num(args, 'window', 64),
+    idleConns: num(args, 'idle-conns', 10000),
+    idleConcurrency: num(args, 'concurrency', 200),
+    latencyRate: num(args, 'rate', 1000),
+  };
+
+  const only = list(args.get('only'));
+  const skip = list(args.get('skip')) ?? [];
+  if (args.has('no-calibrate')) skip.push('null');
+  for (const n of [...(only ?? []), ...skip]) {
+    if (!BROKERS.some((b) => b.name === n)) throw new Error(`unknown broker ${n} (${BROKERS.map((b) => b.name).join(', ')})`);
+  }
+  const notes: string[] = [];
+  const kinds = BROKERS.filter((b) => (!only || only.includes(b.name)) && !skip.includes(b.name)).filter((b) => {
+    const why = b.unavailable();
+    if (why) notes.push(`${b.name} skipped: ${why}`);
+    return !why;
+  });
+  const wanted = list(args.get('scenarios'));
+  for (const id of wanted ?? []) if (!SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}`);
+  const scenarios = SCENARIOS.filter((s) => !wanted || wanted.includes(s.id));
+  if (!kinds.length) throw new Error(`no broker to run. ${notes.join('; ')}`);
+
+  const env = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    kernel: release(),
+    versions: Object.fromEntries(kinds.map((k) => [k.name, k.version()])),
+  };
+  console.log(`Starling bench: ${kinds.map((k) => k.name).join(', ')} × ${scenarios.map((s) => s.id).join(', ')}`);
+  console.log(`  ${env.cpus} CPUs (${env.cpuModel}), node ${env.node}, warmup ${opts.warmupMs / 1000} s, window ${opts.durationMs / 1000} s`);
+  for (const n of notes) console.log(`  ${n}`);
+
+  const started = new Date();
+  const runs: RunRecord[] = [];
+  // Scenario-major order: the brokers of one scenario run back to back, under the same
+  // machine conditions.
+  for (const s of scenarios) {
+    for (const k of kinds) {
+      const rec = await runOne(s, k, opts);
+      runs.push(rec);
+      console.log(progressLine(s, rec));
+    }
+  }
+
+  const brokerNames = kinds.map((k) => k.name);
+  const labels = Object.fromEntries(kinds.map((k) => [k.name, k.label.toLowerCase()]));
+  const ratios = computeRatios(scenarios, brokerNames, runs);
+  const targets = evaluateTargets(runs, scenarios.map((s) => s.id), opts.idleConns);
+  notes.push(
+    `${env.cpus} cores shared: each broker (single event loop / single thread) and the generator processes (pub, sub, conn, lat) run on the same machine, so brokers get at most ~1 core and the generator the rest.`,
+    'Every scenario run starts a fresh broker process; broker CPU and RSS are read from /proc (process tree), generator CPU from process.cpuUsage() over the same window.',
+  );
+  console.log('\n' + render(scenarios, brokerNames, runs, ratios, targets, labels, notes));
+
+  const outDir = args.get('out') ?? '.bench';
+  const file = writeJson(isAbsolute(outDir) ? outDir : join(ROOT, outDir), {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    env,
+    options: opts,
+    brokers: brokerNames,
+    scenarios: scenarios.map((s) => ({ id: s.id, title: s.title, nodes: s.nodes, metrics: s.metrics })),
+    runs,
+    ratios,
+    targets,
+    notes,
+  });
+  console.log(`\nResults written to ${file}`);
+}
+
+// Whatever happens, no broker or generator survives the bench.
+process.on('exit', killAllSync);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    console.error(`\n${sig}: stopping brokers and generators`);
+    killAllSync();
+    process.exit(130);
+  });
+}
+
+main().catch((e: Error) => {
+  console.error(e.message);
+  killAllSync();
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+/** Message-rate scenarios: N publishers flood, M subscribers count what arrives. */
+import { cpuFraction, Gen } from '../loadgen/client.js';
+import type { Snap } from '../loadgen/protocol.js';
+import { sleep } from '../procs.js';
+import type { Scenario, ScenarioContext, ScenarioResult } from './types.js';
+
+interface Shape {
+  pubTopics: string[];
+  subTopics: string[];
+  qos: 0 | 1;
+}
+
+async function measure(ctx: ScenarioContext, shape: Shape): Promise<ScenarioResult> {
+  const broker = ctx.brokers[0]!;
+  const { opts } = ctx;
+  const common = { host: broker.host, port: broker.port };
+  // Publishers and subscribers in separate processes: each gets its own event loop, and
+  // their CPU use is reported separately.
+  const subGen = Gen.spawn('sub');
+  const pubGen = Gen.spawn('pub');
+  try {
+    await subGen.call('setup', 'sub', { ...common, clientPrefix: 'bench-sub-', topics: shape.subTopics, qos: shape.qos });
+    await pubGen.call('setup', 'pub', {
+      ...common,
+      clientPrefix: 'bench-pub-',
+      topics: shape.pubTopics,
+      qos: shape.qos,
+      payloadSize: opts.payloadSize,
+      window: opts.qos1Window,
+      chunkBytes: 32 * 1024,
+    });
+    await pubGen.call('start');
+    await sleep(opts.warmupMs);
+    const snapAll = async (): Promise<[Snap, Snap, number]> => {
+      const [p, s] = await Promise.all([pubGen.snap(), subGen.snap()]);
+      return [p, s, broker.cpuSeconds()];
+    };
+    const [p0, s0, c0] = await snapAll();
+    await sleep(opts.durationMs);
+    const [p1, s1, c1] = await snapAll();
+    const rssKB = broker.rssKB();
+    if (broker.exited()) throw new Error(`broker ${broker.exited()}: ${broker.stderrTail().slice(-500)}`);
+
+    const subSec = (s1.t - s0.t) / 1000;
+    const pubSec = (p1.t - p0.t) / 1000;
+    const rate = (s1.counters.received - s0.counters.received) / subSec;
+    const pubRate = (p1.counters.sent - p0.counters.sent) / pubSec;
+    const ackRate = (p1.counters.acked - p0.counters.acked) / pubSec;
+    const fanout = shape.subTopics.length / shape.pubTopics.length;
+    const warnings: string[] = [];
+    if (s1.counters.errors || p1.counters.errors) {
+      warnings.push(`socket errors: pub ${p1.counters.errors}, sub ${s1.counters.errors} (${p1.lastError || s1.lastError})`);
+    }
+    if (rate === 0) warnings.push('nothing delivered in the window');
+    return {
+      metrics: {
+        rate,
+        pubRate,
+        ...(shape.qos === 1 ? { ackRate } : {}),
+        // QoS 0 messages a broker accepted but did not deliver (dropped or still queued).
+        undeliveredPct: Math.max(0, 100 * (1 - rate / (pubRate * fanout || 1))),
+        rssMB: rssKB / 1024,
+      },
+      brokerCpu: (c1 - c0) / ((s1.t - s0.t) / 1000),
+      genCpu: { pub: cpuFraction(p0, p1), sub: cpuFraction(s0, s1) },
+      warnings,
+    };
+  } finally {
+    await Promise.all([pubGen.close(), subGen.close()]);
+  }
+}
+
+const range = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
+
+export const qos0FanIn: Scenario = {
+  id: 'qos0-fanin',
+  title: 'QoS 0 fan-in 10→10',
+  nodes: 1,
+  calibrates: true,
+  metrics: [{ key: 'rate', label: 'delivered', unit: 'msg/s', better: 'higher', ratio: true }],
+  // Pairwise topics (publisher i → bench/i → subscriber i): deliveries == publishes.
+  run: (ctx) => measure(ctx, { pubTopics: range(10, (i) => `bench/${i}`), subTopics: range(10, (i) => `bench/${i}`), qos: 0 }),
+};
+
+export const qos1FanIn: Scenario = {
+  id: 'qos1-fanin',
+  title: 'QoS 1 fan-in 10→10',
+  nodes: 1,
+  calibrates: true,
+  metrics: [
+    { key: 'rate', label: 'delivered+acked', unit: 'msg/s', better: 'higher', ratio: true },
+    { key: 'ackRate', label: 'PUBACKed to pubs', unit: 'msg/s', better: 'higher' },
+  ],
+  run: (ctx) => measure(ctx, { pubTopics: range(10, (i) => `bench/${i}`), subTopics: range(10, (i) => `bench/${i}`), qos: 1 }),
+};
+
+export const fanOut: Scenario = {
+  id: 'fanout',
+  title: 'QoS 0 fan-out 1→100',
+  nodes: 1,
+  calibrates: true,
+  metrics: [{ key: 'rate', label: 'deliveries', unit: 'msg/s', better: 'higher', ratio: true }],
+  run: (ctx) => measure(ctx, { pubTopics: ['bench/fanout'], subTopics: range(100, () => 'bench/fanout'), qos: 0 }),
+};

@@ -1,0 +1,54 @@
+/**
+ * A scenario is a function from running broker endpoint(s) to metrics. The orchestrator
+ * starts `nodes` fresh brokers of one kind for each scenario run, so scenarios do not
+ * inherit each other's queues or heap; a cluster scenario sets nodes: 2.
+ */
+import type { RunningBroker } from '../brokers.js';
+
+export interface BenchOptions {
+  warmupMs: number;
+  durationMs: number;
+  payloadSize: number;
+  /** Unacked QoS 1 PUBLISHes each publisher keeps in flight. */
+  qos1Window: number;
+  idleConns: number;
+  idleConcurrency: number;
+  latencyRate: number;
+}
+
+export interface ScenarioContext {
+  brokers: RunningBroker[];
+  opts: BenchOptions;
+  log: (msg: string) => void;
+}
+
+export interface MetricSpec {
+  key: string;
+  label: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  digits?: number;
+  /** Print a "starling/peer" ratio line for this metric. */
+  ratio?: boolean;
+}
+
+export interface ScenarioResult {
+  /** Values keyed by MetricSpec.key, plus any secondary values (kept in the JSON). */
+  metrics: Record<string, number>;
+  /** Broker CPU over the measured window, fraction of one core. */
+  brokerCpu: number;
+  /** Each generator process's CPU over the window, fraction of one core. */
+  genCpu: Record<string, number>;
+  warnings?: string[];
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  nodes: number;
+  /** Metrics shown in the table, first one is the headline. */
+  metrics: MetricSpec[];
+  /** Whether the null relay run means anything here (generator ceiling). */
+  calibrates: boolean;
+  run(ctx: ScenarioContext): Promise<ScenarioResult>;
+}

@@ -168,11 +168,11 @@ export class Broker {
     if (!cfg.wildcardSubscription && isWildcard(filter)) return fail(RC.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED);
     const existing = session.subscriptions.has(topic);
     if (!existing && cfg.maxSubscriptions > 0 && session.subscriptions.size >= cfg.maxSubscriptions) return fail(RC.QUOTA_EXCEEDED);
-    if (conn && this.access.check(conn.subject, conn.aclCache, 'subscribe', filter) === 'deny') return fail(RC.NOT_AUTHORIZED);
+    if (conn && this.access.check(conn, conn.aclCache, 'subscribe', filter) === 'deny') return fail(RC.NOT_AUTHORIZED);
     // the granted QoS is capped by what the server allows [MQTT-3.9.3]
     const qos = (opts.qos > cfg.maxQosAllowed ? cfg.maxQosAllowed : opts.qos) as SubOptions['qos'];
     const stored: SubOptions = { ...opts, qos, share: share ? share.group : undefined };
-    session.subscriptions.set(topic, stored);
+    session.addSubscription(topic, stored);
     this.router.subscribe(session, filter, stored);
     this.updateSubscriptionStats();
     return { code: qos, isNew: !existing, filter, opts: stored };

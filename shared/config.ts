@@ -23,10 +23,6 @@ const options = {
   mqttsPort: { env: 'STARLING_MQTTS_PORT', kind: 'int', default: 8883, help: 'MQTT over TLS port, only when a certificate and key are set (0 picks a free port)' },
   tlsCert: { env: 'STARLING_TLS_CERT', kind: 'string', default: undefined, help: 'PEM certificate file for the TLS listener' },
   tlsKey: { env: 'STARLING_TLS_KEY', kind: 'string', default: undefined, help: 'PEM private key file for the TLS listener' },
-  apiPort: { env: 'STARLING_API_PORT', kind: 'int', default: 8081, help: 'management API port (gateway)' },
-  natsUrl: { env: 'NATS_URL', kind: 'string', default: undefined, help: 'NATS server URL; unset means standalone' },
-  redisUrl: { env: 'REDIS_URL', kind: 'string', default: undefined, help: 'Redis URL; unset means standalone' },
-  rpcTimeoutMs: { env: 'STARLING_RPC_TIMEOUT_MS', kind: 'int', default: 5000, help: 'timeout of one RPC to a node, in ms' },
   logLevel: { env: 'STARLING_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
 
   maxConns: { env: 'STARLING_MAX_CONNS', kind: 'int', default: 1024000, help: 'maximum concurrent connections per listener' },
@@ -131,6 +127,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     out[key] = key in overrides ? (overrides as Record<string, unknown>)[key] : parseValue(key, spec, raw);
   }
   return out as Config;
+}
+
+/** The configuration reference as a Markdown table (the README carries it; a test keeps them equal). */
+export function markdownTable(): string {
+  const rows = (Object.entries(options) as [string, OptionSpec][]).map(([key, spec]) => {
+    const def = spec.default === undefined ? '' : `\`${String(spec.default)}\``;
+    const values = spec.values ? ` (${spec.values.map((v) => `\`${v}\``).join(', ')})` : '';
+    return `| \`${spec.env}\` | \`${key}\` | ${def} | ${spec.help}${values} |`;
+  });
+  return ['| environment | config file key | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
 /** The `--help` text of an entry point: usage, then every setting with its default. */

@@ -22,6 +22,10 @@ export function wsListener(broker: Broker, bind: string, port: number, maxConns:
   wss.on('connection', (ws, req) => {
     req.socket.setNoDelay(true);
     const stream = createWebSocketStream(ws);
+    // The stream only ends its readable side when the peer closes the WebSocket (or drops
+    // the TCP connection) first, and never emits 'close' then: end it here, so the
+    // connection is closed (and a will published) as for a TCP peer.
+    stream.on('end', () => stream.destroy());
     listener.accept(stream, peerAddress(req.socket.remoteAddress), req.socket.remotePort ?? 0);
   });
   wss.on('error', () => {});

@@ -50,6 +50,9 @@ function makeParser(): mqttPacket.Parser {
 }
 
 const parser = makeParser();
+// mqtt-packet would otherwise build a 65,536-Buffer cache of encoded numbers (~7 MB) on first
+// use; the packets it still encodes here (CONNACK, SUBACK, ...) are rare enough to do without
+(mqttPacket.writeToStream as unknown as { cacheNumbers: boolean }).cacheNumbers = false;
 const settings: Record<ProtocolVersion, { protocolVersion: ProtocolVersion }> = {
   3: { protocolVersion: 3 },
   4: { protocolVersion: 4 },
@@ -62,20 +65,54 @@ export function decodePacket(bytes: Buffer, version: ProtocolVersion): Packet {
   result.error = undefined;
   // the parser reads the version from its settings; CONNECT sets its own
   (parser as unknown as { settings: object }).settings = settings[version];
-  parser.parse(bytes);
+  let left: number;
+  try {
+    left = parser.parse(bytes);
+  } catch (err) {
+    resetParser();
+    throw err;
+  }
   const { packet, error } = result;
-  if (error) throw error;
-  if (!packet) throw new Error('Malformed packet');
+  if (error || !packet || left !== 0) {
+    // mqtt-packet's own reset after an error keeps its read position (`_pos`) and a
+    // packet cut short stays buffered: either would break every later packet of every
+    // connection sharing this parser
+    resetParser();
+    throw error ?? new Error('Malformed packet');
+  }
   return packet;
+}
+
+function resetParser(): void {
+  const p = parser as unknown as { _resetState(): void; _pos: number };
+  p._resetState();
+  p._pos = 0;
 }
 
 export class MalformedPacketError extends Error {}
 
 /**
+ * The last topic a connection published to, as bytes and string: publishers mostly repeat
+ * their topic, and reusing the string saves its decoding and lets V8 reuse its hash in
+ * every Map lookup on the way (match cache, ACL cache).
+ */
+export interface TopicCache {
+  topicBytes: Buffer | undefined;
+  topic: string;
+}
+
+function sameBytes(a: Buffer, buf: Buffer, p: number, len: number): boolean {
+  if (a.length !== len) return false;
+  if (len > 48) return buf.compare(a, 0, len, p, p + len) === 0;
+  for (let i = 0; i < len; i++) if (a[i] !== buf[p + i]) return false;
+  return true;
+}
+
+/**
  * Fast path for PUBLISH. Returns undefined when the packet carries MQTT 5 properties
  * (the caller then uses decodePacket), throws MalformedPacketError on bad input.
  */
-export function parsePublish(buf: Buffer, start: number, headerLen: number, remaining: number, v5: boolean): IPublishPacket | undefined {
+export function parsePublish(buf: Buffer, start: number, headerLen: number, remaining: number, v5: boolean, cache: TopicCache): IPublishPacket | undefined {
   const b0 = buf[start]!;
   const qos = (b0 >> 1) & 3;
   if (qos === 3) throw new MalformedPacketError('Packet must not have both QoS bits set to 1');
@@ -85,15 +122,24 @@ export function parsePublish(buf: Buffer, start: number, headerLen: number, rema
   const tl = (buf[p]! << 8) | buf[p + 1]!;
   p += 2;
   if (p + tl > end) throw new MalformedPacketError('Cannot parse topic');
-  let ascii = true;
-  for (let i = p; i < p + tl; i++) {
-    if (buf[i]! >= 0x80) {
-      ascii = false;
-      break;
+  let topic: string;
+  if (cache.topicBytes !== undefined && sameBytes(cache.topicBytes, buf, p, tl)) {
+    topic = cache.topic;
+  } else {
+    let ascii = true;
+    for (let i = p; i < p + tl; i++) {
+      if (buf[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii && !isUtf8(buf.subarray(p, p + tl))) throw new MalformedPacketError('Topic is not valid UTF-8');
+    topic = buf.toString(ascii ? 'latin1' : 'utf8', p, p + tl);
+    if (tl <= 256) {
+      cache.topicBytes = Buffer.from(buf.subarray(p, p + tl));
+      cache.topic = topic;
     }
   }
-  if (!ascii && !isUtf8(buf.subarray(p, p + tl))) throw new MalformedPacketError('Topic is not valid UTF-8');
-  const topic = buf.toString(ascii ? 'latin1' : 'utf8', p, p + tl);
   p += tl;
   let messageId: number | undefined;
   if (qos > 0) {

@@ -43,6 +43,13 @@ const ACK_METRIC: Record<string, number> = {
 const PINGRESP = Buffer.from([0xd0, 0x00]);
 const ACK_TYPE: Record<string, number> = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 };
 
+/**
+ * A connection's batch is written at once when it reaches this size, rather than at the end
+ * of the I/O turn: libuv may read megabytes from busy publishers in one turn, and holding
+ * all of it back would count healthy subscribers as congested.
+ */
+const FLUSH_BYTES = 65536;
+
 /** Packets queued by every connection during one I/O turn, written once per connection after it. */
 const dirty: Connection[] = [];
 let flushScheduled = false;
@@ -51,6 +58,26 @@ function flushAll(): void {
   flushScheduled = false;
   for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
   dirty.length = 0;
+}
+
+/** Scratch for readFrame: one for all connections, as reads never interleave. */
+const FRAME = { length: 0 };
+
+/**
+ * Socket listeners shared by every connection (the socket points back to its connection),
+ * instead of four closures per connection: an idle connection's memory is what limits
+ * how many a node holds.
+ */
+const CONN = Symbol('connection');
+type ConnSocket = Duplex & { [CONN]: Connection };
+function onSocketData(this: ConnSocket, chunk: Buffer): void {
+  this[CONN].onData(chunk);
+}
+function onSocketClosed(this: ConnSocket): void {
+  this[CONN].onClosed();
+}
+function onSocketDrain(this: ConnSocket): void {
+  this[CONN].session?.drain();
 }
 
 export const enum ConnState {
@@ -80,14 +107,12 @@ export interface ConnectInfo {
  * packet handlers, per-client counters, and the write side, which batches everything
  * queued during one I/O turn into one socket write.
  */
-export class Connection {
+export class Connection implements AclSubject {
   state = ConnState.New;
   version: ProtocolVersion = 4;
   info: ConnectInfo | undefined = undefined;
   session: Session | undefined = undefined;
   aclCache: AclCache | undefined = undefined;
-  /** who this client is, for ACL and banned checks */
-  subject: AclSubject = { clientid: '', username: undefined, peerhost: '' };
   /** ms timestamp of the last packet received, for keepalive */
   lastRecv = Date.now();
   readonly openedAt = this.lastRecv;
@@ -116,7 +141,9 @@ export class Connection {
   private pendingBytes = 0;
   private rest: Buffer[] | undefined = undefined;
   private restBytes = 0;
-  private readonly frame = { length: 0 };
+  // the last topic this client published to (see TopicCache)
+  topicBytes: Buffer | undefined = undefined;
+  topic = '';
   closeReason: ShutdownReason | undefined = undefined;
 
   constructor(
@@ -126,17 +153,32 @@ export class Connection {
     readonly peerHost: string,
     readonly peerPort: number,
   ) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => this.onClosed());
-    socket.on('close', () => this.onClosed());
-    socket.on('drain', () => this.session?.drain());
+    (socket as Duplex & { [CONN]?: Connection })[CONN] = this;
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketClosed);
+    socket.on('close', onSocketClosed);
+    socket.on('drain', onSocketDrain);
   }
 
   get clientId(): string | undefined {
     return this.info?.clientId;
   }
 
-  private onData(chunk: Buffer): void {
+  // who this client is, for ACL checks (AclSubject), without an object of its own
+  get clientid(): string {
+    return this.info?.clientId ?? '';
+  }
+
+  get username(): string | undefined {
+    return this.info?.username;
+  }
+
+  get peerhost(): string {
+    return this.peerHost;
+  }
+
+  /** @internal called by the socket's data listener */
+  onData(chunk: Buffer): void {
     if (this.state === ConnState.Closed) return;
     this.recvOct += chunk.length;
     this.recvCnt++;
@@ -155,7 +197,7 @@ export class Connection {
       this.restBytes = 0;
     }
     let off = 0;
-    const frame = this.frame;
+    const frame = FRAME;
     const max = this.broker.cfg.maxPacketSize;
     while (off < buf.length) {
       const hl = readFrame(buf, off, frame);
@@ -176,8 +218,8 @@ export class Connection {
 
   /** Bytes needed for the packet at the start of `buf`, or 0 when its header is still incomplete. */
   private neededBytes(buf: Buffer): number {
-    const hl = readFrame(buf, 0, this.frame);
-    return hl > 0 ? hl + this.frame.length : 0;
+    const hl = readFrame(buf, 0, FRAME);
+    return hl > 0 ? hl + FRAME.length : 0;
   }
 
   private onFrame(buf: Buffer, off: number, hl: number, rl: number): void {
@@ -187,7 +229,7 @@ export class Connection {
     try {
       if (this.state === ConnState.Connected) {
         if (type === 3) {
-          const pkt = parsePublish(buf, off, hl, rl, this.version === 5);
+          const pkt = parsePublish(buf, off, hl, rl, this.version === 5, this);
           if (pkt) return handlePublish(this, pkt);
         } else if (type === 12) {
           if (rl !== 0 || buf[off] !== 0xc0) return this.protocolError(RC.MALFORMED_PACKET, 'malformed_packet');
@@ -247,6 +289,7 @@ export class Connection {
     } else {
       this.pending.push(buf);
       this.pendingBytes += buf.length;
+      if (this.pendingBytes >= FLUSH_BYTES) this.flush();
     }
   }
 
@@ -359,14 +402,15 @@ export class Connection {
     this.onClosed();
   }
 
-  private onClosed(): void {
+  /** @internal called by the socket's close and error listeners, and by close() */
+  onClosed(): void {
     if (this.state === ConnState.Closed) return;
     const wasConnected = this.state === ConnState.Connected;
     this.state = ConnState.Closed;
     this.pending = undefined;
     this.rest = undefined;
     if (!this.socket.destroyed && this.closeReason === undefined) this.socket.destroy();
-    this.broker.connectionClosed(this, this.closeReason ?? 'closed', wasConnected);
+    this.broker.connectionClosed(this, this.closeReason ?? 'tcp_closed', wasConnected);
   }
 
   /** Called by the CONNECT handler once accepted. */

@@ -74,7 +74,7 @@ export type ShutdownReason =
   | 'discarded'
   | 'takeovered'
   | 'keepalive_timeout'
-  | 'closed'
+  | 'tcp_closed'
   | 'idle_timeout'
   | 'protocol_error'
   | 'malformed_packet'

@@ -14,8 +14,11 @@ export interface Pending {
  * is offline, its inflight window is full or its socket is congested. When full, the
  * oldest message is dropped and handed back to the caller to be counted.
  */
+/** shared by every queue that has never held anything (grow() replaces it before a write) */
+const EMPTY_ITEMS: (Pending | undefined)[] = [];
+
 export class MQueue {
-  private items: (Pending | undefined)[] = [];
+  private items: (Pending | undefined)[] = EMPTY_ITEMS;
   private head = 0;
   private len = 0;
   dropped = 0;

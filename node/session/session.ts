@@ -31,6 +31,16 @@ export interface InflightEntry {
   sentAt: number;
 }
 
+/**
+ * Stands in for a session map that has not been written yet: most sessions of an idle
+ * fleet never subscribe or have anything in flight, and three empty Maps per session are
+ * a large share of an idle connection's memory. Writing to it is a bug, so it throws.
+ */
+const EMPTY = new Map<never, never>();
+EMPTY.set = () => {
+  throw new Error('session map written before it was created');
+};
+
 /** Copies a payload that is a view into a larger socket chunk, so a stored message does not pin it. */
 export function detachPayload(msg: Message): void {
   const p = msg.payload;
@@ -49,11 +59,9 @@ export class Session implements Subscriber {
   conn: Connection | undefined = undefined;
   /** the connection this session last had, for what an offline session reports (address, counters) */
   lastConn: Connection | undefined = undefined;
-  /** subscriptions by the topic filter as subscribed (with any `$share/<group>/` prefix) */
-  readonly subscriptions = new Map<string, SubOptions>();
-  readonly inflight = new Map<number, InflightEntry>();
-  /** incoming QoS 2 packet identifiers → time of PUBLISH, until PUBREL */
-  readonly awaitingRel = new Map<number, number>();
+  private subs: Map<string, SubOptions> | undefined = undefined;
+  private inflightMap: Map<number, InflightEntry> | undefined = undefined;
+  private awaitingRelMap: Map<number, number> | undefined = undefined;
   readonly mqueue: MQueue;
   readonly createdAt = Date.now();
   disconnectedAt = 0;
@@ -68,6 +76,29 @@ export class Session implements Subscriber {
     private readonly broker: Broker,
   ) {
     this.mqueue = new MQueue(broker.cfg.maxMqueue);
+  }
+
+  /** subscriptions by the topic filter as subscribed (with any `$share/<group>/` prefix); write through addSubscription */
+  get subscriptions(): Map<string, SubOptions> {
+    return this.subs ?? EMPTY;
+  }
+
+  addSubscription(topic: string, opts: SubOptions): void {
+    (this.subs ??= new Map()).set(topic, opts);
+  }
+
+  /** QoS 1/2 messages sent to the client and not yet acknowledged, by packet identifier */
+  get inflight(): Map<number, InflightEntry> {
+    return this.inflightMap ?? EMPTY;
+  }
+
+  /** incoming QoS 2 packet identifiers → time of PUBLISH, until PUBREL; write through addAwaitingRel */
+  get awaitingRel(): Map<number, number> {
+    return this.awaitingRelMap ?? EMPTY;
+  }
+
+  addAwaitingRel(id: number, at: number): void {
+    (this.awaitingRelMap ??= new Map()).set(id, at);
   }
 
   get online(): boolean {
@@ -111,7 +142,9 @@ export class Session implements Subscriber {
     const conn = this.conn;
     if (!conn) return this.enqueue({ msg, qos, retain, opts });
     if (qos === 0) {
-      if (conn.congested()) return this.enqueue({ msg, qos, retain, opts });
+      // QoS 0 to a client that reads too slowly is dropped, not queued: the queue is for
+      // offline sessions and for QoS 1/2, which must not be lost
+      if (conn.congested()) return this.dropQos0();
       conn.sendPublish(msg, 0, retain, opts, 0, false, enc);
       return;
     }
@@ -125,17 +158,18 @@ export class Session implements Subscriber {
   private sendWithId(conn: Connection, msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, enc: PublishEncoder | undefined): void {
     const id = this.allocId();
     detachPayload(msg);
-    this.inflight.set(id, { msg, qos, retain, opts, released: false, sentAt: Date.now() });
+    (this.inflightMap ??= new Map()).set(id, { msg, qos, retain, opts, released: false, sentAt: Date.now() });
     conn.sendPublish(msg, qos, retain, opts, id, false, enc);
+  }
+
+  private dropQos0(): void {
+    this.broker.metrics.inc(M_DROPPED_QOS0);
+    this.broker.metrics.inc(M_DROPPED);
   }
 
   private enqueue(p: Pending): void {
     const m = this.broker.metrics;
-    if (p.qos === 0 && !this.broker.cfg.mqueueStoreQos0) {
-      m.inc(M_DROPPED_QOS0);
-      m.inc(M_DROPPED);
-      return;
-    }
+    if (p.qos === 0 && !this.broker.cfg.mqueueStoreQos0) return this.dropQos0();
     detachPayload(p.msg);
     const dropped = this.mqueue.push(p);
     if (dropped) {
@@ -184,8 +218,8 @@ export class Session implements Subscriber {
       if (e.released) conn.sendAck('pubrel', id, 0);
       else conn.sendPublish(e.msg, e.qos, e.retain, e.opts, id, true, undefined);
       e.sentAt = now;
-      this.inflight.delete(id);
-      this.inflight.set(id, e); // move to the back: it was just sent
+      this.inflightMap!.delete(id);
+      this.inflightMap!.set(id, e); // move to the back: it was just sent
     }
   }
 

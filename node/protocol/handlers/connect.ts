@@ -61,8 +61,7 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void {
   if (clientId.length > cfg.maxClientIdLen) return refuse(RC.CLIENT_IDENTIFIER_NOT_VALID, 'protocol_error');
 
   const username = p.username === '' ? undefined : p.username;
-  conn.subject = { clientid: clientId, username, peerhost: conn.peerHost };
-  if (b.banned.isBanned(conn.subject)) return refuse(RC.BANNED, 'banned', true);
+  if (b.banned.isBanned({ clientid: clientId, username, peerhost: conn.peerHost })) return refuse(RC.BANNED, 'banned', true);
 
   m.inc(M_CLIENT_AUTHENTICATE);
   const auth = b.auth.authenticate(username, p.password);

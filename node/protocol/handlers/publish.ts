@@ -66,7 +66,7 @@ export function handlePublish(conn: Connection, pkt: IPublishPacket): void {
     return ack(conn, qos, id, RC.PAYLOAD_FORMAT_INVALID);
   }
 
-  if (b.access.check(conn.subject, conn.aclCache, 'publish', topic) === 'deny') {
+  if (b.access.check(conn, conn.aclCache, 'publish', topic) === 'deny') {
     // EMQX's acl_deny_action = ignore: MQTT 3.x clients are acknowledged, MQTT 5 clients told why
     m.inc(M_PUBLISH_AUTH_ERROR);
     return ack(conn, qos, id, RC.NOT_AUTHORIZED);
@@ -85,7 +85,7 @@ export function handlePublish(conn: Connection, pkt: IPublishPacket): void {
       if (conn.version === 5) return conn.protocolError(RC.RECEIVE_MAXIMUM_EXCEEDED, 'protocol_error'); // [MQTT-3.3.4-9]
       return ack(conn, 2, id, RC.RECEIVE_MAXIMUM_EXCEEDED);
     }
-    session.awaitingRel.set(id, Date.now());
+    session.addAwaitingRel(id, conn.lastRecv);
   }
 
   const expiry = props?.messageExpiryInterval;
@@ -101,6 +101,7 @@ export function handlePublish(conn: Connection, pkt: IPublishPacket): void {
     retain: pkt.retain,
     from: conn.info!.clientId,
     fromUsername: conn.info!.username,
+    timestamp: conn.lastRecv, // read once per socket read, not once per message
     properties: props === undefined ? undefined : pickMessageProperties(props),
     expiresAt: expiry === undefined ? undefined : Date.now() + expiry * 1000,
   });

@@ -13,6 +13,7 @@ import { PublishEncoder } from './protocol/codec.js';
 import type { Connection } from './protocol/connection.js';
 import { RC, type ShutdownReason } from './protocol/reason-codes.js';
 import { RetainedStore } from './router/retained.js';
+import { DelayedPublish } from './router/delayed.js';
 import { Router, type RouterEvents, type SubOptions } from './router/router.js';
 import { Session, detachPayload } from './session/session.js';
 import { Presence } from './sys/presence.js';
@@ -21,6 +22,7 @@ import { SysTopics } from './sys/sys-topics.js';
 const M_PUBLISH = metricIndex('messages.publish');
 const M_CHECK_ACL = metricIndex('client.check_acl');
 const M_RETAINED = metricIndex('messages.retained');
+const M_DELAYED = metricIndex('messages.delayed');
 const M_DROPPED = metricIndex('messages.dropped');
 const M_NO_SUBSCRIBERS = metricIndex('messages.dropped.no_subscribers');
 const M_DISCONNECTED = metricIndex('client.disconnected');
@@ -70,6 +72,7 @@ export class Broker {
   readonly listeners: Listener[] = [];
   readonly startedAt = Date.now();
   readonly sys: SysTopics;
+  readonly delayed = new DelayedPublish((msg) => this.publish(msg));
   readonly presence: Presence;
   private connectedCount = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -123,6 +126,7 @@ export class Broker {
     this.stopping = true;
     clearInterval(this.sweepTimer);
     this.sys.stop();
+    this.delayed.stop();
     const closing = this.listeners.map((l) => l.close());
     for (const conn of this.connections) {
       conn.sendDisconnect(RC.SERVER_SHUTTING_DOWN);
@@ -139,6 +143,18 @@ export class Broker {
   publish(msg: Message): number {
     const m = this.metrics;
     if (!msg.sys) m.inc(M_PUBLISH);
+    if (msg.topic.charCodeAt(0) === 36 /* $ */ && !msg.sys) {
+      const delayed = this.delayed.take(msg);
+      if (delayed === true) {
+        detachPayload(msg);
+        m.inc(M_DELAYED);
+        return 1;
+      }
+      if (delayed === 'invalid') {
+        m.inc(M_DROPPED);
+        return 0;
+      }
+    }
     if (msg.retain && this.cfg.retainAvailable) {
       detachPayload(msg);
       this.retained.set(msg);

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const log = createLogger(cfg.logLevel, { node: cfg.nodeName });
   const broker = new Broker(cfg, log);
   const listeners = await broker.start();
-  log.info({ node: cfg.nodeName, listeners }, 'node started');
+  log.info({ listeners }, 'node started');
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

@@ -80,6 +80,8 @@ export function decodePacket(bytes: Buffer, version: ProtocolVersion): Packet {
     resetParser();
     throw error ?? new Error('Malformed packet');
   }
+  // mqtt-packet reports a packet identifier cut short as -1 instead of failing
+  if ((packet as { messageId?: number }).messageId === -1) throw new Error('Cannot parse messageId');
   return packet;
 }
 

@@ -386,7 +386,10 @@ export class Connection implements AclSubject {
         properties.topicAlias = next;
       }
     }
-    return encodePacket({ cmd: 'publish', topic, payload: msg.payload, qos, retain, dup, messageId: qos > 0 ? messageId : undefined, properties }, 5);
+    const buf = encodePacket({ cmd: 'publish', topic, payload: msg.payload, qos, retain, dup, messageId: qos > 0 ? messageId : undefined, properties }, 5);
+    // a packet too large for the client is dropped by the caller: the alias it would have set is not known to the client
+    if (topic !== '' && properties.topicAlias !== undefined && this.clientMaxPacketSize > 0 && buf.length > this.clientMaxPacketSize) this.outAliases!.delete(topic);
+    return buf;
   }
 
   // ---- lifecycle ----

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, rssKB, sleep, stopChild, track } from './procs.js';
+import { cpuSeconds, onCleanup, rssKB, sleep, stopChild, track } from './procs.js';
 
 export const HOST = '127.0.0.1';
 
@@ -127,7 +127,9 @@ export const starling: BrokerKind = {
   version: () => `node ${process.version}`,
   async start(opts = {}) {
     const port = await freePort();
-    return launch('starling', process.execPath, [STARLING_MAIN], port, {
+    // BENCH_STARLING_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the broker under load.
+    const nodeArgs = process.env.BENCH_STARLING_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    return launch('starling', process.execPath, [...nodeArgs, STARLING_MAIN], port, {
       ...process.env,
       STARLING_BIND: HOST,
       STARLING_MQTT_PORT: String(port),
@@ -173,9 +175,8 @@ export const mosquitto: BrokerKind = {
         '',
       ].join('\n'),
     );
-    return launch('mosquitto', MOSQUITTO, ['-c', conf], port, process.env, () =>
-      rmSync(dir, { recursive: true, force: true }),
-    );
+    const removeDir = onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    return launch('mosquitto', MOSQUITTO, ['-c', conf], port, process.env, removeDir);
   },
 };
 

@@ -3,12 +3,35 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricSpec, Scenario, ScenarioResult } from './scenarios/index.js';
 
+/** Whole-machine CPU during a scenario run, fractions of all cores (foreign: of one core). */
+export interface MachineLoad {
+  busy: number;
+  idle: number;
+  softirq: number;
+  /** CPU used outside the bench's process tree, in cores; > ~0.1 skews the result. */
+  foreign: number;
+  foreignTop: { pid: number; comm: string; cpu: number }[];
+}
+
 export interface RunRecord {
   scenario: string;
   broker: string;
   result?: ScenarioResult;
   error?: string;
   wallMs: number;
+  machine?: MachineLoad;
+  /** 1, or more when a run disturbed by other processes was repeated. */
+  attempts: number;
+}
+
+/** Other processes using more than this (cores) during a run make it "disturbed". */
+export const DISTURBED = 0.15;
+
+export const isDisturbed = (r: RunRecord): boolean => (r.machine?.foreign ?? 0) > DISTURBED;
+
+export function describeForeign(m: MachineLoad): string {
+  const top = m.foreignTop.filter((t) => t.cpu >= 0.02).map((t) => `${t.comm}[${t.pid}] ${Math.round(t.cpu * 100)}%`);
+  return `other processes used ${Math.round(m.foreign * 100)}% of a core${top.length ? ` (${top.join(', ')})` : ''}`;
 }
 
 export interface Target {
@@ -96,7 +119,11 @@ export function evaluateTargets(runs: RunRecord[], scenariosRun: string[], idleC
     if (!scenariosRun.includes(t.scenario)) return { label: t.label, status: 'N/A', detail: 'scenario not run' };
     const s = value(runs, t.scenario, SUBJECT, t.metric);
     if (s === undefined) return { label: t.label, status: 'N/A', detail: 'no starling result' };
-    const caveat = t.scenario === 'idle' && idleConns !== 10000 ? ` (measured at ${idleConns} conns)` : '';
+    const rec = (b: string) => runs.find((r) => r.scenario === t.scenario && r.broker === b);
+    const disturbed = [SUBJECT, ...(t.peer ? [t.peer] : [])].filter((b) => rec(b) && isDisturbed(rec(b)!));
+    const caveat =
+      (t.scenario === 'idle' && idleConns !== 10000 ? ` (measured at ${idleConns} conns)` : '') +
+      (disturbed.length ? ` (disturbed: ${disturbed.join(', ')})` : '');
     if (t.peer) {
       const p = value(runs, t.scenario, t.peer, t.metric);
       if (p === undefined || p === 0) return { label: t.label, status: 'N/A', detail: `no ${t.peer} result` };
@@ -130,13 +157,14 @@ export function render(
           const rec = runs.find((r) => r.scenario === s.id && r.broker === b);
           if (!rec) return '';
           if (rec.error) return 'ERROR';
-          return fmt(rec.result!.metrics[m.key], m);
+          return fmt(rec.result!.metrics[m.key], m) + (isDisturbed(rec) ? '~' : '');
         }),
       ]);
     });
   }
   out.push(table(rows));
   out.push('* null relay = byte relay without MQTT routing: the load generator\'s ceiling, not a broker.');
+  if (runs.some(isDisturbed)) out.push(`~ = other processes used more than ${DISTURBED * 100}% of a core during that run: value skewed (see Warnings).`);
 
   // CPU beside each result: broker's share of a core, then each generator process's.
   const cpuRows: string[][] = [['Scenario', 'CPU (% of one core)', '', ...cols]];
@@ -168,30 +196,36 @@ export function render(
   out.push('', 'Targets (Starling)');
   for (const t of targets) out.push(`  [${t.status}] ${t.label}: ${t.detail}`);
 
-  // Calibration: the null relay's rate against the best real broker in each scenario.
-  if (brokers.includes(CALIBRATION)) {
-    out.push('', 'Load generator check (null relay = generator ceiling)');
-    for (const s of scenarios.filter((s) => s.calibrates)) {
-      const m = s.metrics[0]!;
-      const ceiling = value(runs, s.id, CALIBRATION, m.key);
-      const peers = brokers.filter((b) => b !== CALIBRATION).map((b) => [b, value(runs, s.id, b, m.key)] as const);
-      const valid = peers.filter((p): p is readonly [string, number] => p[1] !== undefined);
-      if (ceiling === undefined || !valid.length) continue;
-      const best = valid.reduce((a, b) => (m.better === 'higher' ? (b[1] > a[1] ? b : a) : b[1] < a[1] ? b : a));
-      if (m.better === 'higher') {
-        const headroom = ceiling / best[1];
-        out.push(
-          `  ${s.title}: ${fmt(ceiling)} ${m.unit} through the relay = ${headroom.toFixed(1)}x the best broker (${best[0]} ${fmt(best[1])})` +
-            (headroom < 1.5 ? '  << generator may be limiting' : ''),
-        );
-      } else {
-        out.push(`  ${s.title}: ${m.label} ${fmt(ceiling, m)} ${m.unit} through the relay (generator + loopback floor)`);
-      }
+  // Generator check: (a) null relay rate vs the best broker, (b) the generator's own CPU
+  // in the best broker's run (well under 100% of a core per process = not the limit).
+  out.push('', 'Load generator check');
+  for (const s of scenarios) {
+    const m = s.metrics[0]!;
+    const valid = brokers
+      .filter((b) => b !== CALIBRATION)
+      .map((b) => [b, value(runs, s.id, b, m.key)] as const)
+      .filter((p): p is readonly [string, number] => p[1] !== undefined);
+    if (!valid.length) continue;
+    const best = valid.reduce((a, b) => (m.better === 'higher' ? (b[1] > a[1] ? b : a) : b[1] < a[1] ? b : a));
+    const bestRun = runs.find((r) => r.scenario === s.id && r.broker === best[0])?.result;
+    const genCpu = bestRun ? Object.entries(bestRun.genCpu).map(([k, v]) => `${k} ${pct(v)}`).join(', ') : '-';
+    const ceiling = value(runs, s.id, CALIBRATION, m.key);
+    let line = `  ${s.title}: best ${best[0]} ${fmt(best[1], m)} ${m.unit}, generator CPU there ${genCpu}`;
+    if (s.calibration === 'cpu' && s.genCostMetric) {
+      const cost = bestRun?.metrics[s.genCostMetric];
+      if (cost) line += `; generator cost ${fmt(cost, { digits: 0 })} µs CPU per ${m.unit.split('/')[0]} = ~${fmt(1e6 / cost)} ${m.unit} per generator core`;
+    } else if (ceiling !== undefined && m.better === 'higher') {
+      const headroom = ceiling / best[1];
+      line += `; null relay ${fmt(ceiling)} ${m.unit} = ${headroom.toFixed(1)}x headroom${headroom < 1.5 ? '  << generator may be limiting' : ''}`;
+    } else if (ceiling !== undefined) {
+      line += `; through the null relay ${fmt(ceiling, m)} ${m.unit} (generator + loopback floor)`;
     }
+    out.push(line);
   }
 
   const warnings = runs.flatMap((r) => [
     ...(r.error ? [`${r.scenario}/${r.broker}: ERROR ${r.error}`] : []),
+    ...(r.machine && r.machine.foreign > DISTURBED ? [`${r.scenario}/${r.broker}: ${describeForeign(r.machine)}; result skewed`] : []),
     ...(r.result?.warnings ?? []).map((w) => `${r.scenario}/${r.broker}: ${w}`),
   ]);
   if (warnings.length) out.push('', 'Warnings', ...warnings.map((w) => `  ${w}`));

@@ -4,15 +4,27 @@
  *
  *   node dist/test/bench/run.js [--only=starling,mosquitto,aedes,null] [--skip=...]
  *     [--scenarios=qos0-fanin,qos1-fanin,fanout,idle,latency] [--duration=5] [--warmup=2]
- *     [--idle-conns=10000] [--concurrency=200] [--window=64] [--payload=64] [--rate=1000]
+ *     [--idle-conns=10000] [--concurrency=100] [--conn-procs=2] [--window=64] [--payload=64] [--rate=1000]
  *     [--no-calibrate] [--out=.bench]
  */
 import { cpus, release } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { BROKERS, ROOT, type BrokerKind, type RunningBroker } from './brokers.js';
-import { killAllSync } from './procs.js';
-import { computeRatios, evaluateTargets, render, writeJson, type RunRecord } from './report.js';
+import { allProcessTicks, foreignCpu, killAllSync, machineCpu, machineShare, sleep } from './procs.js';
+import {
+  computeRatios,
+  describeForeign,
+  DISTURBED,
+  evaluateTargets,
+  render,
+  writeJson,
+  type MachineLoad,
+  type RunRecord,
+} from './report.js';
 import { SCENARIOS, type BenchOptions, type Scenario } from './scenarios/index.js';
+
+/** Retries of disturbed runs stop after this much bench time (keeps a full run ~5 min). */
+const RETRY_BUDGET_MS = 210_000;
 
 const USAGE = `Usage: npm run bench -- [options]
   --only=LIST        brokers to run: starling,mosquitto,aedes,null (default: all available)
@@ -21,11 +33,13 @@ const USAGE = `Usage: npm run bench -- [options]
   --duration=SEC     measured window per throughput/latency run (default 5)
   --warmup=SEC       warmup before the window (default 2)
   --idle-conns=N     idle connections to open (default 10000)
-  --concurrency=N    connection attempts in flight (default 200)
+  --concurrency=N    connection attempts in flight (default 100: mosquitto's listen backlog)
+  --conn-procs=N     generator processes for the idle connections (default 2)
   --window=N         unacked QoS 1 PUBLISHes per publisher (default 64)
   --payload=BYTES    payload size (default 64)
   --rate=N           latency scenario messages/s (default 1000)
   --no-calibrate     skip the null-relay runs (generator ceiling)
+  --retries=N        repeat a run disturbed by other processes' CPU use up to N times (default 1)
   --out=DIR          JSON output directory (default .bench)`;
 
 function parseArgs(argv: string[]): Map<string, string> {
@@ -42,7 +56,7 @@ function num(args: Map<string, string>, key: string, def: number): number {
   const v = args.get(key);
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${key} must be a positive number`);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${key} must be a non-negative number`);
   return n;
 }
 
@@ -58,20 +72,34 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
+/** Machine load between two samples; the bench's own processes are not "foreign". */
+async function sampleLoad(): Promise<() => MachineLoad> {
+  const m0 = machineCpu();
+  const a0 = allProcessTicks();
+  return () => {
+    const m1 = machineCpu();
+    const f = foreignCpu(a0, allProcessTicks(), m0, m1);
+    return { ...machineShare(m0, m1), foreign: f.total, foreignTop: f.top };
+  };
+}
+
 async function runOne(scenario: Scenario, kind: BrokerKind, opts: BenchOptions): Promise<RunRecord> {
   const t0 = Date.now();
   const brokers: RunningBroker[] = [];
+  let load: (() => MachineLoad) | undefined;
+  const base = { scenario: scenario.id, broker: kind.name, attempts: 1 };
   try {
     for (let i = 0; i < scenario.nodes; i++) brokers.push(await kind.start());
     const budget = scenario.id === 'idle' ? 240000 : opts.warmupMs + opts.durationMs + 60000;
+    load = await sampleLoad();
     const result = await withTimeout(
       scenario.run({ brokers, opts, log: (m) => console.log(`    ${m}`) }),
       budget,
       `${scenario.id} on ${kind.name}`,
     );
-    return { scenario: scenario.id, broker: kind.name, result, wallMs: Date.now() - t0 };
+    return { ...base, result, machine: load(), wallMs: Date.now() - t0 };
   } catch (e) {
-    return { scenario: scenario.id, broker: kind.name, error: (e as Error).message, wallMs: Date.now() - t0 };
+    return { ...base, error: (e as Error).message, machine: load?.(), wallMs: Date.now() - t0 };
   } finally {
     await Promise.all(brokers.map((b) => b.stop()));
   }
@@ -83,7 +111,8 @@ function progressLine(scenario: Scenario, rec: RunRecord): string {
   const r = rec.result!;
   const vals = scenario.metrics.map((m) => `${m.label} ${Number(r.metrics[m.key]).toFixed(m.digits ?? 0)} ${m.unit}`).join(', ');
   const gen = Object.entries(r.genCpu).map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(' ');
-  return `${head} ${vals}  [cpu broker ${Math.round(r.brokerCpu * 100)}%, gen ${gen}] (${(rec.wallMs / 1000).toFixed(1)} s)`;
+  const foreign = rec.machine && rec.machine.foreign > DISTURBED ? `  !! ${describeForeign(rec.machine)}` : '';
+  return `${head} ${vals}  [cpu broker ${Math.round(r.brokerCpu * 100)}%, gen ${gen}] (${(rec.wallMs / 1000).toFixed(1)} s)${foreign}`;
 }
 
 async function main(): Promise<void> {
@@ -98,9 +127,11 @@ async function main(): Promise<void> {
     payloadSize: num(args, 'payload', 64),
     qos1Window: num(args, 'window', 64),
     idleConns: num(args, 'idle-conns', 10000),
-    idleConcurrency: num(args, 'concurrency', 200),
+    idleConcurrency: num(args, 'concurrency', 100),
+    idleProcs: num(args, 'conn-procs', 2),
     latencyRate: num(args, 'rate', 1000),
   };
+  const retries = num(args, 'retries', 1);
 
   const only = list(args.get('only'));
   const skip = list(args.get('skip')) ?? [];
@@ -130,15 +161,34 @@ async function main(): Promise<void> {
   console.log(`  ${env.cpus} CPUs (${env.cpuModel}), node ${env.node}, warmup ${opts.warmupMs / 1000} s, window ${opts.durationMs / 1000} s`);
   for (const n of notes) console.log(`  ${n}`);
 
+  // Other workloads on this machine (builds, test suites) skew every number: say so upfront.
+  const pre = await sampleLoad();
+  await sleep(1000);
+  const preLoad = pre();
+  if (preLoad.foreign > DISTURBED) {
+    const msg = `machine not idle before the bench: ${describeForeign(preLoad)}`;
+    console.log(`  WARNING ${msg}`);
+    notes.push(msg);
+  }
+
   const started = new Date();
   const runs: RunRecord[] = [];
   // Scenario-major order: the brokers of one scenario run back to back, under the same
   // machine conditions.
   for (const s of scenarios) {
     for (const k of kinds) {
-      const rec = await runOne(s, k, opts);
-      runs.push(rec);
+      let rec = await runOne(s, k, opts);
       console.log(progressLine(s, rec));
+      // A run that shared the CPU with someone else is repeated; the least disturbed wins.
+      // No retries past the time budget, so a busy machine does not double the run time.
+      const inBudget = () => Date.now() - started.getTime() < RETRY_BUDGET_MS;
+      for (let attempt = 2; attempt <= retries + 1 && inBudget() && rec.machine && rec.machine.foreign > DISTURBED; attempt++) {
+        const again = await runOne(s, k, opts);
+        console.log(progressLine(s, again) + `  (attempt ${attempt})`);
+        const better = !again.error && (again.machine?.foreign ?? 1) < (rec.error ? Infinity : rec.machine.foreign);
+        rec = { ...(better ? again : rec), attempts: attempt };
+      }
+      runs.push(rec);
     }
   }
 

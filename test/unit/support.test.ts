@@ -191,12 +191,13 @@ describe('broker harness', () => {
 
   it('startNode reads ports from a fake node, with the test environment', async () => {
     // A stand-in for dist/node/main.js: logs like pino, reports its env back in the listeners line.
+    // the SIGTERM handler goes first: once "node started" is printed the test may stop it
     const script = `
+      process.on('SIGTERM', () => { console.log(JSON.stringify({ msg: 'node stopping' })); process.exit(0); });
       const env = process.env;
       console.log(JSON.stringify({ level: 30, msg: 'booting', bind: env.STARLING_BIND, mqtt: env.STARLING_MQTT_PORT, ws: env.STARLING_WS_PORT, log: env.STARLING_LOG_LEVEL, extra: env.EXTRA, nats: env.NATS_URL ?? null }));
       console.log('not json at all');
       console.log(${JSON.stringify(started({ 'mqtt:tcp': 40123, 'mqtt:ws': 40124, 'mqtt:ssl': 40125 }, 'n1@127.0.0.1'))});
-      process.on('SIGTERM', () => { console.log(JSON.stringify({ msg: 'node stopping' })); process.exit(0); });
       setInterval(() => {}, 1000);`;
     process.env.NATS_URL = 'nats://leaked-from-shell:4222';
     let node;
@@ -210,7 +211,7 @@ describe('broker harness', () => {
       assert.equal(node.mqttPort, 40123);
       assert.equal(node.wsPort, 40124);
       assert.equal(node.mqttsPort, 40125);
-      const boot = await node.waitForLog((e) => e.msg === 'booting', 100);
+      const boot = await node.waitForLog((e) => e.msg === 'booting', 5000);
       assert.deepEqual(
         { bind: boot.bind, mqtt: boot.mqtt, ws: boot.ws, log: boot.log, extra: boot.extra, nats: boot.nats },
         { bind: '127.0.0.1', mqtt: '0', ws: '0', log: 'info', extra: 'yes', nats: null },

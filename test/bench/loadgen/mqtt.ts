@@ -29,8 +29,6 @@ export function publishPacket(topic: string, payload: Buffer, qos: 0 | 1, messag
   return mqttPacket.generate({ cmd: 'publish', topic, payload, qos, retain: false, dup: false, messageId });
 }
 
-export const DISCONNECT = mqttPacket.generate({ cmd: 'disconnect' });
-
 /** `count` copies of `packet` back to back: one write() then carries many messages. */
 export function repeat(packet: Buffer, count: number): Buffer {
   const out = Buffer.allocUnsafe(packet.length * count);

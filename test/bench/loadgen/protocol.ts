@@ -3,9 +3,9 @@ export type Role = 'sub' | 'pub' | 'conn' | 'latency';
 
 export interface GenRequest {
   id: number;
-  op: 'setup' | 'start' | 'connect' | 'snap' | 'stop';
+  op: 'setup' | 'start' | 'connect' | 'close' | 'snap' | 'stop';
   role?: Role;
-  params?: Record<string, unknown> & { graceful?: boolean };
+  params?: Record<string, unknown>;
 }
 
 export interface LatencySummary {
@@ -24,7 +24,7 @@ export interface Snap {
   t: number;
   /** process.cpuUsage() of the generator, µs. */
   cpu: { user: number; system: number };
-  counters: { sent: number; acked: number; received: number; connected: number; failed: number; errors: number };
+  counters: { sent: number; acked: number; received: number; connected: number; failed: number; errors: number; bad: number };
   lastError: string;
   /** Latency samples (ms) since the previous snap, latency role only. */
   latency?: LatencySummary;

@@ -7,7 +7,7 @@ export const latency: Scenario = {
   id: 'latency',
   title: 'Latency QoS 0 @1k msg/s',
   nodes: 1,
-  calibrates: true,
+  calibration: 'relay',
   metrics: [
     { key: 'p50', label: 'p50', unit: 'ms', better: 'lower', digits: 3 },
     { key: 'p99', label: 'p99', unit: 'ms', better: 'lower', digits: 3, ratio: true },

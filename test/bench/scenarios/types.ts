@@ -13,6 +13,8 @@ export interface BenchOptions {
   qos1Window: number;
   idleConns: number;
   idleConcurrency: number;
+  /** Generator processes sharing the idle connections (and the concurrency). */
+  idleProcs: number;
   latencyRate: number;
 }
 
@@ -48,7 +50,13 @@ export interface Scenario {
   nodes: number;
   /** Metrics shown in the table, first one is the headline. */
   metrics: MetricSpec[];
-  /** Whether the null relay run means anything here (generator ceiling). */
-  calibrates: boolean;
+  /**
+   * How the generator's headroom is shown: 'relay' = the null relay's rate is the
+   * generator's ceiling; 'cpu' = the relay is no cheaper than a broker here (accepting
+   * connections), so the generator's CPU cost per operation is reported instead.
+   */
+  calibration: 'relay' | 'cpu';
+  /** For calibration 'cpu': metric key holding generator CPU µs per operation. */
+  genCostMetric?: string;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;
 }

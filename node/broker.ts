@@ -10,12 +10,15 @@ import { wsListener } from './listeners/ws.js';
 import { Metrics, metricIndex } from './metrics/metrics.js';
 import { Stats } from './metrics/stats.js';
 import { PublishEncoder } from './protocol/codec.js';
-import type { Connection } from './protocol/connection.js';
+import { ConnState, type Connection } from './protocol/connection.js';
 import { RC, type ShutdownReason } from './protocol/reason-codes.js';
 import { RetainedStore } from './router/retained.js';
 import { DelayedPublish } from './router/delayed.js';
 import { Router, type RouterEvents, type SubOptions } from './router/router.js';
 import { Session, detachPayload } from './session/session.js';
+import { importSession } from './cluster/session-transfer.js';
+import type { ForwardTarget } from '../shared/cluster/transport.js';
+import type { SessionTransfer } from '../shared/rpc.js';
 import { Presence } from './sys/presence.js';
 import { SysTopics } from './sys/sys-topics.js';
 
@@ -44,15 +47,40 @@ export interface SubscribeResult {
 }
 
 /**
- * Hooks the cluster layer fills in; standalone they do nothing. Routes are announced
- * when the first local subscription to a filter appears and when the last one goes.
+ * What the broker asks of the cluster layer (node/cluster/cluster.ts). Standalone, the
+ * same layer runs over the in-process transport and the in-memory store.
  */
 export interface ClusterHooks extends RouterEvents {
-  /** forwards a message to other nodes with matching routes; returns how many nodes it went to */
-  forward(msg: Message): number;
+  /** whether any other node has a route: while none does, publishing stays local */
+  readonly hasRemoteRoutes: boolean;
+  /**
+   * Forwards a message to the other nodes with matching routes and makes the cluster-wide
+   * choice for shared groups (possibly delivering to a local member); returns deliveries.
+   */
+  forward(msg: Message, enc: PublishEncoder): number;
+  /**
+   * After forward() sent anything: resolves once the transport's server has it. A QoS 1/2
+   * PUBLISH is acknowledged only then.
+   */
+  forwardFlushed(): Promise<void> | undefined;
+  /** A client connects: registers it here and, when another node has its session, takes it over. */
+  claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null>;
+  /** A session ended here. */
+  sessionEnded(clientid: string): void;
+  /** A retained message was set (or deleted, msg undefined) by a publish on this node. */
+  retainedChanged(topic: string, msg: Message | undefined): void;
 }
 
-const standaloneHooks: ClusterHooks = { routeAdded() {}, routeDeleted() {}, forward: () => 0 };
+const standaloneHooks: ClusterHooks = {
+  hasRemoteRoutes: false,
+  routeAdded() {},
+  routeDeleted() {},
+  forward: () => 0,
+  forwardFlushed: () => undefined,
+  claimSession: async () => null,
+  sessionEnded() {},
+  retainedChanged() {},
+};
 
 /**
  * One broker node: its listeners, connections, sessions, subscriptions, retained
@@ -158,13 +186,24 @@ export class Broker {
     if (msg.retain && this.cfg.retainAvailable) {
       detachPayload(msg);
       this.retained.set(msg);
+      this.cluster.retainedChanged(msg.topic, msg.payload.length > 0 ? msg : undefined);
     }
-    const n = this.router.dispatch(msg, new PublishEncoder(msg.topic, msg.payload)) + this.cluster.forward(msg);
+    const enc = new PublishEncoder(msg.topic, msg.payload);
+    const n = this.cluster.hasRemoteRoutes
+      ? this.router.dispatch(msg, enc, false) + this.cluster.forward(msg, enc)
+      : this.router.dispatch(msg, enc, true);
     if (n === 0 && !msg.sys) {
       m.inc(M_NO_SUBSCRIBERS);
       m.inc(M_DROPPED);
     }
     return n;
+  }
+
+  /** A message another node forwarded here: to the local subscribers it names. */
+  deliverForwarded(msg: Message, target: ForwardTarget): number {
+    const enc = new PublishEncoder(msg.topic, msg.payload);
+    if (target.kind === 'shared') return this.router.deliverShared(target.filter!, target.group!, msg, enc) ? 1 : 0;
+    return this.router.dispatch(msg, enc, false);
   }
 
   /**
@@ -255,6 +294,25 @@ export class Broker {
     return { session, present };
   }
 
+  /**
+   * Opens a session the cluster way: the clientid is claimed in the registry first, and a
+   * session another node holds is taken over (and, with clean start 0, moved here).
+   */
+  async openClusterSession(conn: Connection, clientId: string, cleanStart: boolean, expiryInterval: number): Promise<{ session: Session; present: boolean }> {
+    const transfer = await this.cluster.claimSession(clientId, !cleanStart);
+    if (conn.state === ConnState.Closed) {
+      // the client left while we waited: nothing is opened; a claim without a session is released
+      if (!this.sessions.has(clientId)) this.cluster.sessionEnded(clientId);
+      throw new Error('connection closed during CONNECT');
+    }
+    const opened = this.openSession(conn, clientId, cleanStart, expiryInterval);
+    if (transfer && !opened.present && !cleanStart) {
+      importSession(this, opened.session, transfer);
+      return { session: opened.session, present: true };
+    }
+    return opened;
+  }
+
   /** A CONNECT was accepted. */
   clientConnected(conn: Connection): void {
     this.connections.add(conn);
@@ -332,10 +390,27 @@ export class Broker {
     }
     session.subscriptions.clear();
     this.sessions.delete(session.clientId);
+    this.cluster.sessionEnded(session.clientId);
     this.metrics.inc(M_SESSION_TERMINATED);
     this.stats.set('sessions', this.sessions.size);
     this.stats.set('channels', this.sessions.size);
     this.updateSubscriptionStats();
+  }
+
+  /**
+   * The session moved to (or was discarded by) a connection on another node: our
+   * connection is told and closed, and the session ends here [MQTT-3.1.4-3].
+   */
+  handOver(session: Session, transferred: boolean): void {
+    const conn = session.conn;
+    if (conn) {
+      conn.closeReason = transferred ? 'takeovered' : 'discarded';
+      conn.sendDisconnect(RC.SESSION_TAKEN_OVER);
+      session.conn = undefined;
+      conn.close(conn.closeReason);
+    }
+    this.metrics.inc(transferred ? M_SESSION_TAKEOVERED : M_SESSION_DISCARDED);
+    this.terminateSession(session);
   }
 
   /** Kicks a client off this node (DELETE /api/v4/clients/{clientid}); false when it is not here. */

@@ -1,64 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { formatDatetime, formatUptime } from '../shared/time-format.js';
+import { formatBytes, formatDatetime, formatUptime } from '../shared/time-format.js';
+import { parseShare } from '../shared/topic.js';
 import { OTP_RELEASE, SYSDESCR, VERSION } from '../shared/version.js';
 import type { Broker } from './broker.js';
-import type { ListenerInfo } from './listeners/listener.js';
 import type { Session } from './session/session.js';
-import type { AclCacheEntry } from './access/acl-cache.js';
 import type { MetricName } from '../shared/emqx-names.js';
+import type { AclCacheRow, BrokerRow, ClientQuery, ClientRow, ListenerRow, NodeRow, RouteRow, SubscriptionRow } from '../shared/rpc.js';
 
 /**
  * The node's state as the EMQX API shows it: plain functions over a Broker, which the RPC
  * layer calls to answer the gateway. Field names and types follow the v4 spec.
  */
 
-/** One row of GET /api/v4/clients. */
-export interface ClientRow {
-  node: string;
-  clientid: string;
-  username: string | null;
-  proto_name: string;
-  proto_ver: number;
-  ip_address: string;
-  port: number;
-  is_bridge: boolean;
-  connected_at: string;
-  disconnected_at?: string;
-  connected: boolean;
-  zone: string;
-  keepalive: number;
-  clean_start: boolean;
-  expiry_interval: number;
-  created_at: string;
-  subscriptions_cnt: number;
-  max_subscriptions: number;
-  inflight: number;
-  max_inflight: number;
-  mqueue_len: number;
-  max_mqueue: number;
-  mqueue_dropped: number;
-  awaiting_rel: number;
-  max_awaiting_rel: number;
-  recv_oct: number;
-  recv_cnt: number;
-  recv_pkt: number;
-  recv_msg: number;
-  send_oct: number;
-  send_cnt: number;
-  send_pkt: number;
-  send_msg: number;
-  mailbox_len: number;
-  heap_size: number;
-  reductions: number;
-}
-
 /** Raw values for filtering (times as epoch ms) beside the formatted row. */
 export interface ClientRecord {
   row: ClientRow;
   createdAtMs: number;
   connectedAtMs: number;
-  connState: 'connected' | 'disconnected' | 'idle';
+  connState: NonNullable<ClientQuery['conn_state']>;
 }
 
 export function clientRecord(b: Broker, s: Session): ClientRecord {
@@ -131,14 +91,6 @@ export function clientsByUsername(b: Broker, username: string): ClientRow[] {
     .filter((r) => r.username === username);
 }
 
-/** One row of GET /api/v4/subscriptions. */
-export interface SubscriptionRow {
-  node: string;
-  clientid: string;
-  topic: string;
-  qos: number;
-}
-
 export function subscriptions(b: Broker, clientId?: string): SubscriptionRow[] {
   const out: SubscriptionRow[] = [];
   const sessions = clientId === undefined ? b.sessions.values() : [b.sessions.get(clientId)].filter((s): s is Session => !!s);
@@ -148,13 +100,21 @@ export function subscriptions(b: Broker, clientId?: string): SubscriptionRow[] {
   return out;
 }
 
-/** GET /api/v4/routes: the filters this node has subscribers for. */
-export function routes(b: Broker): { topic: string; node: string }[] {
-  return b.router.filters().map((topic) => ({ topic, node: b.nodeName }));
+/**
+ * GET /api/v4/routes: the filters this node has subscribers for. A shared group's route
+ * key `$share/<group>/<filter>` shows as the plain filter, once, as EMQX lists route topics.
+ */
+export function routes(b: Broker): RouteRow[] {
+  const topics = new Set<string>();
+  for (const key of b.router.routeKeys()) {
+    const share = parseShare(key);
+    topics.add(share ? share.filter : key);
+  }
+  return [...topics].sort().map((topic) => ({ topic, node: b.nodeName }));
 }
 
 /** GET /api/v4/brokers/{node} */
-export function brokerInfo(b: Broker): Record<string, string> {
+export function brokerInfo(b: Broker): BrokerRow {
   return {
     version: VERSION,
     uptime: formatUptime(Date.now() - b.startedAt),
@@ -167,7 +127,7 @@ export function brokerInfo(b: Broker): Record<string, string> {
 }
 
 /** GET /api/v4/nodes/{node}; process fields are the Node.js analogs (active handles for processes). */
-export function nodeInfo(b: Broker): Record<string, string | number> {
+export function nodeInfo(b: Broker): NodeRow {
   const mem = process.memoryUsage();
   const [l1, l5, l15] = loadavg();
   const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.().length ?? 0;
@@ -179,8 +139,8 @@ export function nodeInfo(b: Broker): Record<string, string | number> {
     otp_release: OTP_RELEASE,
     node_status: b.stopping ? 'Stopping' : 'Running',
     node: b.nodeName,
-    memory_used: mem.heapUsed + mem.external,
-    memory_total: mem.rss,
+    memory_used: formatBytes(mem.heapUsed + mem.external),
+    memory_total: formatBytes(mem.rss),
     max_fds: maxFds(),
     load1: l1!.toFixed(2),
     load5: l5!.toFixed(2),
@@ -203,7 +163,7 @@ function maxFds(): number {
   return fdLimit;
 }
 
-export function listeners(b: Broker): ListenerInfo[] {
+export function listeners(b: Broker): ListenerRow[] {
   return b.listeners.map((l) => l.info());
 }
 
@@ -215,7 +175,8 @@ export function stats(b: Broker): Record<string, number> {
   return b.stats.toObject();
 }
 
-export function aclCache(b: Broker, clientId: string): AclCacheEntry[] | undefined {
+/** A connected client's ACL cache; undefined when it is not connected here. */
+export function aclCache(b: Broker, clientId: string): AclCacheRow[] | undefined {
   const s = b.sessions.get(clientId);
   if (!s?.conn) return undefined;
   return s.conn.aclCache?.entries() ?? [];

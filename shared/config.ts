@@ -23,6 +23,11 @@ const options = {
   mqttsPort: { env: 'STARLING_MQTTS_PORT', kind: 'int', default: 8883, help: 'MQTT over TLS port, only when a certificate and key are set (0 picks a free port)' },
   tlsCert: { env: 'STARLING_TLS_CERT', kind: 'string', default: undefined, help: 'PEM certificate file for the TLS listener' },
   tlsKey: { env: 'STARLING_TLS_KEY', kind: 'string', default: undefined, help: 'PEM private key file for the TLS listener' },
+  natsUrl: { env: 'NATS_URL', kind: 'string', default: undefined, help: 'NATS server URL; with REDIS_URL the node joins a cluster (unset: standalone)' },
+  redisUrl: { env: 'REDIS_URL', kind: 'string', default: undefined, help: 'Redis URL; with NATS_URL the node joins a cluster (unset: standalone)' },
+  rpcTimeoutMs: { env: 'STARLING_RPC_TIMEOUT_MS', kind: 'int', default: 5000, help: 'timeout of one RPC to a node, in ms' },
+  heartbeatMs: { env: 'STARLING_HEARTBEAT_MS', kind: 'int', default: 1000, help: 'how often a node renews its membership in the cluster registry' },
+  heartbeatTtlMs: { env: 'STARLING_HEARTBEAT_TTL_MS', kind: 'int', default: 3000, help: 'a node whose last heartbeat is older than this is dead: dropped and purged' },
   logLevel: { env: 'STARLING_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
 
   maxConns: { env: 'STARLING_MAX_CONNS', kind: 'int', default: 1024000, help: 'maximum concurrent connections per listener' },

@@ -23,3 +23,14 @@ export function formatUptime(ms: number): string {
     .map(([n, unit]) => `${n} ${unit}`)
     .join(', ');
 }
+
+/** Bytes as EMQX shows memory sizes: "96.75M", "1.20G", "512.00K". */
+export function formatBytes(n: number): string {
+  const units: [number, string][] = [
+    [1024 ** 3, 'G'],
+    [1024 ** 2, 'M'],
+    [1024, 'K'],
+  ];
+  for (const [size, unit] of units) if (n >= size) return `${(n / size).toFixed(2)}${unit}`;
+  return String(n);
+}

@@ -3,17 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Broker } from '../broker.js';
 import { Connection } from '../protocol/connection.js';
 import type { ShutdownReason } from '../protocol/reason-codes.js';
-
-/** What the listeners API reports for one listener (GET /api/v4/listeners). */
-export interface ListenerInfo {
-  protocol: string;
-  listen_on: string;
-  acceptors: number;
-  max_conns: number;
-  current_conns: number;
-  /** EMQX's shape: an object of reason → count, or [] when nothing has been counted */
-  shutdown_count: Record<string, number> | [];
-}
+import type { ListenerRow } from '../../shared/rpc.js';
 
 /** Strips the IPv4-mapped prefix so peers read as EMQX shows them ("127.0.0.1"). */
 export function peerAddress(addr: string | undefined): string {
@@ -78,7 +68,8 @@ export class Listener {
     this.shutdownCount.set(reason, (this.shutdownCount.get(reason) ?? 0) + 1);
   }
 
-  info(): ListenerInfo {
+  /** What the listeners API reports for this listener (GET /api/v4/listeners). */
+  info(): ListenerRow {
     return {
       protocol: this.protocol,
       listen_on: this.bind === '0.0.0.0' || this.bind === '::' ? String(this.port) : `${this.bind}:${this.port}`,

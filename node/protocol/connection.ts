@@ -140,6 +140,9 @@ export class Connection implements AclSubject {
   private pending: Buffer[] | undefined = undefined;
   private pendingBytes = 0;
   private rest: Buffer[] | undefined = undefined;
+  private held = false;
+  /** acknowledgements waiting for forwarded messages to reach the cluster transport, in order */
+  private ackChain: Promise<void> | undefined = undefined;
   private restBytes = 0;
   // the last topic this client published to (see TopicCache)
   topicBytes: Buffer | undefined = undefined;
@@ -189,13 +192,23 @@ export class Connection implements AclSubject {
       // a packet spans chunks: collect until it is whole, then join once
       this.rest.push(chunk);
       this.restBytes += chunk.length;
+      if (this.held) return;
       const need = this.neededBytes(this.rest[0]!.length >= 5 ? this.rest[0]! : Buffer.concat(this.rest));
       if (need > this.broker.cfg.maxPacketSize) return this.protocolError(RC.PACKET_TOO_LARGE, 'frame_too_large');
       if (need > 0 && this.restBytes < need) return;
       buf = Buffer.concat(this.rest, this.restBytes);
       this.rest = undefined;
       this.restBytes = 0;
+    } else if (this.held) {
+      this.rest = [chunk];
+      this.restBytes = chunk.length;
+      return;
     }
+    this.process(buf);
+  }
+
+  /** Handles the whole packets in `buf`, keeping an incomplete tail (or everything after a CONNECT that waits). */
+  private process(buf: Buffer): void {
     let off = 0;
     const frame = FRAME;
     const max = this.broker.cfg.maxPacketSize;
@@ -209,10 +222,34 @@ export class Connection implements AclSubject {
       this.onFrame(buf, off, hl, frame.length);
       if ((this.state as ConnState) === ConnState.Closed) return;
       off += total;
+      if (this.held) break;
     }
     if (off < buf.length) {
       this.rest = [buf.subarray(off)];
       this.restBytes = buf.length - off;
+    }
+  }
+
+  /**
+   * Holds back the packets after a CONNECT while its session is being opened (the cluster
+   * may have to take it over from another node): they are kept, not read further.
+   */
+  hold(): void {
+    this.held = true;
+    this.socket.pause();
+  }
+
+  /** Resumes after hold(), handling what arrived meanwhile. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (this.state === ConnState.Closed) return;
+    this.socket.resume();
+    if (this.rest) {
+      const buf = Buffer.concat(this.rest, this.restBytes);
+      this.rest = undefined;
+      this.restBytes = 0;
+      this.process(buf);
     }
   }
 
@@ -326,6 +363,23 @@ export class Connection implements AclSubject {
     if (this.version !== 5 || this.state === ConnState.Closed) return;
     this.broker.metrics.inc(M_DISCONNECT_SENT);
     this.sendPacket({ cmd: 'disconnect', reasonCode });
+  }
+
+  /**
+   * Acknowledges a PUBLISH once `after` resolves (a forwarded QoS 1/2 message reached the
+   * cluster transport). Acknowledgements leave in the order the PUBLISH packets came
+   * [MQTT-4.6.0-2], so one that waits holds back those after it.
+   */
+  ackPublish(cmd: 'puback' | 'pubrec', messageId: number, reasonCode: number, after: Promise<void> | undefined): void {
+    if (after === undefined && this.ackChain === undefined) return this.sendAck(cmd, messageId, reasonCode);
+    const prev = this.ackChain ?? Promise.resolve();
+    const chain: Promise<void> = prev
+      .then(() => after)
+      .then(() => this.sendAck(cmd, messageId, reasonCode))
+      .finally(() => {
+        if (this.ackChain === chain) this.ackChain = undefined;
+      });
+    this.ackChain = chain;
   }
 
   /** PUBACK, PUBREC, PUBREL or PUBCOMP; the reason code is only sent to MQTT 5 clients and when not 0. */

@@ -52,11 +52,19 @@ export interface FilterEntry {
 
 export type DispatchStrategy = 'random' | 'round_robin';
 
+/**
+ * A route key: the filter while it has ordinary subscribers here, and
+ * `$share/<group>/<filter>` while a shared group has members here.
+ */
+export function routeKey(filter: string, group: string | undefined): string {
+  return group === undefined ? filter : `$share/${group}/${filter}`;
+}
+
 export interface RouterEvents {
-  /** the first local subscription to a filter: a route `filter → this node` appears */
-  routeAdded(filter: string): void;
-  /** the last local subscription to a filter went away */
-  routeDeleted(filter: string): void;
+  /** the first local subscription under a route key: a route `key → this node` appears */
+  routeAdded(key: string): void;
+  /** the last local subscription under a route key went away */
+  routeDeleted(key: string): void;
 }
 
 const MATCH_CACHE_MAX = 10_000;
@@ -100,18 +108,23 @@ export class Router {
       entry = { filter, subs: new Map(), list: undefined, shared: undefined };
       this.trie.set(filter, entry);
       this.cache = new Map();
-      this.events.routeAdded(filter);
     }
     if (opts.share === undefined) {
       const existed = entry.subs.has(subscriber.clientId);
       entry.subs.set(subscriber.clientId, { subscriber, opts });
       entry.list = undefined;
-      if (!existed) this.subCount++;
+      if (!existed) {
+        this.subCount++;
+        if (entry.subs.size === 1) this.events.routeAdded(filter);
+      }
       return !existed;
     }
     entry.shared ??= new Map();
     let group = entry.shared.get(opts.share);
-    if (!group) entry.shared.set(opts.share, (group = { name: opts.share, members: [], next: 0 }));
+    if (!group) {
+      entry.shared.set(opts.share, (group = { name: opts.share, members: [], next: 0 }));
+      this.events.routeAdded(routeKey(filter, opts.share));
+    }
     const i = group.members.findIndex((m) => m.subscriber.clientId === subscriber.clientId);
     if (i >= 0) {
       group.members[i] = { subscriber, opts };
@@ -129,13 +142,19 @@ export class Router {
     let removed = false;
     if (share === undefined) {
       removed = entry.subs.delete(clientId);
-      if (removed) entry.list = undefined;
+      if (removed) {
+        entry.list = undefined;
+        if (entry.subs.size === 0) this.events.routeDeleted(filter);
+      }
     } else {
       const group = entry.shared?.get(share);
       const i = group ? group.members.findIndex((m) => m.subscriber.clientId === clientId) : -1;
       if (group && i >= 0) {
         group.members.splice(i, 1);
-        if (group.members.length === 0) entry.shared!.delete(share);
+        if (group.members.length === 0) {
+          entry.shared!.delete(share);
+          this.events.routeDeleted(routeKey(filter, share));
+        }
         this.sharedCount--;
         removed = true;
       }
@@ -145,7 +164,6 @@ export class Router {
     if (entry.subs.size === 0 && (!entry.shared || entry.shared.size === 0)) {
       this.trie.delete(filter);
       this.cache = new Map();
-      this.events.routeDeleted(filter);
     }
     return true;
   }
@@ -162,10 +180,11 @@ export class Router {
   }
 
   /**
-   * Delivers a message to every local subscription matching its topic and to one member
-   * of each matching shared group; returns the number of deliveries.
+   * Delivers a message to every local subscription matching its topic and, unless
+   * `shared` is false (a cluster chooses shared members cluster-wide), to one member of
+   * each matching local shared group; returns the number of deliveries.
    */
-  dispatch(msg: Message, enc?: PublishEncoder): number {
+  dispatch(msg: Message, enc?: PublishEncoder, shared = true): number {
     const entries = this.match(msg.topic);
     let n = 0;
     for (let e = 0; e < entries.length; e++) {
@@ -176,7 +195,7 @@ export class Router {
         sub.subscriber.deliver(msg, sub.opts, enc);
       }
       n += list.length;
-      if (entry.shared) {
+      if (shared && entry.shared) {
         for (const group of entry.shared.values()) {
           const member = this.pick(group);
           if (member) {
@@ -187,6 +206,30 @@ export class Router {
       }
     }
     return n;
+  }
+
+  /** Delivers to one local member of a shared group (the cluster chose this node for it); false when none is left. */
+  deliverShared(filter: string, group: string, msg: Message, enc?: PublishEncoder): boolean {
+    const g = this.trie.get(filter)?.shared?.get(group);
+    const member = g ? this.pick(g) : undefined;
+    if (!member) return false;
+    member.subscriber.deliver(msg, member.opts, enc);
+    return true;
+  }
+
+  /** Local member count of a shared group, for weighting the cluster-wide choice. */
+  sharedMembers(filter: string, group: string): number {
+    return this.trie.get(filter)?.shared?.get(group)?.members.length ?? 0;
+  }
+
+  /** The route keys this node has (see routeKey), sorted. */
+  routeKeys(): string[] {
+    const out: string[] = [];
+    for (const [filter, entry] of this.trie.entries()) {
+      if (entry.subs.size > 0) out.push(filter);
+      if (entry.shared) for (const g of entry.shared.keys()) out.push(routeKey(filter, g));
+    }
+    return out.sort();
   }
 
   /** One member of a shared group by the dispatch strategy, preferring members that are online. */

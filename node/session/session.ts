@@ -63,7 +63,8 @@ export class Session implements Subscriber {
   private inflightMap: Map<number, InflightEntry> | undefined = undefined;
   private awaitingRelMap: Map<number, number> | undefined = undefined;
   readonly mqueue: MQueue;
-  readonly createdAt = Date.now();
+  /** epoch ms; a session moved from another node keeps its original creation time */
+  createdAt = Date.now();
   disconnectedAt = 0;
   /** seconds; 0xFFFFFFFF never expires */
   expiryInterval = 0;
@@ -176,6 +177,26 @@ export class Session implements Subscriber {
       m.inc(dropped.qos === 0 ? M_DROPPED_QOS0 : M_DROPPED_QUEUE_FULL);
       m.inc(M_DROPPED);
     }
+  }
+
+  /**
+   * Everything still owed to the client, oldest first: unacknowledged in-flight messages,
+   * then the queue. Used when the session moves to another node.
+   */
+  pendingMessages(): Pending[] {
+    const out: Pending[] = [];
+    for (const e of this.inflight.values()) out.push({ msg: e.msg, qos: e.qos, retain: e.retain, opts: e.opts });
+    for (let i = 0; i < this.mqueue.length; i++) {
+      const p = this.mqueue.shift()!;
+      out.push(p);
+      this.mqueue.push(p);
+    }
+    return out;
+  }
+
+  /** Queues a message carried over from another node, to be sent once the client is here. */
+  enqueueTransferred(p: Pending): void {
+    this.enqueue(p);
   }
 
   /** Sends queued messages while the window and the socket allow. */

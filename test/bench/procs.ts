@@ -148,45 +148,50 @@ export function machineShare(a: MachineCpu, b: MachineCpu): { busy: number; idle
   return { busy: (b.busy - a.busy) / t, idle: (b.idle - a.idle) / t, softirq: (b.softirq - a.softirq) / t };
 }
 
-/** CPU ticks of every process on the machine, by pid (comm kept for the report). */
-export function allProcessTicks(): Map<number, { comm: string; ticks: number }> {
-  const out = new Map<number, { comm: string; ticks: number }>();
+/** A snapshot for foreignCpu(): machine ticks, every process's ticks, the bench's tree. */
+export interface LoadSample {
+  machine: MachineCpu;
+  procs: Map<number, { comm: string; ticks: number }>;
+  /** This process and its live descendants at sample time. */
+  ours: number[];
+  /** CPU of this process's exited, reaped children (cutime + cstime of /proc/self/stat). */
+  reapedTicks: number;
+}
+
+export function loadSample(): LoadSample {
+  const procs = new Map<number, { comm: string; ticks: number }>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const f = parseStat(stat);
-      out.set(Number(name), { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: f[11]! + f[12]! });
+      procs.set(Number(name), { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: f[11]! + f[12]! });
     } catch {
       // gone
     }
   }
-  return out;
+  const self = parseStat(readFileSync('/proc/self/stat', 'utf8'));
+  return { machine: machineCpu(), procs, ours: processTree(process.pid), reapedTicks: self[13]! + self[14]! };
 }
 
 /**
- * Processes outside this bench's own process tree that used CPU between two
- * allProcessTicks() samples: a build or test run next to the bench skews its results.
+ * CPU used between two samples by processes outside this bench (in cores): machine busy
+ * time minus irq/softirq minus the bench's own processes, including the ones that exited
+ * in between (counted through the reaped-children time). Unlike a per-pid list this also
+ * catches short-lived processes (a build, a test run) that came and went in between.
  */
-export function foreignCpu(
-  a: Map<number, { comm: string; ticks: number }>,
-  b: Map<number, { comm: string; ticks: number }>,
-  ma: MachineCpu,
-  mb: MachineCpu,
-): { total: number; top: { pid: number; comm: string; cpu: number }[] } {
-  const seconds = (mb.total - ma.total) / clkTck / cpuCount;
-  const ours = new Set(processTree(process.pid));
+export function foreignCpu(a: LoadSample, b: LoadSample): { total: number; top: { pid: number; comm: string; cpu: number }[] } {
+  const seconds = (b.machine.total - a.machine.total) / clkTck / cpuCount;
+  const ours = new Set([...a.ours, ...b.ours]);
+  let oursTicks = b.reapedTicks - a.reapedTicks;
+  for (const pid of ours) oursTicks += (b.procs.get(pid)?.ticks ?? 0) - (a.procs.get(pid)?.ticks ?? 0);
+  const busy = b.machine.busy - a.machine.busy - (b.machine.softirq - a.machine.softirq);
+  const total = Math.max(0, (busy - oursTicks) / clkTck / seconds);
   const top: { pid: number; comm: string; cpu: number }[] = [];
-  let oursTicks = 0;
-  for (const pid of ours) oursTicks += (b.get(pid)?.ticks ?? 0) - (a.get(pid)?.ticks ?? 0);
-  // Machine busy time not spent in our processes nor in irq context; unlike the per-pid
-  // list below, this also catches processes that started and ended inside the window.
-  const total = Math.max(0, (mb.busy - ma.busy - (mb.softirq - ma.softirq) - oursTicks) / clkTck / seconds);
-  for (const [pid, v] of b) {
+  for (const [pid, v] of b.procs) {
     if (ours.has(pid)) continue;
-    const cpu = (v.ticks - (a.get(pid)?.ticks ?? 0)) / clkTck / seconds;
-    if (cpu <= 0) continue;
-    top.push({ pid, comm: v.comm, cpu });
+    const cpu = (v.ticks - (a.procs.get(pid)?.ticks ?? 0)) / clkTck / seconds;
+    if (cpu > 0) top.push({ pid, comm: v.comm, cpu });
   }
   top.sort((x, y) => y.cpu - x.cpu);
   return { total, top: top.slice(0, 3) };

@@ -68,7 +68,7 @@ describe('Router subscriptions and route events', () => {
     assert.deepEqual(added, ['t/+', 'other', 't/+']);
   });
 
-  it('shared and plain subscriptions share one route', () => {
+  it('a plain filter and each shared group on it are separate route keys', () => {
     const { router, added, deleted } = newRouter();
     const a = new Sub('a');
     const b = new Sub('b');
@@ -77,21 +77,25 @@ describe('Router subscriptions and route events', () => {
     assert.equal(router.subscribe(b, 's/#', opts({ share: 'g1' })), true);
     assert.equal(router.subscribe(a, 's/#', opts({ share: 'g2' })), true, 'another group');
     assert.equal(router.subscribe(a, 's/#', opts()), true, 'and plain');
-    assert.deepEqual(added, ['s/#']);
+    assert.deepEqual(added, ['$share/g1/s/#', '$share/g2/s/#', 's/#']);
+    assert.deepEqual(router.routeKeys(), ['$share/g1/s/#', '$share/g2/s/#', 's/#']);
     assert.equal(router.subscriptionCount, 4);
     assert.equal(router.sharedSubscriptionCount, 3);
 
     assert.equal(router.unsubscribe('a', 's/#', 'g3'), false);
     assert.equal(router.unsubscribe('a', 's/#', 'g1'), true);
     assert.equal(router.unsubscribe('a', 's/#', 'g1'), false);
+    assert.deepEqual(deleted, [], 'b is still in g1');
     assert.equal(router.sharedSubscriptionCount, 2);
     assert.equal(router.unsubscribe('a', 's/#', 'g2'), true);
     assert.equal(router.unsubscribe('b', 's/#', 'g1'), true);
-    assert.deepEqual(deleted, [], 'the plain subscription keeps the route');
+    assert.deepEqual(deleted, ['$share/g2/s/#', '$share/g1/s/#']);
     assert.equal(router.sharedSubscriptionCount, 0);
+    assert.equal(router.filterCount, 1, 'the plain subscription keeps the filter');
     assert.equal(router.unsubscribe('a', 's/#', undefined), true);
-    assert.deepEqual(deleted, ['s/#']);
+    assert.deepEqual(deleted, ['$share/g2/s/#', '$share/g1/s/#', 's/#']);
     assert.equal(router.subscriptionCount, 0);
+    assert.equal(router.filterCount, 0);
   });
 
   it('route events fire exactly on first/last under random churn', () => {
@@ -101,6 +105,8 @@ describe('Router subscriptions and route events', () => {
     const clients = ['c1', 'c2', 'c3'].map((c) => new Sub(c));
     const groups = [undefined, 'g1', 'g2'];
     const model = new Map<string, Set<string>>(); // filter -> "client|group"
+    // members under one route key (the filter, or $share/<group>/<filter>)
+    const members = (f: string, g: string | undefined) => [...(model.get(f) ?? [])].filter((k) => k.endsWith(`|${g ?? ''}`)).length;
     for (let i = 0; i < 3000; i++) {
       const f = filters[Math.floor(rnd() * filters.length)]!;
       const c = clients[Math.floor(rnd() * clients.length)]!;
@@ -109,15 +115,15 @@ describe('Router subscriptions and route events', () => {
       const set = model.get(f) ?? new Set();
       const before = { added: added.length, deleted: deleted.length };
       if (rnd() < 0.55) {
+        const first = members(f, g) === 0;
         assert.equal(router.subscribe(c, f, opts({ share: g })), !set.has(key));
-        const first = set.size === 0;
         set.add(key);
         model.set(f, set);
         assert.equal(added.length - before.added, first ? 1 : 0, `op ${i}: routeAdded`);
       } else {
         const had = set.delete(key);
         assert.equal(router.unsubscribe(c.clientId, f, g), had);
-        assert.equal(deleted.length - before.deleted, had && set.size === 0 ? 1 : 0, `op ${i}: routeDeleted`);
+        assert.equal(deleted.length - before.deleted, had && members(f, g) === 0 ? 1 : 0, `op ${i}: routeDeleted`);
         if (set.size === 0) model.delete(f);
       }
       assert.equal(router.filterCount, model.size);

@@ -3,7 +3,8 @@ import type { IConnectPacket, IConnackPacket } from 'mqtt-packet';
 import { newMessage, type MessageProperties, type QoS } from '../../../shared/message.js';
 import { validTopicName } from '../../../shared/topic.js';
 import { metricIndex } from '../../metrics/metrics.js';
-import { ConnState, type Connection } from '../connection.js';
+import { ConnState, type ConnectInfo, type Connection } from '../connection.js';
+import type { Session } from '../../session/session.js';
 import { RC, connackV3Code, type ShutdownReason } from '../reason-codes.js';
 
 const M_CONNECT_RECEIVED = metricIndex('packets.connect.received');
@@ -100,8 +101,7 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void {
 
   // MQTT 3.x persistent sessions expire after the configured interval; MQTT 5 says its own [MQTT-3.1.2.11.2]
   const expiry = version === 5 ? (props.sessionExpiryInterval ?? 0) : clean ? 0 : cfg.sessionExpiryInterval;
-  const { session, present } = b.openSession(conn, clientId, clean, expiry);
-  conn.accept({
+  const info: ConnectInfo = {
     clientId,
     username,
     protoName: version === 3 ? 'MQIsdp' : 'MQTT',
@@ -112,11 +112,30 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void {
     will,
     willDelay,
     willExpiry,
-  });
-  conn.aclCache = b.access.newCache();
+  };
+  // the session may live on another node: packets after CONNECT wait until it is here
+  conn.hold();
+  b.openClusterSession(conn, clientId, clean, expiry).then(
+    (opened) => {
+      if (conn.state === ConnState.Closed) return;
+      accept(conn, info, opened.session, opened.present, assigned, serverKeepAlive);
+      conn.release();
+    },
+    (err: Error) => {
+      b.log.warn({ clientid: clientId, err: err.message }, 'cannot open session');
+      refuse(RC.SERVER_UNAVAILABLE, 'protocol_error');
+    },
+  );
+}
 
+/** The session is open: CONNACK, then anything owed to a resumed session. */
+function accept(conn: Connection, info: ConnectInfo, session: Session, present: boolean, assigned: boolean, serverKeepAlive: number | undefined): void {
+  const b = conn.broker;
+  const cfg = b.cfg;
+  conn.accept(info);
+  conn.aclCache = b.access.newCache();
   const connackProps: NonNullable<IConnackPacket['properties']> | undefined =
-    version === 5
+    conn.version === 5
       ? {
           receiveMaximum: cfg.maxAwaitingRel > 0 ? Math.min(cfg.maxAwaitingRel, 65535) : 65535,
           maximumPacketSize: cfg.maxPacketSize,
@@ -126,12 +145,12 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void {
           sharedSubscriptionAvailable: cfg.sharedSubscription,
           subscriptionIdentifiersAvailable: true,
           ...(cfg.maxQosAllowed < 2 ? { maximumQoS: cfg.maxQosAllowed } : {}),
-          ...(assigned ? { assignedClientIdentifier: clientId } : {}),
+          ...(assigned ? { assignedClientIdentifier: info.clientId } : {}),
           ...(serverKeepAlive !== undefined ? { serverKeepAlive } : {}),
         }
       : undefined;
   sendConnack(conn, RC.SUCCESS, present, connackProps);
-  m.inc(M_CLIENT_CONNECTED);
+  b.metrics.inc(M_CLIENT_CONNECTED);
   b.clientConnected(conn);
   if (present) session.resume();
 }

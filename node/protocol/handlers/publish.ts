@@ -106,7 +106,10 @@ export function handlePublish(conn: Connection, pkt: IPublishPacket): void {
     expiresAt: expiry === undefined ? undefined : Date.now() + expiry * 1000,
   });
   const delivered = b.publish(msg);
-  if (qos > 0) ack(conn, qos, id, delivered === 0 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS);
+  if (qos > 0) {
+    const rc = delivered === 0 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS;
+    conn.ackPublish(qos === 1 ? 'puback' : 'pubrec', id, rc, b.cluster.forwardFlushed());
+  }
 }
 
 function ack(conn: Connection, qos: number, id: number, reasonCode: number): void {

@@ -3,7 +3,7 @@
  * starts `nodes` fresh brokers of one kind for each scenario run, so scenarios do not
  * inherit each other's queues or heap; a cluster scenario sets nodes: 2.
  */
-import type { RunningBroker } from '../brokers.js';
+import type { RunningBroker, StartOptions } from '../brokers.js';
 
 export interface BenchOptions {
   warmupMs: number;
@@ -11,6 +11,8 @@ export interface BenchOptions {
   payloadSize: number;
   /** Unacked QoS 1 PUBLISHes each publisher keeps in flight. */
   qos1Window: number;
+  /** Throughput scenarios: publishers and subscribers in 1 shared or 2 separate processes. */
+  genProcs: 1 | 2;
   idleConns: number;
   idleConcurrency: number;
   /** Generator processes sharing the idle connections (and the concurrency). */
@@ -48,6 +50,10 @@ export interface Scenario {
   id: string;
   title: string;
   nodes: number;
+  /** Per-node start options (cluster: node name, NATS URL; API scenario: API port). */
+  nodeOptions?: (index: number) => StartOptions;
+  /** Brokers this scenario applies to (e.g. only 'starling' for a cluster); default all. */
+  brokers?: readonly string[];
   /** Metrics shown in the table, first one is the headline. */
   metrics: MetricSpec[];
   /**

@@ -1,0 +1,309 @@
+import type { Config } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Message } from '../../shared/message.js';
+import type { ClusterStore } from '../../shared/cluster/store.js';
+import type { ForwardTarget, Transport } from '../../shared/cluster/transport.js';
+import { decodeMessage, encodeMessage } from '../../shared/cluster/message-codec.js';
+import type { RpcHandlers, SessionTransfer } from '../../shared/rpc.js';
+import type { Broker, ClusterHooks } from '../broker.js';
+import { metricIndex } from '../metrics/metrics.js';
+import type { PublishEncoder } from '../protocol/codec.js';
+import { dispatchRpc, rpcHandlers } from '../rpc/index.js';
+import { ClusterRoutes } from './routes.js';
+import { exportSession } from './session-transfer.js';
+
+const M_FORWARD = metricIndex('messages.forward');
+const FLUSH_RETRY_MS = 500;
+
+/**
+ * Turns one broker node into a member of a cluster (DESIGN: "Cluster behaviour that must
+ * hold"): membership with heartbeats and the purge of dead nodes, the route table shared
+ * through the store, forwarding of messages over the transport, the clientid registry
+ * with takeover across nodes, retained messages replicated everywhere, and the node's RPC
+ * service. Standalone, the same code runs over the in-process transport and memory store.
+ */
+export class Cluster implements ClusterHooks {
+  readonly routes: ClusterRoutes;
+  /** other nodes whose heartbeat is fresh */
+  private live = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private needFlush = false;
+  private turnFlush: Promise<void> | undefined;
+  /** retained topics set while the store was away, written again on reconnect */
+  private readonly retainedDirty = new Set<string>();
+  private readonly roundRobin = new Map<string, number>();
+  private readonly handlers: RpcHandlers;
+
+  constructor(
+    private readonly b: Broker,
+    readonly transport: Transport,
+    readonly store: ClusterStore,
+    private readonly cfg: Config,
+    private readonly log: Logger,
+  ) {
+    this.routes = new ClusterRoutes(b.nodeName);
+    this.handlers = rpcHandlers(b, { 'session.takeover': (p) => this.giveUpSession(p.clientid, p.transfer) });
+  }
+
+  private get self(): string {
+    return this.b.nodeName;
+  }
+
+  get hasRemoteRoutes(): boolean {
+    return !this.routes.empty;
+  }
+
+  /** Nodes known alive, this one included, in name order. */
+  liveNodes(): string[] {
+    return [this.self, ...this.live].sort();
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.store.start(), this.transport.start()]);
+    this.store.onRouteChange((c) => this.routes.apply(c));
+    this.store.onRetainedChange((topic, enc) => this.applyRetained(topic, enc));
+    this.store.onReconnect(() => void this.resync('store'));
+    this.transport.onReconnect(() => this.log.info('transport reconnected'));
+    await this.transport.serve(this.self, (method, params) => dispatchRpc(this.handlers, method, params));
+    await this.transport.onForward(this.self, (target, bytes) => this.receive(target, bytes));
+    await this.heartbeat();
+    this.routes.load(await this.store.routes());
+    await this.loadRetained();
+    await this.tick();
+    this.timer = setInterval(() => void this.tick(), this.cfg.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Leaves the cluster at once: routes and registrations go, the others stop counting on this node. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    try {
+      await this.store.purgeNode(this.self);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not deregister from the cluster');
+    }
+    await Promise.allSettled([this.transport.close(), this.store.close()]);
+  }
+
+  // ---- membership ----
+
+  private heartbeat(): Promise<void> {
+    return this.store.heartbeat({ name: this.self, heartbeatAt: Date.now(), startedAt: this.b.startedAt }, this.cfg.heartbeatTtlMs);
+  }
+
+  /** Each heartbeat: renew ours, learn who is alive, purge who is not (one survivor does it). */
+  private async tick(): Promise<void> {
+    try {
+      await this.heartbeat();
+      const now = Date.now();
+      const live = new Set<string>();
+      for (const n of await this.store.nodes()) {
+        if (n.name === this.self) continue;
+        if (now - n.heartbeatAt <= this.cfg.heartbeatTtlMs) {
+          live.add(n.name);
+        } else if (await this.store.claimPurge(n.name, this.self, this.cfg.heartbeatTtlMs)) {
+          this.log.warn({ dead: n.name, lastHeartbeat: new Date(n.heartbeatAt).toISOString() }, 'purging a dead node');
+          await this.store.purgeNode(n.name);
+        }
+      }
+      // a node that left loses its routes here even if a deletion notice was missed
+      for (const n of this.live) if (!live.has(n)) this.routes.removeNode(n);
+      this.live = live;
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'heartbeat failed');
+    }
+  }
+
+  /**
+   * After the store comes back: notifications may have been missed and writes failed, so
+   * this node's routes, registrations and retained changes are written again and the
+   * route table and retained replica reloaded.
+   */
+  private async resync(what: string): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.heartbeat();
+      await this.store.setRoutes(this.self, this.b.router.routeKeys());
+      await this.store.registerClients([...this.b.sessions.keys()], this.self);
+      for (const topic of [...this.retainedDirty]) {
+        const m = this.b.retained.get(topic);
+        await this.store.setRetained(topic, m ? encodeMessage(m) : null);
+        this.retainedDirty.delete(topic);
+      }
+      // a store that restarted empty (Redis without persistence) gets back every retained
+      // message this node still holds: losing them cluster-wide is worse than resurrecting
+      // one deleted while this node was cut off
+      const stored = await this.store.retained();
+      for (const m of [...this.b.retained.all()]) if (!stored.has(m.topic)) await this.store.setRetained(m.topic, encodeMessage(m));
+      this.routes.load(await this.store.routes());
+      await this.loadRetained();
+      this.log.info({ routes: this.routes.size, sessions: this.b.sessions.size }, `${what} reconnected: routes and registrations restored`);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, `${what} resync failed; retrying at the next reconnect`);
+    }
+  }
+
+  // ---- routes (RouterEvents) ----
+
+  routeAdded(key: string): void {
+    this.store.addRoute(this.self, key).catch(() => this.log.debug({ key }, 'route add deferred until the store is back'));
+  }
+
+  routeDeleted(key: string): void {
+    this.store.deleteRoute(this.self, key).catch(() => this.log.debug({ key }, 'route delete deferred until the store is back'));
+  }
+
+  // ---- forwarding ----
+
+  forward(msg: Message, enc: PublishEncoder): number {
+    const entries = this.routes.match(msg.topic);
+    let n = 0;
+    let bytes: Uint8Array | undefined;
+    let sent: Set<string> | undefined;
+    for (const e of entries) {
+      for (const node of e.nodes) {
+        if (sent?.has(node)) continue;
+        (sent ??= new Set()).add(node);
+        this.transport.forward(node, { kind: 'route' }, (bytes ??= encodeMessage(msg)));
+        this.b.metrics.inc(M_FORWARD);
+        n++;
+      }
+    }
+    n += this.dispatchShared(msg, enc, entries, () => (bytes ??= encodeMessage(msg)));
+    if (bytes !== undefined && msg.qos > 0) this.needFlush = true;
+    return n;
+  }
+
+  /**
+   * Shared groups, cluster-wide: for each group with members matching the topic, one node
+   * is chosen among those with members (this one included) by the dispatch strategy, and
+   * that node gives the message to one of its members. Nodes are chosen uniformly: their
+   * member counts are not shared.
+   */
+  private dispatchShared(msg: Message, enc: PublishEncoder, remote: ReturnType<ClusterRoutes['match']>, encoded: () => Uint8Array): number {
+    const candidates = new Map<string, { filter: string; group: string; nodes: string[] }>();
+    for (const local of this.b.router.match(msg.topic)) {
+      if (!local.shared) continue;
+      for (const g of local.shared.keys()) candidates.set(`${g}\u0000${local.filter}`, { filter: local.filter, group: g, nodes: [this.self] });
+    }
+    for (const e of remote) {
+      if (!e.groups) continue;
+      for (const [g, nodes] of e.groups) {
+        const key = `${g}\u0000${e.filter}`;
+        const c = candidates.get(key) ?? { filter: e.filter, group: g, nodes: [] };
+        c.nodes.push(...nodes);
+        candidates.set(key, c);
+      }
+    }
+    let n = 0;
+    for (const [key, c] of candidates) {
+      const nodes = c.nodes;
+      let i: number;
+      if (this.cfg.sharedDispatchStrategy === 'round_robin') {
+        const next = this.roundRobin.get(key) ?? 0;
+        this.roundRobin.set(key, next + 1);
+        i = next % nodes.length;
+      } else {
+        i = Math.floor(Math.random() * nodes.length);
+      }
+      const node = nodes[i]!;
+      if (node === this.self) {
+        if (this.b.router.deliverShared(c.filter, c.group, msg, enc)) n++;
+      } else {
+        this.transport.forward(node, { kind: 'shared', filter: c.filter, group: c.group }, encoded());
+        this.b.metrics.inc(M_FORWARD);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  forwardFlushed(): Promise<void> | undefined {
+    if (!this.needFlush) return undefined;
+    // one flush covers every message forwarded during this I/O turn
+    this.turnFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.turnFlush = undefined;
+      this.needFlush = false;
+      return this.flushUntilDone();
+    });
+    return this.turnFlush;
+  }
+
+  /** The transport's flush, retried while it is away: acknowledgements wait rather than lie. */
+  private async flushUntilDone(): Promise<void> {
+    for (;;) {
+      try {
+        return await this.transport.flush();
+      } catch {
+        if (this.stopped) return;
+        await new Promise((r) => setTimeout(r, FLUSH_RETRY_MS));
+      }
+    }
+  }
+
+  private receive(target: ForwardTarget, bytes: Uint8Array): void {
+    let msg: Message;
+    try {
+      msg = decodeMessage(bytes);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'undecodable forwarded message');
+      return;
+    }
+    this.b.deliverForwarded(msg, target);
+  }
+
+  // ---- client registry ----
+
+  async claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
+    let prev: string | undefined;
+    try {
+      prev = await this.store.registerClient(clientid, this.self);
+    } catch (err) {
+      // the store is away: decide locally; registrations are written again on reconnect
+      this.log.debug({ clientid, err: (err as Error).message }, 'registry unavailable at CONNECT');
+      return null;
+    }
+    if (prev === undefined || prev === this.self || !this.live.has(prev)) return null;
+    try {
+      return await this.transport.request(prev, 'session.takeover', { clientid, transfer, toNode: this.self }, this.cfg.rpcTimeoutMs);
+    } catch (err) {
+      this.log.warn({ clientid, from: prev, err: (err as Error).message }, 'session takeover failed; starting a new session');
+      return null;
+    }
+  }
+
+  /** Another node took this clientid: our connection is closed and the session ends here (its state goes along when asked). */
+  private giveUpSession(clientid: string, transfer: boolean): SessionTransfer | null {
+    const s = this.b.sessions.get(clientid);
+    if (!s) return null;
+    const out = transfer ? exportSession(s) : null;
+    this.b.handOver(s, transfer);
+    return out;
+  }
+
+  sessionEnded(clientid: string): void {
+    if (this.stopped) return;
+    this.store.unregisterClient(clientid, this.self).catch(() => {});
+  }
+
+  // ---- retained ----
+
+  retainedChanged(topic: string, msg: Message | undefined): void {
+    this.store.setRetained(topic, msg ? encodeMessage(msg) : null).catch(() => this.retainedDirty.add(topic));
+  }
+
+  private applyRetained(topic: string, enc: Uint8Array | null): void {
+    if (this.retainedDirty.has(topic)) return; // ours is newer; it is written on reconnect
+    if (enc === null) this.b.retained.delete(topic);
+    else this.b.retained.set(decodeMessage(enc));
+  }
+
+  /** Makes the local replica equal to the store's retained messages. */
+  private async loadRetained(): Promise<void> {
+    const all = await this.store.retained();
+    for (const m of [...this.b.retained.all()]) if (!all.has(m.topic) && !this.retainedDirty.has(m.topic)) this.b.retained.delete(m.topic);
+    for (const [topic, enc] of all) if (!this.retainedDirty.has(topic)) this.b.retained.set(decodeMessage(enc));
+  }
+}

@@ -1,0 +1,97 @@
+import type { RouteChange } from '../../shared/cluster/store.js';
+import { parseShare } from '../../shared/topic.js';
+import { TopicTrie } from '../router/trie.js';
+
+/** Which other nodes have subscribers under one topic filter. */
+export interface RemoteEntry {
+  filter: string;
+  /** nodes with ordinary subscribers */
+  nodes: Set<string>;
+  /** shared group → nodes with members of it */
+  groups: Map<string, Set<string>> | undefined;
+}
+
+const MATCH_CACHE_MAX = 10_000;
+
+/**
+ * The other nodes' routes (this node's own are its local router), kept current from the
+ * store's change notifications and reloaded whole after a reconnect. Matching is cached per
+ * topic like the local router's, invalidated on any change.
+ */
+export class ClusterRoutes {
+  private trie = new TopicTrie<RemoteEntry>();
+  private cache = new Map<string, RemoteEntry[]>();
+  private count = 0;
+
+  constructor(private readonly self: string) {}
+
+  /** no remote route at all: publishing needs no cluster work */
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  apply(c: RouteChange): void {
+    if (c.node === this.self) return; // our own routes are the local router
+    const share = parseShare(c.filter);
+    if (share === null) return;
+    const filter = share ? share.filter : c.filter;
+    let entry = this.trie.get(filter);
+    if (c.op === 'add') {
+      if (!entry) {
+        entry = { filter, nodes: new Set(), groups: undefined };
+        this.trie.set(filter, entry);
+      }
+      const set = share ? ((entry.groups ??= new Map()).get(share.group) ?? new Set<string>()) : entry.nodes;
+      if (share) entry.groups!.set(share.group, set);
+      if (!set.has(c.node)) {
+        set.add(c.node);
+        this.count++;
+      }
+    } else {
+      if (!entry) return;
+      const set = share ? entry.groups?.get(share.group) : entry.nodes;
+      if (!set?.delete(c.node)) return;
+      this.count--;
+      if (share && set.size === 0) entry.groups!.delete(share.group);
+      if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
+    }
+    this.cache = new Map();
+  }
+
+  /** Replaces the whole table (start, reconnect). */
+  load(routes: { node: string; filter: string }[]): void {
+    this.trie = new TopicTrie();
+    this.cache = new Map();
+    this.count = 0;
+    for (const r of routes) this.apply({ op: 'add', node: r.node, filter: r.filter });
+  }
+
+  /** Drops every route of a node (it died or left). */
+  removeNode(node: string): void {
+    for (const r of this.rows()) if (r.node === node) this.apply({ op: 'delete', node, filter: r.filter });
+  }
+
+  match(topic: string): RemoteEntry[] {
+    let hit = this.cache.get(topic);
+    if (hit === undefined) {
+      hit = this.trie.match(topic);
+      if (this.cache.size >= MATCH_CACHE_MAX) this.cache = new Map();
+      this.cache.set(topic, hit);
+    }
+    return hit;
+  }
+
+  /** Every remote route as `{node, filter}` with shared groups as `$share/<group>/<filter>`. */
+  rows(): { node: string; filter: string }[] {
+    const out: { node: string; filter: string }[] = [];
+    for (const [filter, e] of this.trie.entries()) {
+      for (const node of e.nodes) out.push({ node, filter });
+      if (e.groups) for (const [g, nodes] of e.groups) for (const node of nodes) out.push({ node, filter: `$share/${g}/${filter}` });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,39 @@
+import type { SessionTransfer } from '../../shared/rpc.js';
+import type { QoS } from '../../shared/message.js';
+import { decodeMessage, encodeMessage } from '../../shared/cluster/message-codec.js';
+import type { Broker } from '../broker.js';
+import type { Session } from '../session/session.js';
+import type { SubOptions } from '../router/router.js';
+
+/**
+ * A persistent session moving between nodes on takeover [MQTT-3.1.2-4]: its subscriptions
+ * and the messages still owed to the client (unacknowledged ones first, then the queue).
+ * Packet identifiers do not move: the new node sends the messages afresh.
+ */
+export function exportSession(s: Session): SessionTransfer {
+  return {
+    clientid: s.clientId,
+    createdAt: s.createdAt,
+    expiryInterval: s.expiryInterval,
+    subscriptions: [...s.subscriptions].map(([topic, o]) => ({ topic, qos: o.qos, nl: o.nl, rap: o.rap, rh: o.rh, ...(o.subId !== undefined ? { subId: o.subId } : {}) })),
+    messages: s.pendingMessages().map((p) => ({
+      msg: Buffer.from(encodeMessage(p.msg)).toString('base64'),
+      qos: p.qos,
+      retain: p.retain,
+      ...(p.opts?.subId !== undefined ? { subId: p.opts.subId } : {}),
+    })),
+  };
+}
+
+/** Rebuilds a transferred session into a fresh local one (subscriptions first, so routes exist). */
+export function importSession(b: Broker, s: Session, t: SessionTransfer): void {
+  s.createdAt = t.createdAt;
+  for (const sub of t.subscriptions) {
+    const opts: SubOptions = { qos: sub.qos as QoS, nl: sub.nl, rap: sub.rap, rh: sub.rh as 0 | 1 | 2, subId: sub.subId, share: undefined };
+    b.subscribe(s, sub.topic, opts);
+  }
+  for (const m of t.messages) {
+    const opts: SubOptions | undefined = m.subId === undefined ? undefined : { qos: m.qos as QoS, nl: false, rap: false, rh: 0, subId: m.subId, share: undefined };
+    s.enqueueTransferred({ msg: decodeMessage(Buffer.from(m.msg, 'base64')), qos: m.qos as QoS, retain: m.retain, opts });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Everything a node answers over RPC: the handlers of each API resource assembled into one
+ * RpcHandlers, and the dispatch the transport's request handler calls.
+ */
+import { RpcError, type RpcHandlers } from '../../shared/rpc.js';
+import type { Broker } from '../broker.js';
+import { brokersHandlers } from './brokers.js';
+import { clientsHandlers } from './clients.js';
+import { listenersHandlers } from './listeners.js';
+import { metricsHandlers } from './metrics.js';
+import { mqttHandlers } from './mqtt.js';
+import { nodesHandlers } from './nodes.js';
+import { routesHandlers } from './routes.js';
+import { statsHandlers } from './stats.js';
+import { subscriptionsHandlers } from './subscriptions.js';
+
+/** Every method of the contract; `extra` is what the cluster layer answers itself (session takeover). */
+export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeover'>): RpcHandlers {
+  return {
+    ...brokersHandlers(b),
+    ...nodesHandlers(b),
+    ...clientsHandlers(b),
+    ...subscriptionsHandlers(b),
+    ...routesHandlers(b),
+    ...mqttHandlers(b),
+    ...metricsHandlers(b),
+    ...statsHandlers(b),
+    ...listenersHandlers(b),
+    ...extra,
+  };
+}
+
+/**
+ * Calls the handler of `method` with `params` as they came off the wire. An unknown method
+ * is an RpcError 404; a handler's errors, RpcErrors included, reach the caller unchanged.
+ */
+export async function dispatchRpc(handlers: RpcHandlers, method: string, params: unknown): Promise<unknown> {
+  // own properties only: "toString" or "__proto__" are not methods
+  if (!Object.hasOwn(handlers, method)) throw new RpcError(404, `unknown method ${method}`);
+  const handler = handlers[method as keyof RpcHandlers] as (p: unknown) => unknown;
+  return await handler(params ?? {});
+}

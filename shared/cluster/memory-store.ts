@@ -1,0 +1,224 @@
+/**
+ * ClusterStore held in memory, for the standalone mode (one node, no Redis).
+ *
+ * It behaves like the Redis store as far as a caller can tell: every change is announced
+ * asynchronously (queueMicrotask) to every registered callback, the caller's own included,
+ * as Redis pub/sub does; a route or retained deletion that removes nothing announces nothing;
+ * values are copied in, so a caller mutating its buffer afterwards changes nothing here.
+ *
+ * Several MemoryStore instances may share one MemoryStoreState: they then see each other's
+ * data and notifications like nodes on one Redis (used by the contract tests).
+ */
+import type { Logger } from '../logger.js';
+import type { ClusterStore, NodeRecord, RouteChange } from './store.js';
+
+/** The data behind one or more MemoryStore instances. */
+export class MemoryStoreState {
+  readonly nodes = new Map<string, NodeRecord>();
+  /** dead node → when its purge claim lapses (epoch ms) */
+  readonly purgeClaims = new Map<string, number>();
+  readonly routes = new Map<string, Set<string>>();
+  readonly clients = new Map<string, string>();
+  readonly retained = new Map<string, Uint8Array>();
+  /** open instances, told of every change */
+  readonly members = new Set<MemoryStore>();
+}
+
+export interface MemoryStoreOptions {
+  /** share data and notifications with other instances built on the same state */
+  state?: MemoryStoreState;
+  /** where a throwing notification callback is reported (default: console.error) */
+  log?: Logger;
+}
+
+export class MemoryStore implements ClusterStore {
+  private readonly state: MemoryStoreState;
+  private readonly routeCbs: ((change: RouteChange) => void)[] = [];
+  private readonly retainedCbs: ((topic: string, encoded: Uint8Array | null) => void)[] = [];
+  private readonly log: Logger | undefined;
+  private closed = false;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.state = opts.state ?? new MemoryStoreState();
+    this.log = opts.log;
+    this.state.members.add(this);
+  }
+
+  async start(): Promise<void> {
+    this.check();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.state.members.delete(this);
+  }
+
+  /** never called: memory is never lost */
+  onReconnect(_cb: () => void): void {}
+
+  get connected(): boolean {
+    return true;
+  }
+
+  // membership
+
+  async heartbeat(node: NodeRecord, _ttlMs: number): Promise<void> {
+    this.check();
+    this.state.nodes.set(node.name, { name: node.name, heartbeatAt: node.heartbeatAt, startedAt: node.startedAt });
+  }
+
+  async deregister(node: string): Promise<void> {
+    this.check();
+    this.state.nodes.delete(node);
+  }
+
+  async nodes(): Promise<NodeRecord[]> {
+    this.check();
+    return [...this.state.nodes.values()].map((n) => ({ ...n }));
+  }
+
+  async claimPurge(dead: string, _by: string, ttlMs: number): Promise<boolean> {
+    this.check();
+    const now = Date.now();
+    const until = this.state.purgeClaims.get(dead);
+    if (until !== undefined && until > now) return false;
+    this.state.purgeClaims.set(dead, now + ttlMs);
+    return true;
+  }
+
+  async purgeNode(dead: string): Promise<void> {
+    this.check();
+    this.replaceRoutes(dead, []);
+    for (const [clientid, node] of this.state.clients) if (node === dead) this.state.clients.delete(clientid);
+    this.state.nodes.delete(dead);
+  }
+
+  // routes
+
+  async addRoute(node: string, filter: string): Promise<void> {
+    this.check();
+    let set = this.state.routes.get(node);
+    if (!set) this.state.routes.set(node, (set = new Set()));
+    if (set.has(filter)) return;
+    set.add(filter);
+    this.announceRoute({ op: 'add', node, filter });
+  }
+
+  async deleteRoute(node: string, filter: string): Promise<void> {
+    this.check();
+    const set = this.state.routes.get(node);
+    if (!set?.delete(filter)) return;
+    if (set.size === 0) this.state.routes.delete(node);
+    this.announceRoute({ op: 'delete', node, filter });
+  }
+
+  async setRoutes(node: string, filters: string[]): Promise<void> {
+    this.check();
+    this.replaceRoutes(node, filters);
+  }
+
+  async routes(): Promise<{ node: string; filter: string }[]> {
+    this.check();
+    const out: { node: string; filter: string }[] = [];
+    for (const [node, set] of this.state.routes) for (const filter of set) out.push({ node, filter });
+    return out;
+  }
+
+  onRouteChange(cb: (change: RouteChange) => void): void {
+    this.routeCbs.push(cb);
+  }
+
+  // client registry
+
+  async registerClient(clientid: string, node: string): Promise<string | undefined> {
+    this.check();
+    const prev = this.state.clients.get(clientid);
+    this.state.clients.set(clientid, node);
+    return prev !== node ? prev : undefined;
+  }
+
+  async unregisterClient(clientid: string, node: string): Promise<void> {
+    this.check();
+    if (this.state.clients.get(clientid) === node) this.state.clients.delete(clientid);
+  }
+
+  async lookupClient(clientid: string): Promise<string | undefined> {
+    this.check();
+    return this.state.clients.get(clientid);
+  }
+
+  async registerClients(clientids: string[], node: string): Promise<void> {
+    this.check();
+    for (const id of clientids) this.state.clients.set(id, node);
+  }
+
+  // retained
+
+  async setRetained(topic: string, encoded: Uint8Array | null): Promise<void> {
+    this.check();
+    if (encoded === null) {
+      if (!this.state.retained.delete(topic)) return;
+      this.announceRetained(topic, null);
+      return;
+    }
+    const copy = new Uint8Array(encoded); // the caller may reuse its buffer
+    this.state.retained.set(topic, copy);
+    this.announceRetained(topic, copy);
+  }
+
+  async retained(): Promise<Map<string, Uint8Array>> {
+    this.check();
+    return new Map(this.state.retained);
+  }
+
+  onRetainedChange(cb: (topic: string, encoded: Uint8Array | null) => void): void {
+    this.retainedCbs.push(cb);
+  }
+
+  // internals
+
+  private check(): void {
+    // Same as the Redis store, so a shutdown-order bug shows in standalone mode too.
+    if (this.closed) throw new Error('MemoryStore is closed');
+  }
+
+  private replaceRoutes(node: string, filters: string[]): void {
+    const want = new Set(filters);
+    const have = this.state.routes.get(node) ?? new Set<string>();
+    const changes: RouteChange[] = [];
+    for (const filter of have) if (!want.has(filter)) changes.push({ op: 'delete', node, filter });
+    for (const filter of want) if (!have.has(filter)) changes.push({ op: 'add', node, filter });
+    if (want.size) this.state.routes.set(node, want);
+    else this.state.routes.delete(node);
+    for (const c of changes) this.announceRoute(c);
+  }
+
+  private announceRoute(change: RouteChange): void {
+    for (const m of this.state.members) {
+      // Each receiver gets its own copy; one microtask per change keeps the order.
+      queueMicrotask(() => {
+        if (m.closed) return;
+        for (const cb of m.routeCbs) m.safely(() => cb({ ...change }));
+      });
+    }
+  }
+
+  private announceRetained(topic: string, encoded: Uint8Array | null): void {
+    for (const m of this.state.members) {
+      queueMicrotask(() => {
+        if (m.closed) return;
+        for (const cb of m.retainedCbs) m.safely(() => cb(topic, encoded));
+      });
+    }
+  }
+
+  /** A throwing callback must not keep the others from being told, nor crash the process. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (this.log) this.log.error({ err }, 'cluster store notification callback threw');
+      else console.error('MemoryStore: notification callback threw', err);
+    }
+  }
+}

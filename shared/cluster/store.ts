@@ -1,0 +1,60 @@
+/** A change to the cluster route table, as every node is told of it. */
+export interface RouteChange {
+  op: 'add' | 'delete';
+  node: string;
+  /** the filter as routed: `t/#`, or `$share/<group>/t/#` for a shared group's members on that node */
+  filter: string;
+}
+
+export interface NodeRecord {
+  name: string;
+  /** epoch ms of the last heartbeat */
+  heartbeatAt: number;
+  startedAt: number;
+}
+
+/**
+ * What the cluster shares: membership, routes, the client registry and retained messages.
+ * Two implementations: in-memory (standalone) and Redis. Every call may reject while the
+ * backing service is away; callers keep working locally and resynchronise on reconnect.
+ */
+export interface ClusterStore {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** called after a lost connection comes back (notifications may have been missed) */
+  onReconnect(cb: () => void): void;
+  readonly connected: boolean;
+
+  // membership
+  heartbeat(node: NodeRecord, ttlMs: number): Promise<void>;
+  deregister(node: string): Promise<void>;
+  /** every registered node, live or not (a dead one stops heartbeating) */
+  nodes(): Promise<NodeRecord[]>;
+  /** claims the purge of a dead node: true for exactly one caller within `ttlMs` */
+  claimPurge(dead: string, by: string, ttlMs: number): Promise<boolean>;
+  /** removes a dead node's record, routes (announcing their deletion) and client registrations */
+  purgeNode(dead: string): Promise<void>;
+
+  // routes
+  addRoute(node: string, filter: string): Promise<void>;
+  deleteRoute(node: string, filter: string): Promise<void>;
+  /** replaces a node's whole route set (after a reconnect), announcing the differences */
+  setRoutes(node: string, filters: string[]): Promise<void>;
+  /** the whole table */
+  routes(): Promise<{ node: string; filter: string }[]>;
+  onRouteChange(cb: (change: RouteChange) => void): void;
+
+  // client registry: clientid → node
+  /** registers and returns the node the clientid was registered on before, if another */
+  registerClient(clientid: string, node: string): Promise<string | undefined>;
+  /** removes the registration only if it still points to `node` */
+  unregisterClient(clientid: string, node: string): Promise<void>;
+  lookupClient(clientid: string): Promise<string | undefined>;
+  /** registers many at once (after a reconnect) */
+  registerClients(clientids: string[], node: string): Promise<void>;
+
+  // retained messages: topic → wire-encoded message
+  setRetained(topic: string, encoded: Uint8Array | null): Promise<void>;
+  retained(): Promise<Map<string, Uint8Array>>;
+  onRetainedChange(cb: (topic: string, encoded: Uint8Array | null) => void): void;
+}

@@ -1,0 +1,35 @@
+import type { RpcMethod, RpcParams, RpcReply } from '../rpc.js';
+
+/** What a node receives from another node: a message, and who among its subscribers gets it. */
+export interface ForwardTarget {
+  /** 'route': every local (non-shared) subscriber matching the topic; 'shared': one member of one group */
+  kind: 'route' | 'shared';
+  filter?: string;
+  group?: string;
+}
+
+/** A request handler: the node's RPC dispatcher. Throwing an RpcError answers its code. */
+export type RequestHandler = (method: string, params: unknown) => Promise<unknown>;
+
+/**
+ * How nodes and gateways talk: request/reply RPC addressed to one node, and message
+ * forwarding to one node. Two implementations: in-process (standalone) and NATS.
+ */
+export interface Transport {
+  /** connects; resolves when usable */
+  start(): Promise<void>;
+  /** answers RPC addressed to `node` with `handler` */
+  serve(node: string, handler: RequestHandler): Promise<void>;
+  /** calls one node; rejects with RpcError 101 on timeout, no responder or transport failure */
+  request<M extends RpcMethod>(node: string, method: M, params: RpcParams<M>, timeoutMs: number): Promise<RpcReply<M>>;
+  /** receives messages forwarded to `node` */
+  onForward(node: string, handler: (target: ForwardTarget, encoded: Uint8Array) => void): Promise<void>;
+  /** sends a message (wire encoding) to `node`; fire and forget */
+  forward(node: string, target: ForwardTarget, encoded: Uint8Array): void;
+  /** resolves when everything forwarded so far has reached the transport's server */
+  flush(): Promise<void>;
+  /** called after a lost connection comes back */
+  onReconnect(cb: () => void): void;
+  readonly connected: boolean;
+  close(): Promise<void>;
+}

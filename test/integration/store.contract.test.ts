@@ -1,0 +1,375 @@
+/**
+ * The ClusterStore contract, one suite body run against MemoryStore and RedisStore (a real
+ * redis-server), so the standalone and clustered modes behave alike. Each test gets its own
+ * data (a fresh shared memory state, or a unique Redis key prefix) and two or more store
+ * instances on it, standing for two nodes. Then Redis-only: start() without Redis, and an
+ * outage (SIGKILL) with recovery.
+ */
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { MemoryStore, MemoryStoreState } from '../../shared/cluster/memory-store.js';
+import { RedisStore } from '../../shared/cluster/redis-store.js';
+import type { ClusterStore, NodeRecord, RouteChange } from '../../shared/cluster/store.js';
+import { freePort } from '../support/ports.js';
+import { startRedis, type Service } from '../support/services.js';
+
+interface Backend {
+  /** another started store instance on this test's data; closed after the test */
+  store(): Promise<ClusterStore>;
+}
+type BackendFactory = (t: TestContext) => Promise<Backend>;
+
+function backend(t: TestContext, create: () => ClusterStore): Backend {
+  const open: ClusterStore[] = [];
+  t.after(() => Promise.all(open.map((s) => s.close())));
+  return {
+    async store() {
+      const s = create();
+      open.push(s);
+      await s.start();
+      return s;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, pred: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+let seq = 0;
+const BARRIER_NODE = '~barrier';
+const BARRIER_TOPIC = '~barrier/';
+
+/** Route changes as seen by one store. */
+function routeRecorder(s: ClusterStore): RouteChange[] {
+  const seen: RouteChange[] = [];
+  s.onRouteChange((c) => seen.push(c));
+  return seen;
+}
+
+/**
+ * Every route change seen since the last call, up to a barrier change made now by `writer`:
+ * notifications are ordered, so once the barrier has arrived nothing announced before it is
+ * still on its way, and "exactly these changes" can be asserted.
+ */
+async function routeChanges(writer: ClusterStore, seen: RouteChange[]): Promise<string[]> {
+  const filter = `b${++seq}`;
+  await writer.addRoute(BARRIER_NODE, filter);
+  const isBarrier = (c: RouteChange) => c.node === BARRIER_NODE && c.filter === filter;
+  await until(`route barrier ${filter}`, () => seen.some(isBarrier));
+  const upTo = seen.splice(0, seen.findIndex(isBarrier) + 1);
+  // A step may announce several changes at once (setRoutes) in no particular order: sorted.
+  return upTo
+    .filter((c) => c.node !== BARRIER_NODE)
+    .map((c) => `${c.op} ${c.node} ${c.filter}`)
+    .sort();
+}
+
+async function table(s: ClusterStore): Promise<string[]> {
+  return (await s.routes())
+    .filter((r) => r.node !== BARRIER_NODE)
+    .map((r) => `${r.node} ${r.filter}`)
+    .sort();
+}
+
+type RetainedSeen = { topic: string; value: string | null }[];
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+function retainedRecorder(s: ClusterStore): RetainedSeen {
+  const seen: RetainedSeen = [];
+  s.onRetainedChange((topic, value) => seen.push({ topic, value: value === null ? null : hex(value) }));
+  return seen;
+}
+
+/** As routeChanges(), for retained changes; kept in order (each step changes one topic). */
+async function retainedChanges(writer: ClusterStore, seen: RetainedSeen): Promise<RetainedSeen> {
+  const topic = `${BARRIER_TOPIC}${++seq}`;
+  await writer.setRetained(topic, new Uint8Array([0]));
+  await until(`retained barrier ${topic}`, () => seen.some((c) => c.topic === topic));
+  return seen.splice(0, seen.findIndex((c) => c.topic === topic) + 1).filter((c) => !c.topic.startsWith(BARRIER_TOPIC));
+}
+
+async function retainedTable(s: ClusterStore): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [topic, value] of await s.retained()) if (!topic.startsWith(BARRIER_TOPIC)) out[topic] = hex(value);
+  return out;
+}
+
+const byName = (a: NodeRecord, b: NodeRecord) => a.name.localeCompare(b.name);
+
+function contract(name: string, factory: BackendFactory): void {
+  describe(`ClusterStore contract: ${name}`, () => {
+    test('membership: heartbeat, nodes, deregister', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      assert.equal(a.connected, true);
+      assert.deepEqual(await a.nodes(), []);
+      const n1: NodeRecord = { name: 'n1', heartbeatAt: 2_000, startedAt: 1_000 };
+      const n2: NodeRecord = { name: 'n2', heartbeatAt: 2_100, startedAt: 1_100 };
+      await a.heartbeat(n1, 5_000);
+      await b.heartbeat(n2, 5_000);
+      assert.deepEqual((await b.nodes()).sort(byName), [n1, n2]);
+      await a.heartbeat({ ...n1, heartbeatAt: 3_000 }, 5_000);
+      assert.deepEqual((await b.nodes()).sort(byName), [{ ...n1, heartbeatAt: 3_000 }, n2]);
+      await a.deregister('n1');
+      await a.deregister('never-registered');
+      assert.deepEqual(await b.nodes(), [n2]);
+    });
+
+    test('claimPurge: exactly one of many concurrent claimers, again once the claim lapses', async (t) => {
+      const be = await factory(t);
+      const stores = [await be.store(), await be.store(), await be.store()];
+      const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => stores[i % 3]!.claimPurge('dead1', `n${i}`, 10_000)));
+      assert.equal(claims.filter(Boolean).length, 1, `claims: ${claims}`);
+      assert.equal(await stores[0]!.claimPurge('dead1', 'late', 10_000), false);
+      // Another dead node is claimed independently; a lapsed claim can be taken again.
+      assert.equal(await stores[1]!.claimPurge('dead2', 'n1', 150), true);
+      assert.equal(await stores[2]!.claimPurge('dead2', 'n2', 150), false);
+      await sleep(300);
+      assert.equal(await stores[2]!.claimPurge('dead2', 'n2', 10_000), true);
+    });
+
+    test('routes: add, delete and set announce exactly the changes, to every instance', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      const seenA = routeRecorder(a);
+      const seenB = routeRecorder(b);
+      // Both instances must see the same changes, the writer's own included.
+      const step = async (expected: string[], expectedTable: string[]) => {
+        assert.deepEqual(await routeChanges(a, seenB), [...expected].sort(), 'seen by b');
+        assert.deepEqual(await routeChanges(b, seenA), [...expected].sort(), 'seen by a');
+        assert.deepEqual(await table(a), [...expectedTable].sort(), 'table');
+      };
+
+      await a.addRoute('n1', 't/#');
+      await step(['add n1 t/#'], ['n1 t/#']);
+      await a.addRoute('n1', 't/#'); // already there: nothing to announce
+      await a.deleteRoute('n1', 'not/there');
+      await a.setRoutes('n1', ['t/#']);
+      await step([], ['n1 t/#']);
+      await a.addRoute('n1', '$share/g/s/+');
+      await b.addRoute('n2', 't/#');
+      await step(['add n1 $share/g/s/+', 'add n2 t/#'], ['n1 t/#', 'n1 $share/g/s/+', 'n2 t/#']);
+      await a.deleteRoute('n1', 't/#');
+      await step(['delete n1 t/#'], ['n1 $share/g/s/+', 'n2 t/#']);
+      // setRoutes: the difference only; duplicates in the input count once.
+      await a.setRoutes('n1', ['$share/g/s/+', 'x/ü/€', 'y', 'y']);
+      await step(['add n1 x/ü/€', 'add n1 y'], ['n1 $share/g/s/+', 'n1 x/ü/€', 'n1 y', 'n2 t/#']);
+      await b.setRoutes('n1', ['y', 'z']);
+      await step(['delete n1 $share/g/s/+', 'delete n1 x/ü/€', 'add n1 z'], ['n1 y', 'n1 z', 'n2 t/#']);
+      await a.setRoutes('n1', []);
+      await a.setRoutes('n3', []);
+      await step(['delete n1 y', 'delete n1 z'], ['n2 t/#']);
+      // A larger set in one call.
+      const many = Array.from({ length: 3_000 }, (_, i) => `m/${i}`);
+      await a.setRoutes('n3', many);
+      assert.equal((await routeChanges(a, seenB)).length, many.length);
+      assert.equal((await table(b)).length, many.length + 1);
+    });
+
+    test('purgeNode: removes the routes (announced), the registrations still on the node, the record', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      const seen = routeRecorder(b);
+      await a.heartbeat({ name: 'dead', heartbeatAt: 1, startedAt: 1 }, 1_000);
+      await a.heartbeat({ name: 'alive', heartbeatAt: 2, startedAt: 2 }, 1_000);
+      await a.setRoutes('dead', ['d/1', 'd/2', 'both/#']);
+      await b.addRoute('alive', 'both/#');
+      // Enough registrations that the Redis store's HSCAN takes several rounds.
+      const deadClients = Array.from({ length: 2_500 }, (_, i) => `dc${i}`);
+      await a.registerClients(deadClients, 'dead');
+      await a.registerClient('live', 'alive');
+      await a.registerClient('moved', 'dead');
+      assert.equal(await b.registerClient('moved', 'alive'), 'dead');
+      await routeChanges(a, seen);
+
+      await b.purgeNode('dead');
+      assert.deepEqual(await routeChanges(a, seen), ['delete dead both/#', 'delete dead d/1', 'delete dead d/2']);
+      assert.deepEqual(await table(a), ['alive both/#']);
+      const left = await Promise.all(deadClients.map((id) => a.lookupClient(id)));
+      assert.deepEqual(left.filter((n) => n !== undefined), []);
+      assert.equal(await a.lookupClient('live'), 'alive');
+      assert.equal(await a.lookupClient('moved'), 'alive');
+      assert.deepEqual(await a.nodes(), [{ name: 'alive', heartbeatAt: 2, startedAt: 2 }]);
+      // Purging again (or an unknown node) is harmless and announces nothing.
+      await a.purgeNode('dead');
+      await a.purgeNode('unknown');
+      assert.deepEqual(await routeChanges(a, seen), []);
+    });
+
+    test('client registry: register returns the previous node; unregister leaves a moved client', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      assert.equal(await a.registerClient('c1', 'n1'), undefined);
+      assert.equal(await a.registerClient('c1', 'n1'), undefined, 'the same node is not a previous one');
+      assert.equal(await b.registerClient('c1', 'n2'), 'n1');
+      assert.equal(await a.lookupClient('c1'), 'n2');
+      assert.equal(await a.lookupClient('nobody'), undefined);
+      await a.unregisterClient('c1', 'n1'); // it moved to n2: stays
+      assert.equal(await b.lookupClient('c1'), 'n2');
+      await b.unregisterClient('c1', 'n2');
+      assert.equal(await a.lookupClient('c1'), undefined);
+      await b.unregisterClient('c1', 'n2'); // absent: harmless
+
+      // Concurrent registrations form one chain: each sees the one applied just before it.
+      const nodes = Array.from({ length: 10 }, (_, i) => `r${i}`);
+      const stores = [a, b];
+      const prevs = await Promise.all(nodes.map((n, i) => stores[i % 2]!.registerClient('c2', n)));
+      const last = await a.lookupClient('c2');
+      const defined = prevs.filter((p): p is string => p !== undefined);
+      assert.equal(prevs.length - defined.length, 1, `exactly one first registration: ${prevs}`);
+      assert.equal(new Set(defined).size, defined.length, `no previous node reported twice: ${prevs}`);
+      assert.deepEqual([...defined, last].sort(), [...nodes].sort());
+
+      await a.registerClients(['x1', 'x2', 'c1'], 'n3');
+      await a.registerClients([], 'n3');
+      assert.deepEqual(await Promise.all(['x1', 'x2', 'c1'].map((id) => b.lookupClient(id))), ['n3', 'n3', 'n3']);
+    });
+
+    test('retained: set, replace, delete, get-all with binary values, and change notifications', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      const seenA = retainedRecorder(a);
+      const seenB = retainedRecorder(b);
+      const every = Uint8Array.from({ length: 256 }, (_, i) => i);
+      const reversed = every.slice().reverse();
+      const big = randomBytes(256 * 1024);
+      const mutable = new Uint8Array([1, 2, 3]);
+
+      await a.setRetained('r/1', every);
+      await a.setRetained('r/ü', mutable);
+      mutable[0] = 99; // the store kept its own copy
+      await b.setRetained('r/big', big);
+      await b.setRetained('r/1', reversed);
+      await a.setRetained('r/absent', null); // nothing deleted: nothing announced
+      await a.setRetained('r/big', null);
+      const expected: RetainedSeen = [
+        { topic: 'r/1', value: hex(every) },
+        { topic: 'r/ü', value: '010203' },
+        { topic: 'r/big', value: hex(big) },
+        { topic: 'r/1', value: hex(reversed) },
+        { topic: 'r/big', value: null },
+      ];
+      assert.deepEqual(await retainedChanges(a, seenB), expected);
+      assert.deepEqual(await retainedChanges(b, seenA), expected);
+      assert.deepEqual(await retainedTable(b), { 'r/1': hex(reversed), 'r/ü': '010203' });
+      await b.setRetained('r/1', null);
+      await b.setRetained('r/ü', null);
+      assert.deepEqual(await retainedChanges(a, seenB), [
+        { topic: 'r/1', value: null },
+        { topic: 'r/ü', value: null },
+      ]);
+      assert.deepEqual(await retainedTable(a), {});
+    });
+  });
+}
+
+// ---- MemoryStore ----
+
+contract('MemoryStore', async (t) => {
+  const state = new MemoryStoreState();
+  return backend(t, () => new MemoryStore({ state }));
+});
+
+// ---- RedisStore ----
+
+let redis: Service | undefined;
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await redis?.stop();
+});
+
+let prefixes = 0;
+contract('RedisStore', async (t) => {
+  const prefix = `starling-test-${process.pid}-${++prefixes}`;
+  return backend(t, () => new RedisStore({ url: redis!.url, prefix }));
+});
+
+describe('RedisStore: an absent or failing Redis', () => {
+  test('start() rejects with a clear error when Redis cannot be reached', async () => {
+    const port = await freePort();
+    const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, startTimeoutMs: 700 });
+    const began = Date.now();
+    await assert.rejects(store.start(), new RegExp(`no connection to Redis at redis://127\\.0\\.0\\.1:${port}/? within 700 ms`));
+    assert.ok(Date.now() - began < 2_000, `took ${Date.now() - began} ms`);
+    assert.equal(store.connected, false);
+    await assert.rejects(store.nodes(), /closed/);
+    await store.close();
+  });
+
+  test('killed Redis: calls reject quickly; after a restart onReconnect fires and notifications flow', async (t) => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    t.after(() => process.off('unhandledRejection', onUnhandled));
+
+    const own = await startRedis(); // not the shared one: this test kills it
+    t.after(() => own.stop('SIGKILL'));
+    const be = backend(t, () => new RedisStore({ url: own.url, prefix: 'outage' }));
+    const [a, b] = [await be.store(), await be.store()];
+    const seenA = routeRecorder(a);
+    const seenB = routeRecorder(b);
+    const retainedB = retainedRecorder(b);
+    let reconnectsB = 0;
+    b.onReconnect(() => reconnectsB++);
+    // Once a's callback runs, its subscription is back: a change made right there is seen.
+    let reconnectsA = 0;
+    let addedOnReconnect: Promise<void> | undefined;
+    a.onReconnect(() => {
+      reconnectsA++;
+      addedOnReconnect = a.addRoute('n1', 'after/reconnect');
+    });
+    await a.addRoute('n1', 'before');
+    assert.deepEqual(await routeChanges(a, seenB), ['add n1 before']);
+    assert.deepEqual(await routeChanges(b, seenA), ['add n1 before']);
+
+    await own.stop('SIGKILL');
+    const everyCall: [string, () => Promise<unknown>][] = [
+      ['heartbeat', () => a.heartbeat({ name: 'n1', heartbeatAt: 1, startedAt: 1 }, 1_000)],
+      ['deregister', () => a.deregister('n1')],
+      ['nodes', () => a.nodes()],
+      ['claimPurge', () => a.claimPurge('n2', 'n1', 1_000)],
+      ['purgeNode', () => a.purgeNode('n2')],
+      ['addRoute', () => a.addRoute('n1', 'x')],
+      ['deleteRoute', () => a.deleteRoute('n1', 'x')],
+      ['setRoutes', () => a.setRoutes('n1', ['x'])],
+      ['routes', () => a.routes()],
+      ['registerClient', () => a.registerClient('c', 'n1')],
+      ['unregisterClient', () => a.unregisterClient('c', 'n1')],
+      ['lookupClient', () => a.lookupClient('c')],
+      ['registerClients', () => a.registerClients(['c'], 'n1')],
+      ['setRetained', () => a.setRetained('t', new Uint8Array([1]))],
+      ['retained', () => a.retained()],
+    ];
+    // Right after the kill (the loss may not be noticed yet), then once it has been.
+    for (const round of ['at once', 'once noticed']) {
+      if (round === 'once noticed') await until('a and b to notice the loss', () => !a.connected && !b.connected, 2_000);
+      const began = Date.now();
+      const results = await Promise.allSettled(everyCall.map(([, call]) => call()));
+      const took = Date.now() - began;
+      results.forEach((r, i) => assert.equal(r.status, 'rejected', `${everyCall[i]![0]} (${round}) should reject`));
+      assert.ok(took < 2_000, `calls (${round}) took ${took} ms to reject`);
+    }
+    assert.equal(reconnectsA + reconnectsB, 0);
+
+    await own.start(); // same port, empty
+    await until('onReconnect on both stores', () => reconnectsA === 1 && reconnectsB === 1, 5_000);
+    assert.ok(a.connected && b.connected);
+    await addedOnReconnect;
+    assert.deepEqual(await routeChanges(b, seenA), ['add n1 after/reconnect']);
+    await b.setRetained('back', new Uint8Array([0, 255]));
+    await until('the retained change after the restart', () => retainedB.some((c) => c.topic === 'back'));
+    assert.deepEqual(retainedB, [{ topic: 'back', value: '00ff' }]);
+    assert.deepEqual(await table(a), ['n1 after/reconnect']);
+    assert.deepEqual(unhandled, []);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * A real cluster for integration tests: one nats-server, one redis-server and node processes
+ * (`node dist/node/main.js`) named `<name>@127.0.0.1`, with short heartbeats so that failure
+ * detection fits in a test. The test process also gets its own NATS transport and Redis
+ * store, to call nodes over RPC and to read the shared state as the nodes see it.
+ */
+import { NatsTransport } from '../../shared/cluster/nats-transport.js';
+import { RedisStore } from '../../shared/cluster/redis-store.js';
+import { startNode, type NodeProcess } from './broker.js';
+import { killAll } from './processes.js';
+import { startNats, startRedis, type Service } from './services.js';
+
+export const HEARTBEAT_MS = 200;
+export const HEARTBEAT_TTL_MS = 600;
+export const RPC_TIMEOUT_MS = 1000;
+
+export interface TestCluster {
+  readonly nats: Service;
+  readonly redis: Service;
+  /** running nodes by short name ('n1' …) */
+  readonly nodes: Map<string, NodeProcess>;
+  /** the test's own view of the store and transport */
+  readonly store: RedisStore;
+  readonly transport: NatsTransport;
+  node(short: string): NodeProcess;
+  /** starts (or starts again, under the same name) one node */
+  startNode(short: string): Promise<NodeProcess>;
+  /** stops everything; never throws */
+  stop(): Promise<void>;
+}
+
+export const fullName = (short: string): string => `${short}@127.0.0.1`;
+
+export async function startCluster(shorts: string[], env: Record<string, string> = {}): Promise<TestCluster> {
+  const [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  const nodes = new Map<string, NodeProcess>();
+  const store = new RedisStore({ url: redis.url });
+  const transport = new NatsTransport({ url: nats.url, name: 'test' });
+  const launch = async (short: string): Promise<NodeProcess> => {
+    const n = await startNode({
+      name: short,
+      env: {
+        NATS_URL: nats.url,
+        REDIS_URL: redis.url,
+        STARLING_NODE_NAME: fullName(short),
+        STARLING_HEARTBEAT_MS: String(HEARTBEAT_MS),
+        STARLING_HEARTBEAT_TTL_MS: String(HEARTBEAT_TTL_MS),
+        STARLING_RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
+        ...env,
+      },
+    });
+    nodes.set(short, n);
+    return n;
+  };
+  const c: TestCluster = {
+    nats,
+    redis,
+    nodes,
+    store,
+    transport,
+    node(short) {
+      const n = nodes.get(short);
+      if (!n) throw new Error(`node ${short} is not running`);
+      return n;
+    },
+    startNode: launch,
+    async stop() {
+      await Promise.allSettled([...nodes.values()].map((n) => n.stop(3000)));
+      await Promise.allSettled([store.close(), transport.close()]);
+      await Promise.allSettled([nats.stop(), redis.stop()]);
+      await killAll(500);
+    },
+  };
+  try {
+    await Promise.all([store.start(), transport.start(), ...shorts.map(launch)]);
+  } catch (err) {
+    await c.stop();
+    throw err;
+  }
+  return c;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns without throwing; rethrows its last error after timeoutMs. */
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(everyMs);
+    }
+  }
+}

@@ -28,7 +28,12 @@ export class Cluster implements ClusterHooks {
   private live = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private needFlush = false;
+  /**
+   * whether the message of the last forward() call went to another node at QoS 1/2: only its
+   * acknowledgement waits for the flush (not every acknowledgement made in the same I/O turn,
+   * which would hold local traffic back for as long as NATS is away)
+   */
+  private lastNeedsFlush = false;
   private turnFlush: Promise<void> | undefined;
   /** retained topics set while the store was away, written again on reconnect */
   private readonly retainedDirty = new Set<string>();
@@ -137,11 +142,23 @@ export class Cluster implements ClusterHooks {
       // one deleted while this node was cut off
       const stored = await this.store.retained();
       for (const m of [...this.b.retained.all()]) if (!stored.has(m.topic)) await this.store.setRetained(m.topic, encodeMessage(m));
-      this.routes.load(await this.store.routes());
       await this.loadRetained();
-      this.log.info({ routes: this.routes.size, sessions: this.b.sessions.size }, `${what} reconnected: routes and registrations restored`);
+      // The table is reloaded whole only after the other nodes had time to write their
+      // routes again too (a store that restarted empty has none of theirs yet); until
+      // then the known routes stay and notifications keep them current.
+      setTimeout(() => void this.reloadRoutes(), 2 * this.cfg.heartbeatMs).unref();
+      this.log.info({ sessions: this.b.sessions.size }, `${what} reconnected: routes and registrations restored`);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, `${what} resync failed; retrying at the next reconnect`);
+    }
+  }
+
+  private async reloadRoutes(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      this.routes.load(await this.store.routes());
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'route reload failed; the next reconnect retries');
     }
   }
 
@@ -172,7 +189,7 @@ export class Cluster implements ClusterHooks {
       }
     }
     n += this.dispatchShared(msg, enc, entries, () => (bytes ??= encodeMessage(msg)));
-    if (bytes !== undefined && msg.qos > 0) this.needFlush = true;
+    this.lastNeedsFlush = bytes !== undefined && msg.qos > 0;
     return n;
   }
 
@@ -221,11 +238,11 @@ export class Cluster implements ClusterHooks {
   }
 
   forwardFlushed(): Promise<void> | undefined {
-    if (!this.needFlush) return undefined;
+    if (!this.lastNeedsFlush) return undefined;
+    this.lastNeedsFlush = false;
     // one flush covers every message forwarded during this I/O turn
     this.turnFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       this.turnFlush = undefined;
-      this.needFlush = false;
       return this.flushUntilDone();
     });
     return this.turnFlush;

@@ -9,6 +9,7 @@ import { NatsTransport } from '../shared/cluster/nats-transport.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
 import { Broker } from './broker.js';
 import { Cluster } from './cluster/cluster.js';
+import { startGateway } from '../gateway/server.js';
 
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */
 function clusterServices(cfg: Config, log: Logger): { transport: Transport; store: ClusterStore; mode: string } {
@@ -56,6 +57,20 @@ async function main(): Promise<void> {
   broker.cluster = cluster;
   await cluster.start();
   const listeners = await broker.start();
+  // standalone, the same process serves the management API over the in-process transport
+  const gateway =
+    services.mode === 'standalone' && cfg.apiPort >= 0
+      ? await startGateway({
+          transport: services.transport,
+          store: services.store,
+          log: log.child({ component: 'gateway' }),
+          bind: cfg.bind,
+          port: cfg.apiPort,
+          rpcTimeoutMs: cfg.rpcTimeoutMs,
+          heartbeatTtlMs: cfg.heartbeatTtlMs,
+        })
+      : undefined;
+  if (gateway) listeners['http:management'] = gateway.port;
   log.info({ listeners, mode: services.mode }, 'node started');
 
   let stopping = false;
@@ -63,6 +78,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'node stopping');
+    await gateway?.close();
     await broker.stop();
     await cluster.stop();
     log.info('node stopped');

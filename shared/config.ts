@@ -23,6 +23,7 @@ const options = {
   mqttsPort: { env: 'STARLING_MQTTS_PORT', kind: 'int', default: 8883, help: 'MQTT over TLS port, only when a certificate and key are set (0 picks a free port)' },
   tlsCert: { env: 'STARLING_TLS_CERT', kind: 'string', default: undefined, help: 'PEM certificate file for the TLS listener' },
   tlsKey: { env: 'STARLING_TLS_KEY', kind: 'string', default: undefined, help: 'PEM private key file for the TLS listener' },
+  apiPort: { env: 'STARLING_API_PORT', kind: 'int', default: 8081, help: 'management API port: the gateway, or a standalone node (0 picks a free port, -1 disables)' },
   natsUrl: { env: 'NATS_URL', kind: 'string', default: undefined, help: 'NATS server URL; with REDIS_URL the node joins a cluster (unset: standalone)' },
   redisUrl: { env: 'REDIS_URL', kind: 'string', default: undefined, help: 'Redis URL; with NATS_URL the node joins a cluster (unset: standalone)' },
   rpcTimeoutMs: { env: 'STARLING_RPC_TIMEOUT_MS', kind: 'int', default: 5000, help: 'timeout of one RPC to a node, in ms' },

@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
+import type { BannedAs, BannedEntry } from '../../shared/cluster/config-types.js';
 import { canonicalIp } from './acl-rules.js';
 
-export type BannedAs = 'clientid' | 'username' | 'peerhost';
-
-/** As EMQX's /api/v4/banned has it; `at` and `until` are epoch seconds. */
-export interface BannedEntry {
-  who: string;
-  as: BannedAs;
-  reason: string;
-  by: string;
-  at: number;
-  until: number;
-}
+// Declared with the cluster configuration (the store keeps the table cluster-wide).
+export type { BannedAs, BannedEntry };
 
 export type BannedInput = Partial<BannedEntry> & { who: string; as: BannedAs };
 

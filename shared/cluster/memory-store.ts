@@ -4,12 +4,25 @@
  * It behaves like the Redis store as far as a caller can tell: every change is announced
  * asynchronously (queueMicrotask) to every registered callback, the caller's own included,
  * as Redis pub/sub does; a route or retained deletion that removes nothing announces nothing;
- * values are copied in, so a caller mutating its buffer afterwards changes nothing here.
+ * values are copied in (and configuration records out), so a caller mutating its buffer or
+ * record afterwards changes nothing here. A configuration change is announced as its kind
+ * only ('apps' or 'banned'), once per write that changed something.
  *
  * Several MemoryStore instances may share one MemoryStoreState: they then see each other's
  * data and notifications like nodes on one Redis (used by the contract tests).
  */
 import type { Logger } from '../logger.js';
+import {
+  bannedKey,
+  compareApps,
+  compareBanned,
+  copyApp,
+  copyBanned,
+  type AppRecord,
+  type BannedAs,
+  type BannedEntry,
+  type ConfigKind,
+} from './config-types.js';
 import type { ClusterStore, NodeRecord, RouteChange } from './store.js';
 
 /** The data behind one or more MemoryStore instances. */
@@ -20,6 +33,10 @@ export class MemoryStoreState {
   readonly routes = new Map<string, Set<string>>();
   readonly clients = new Map<string, string>();
   readonly retained = new Map<string, Uint8Array>();
+  /** appid → app */
+  readonly apps = new Map<string, AppRecord>();
+  /** `<as>:<who>` → entry */
+  readonly banned = new Map<string, BannedEntry>();
   /** open instances, told of every change */
   readonly members = new Set<MemoryStore>();
 }
@@ -35,6 +52,7 @@ export class MemoryStore implements ClusterStore {
   private readonly state: MemoryStoreState;
   private readonly routeCbs: ((change: RouteChange) => void)[] = [];
   private readonly retainedCbs: ((topic: string, encoded: Uint8Array | null) => void)[] = [];
+  private readonly configCbs: ((what: ConfigKind) => void)[] = [];
   private readonly log: Logger | undefined;
   private closed = false;
 
@@ -175,6 +193,63 @@ export class MemoryStore implements ClusterStore {
     this.retainedCbs.push(cb);
   }
 
+  // cluster configuration
+
+  async apps(): Promise<AppRecord[]> {
+    this.check();
+    return [...this.state.apps.values()].map(copyApp).sort(compareApps);
+  }
+
+  async putApp(app: AppRecord, mode: 'create' | 'update'): Promise<boolean> {
+    this.check();
+    if (this.state.apps.has(app.appid) !== (mode === 'update')) return false;
+    this.state.apps.set(app.appid, copyApp(app));
+    this.announceConfig('apps');
+    return true;
+  }
+
+  async deleteApp(appid: string): Promise<boolean> {
+    this.check();
+    if (!this.state.apps.delete(appid)) return false;
+    this.announceConfig('apps');
+    return true;
+  }
+
+  async banned(): Promise<BannedEntry[]> {
+    this.check();
+    return [...this.state.banned.values()].map(copyBanned).sort(compareBanned);
+  }
+
+  async addBanned(entry: BannedEntry): Promise<void> {
+    this.check();
+    this.state.banned.set(bannedKey(entry.as, entry.who), copyBanned(entry));
+    this.announceConfig('banned');
+  }
+
+  async deleteBanned(as: BannedAs, who: string): Promise<boolean> {
+    this.check();
+    if (!this.state.banned.delete(bannedKey(as, who))) return false;
+    this.announceConfig('banned');
+    return true;
+  }
+
+  async purgeExpiredBanned(nowSec: number): Promise<number> {
+    this.check();
+    let n = 0;
+    for (const [key, e] of this.state.banned) {
+      if (e.until <= nowSec) {
+        this.state.banned.delete(key);
+        n++;
+      }
+    }
+    if (n > 0) this.announceConfig('banned');
+    return n;
+  }
+
+  onConfigChange(cb: (what: ConfigKind) => void): void {
+    this.configCbs.push(cb);
+  }
+
   // internals
 
   private check(): void {
@@ -208,6 +283,15 @@ export class MemoryStore implements ClusterStore {
       queueMicrotask(() => {
         if (m.closed) return;
         for (const cb of m.retainedCbs) m.safely(() => cb(topic, encoded));
+      });
+    }
+  }
+
+  private announceConfig(what: ConfigKind): void {
+    for (const m of this.state.members) {
+      queueMicrotask(() => {
+        if (m.closed) return;
+        for (const cb of m.configCbs) m.safely(() => cb(what));
       });
     }
   }

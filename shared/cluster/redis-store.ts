@@ -10,6 +10,9 @@
  *   P:routes:<node>    set    the node's route filters (Redis drops it when empty).
  *   P:clients          hash   clientid → node.
  *   P:retained         hash   topic → wire-encoded message (binary).
+ *   P:apps             hash   appid → JSON AppRecord (management API applications).
+ *   P:banned           hash   `<as>:<who>` → JSON BannedEntry (`as` holds no colon; the
+ *                             entry is read from the JSON, never from the field).
  *
  * Pub/sub channels:
  *
@@ -19,14 +22,20 @@
  *                      [1 byte: 1 = set, 0 = delete][4 bytes BE: topic byte length][topic
  *                      UTF-8][value bytes, set only]. A delete of an absent topic is not
  *                      announced, as a route change that changes nothing is not.
+ *   P:config           the kind of configuration that changed, 'apps' or 'banned', once per
+ *                      write that changed something; receivers read it back (apps(),
+ *                      banned()). A create of an existing appid, an update or delete of an
+ *                      absent one, a purge removing nothing: not announced.
  *
  * Every write that announces something is one Lua script doing the change and its PUBLISH,
  * so announcements come in the order the changes were applied, and only real changes are
  * announced. Scripts also give the compare-and-set operations of the client registry:
  * registerClient (get-and-set), unregisterClient and purgeNode's client removal
- * (compare-and-delete, so a client that registered elsewhere meanwhile stays).
+ * (compare-and-delete, so a client that registered elsewhere meanwhile stays), and those of
+ * the configuration: putApp's create-if-absent (HSETNX) and update-if-present, and
+ * purgeExpiredBanned (reads every entry's `until` in the script: the table is small).
  *
- * Connections: one for commands, one subscribed to the two channels. Both reconnect forever
+ * Connections: one for commands, one subscribed to the three channels. Both reconnect forever
  * (250 ms, 500 ms, … capped at 1 s). While either is away calls reject at once: no offline
  * queue, commands in flight when the connection drops are failed rather than resent
  * (maxRetriesPerRequest 0, so a script never runs twice; a rejected write may still have been
@@ -37,6 +46,19 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
+import {
+  asAppRecord,
+  asBannedEntry,
+  bannedKey,
+  compareApps,
+  compareBanned,
+  copyApp,
+  copyBanned,
+  type AppRecord,
+  type BannedAs,
+  type BannedEntry,
+  type ConfigKind,
+} from './config-types.js';
 import type { ClusterStore, NodeRecord, RouteChange } from './store.js';
 
 export interface RedisStoreOptions {
@@ -99,6 +121,36 @@ elseif redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
   redis.call('PUBLISH', ARGV[2], struct.pack('>BI4', 0, #ARGV[1]) .. ARGV[1])
 end
 return 0`;
+// KEYS[1] config hash; ARGV: field, json, mode, channel, kind → 1 if stored. mode: 'create'
+// (only if absent), 'update' (only if present) or 'set'.
+const PUT_CONFIG = `
+if ARGV[3] == 'create' then
+  if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+else
+  if ARGV[3] == 'update' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1`;
+// KEYS[1] config hash; ARGV: field, channel, kind → 1 if deleted
+const DELETE_CONFIG = `
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`;
+// KEYS[1] banned hash; ARGV: now (epoch seconds), channel → how many were removed.
+// A malformed entry is left alone (banned() skips it with a warning).
+const PURGE_BANNED = `
+local now = tonumber(ARGV[1])
+local flat = redis.call('HGETALL', KEYS[1])
+local n = 0
+for i = 1, #flat, 2 do
+  local ok, e = pcall(cjson.decode, flat[i + 1])
+  if ok and type(e) == 'table' and type(e['until']) == 'number' and e['until'] <= now then
+    n = n + redis.call('HDEL', KEYS[1], flat[i])
+  end
+end
+if n > 0 then redis.call('PUBLISH', ARGV[2], 'banned') end
+return n`;
 
 type Arg = string | Buffer;
 /** The scripts above, as ioredis defineCommand() adds them (EVALSHA, EVAL after a Redis restart). */
@@ -109,6 +161,9 @@ interface Scripts {
   starlingRegisterClient(key: string, clientid: string, node: string): Promise<string | null>;
   starlingUnregisterClients(key: string, node: string, ...clientids: string[]): Promise<number>;
   starlingSetRetained(key: string, topic: string, channel: string, ...value: Arg[]): Promise<unknown>;
+  starlingPutConfig(key: string, field: string, json: string, mode: 'create' | 'update' | 'set', channel: string, kind: ConfigKind): Promise<number>;
+  starlingDeleteConfig(key: string, field: string, channel: string, kind: ConfigKind): Promise<number>;
+  starlingPurgeBanned(key: string, nowSec: string, channel: string): Promise<number>;
 }
 
 const BATCH = 1000;
@@ -126,14 +181,18 @@ export class RedisStore implements ClusterStore {
     nodes: string;
     clients: string;
     retained: string;
+    apps: string;
+    banned: string;
     routesPrefix: string;
     purgePrefix: string;
     routesChannel: string;
     retainedChannel: string;
+    configChannel: string;
   };
 
   private readonly routeCbs: ((change: RouteChange) => void)[] = [];
   private readonly retainedCbs: ((topic: string, encoded: Uint8Array | null) => void)[] = [];
+  private readonly configCbs: ((what: ConfigKind) => void)[] = [];
   private readonly reconnectCbs: (() => void)[] = [];
 
   private startPromise: Promise<void> | undefined;
@@ -154,10 +213,13 @@ export class RedisStore implements ClusterStore {
       nodes: `${prefix}:nodes`,
       clients: `${prefix}:clients`,
       retained: `${prefix}:retained`,
+      apps: `${prefix}:apps`,
+      banned: `${prefix}:banned`,
       routesPrefix: `${prefix}:routes:`,
       purgePrefix: `${prefix}:purge:`,
       routesChannel: `${prefix}:routes`,
       retainedChannel: `${prefix}:retained`,
+      configChannel: `${prefix}:config`,
     };
     this.log = opts.log?.child({ component: 'redis-store' });
     this.url = redact(opts.url);
@@ -183,6 +245,9 @@ export class RedisStore implements ClusterStore {
     this.cmd.defineCommand('starlingRegisterClient', { numberOfKeys: 1, lua: REGISTER_CLIENT });
     this.cmd.defineCommand('starlingUnregisterClients', { numberOfKeys: 1, lua: UNREGISTER_CLIENTS });
     this.cmd.defineCommand('starlingSetRetained', { numberOfKeys: 1, lua: SET_RETAINED });
+    this.cmd.defineCommand('starlingPutConfig', { numberOfKeys: 1, lua: PUT_CONFIG });
+    this.cmd.defineCommand('starlingDeleteConfig', { numberOfKeys: 1, lua: DELETE_CONFIG });
+    this.cmd.defineCommand('starlingPurgeBanned', { numberOfKeys: 1, lua: PURGE_BANNED });
     this.scripts = this.cmd as unknown as Scripts;
 
     this.watch(this.cmd, 'command');
@@ -383,6 +448,70 @@ export class RedisStore implements ClusterStore {
     this.retainedCbs.push(cb);
   }
 
+  // cluster configuration
+
+  apps(): Promise<AppRecord[]> {
+    return this.call('apps', async () => {
+      const out: AppRecord[] = [];
+      for (const [appid, json] of Object.entries(await this.cmd.hgetall(this.k.apps))) {
+        const app = asAppRecord(parseJson(json));
+        if (app && app.appid === appid) out.push(app);
+        else this.log?.warn({ appid }, 'ignoring a malformed app record');
+      }
+      return out.sort(compareApps);
+    });
+  }
+
+  putApp(app: AppRecord, mode: 'create' | 'update'): Promise<boolean> {
+    const json = JSON.stringify(copyApp(app));
+    return this.call('putApp', async () => {
+      return (await this.scripts.starlingPutConfig(this.k.apps, app.appid, json, mode, this.k.configChannel, 'apps')) === 1;
+    });
+  }
+
+  deleteApp(appid: string): Promise<boolean> {
+    return this.call('deleteApp', async () => {
+      return (await this.scripts.starlingDeleteConfig(this.k.apps, appid, this.k.configChannel, 'apps')) === 1;
+    });
+  }
+
+  banned(): Promise<BannedEntry[]> {
+    return this.call('banned', async () => {
+      const out: BannedEntry[] = [];
+      for (const [key, json] of Object.entries(await this.cmd.hgetall(this.k.banned))) {
+        const entry = asBannedEntry(parseJson(json));
+        if (entry && bannedKey(entry.as, entry.who) === key) out.push(entry);
+        else this.log?.warn({ key }, 'ignoring a malformed banned entry');
+      }
+      return out.sort(compareBanned);
+    });
+  }
+
+  addBanned(entry: BannedEntry): Promise<void> {
+    const e = copyBanned(entry);
+    const json = JSON.stringify(e);
+    return this.call('addBanned', async () => {
+      await this.scripts.starlingPutConfig(this.k.banned, bannedKey(e.as, e.who), json, 'set', this.k.configChannel, 'banned');
+    });
+  }
+
+  deleteBanned(as: BannedAs, who: string): Promise<boolean> {
+    return this.call('deleteBanned', async () => {
+      return (await this.scripts.starlingDeleteConfig(this.k.banned, bannedKey(as, who), this.k.configChannel, 'banned')) === 1;
+    });
+  }
+
+  purgeExpiredBanned(nowSec: number): Promise<number> {
+    return this.call('purgeExpiredBanned', async () => {
+      if (!Number.isFinite(nowSec)) throw new Error(`nowSec must be a finite number, got ${nowSec}`);
+      return Number(await this.scripts.starlingPurgeBanned(this.k.banned, String(nowSec), this.k.configChannel));
+    });
+  }
+
+  onConfigChange(cb: (what: ConfigKind) => void): void {
+    this.configCbs.push(cb);
+  }
+
   // internals
 
   /** Runs a command; its errors name the operation (the ioredis ones alone are cryptic). */
@@ -424,7 +553,7 @@ export class RedisStore implements ClusterStore {
 
   private onSubscriberReady(): void {
     const epoch = ++this.subEpoch;
-    this.sub.subscribe(this.k.routesChannel, this.k.retainedChannel).then(
+    this.sub.subscribe(this.k.routesChannel, this.k.retainedChannel, this.k.configChannel).then(
       () => {
         if (epoch !== this.subEpoch || this.closed) return;
         this.subscribed = true;
@@ -489,6 +618,10 @@ export class RedisStore implements ClusterStore {
       const decoded = decodeRetainedFrame(message);
       if (!decoded) return void this.log?.warn({ bytes: message.length }, 'ignoring a malformed retained change');
       for (const cb of this.retainedCbs) this.safely('onRetainedChange', () => cb(decoded.topic, decoded.value));
+    } else if (channel === this.k.configChannel) {
+      const what = message.toString();
+      if (what !== 'apps' && what !== 'banned') return void this.log?.warn({ message: what }, 'ignoring a malformed config change');
+      for (const cb of this.configCbs) this.safely('onConfigChange', () => cb(what));
     }
   }
 
@@ -524,6 +657,14 @@ function parseRouteChange(json: string): RouteChange | undefined {
     /* malformed */
   }
   return undefined;
+}
+
+function parseJson(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseNodeRecord(json: string): NodeRecord | undefined {

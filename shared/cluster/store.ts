@@ -1,3 +1,5 @@
+import type { AppRecord, BannedAs, BannedEntry, ConfigKind } from './config-types.js';
+
 /** A change to the cluster route table, as every node is told of it. */
 export interface RouteChange {
   op: 'add' | 'delete';
@@ -14,7 +16,8 @@ export interface NodeRecord {
 }
 
 /**
- * What the cluster shares: membership, routes, the client registry and retained messages.
+ * What the cluster shares: membership, routes, the client registry, retained messages and
+ * the cluster-wide configuration (management API applications, the banned table).
  * Two implementations: in-memory (standalone) and Redis. Every call may reject while the
  * backing service is away; callers keep working locally and resynchronise on reconnect.
  */
@@ -57,4 +60,34 @@ export interface ClusterStore {
   setRetained(topic: string, encoded: Uint8Array | null): Promise<void>;
   retained(): Promise<Map<string, Uint8Array>>;
   onRetainedChange(cb: (topic: string, encoded: Uint8Array | null) => void): void;
+
+  // cluster configuration. Records are copied in and out; a write that changes nothing
+  // (a create of an existing appid, a delete of an absent one, a purge removing nothing)
+  // announces nothing. After onReconnect, reload: announcements may have been missed.
+
+  /** every application, sorted by appid */
+  apps(): Promise<AppRecord[]>;
+  /**
+   * Atomically: 'create' stores the app only if its appid is absent, 'update' replaces it
+   * only if present. False (and nothing changed) otherwise.
+   */
+  putApp(app: AppRecord, mode: 'create' | 'update'): Promise<boolean>;
+  /** false if there was no such app */
+  deleteApp(appid: string): Promise<boolean>;
+  /** every banned entry, expired ones included until purged, sorted by `as` then `who` (stable pages) */
+  banned(): Promise<BannedEntry[]>;
+  /**
+   * Adds the entry, replacing the one with the same `as` and `who`. Stored as given: the
+   * caller normalises (a peerhost `who` in canonical form, defaults filled).
+   */
+  addBanned(entry: BannedEntry): Promise<void>;
+  /** false if there was no such entry; `who` must match the stored one exactly */
+  deleteBanned(as: BannedAs, who: string): Promise<boolean>;
+  /** removes the entries no longer in force (`until` <= nowSec, epoch seconds); returns how many */
+  purgeExpiredBanned(nowSec: number): Promise<number>;
+  /**
+   * Told, asynchronously and on every instance (the writer's included), which part changed
+   * after any change; the receiver reads it back with apps() or banned().
+   */
+  onConfigChange(cb: (what: ConfigKind) => void): void;
 }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { MemoryStore, MemoryStoreState } from '../../shared/cluster/memory-store.js';
 import { RedisStore } from '../../shared/cluster/redis-store.js';
 import type { ClusterStore, NodeRecord, RouteChange } from '../../shared/cluster/store.js';
+import type { AppRecord, BannedAs, BannedEntry, ConfigKind } from '../../shared/cluster/config-types.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type Service } from '../support/services.js';
 
@@ -103,6 +104,40 @@ async function retainedTable(s: ClusterStore): Promise<Record<string, string>> {
 }
 
 const byName = (a: NodeRecord, b: NodeRecord) => a.name.localeCompare(b.name);
+
+/** Configuration changes as seen by one store. */
+function configRecorder(s: ClusterStore): ConfigKind[] {
+  const seen: ConfigKind[] = [];
+  s.onConfigChange((what) => seen.push(what));
+  return seen;
+}
+
+const BARRIER_ID = '~barrier';
+
+/**
+ * The configuration changes each recorder saw since the last call, up to a barrier change of
+ * kind `barrier` made now by `writer` (a test checks the other kind; every recorder sees every
+ * barrier exactly once, so they stay in step). The barrier must arrive within a second, and
+ * every change made before it has arrived by then: "seen within a second" for all of them.
+ */
+async function configChanges(writer: ClusterStore, barrier: ConfigKind, ...seens: ConfigKind[][]): Promise<ConfigKind[][]> {
+  const id = `${BARRIER_ID}${++seq}`;
+  if (barrier === 'apps') assert.equal(await writer.putApp(app(id), 'create'), true);
+  else await writer.addBanned(ban('clientid', id, 4_000_000_000));
+  await until(`config barrier ${id}`, () => seens.every((s) => s.includes(barrier)), 1_000);
+  return seens.map((s) => s.splice(0, s.indexOf(barrier) + 1).slice(0, -1));
+}
+
+function app(appid: string, over: Partial<AppRecord> = {}): AppRecord {
+  return { appid, name: `app ${appid}`, secretHash: `sha256:s41t:${appid}`, desc: '', status: true, expired: 'undefined', ...over };
+}
+
+function ban(as: BannedAs, who: string, until: number, reason = ''): BannedEntry {
+  return { who, as, reason, by: 'admin', at: 1_000, until };
+}
+
+const appsOf = async (s: ClusterStore) => (await s.apps()).filter((a) => !a.appid.startsWith(BARRIER_ID));
+const bannedOf = async (s: ClusterStore) => (await s.banned()).filter((e) => !e.who.startsWith(BARRIER_ID));
 
 function contract(name: string, factory: BackendFactory): void {
   describe(`ClusterStore contract: ${name}`, () => {
@@ -268,6 +303,131 @@ function contract(name: string, factory: BackendFactory): void {
       ]);
       assert.deepEqual(await retainedTable(a), {});
     });
+
+    test('config apps: create/update/delete booleans, sorted list, announced to every instance', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      const seenA = configRecorder(a);
+      const seenB = configRecorder(b);
+      // Each step's changes reach both instances (the writer included) within a second.
+      const step = async (expected: ConfigKind[]) => {
+        assert.deepEqual(await configChanges(a, 'banned', seenA, seenB), [expected, expected]);
+      };
+      assert.deepEqual(await a.apps(), []);
+
+      const x = app('x');
+      const m = app('m', { name: 'Mé', desc: 'ü €', status: false, expired: 1_900_000_000 });
+      assert.equal(await a.putApp(x, 'create'), true);
+      assert.equal(await b.putApp(m, 'create'), true);
+      await step(['apps', 'apps']);
+      assert.deepEqual(await appsOf(b), [m, x], 'sorted by appid');
+
+      // Nothing changes, nothing is announced.
+      assert.equal(await b.putApp({ ...x, name: 'other' }, 'create'), false, 'create over an existing app');
+      assert.equal(await a.putApp(app('absent'), 'update'), false, 'update of an absent app');
+      assert.equal(await a.deleteApp('absent'), false);
+      await step([]);
+      assert.deepEqual(await appsOf(a), [m, x]);
+
+      const x2 = app('x', { name: 'renamed', secretHash: 'sha256:n3w:00ff', status: false, expired: 1_800_000_000 });
+      assert.equal(await b.putApp(x2, 'update'), true);
+      await step(['apps']);
+      assert.deepEqual(await appsOf(a), [m, x2]);
+
+      // Records are copied in and out.
+      const c = app('c');
+      assert.equal(await a.putApp({ ...c, extra: 'dropped' } as AppRecord, 'create'), true);
+      c.name = 'mutated';
+      (await a.apps())[0]!.name = 'mutated too';
+      assert.deepEqual(await appsOf(b), [app('c'), m, x2]);
+
+      assert.equal(await a.deleteApp('x'), true);
+      assert.equal(await b.deleteApp('x'), false);
+      await step(['apps', 'apps']);
+      assert.deepEqual(await appsOf(b), [app('c'), m]);
+
+      // Concurrent creates of one appid: exactly one wins, and its record is the one stored.
+      const stores = [a, b];
+      const created = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => stores[i % 2]!.putApp(app('race', { name: `n${i}` }), 'create')),
+      );
+      assert.equal(created.filter(Boolean).length, 1, `created: ${created}`);
+      const winner = created.indexOf(true);
+      await step(['apps']);
+      assert.deepEqual((await appsOf(a)).find((r) => r.appid === 'race'), app('race', { name: `n${winner}` }));
+    });
+
+    test('config banned: add, replace, delete, list order, purge of expired, announced to every instance', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      const seenA = configRecorder(a);
+      const seenB = configRecorder(b);
+      const step = async (expected: ConfigKind[]) => {
+        assert.deepEqual(await configChanges(b, 'apps', seenA, seenB), [expected, expected]);
+      };
+      assert.deepEqual(await a.banned(), []);
+
+      const far = 4_000_000_000;
+      const added = [
+        ban('username', 'u2', far),
+        ban('clientid', 'c/ü', far),
+        ban('peerhost', '::1', far), // colons in `who`
+        ban('clientid', 'a b', far),
+        ban('username', 'u1', far),
+        ban('peerhost', '10.0.0.1', far),
+        ban('clientid', 'c:colon', far, 'why'),
+      ];
+      for (const [i, e] of added.entries()) await [a, b][i % 2]!.addBanned(e);
+      await step(Array(added.length).fill('banned'));
+      // By `as`, then `who` (UTF-16 code units: '/' < ':').
+      const sorted = ['clientid a b', 'clientid c/ü', 'clientid c:colon', 'peerhost 10.0.0.1', 'peerhost ::1', 'username u1', 'username u2'];
+      assert.deepEqual((await bannedOf(b)).map((e) => `${e.as} ${e.who}`), sorted);
+      assert.deepEqual((await bannedOf(a)).find((e) => e.who === 'c:colon'), ban('clientid', 'c:colon', far, 'why'));
+
+      // Adding the same as/who replaces; the same who under another `as` is another entry.
+      const again: BannedEntry = { who: 'a b', as: 'clientid', reason: 'again', by: 'api', at: 2_000, until: far + 1 };
+      await b.addBanned({ ...again, extra: 'dropped' } as BannedEntry);
+      await a.addBanned(ban('username', 'a b', far));
+      await step(['banned', 'banned']);
+      const list = await bannedOf(a);
+      assert.equal(list.length, added.length + 1);
+      assert.deepEqual(list[0], again);
+      assert.deepEqual(list.map((e) => `${e.as} ${e.who}`), [...sorted.slice(0, 5), 'username a b', ...sorted.slice(5)]);
+      list[0]!.reason = 'mutated'; // a copy
+      assert.equal((await a.banned())[0]!.reason, 'again');
+
+      assert.equal(await a.deleteBanned('username', 'u2'), true);
+      assert.equal(await b.deleteBanned('username', 'u2'), false);
+      assert.equal(await b.deleteBanned('peerhost', 'u1'), false, 'another `as`');
+      assert.equal(await b.deleteBanned('peerhost', '::1'), true);
+      await step(['banned', 'banned']);
+      assert.deepEqual((await bannedOf(b)).map((e) => `${e.as} ${e.who}`), [
+        'clientid a b',
+        'clientid c/ü',
+        'clientid c:colon',
+        'peerhost 10.0.0.1',
+        'username a b',
+        'username u1',
+      ]);
+
+      // In force while until > now: until == now is expired too.
+      await a.addBanned(ban('clientid', 'old', 1_500));
+      await a.addBanned(ban('username', 'now', 2_000));
+      await a.addBanned(ban('peerhost', '10.0.0.2', 2_001));
+      await step(['banned', 'banned', 'banned']);
+      assert.equal(await b.purgeExpiredBanned(2_000), 2);
+      await step(['banned']); // one announcement per purge
+      const left = await bannedOf(a);
+      assert.deepEqual(
+        left.map((e) => `${e.as} ${e.who}`),
+        ['clientid a b', 'clientid c/ü', 'clientid c:colon', 'peerhost 10.0.0.1', 'peerhost 10.0.0.2', 'username a b', 'username u1'],
+      );
+      assert.equal(await a.purgeExpiredBanned(2_000), 0);
+      await step([]);
+      assert.equal(await a.purgeExpiredBanned(far + 0.5), left.length - 1, 'all but the one until far + 1');
+      await step(['banned']);
+      assert.deepEqual(await bannedOf(b), [again]);
+    });
   });
 }
 
@@ -319,6 +479,7 @@ describe('RedisStore: an absent or failing Redis', () => {
     const seenA = routeRecorder(a);
     const seenB = routeRecorder(b);
     const retainedB = retainedRecorder(b);
+    const configB = configRecorder(b);
     let reconnectsB = 0;
     b.onReconnect(() => reconnectsB++);
     // Once a's callback runs, its subscription is back: a change made right there is seen.
@@ -349,6 +510,13 @@ describe('RedisStore: an absent or failing Redis', () => {
       ['registerClients', () => a.registerClients(['c'], 'n1')],
       ['setRetained', () => a.setRetained('t', new Uint8Array([1]))],
       ['retained', () => a.retained()],
+      ['apps', () => a.apps()],
+      ['putApp', () => a.putApp(app('a'), 'create')],
+      ['deleteApp', () => a.deleteApp('a')],
+      ['banned', () => a.banned()],
+      ['addBanned', () => a.addBanned(ban('clientid', 'c', 4_000_000_000))],
+      ['deleteBanned', () => a.deleteBanned('clientid', 'c')],
+      ['purgeExpiredBanned', () => a.purgeExpiredBanned(2_000)],
     ];
     // Right after the kill (the loss may not be noticed yet), then once it has been.
     for (const round of ['at once', 'once noticed']) {
@@ -369,6 +537,9 @@ describe('RedisStore: an absent or failing Redis', () => {
     await b.setRetained('back', new Uint8Array([0, 255]));
     await until('the retained change after the restart', () => retainedB.some((c) => c.topic === 'back'));
     assert.deepEqual(retainedB, [{ topic: 'back', value: '00ff' }]);
+    assert.equal(await a.putApp(app('back'), 'create'), true);
+    await until('the config change after the restart', () => configB.length > 0, 1_000);
+    assert.deepEqual(configB, ['apps']);
     assert.deepEqual(await table(a), ['n1 after/reconnect']);
     assert.deepEqual(unhandled, []);
   });

@@ -76,7 +76,8 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<NodeProces
   for (const k of Object.keys(process.env)) if (HERMETIC.test(k)) env[k] = undefined;
   Object.assign(
     env,
-    { STARLING_BIND: '127.0.0.1', STARLING_MQTT_PORT: '0', STARLING_WS_PORT: '0', STARLING_LOG_LEVEL: 'info' },
+    { STARLING_BIND: '127.0.0.1', STARLING_MQTT_PORT: '0', STARLING_WS_PORT: '0',
+      STARLING_API_PORT: '0', STARLING_LOG_LEVEL: 'info' },
     opts.env,
   );
 

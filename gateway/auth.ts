@@ -1,0 +1,72 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import basicAuth from 'express-basic-auth';
+import type { RequestHandler } from 'express';
+import type { AppRecord } from '../shared/cluster/config-types.js';
+import type { ClusterStore } from '../shared/cluster/store.js';
+import { CODE } from '../shared/result-codes.js';
+import type { Logger } from '../shared/logger.js';
+
+/** The app every EMQX install starts with (AppID admin, AppSecret public). */
+export const DEFAULT_APP = { appid: 'admin', secret: 'public' };
+
+/** `sha256:<salt>:<hex>`: secrets are stored salted and hashed, never in clear. */
+export function hashSecret(secret: string, salt = randomBytes(8).toString('hex')): string {
+  return `sha256:${salt}:${createHash('sha256').update(salt + secret).digest('hex')}`;
+}
+
+export function secretMatches(secret: string, stored: string): boolean {
+  const [scheme, salt, hex] = stored.split(':');
+  if (scheme !== 'sha256' || salt === undefined || hex === undefined) return false;
+  const want = Buffer.from(hex, 'hex');
+  const got = createHash('sha256').update(salt + secret).digest();
+  return want.length === got.length && timingSafeEqual(want, got);
+}
+
+/** Creates the default app on the first start of a cluster (no app at all yet). */
+export async function ensureDefaultApp(store: ClusterStore, log: Logger): Promise<void> {
+  if ((await store.apps()).length > 0) return;
+  const created = await store.putApp(
+    { appid: DEFAULT_APP.appid, name: 'Default', secretHash: hashSecret(DEFAULT_APP.secret), desc: 'Application user', status: true, expired: 'undefined' },
+    'create',
+  );
+  if (created) log.info({ appid: DEFAULT_APP.appid }, 'created the default API app');
+}
+
+/**
+ * Basic authentication with AppID/AppSecret against the apps in the cluster config (cached,
+ * refreshed on every change notice). A disabled or expired app is refused too. The 401
+ * carries `WWW-Authenticate` and a JSON body, as everything under /api does.
+ */
+export function appAuth(store: ClusterStore): RequestHandler {
+  let apps: Promise<Map<string, AppRecord>> | undefined;
+  const load = (): Promise<Map<string, AppRecord>> =>
+    (apps ??= store.apps().then(
+      (list) => new Map(list.map((a) => [a.appid, a])),
+      (err) => {
+        apps = undefined; // retry on the next request
+        throw err;
+      },
+    ));
+  store.onConfigChange((what) => {
+    if (what === 'apps') apps = undefined;
+  });
+  return basicAuth({
+    authorizeAsync: true,
+    challenge: true,
+    realm: 'starling',
+    authorizer: (appid: string, secret: string, cb: (err: Error | null, ok: boolean) => void) => {
+      load().then(
+        (map) => {
+          const app = map.get(appid);
+          const live = app !== undefined && app.status && (app.expired === 'undefined' || app.expired * 1000 > Date.now());
+          cb(null, live && secretMatches(secret, app.secretHash));
+        },
+        () => cb(null, false),
+      );
+    },
+    unauthorizedResponse: (req: { auth?: { user: string; password: string } }) =>
+      req.auth?.user && req.auth.password
+        ? { code: CODE.BAD_CREDENTIALS, message: 'bad AppID or AppSecret' }
+        : { code: CODE.EMPTY_CREDENTIALS, message: 'AppID or AppSecret missing' },
+  });
+}

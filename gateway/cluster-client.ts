@@ -1,0 +1,100 @@
+import type { ClusterStore } from '../shared/cluster/store.js';
+import type { Transport } from '../shared/cluster/transport.js';
+import { CODE } from '../shared/result-codes.js';
+import { RpcError, type RpcMethod, type RpcParams, type RpcReply, type Slice } from '../shared/rpc.js';
+import { ApiError, notFound } from './api/errors.js';
+
+/** How long the live-node list is reused: a load balancer probing /status must not cost a Redis call each. */
+const NODES_CACHE_MS = 250;
+
+/**
+ * The gateway's view of the cluster: the live nodes (from the registry's heartbeats) and
+ * RPC to one node or to every node. A cluster-wide call addresses each live node on its
+ * own subject and needs every answer: one failure or timeout fails the whole call with
+ * result code 101 naming the node, so a reply missing a node can never pass as success.
+ */
+export class ClusterClient {
+  private cached: { at: number; nodes: string[] } | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly store: ClusterStore,
+    private readonly opts: { rpcTimeoutMs: number; heartbeatTtlMs: number },
+  ) {}
+
+  /** Live nodes in name order (the order rows are paged in). */
+  async nodes(): Promise<string[]> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < NODES_CACHE_MS) return this.cached.nodes;
+    let records;
+    try {
+      records = await this.store.nodes();
+    } catch (err) {
+      throw new ApiError(200, CODE.RPC_ERROR, `cluster registry unavailable: ${(err as Error).message}`);
+    }
+    const nodes = records
+      .filter((r) => now - r.heartbeatAt <= this.opts.heartbeatTtlMs)
+      .map((r) => r.name)
+      .sort();
+    this.cached = { at: now, nodes };
+    return nodes;
+  }
+
+  /** Calls one node; an unknown node is 404, a failed call 101. */
+  async one<M extends RpcMethod>(node: string, method: M, params: RpcParams<M>): Promise<RpcReply<M>> {
+    if (!(await this.nodes()).includes(node)) throw notFound(`node ${node}`);
+    return this.call(node, method, params);
+  }
+
+  /** Calls every live node in parallel; answers in node order. */
+  async all<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<{ node: string; data: RpcReply<M> }[]> {
+    const nodes = await this.nodes();
+    return Promise.all(nodes.map(async (node) => ({ node, data: await this.call(node, method, params) })));
+  }
+
+  private async call<M extends RpcMethod>(node: string, method: M, params: RpcParams<M>): Promise<RpcReply<M>> {
+    try {
+      return await this.transport.request(node, method, params, this.opts.rpcTimeoutMs);
+    } catch (err) {
+      if (err instanceof RpcError && err.code !== CODE.RPC_ERROR && err.code !== CODE.UNKNOWN) {
+        // a node's own answer (bad topic, ...): the request was wrong, not the RPC
+        throw new ApiError(err.code === CODE.NOT_FOUND ? 404 : 400, err.code, err.message);
+      }
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new ApiError(200, CODE.RPC_ERROR, reason.includes(node) ? reason : `rpc to ${node} failed: ${reason}`);
+    }
+  }
+
+  /**
+   * One page of a cluster-wide list: rows are ordered by node name, then the node's own
+   * stable order, and the offset is global over that concatenation. Every node is asked
+   * for its count first (in parallel), then only the nodes holding part of the page for
+   * their slice (in parallel), so no row outside the page crosses the network.
+   */
+  async page<C extends RpcMethod, L extends RpcMethod, Row>(
+    countMethod: C,
+    listMethod: L,
+    params: RpcParams<C>,
+    page: number,
+    limit: number,
+    nodes?: string[],
+  ): Promise<{ rows: Row[]; total: number }> {
+    const targets = nodes ?? (await this.nodes());
+    const counts = await Promise.all(targets.map((n) => this.call(n, countMethod, params) as Promise<number>));
+    const total = counts.reduce((a, b) => a + b, 0);
+    const from = (page - 1) * limit;
+    const to = from + limit;
+    const fetches: Promise<Row[]>[] = [];
+    let start = 0;
+    targets.forEach((node, i) => {
+      const count = counts[i]!;
+      const end = start + count;
+      if (end > from && start < to) {
+        const slice: Slice = { offset: Math.max(0, from - start), limit: Math.min(end, to) - Math.max(from, start) };
+        fetches.push(this.call(node, listMethod, { ...(params as object), ...slice } as RpcParams<L>) as Promise<Row[]>);
+      }
+      start = end;
+    });
+    return { rows: (await Promise.all(fetches)).flat(), total };
+  }
+}

@@ -1,0 +1,50 @@
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { ClusterStore } from '../shared/cluster/store.js';
+import type { Transport } from '../shared/cluster/transport.js';
+import type { Logger } from '../shared/logger.js';
+import { createApp } from './app.js';
+import { ensureDefaultApp } from './auth.js';
+import { ClusterClient } from './cluster-client.js';
+
+export interface GatewayOptions {
+  transport: Transport;
+  store: ClusterStore;
+  log: Logger;
+  bind: string;
+  port: number;
+  rpcTimeoutMs: number;
+  heartbeatTtlMs: number;
+}
+
+export interface RunningGateway {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves the management API over started transport and store; the default app exists afterwards. */
+export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  await ensureDefaultApp(o.store, o.log);
+  const cluster = new ClusterClient(o.transport, o.store, { rpcTimeoutMs: o.rpcTimeoutMs, heartbeatTtlMs: o.heartbeatTtlMs });
+  const app = createApp({ cluster, store: o.store, log: o.log });
+  // http.createServer rather than app.listen: Express 5 calls listen's callback on errors too
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+  const port = (server.address() as AddressInfo).port;
+  o.log.info({ port, address: o.bind }, 'api listening');
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

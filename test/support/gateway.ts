@@ -1,0 +1,75 @@
+import { spawnProcess, type ManagedProcess } from './processes.js';
+import { REPO_ROOT } from './broker.js';
+import { fileURLToPath } from 'node:url';
+import type { TestCluster } from './cluster.js';
+import { HEARTBEAT_TTL_MS, RPC_TIMEOUT_MS } from './cluster.js';
+
+export const GATEWAY_MAIN = fileURLToPath(new URL('../../../dist/gateway/main.js', import.meta.url));
+
+export interface GatewayProcess {
+  port: number;
+  url: string;
+  proc: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `node dist/gateway/main.js` for a test cluster on a free 127.0.0.1 port; resolves once it logs "gateway started". */
+export async function startGateway(c: TestCluster, env: Record<string, string> = {}): Promise<GatewayProcess> {
+  let port = 0;
+  const proc = await spawnProcess({
+    name: 'gateway',
+    cmd: process.execPath,
+    args: [GATEWAY_MAIN],
+    cwd: REPO_ROOT,
+    env: {
+      NATS_URL: c.nats.url,
+      REDIS_URL: c.redis.url,
+      STARLING_BIND: '127.0.0.1',
+      STARLING_API_PORT: '0',
+      STARLING_LOG_LEVEL: 'info',
+      STARLING_RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
+      STARLING_HEARTBEAT_TTL_MS: String(HEARTBEAT_TTL_MS),
+      ...env,
+    },
+    readyLine: (line) => {
+      try {
+        const e = JSON.parse(line) as { msg?: string; port?: number };
+        if (e.msg === 'gateway started' && typeof e.port === 'number') {
+          port = e.port;
+          return true;
+        }
+      } catch {
+        /* not JSON */
+      }
+      return false;
+    },
+  });
+  return { port, url: `http://127.0.0.1:${port}`, proc, stop: () => proc.kill('SIGTERM', 3000) };
+}
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  /** parsed JSON, or the text when it is not JSON */
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** One API call as curl would make it: Basic auth admin:public unless `auth` says otherwise (null: none). */
+export async function api(base: string, method: string, path: string, opts: { body?: unknown; raw?: string; auth?: string | null } = {}): Promise<ApiAnswer> {
+  const headers: Record<string, string> = {};
+  const auth = opts.auth === undefined ? 'admin:public' : opts.auth;
+  if (auth !== null) headers.authorization = `Basic ${Buffer.from(auth).toString('base64')}`;
+  let body: string | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* text */
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}

@@ -2,14 +2,15 @@
  * The brokers under test. Each runs as its own child process so its RSS and CPU time can
  * be read from /proc without the load generator or the orchestrator mixed in.
  *
- * A scenario asks for N running brokers of one kind (N = 2 for a future cluster
- * scenario); `StartOptions.env` lets such a scenario pass per-node settings.
+ * A scenario asks for N running brokers of one kind; `StartOptions.env` lets it pass
+ * per-node settings. Cluster scenarios (Starling only) also get a nats-server and a
+ * redis-server (startClusterServices), started before and stopped after the nodes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, onCleanup, rssKB, sleep, stopChild, track } from './procs.js';
 
@@ -36,6 +37,8 @@ export interface RunningBroker {
   /** Non-null once the process has exited (a crash mid-scenario makes the result invalid). */
   exited(): string | null;
   stderrTail(): string;
+  /** Warning-or-worse log lines (Starling's JSON log on stdout) so far: message → count. */
+  logWarnings(): Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -88,10 +91,27 @@ async function launch(
   env: NodeJS.ProcessEnv,
   cleanup: () => void = () => {},
 ): Promise<RunningBroker> {
-  const child = track(spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] }));
+  const child = track(spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
+  });
+  // Starling logs JSON lines (pino) to stdout at level warn in the bench: a warning there
+  // (NATS slow consumer, disconnects) explains a cluster result. Other output is dropped.
+  const warnings = new Map<string, number>();
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!.slice(-4000);
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const rec = JSON.parse(line) as { level?: number; msg?: string };
+        if ((rec.level ?? 0) >= 40) warnings.set(rec.msg ?? line.slice(0, 100), (warnings.get(rec.msg ?? line.slice(0, 100)) ?? 0) + 1);
+      } catch {
+        // not a log record
+      }
+    }
   });
   let exitInfo: string | null = null;
   child.once('exit', (code, sig) => {
@@ -114,6 +134,7 @@ async function launch(
     cpuSeconds: () => cpuSeconds(pid),
     exited: () => exitInfo,
     stderrTail: () => stderr,
+    logWarnings: () => warnings,
     stop: () => stopChild(child),
   };
 }
@@ -214,4 +235,69 @@ export const BROKERS: readonly BrokerKind[] = [starling, mosquitto, aedes, nullB
 function spawnSyncText(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+}
+
+// --- cluster services ------------------------------------------------------------------
+
+// Debian puts nats-server in /usr/sbin, which a non-root PATH often lacks.
+const EXTRA_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/bin', '/usr/local/bin'];
+
+export function findBinary(name: string): string | null {
+  for (const dir of [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS]) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+/** A nats-server and a redis-server for one cluster scenario run, plus the nodes' environment. */
+export interface ClusterServices {
+  nats: RunningBroker;
+  redis: RunningBroker;
+  /** NATS_URL and REDIS_URL for the nodes. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Why a cluster scenario cannot run here, or null. */
+export function clusterUnavailable(): string | null {
+  const missing = ['nats-server', 'redis-server'].filter((b) => !findBinary(b));
+  return missing.length ? `${missing.join(' and ')} not installed (Debian packages nats-server, redis-server)` : null;
+}
+
+export async function startClusterServices(): Promise<ClusterServices> {
+  const why = clusterUnavailable();
+  if (why) throw new Error(why);
+  const [natsPort, redisPort] = [await freePort(), await freePort()];
+  const started: RunningBroker[] = [];
+  try {
+    // Both are tracked children (launch → track), so an error or Ctrl-C kills them too.
+    started.push(await launch('nats-server', findBinary('nats-server')!, ['-a', HOST, '-p', String(natsPort)], natsPort, process.env));
+    started.push(
+      await launch(
+        'redis-server',
+        findBinary('redis-server')!,
+        // No persistence; --dir keeps any stray file out of the repository.
+        ['--port', String(redisPort), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', tmpdir(), '--loglevel', 'warning'],
+        redisPort,
+        process.env,
+      ),
+    );
+  } catch (e) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw e;
+  }
+  const [nats, redis] = started as [RunningBroker, RunningBroker];
+  return {
+    nats,
+    redis,
+    env: { NATS_URL: `nats://${HOST}:${natsPort}`, REDIS_URL: `redis://${HOST}:${redisPort}` },
+    stop: async () => {
+      await Promise.all(started.map((s) => s.stop()));
+    },
+  };
 }

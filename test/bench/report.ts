@@ -40,9 +40,12 @@ export interface Target {
   metric: string;
   /** Compare starling to this peer (ratio ≥ minRatio) … */
   peer?: string;
+  /** … or to starling's own result of this scenario in the same run (cross-node vs same-node) … */
+  baseline?: string;
   minRatio?: number;
-  /** … or starling's absolute value (≤ max). */
+  /** … or starling's absolute value (≤ max, or < max when strict). */
   max?: number;
+  strict?: boolean;
 }
 
 /** The project's goals; a report, so FAIL never changes the exit code. */
@@ -53,6 +56,9 @@ export const TARGETS: Target[] = [
   { label: 'Latency p99 <= 0.3 ms at 1000 msg/s', scenario: 'latency', metric: 'p99', max: 0.3 },
   { label: 'Memory <= 4 KB per idle connection (10,000 conns)', scenario: 'idle', metric: 'kbPerConn', max: 4 },
   { label: 'Connection rate >= 2x aedes', scenario: 'idle', metric: 'connRate', peer: 'aedes', minRatio: 2.0 },
+  { label: 'Cross-node QoS 0 >= 0.7x same-node QoS 0 fan-in', scenario: 'xnode-qos0', metric: 'rate', baseline: 'qos0-fanin', minRatio: 0.7 },
+  { label: 'Cross-node QoS 1 >= 0.7x same-node QoS 1 fan-in', scenario: 'xnode-qos1', metric: 'rate', baseline: 'qos1-fanin', minRatio: 0.7 },
+  { label: 'Cross-node latency p99 < 5 ms at 1000 msg/s', scenario: 'xnode-latency', metric: 'p99', max: 5, strict: true },
 ];
 
 export interface TargetResult {
@@ -65,7 +71,9 @@ export interface Ratio {
   scenario: string;
   metric: string;
   base: string;
+  /** A peer broker, or for a baseline ratio starling's result of scenario `baseline`. */
   peer: string;
+  baseline?: string;
   ratio: number;
   better: 'higher' | 'lower';
 }
@@ -105,6 +113,11 @@ export function computeRatios(scenarios: readonly Scenario[], brokers: string[],
   for (const s of scenarios) {
     for (const m of s.metrics.filter((m) => m.ratio)) {
       const b = value(runs, s.id, base, m.key);
+      // Cross-node vs same-node: starling against its own result of the baseline scenario.
+      const same = s.baseline ? value(runs, s.baseline, SUBJECT, m.key) : undefined;
+      if (base === SUBJECT && b !== undefined && same) {
+        out.push({ scenario: s.id, metric: m.key, base, peer: SUBJECT, baseline: s.baseline, ratio: b / same, better: m.better });
+      }
       for (const peer of brokers.filter((p) => p !== base && p !== CALIBRATION)) {
         const p = value(runs, s.id, peer, m.key);
         if (b !== undefined && p !== undefined && p !== 0) out.push({ scenario: s.id, metric: m.key, base, peer, ratio: b / p, better: m.better });
@@ -119,18 +132,27 @@ export function evaluateTargets(runs: RunRecord[], scenariosRun: string[], idleC
     if (!scenariosRun.includes(t.scenario)) return { label: t.label, status: 'N/A', detail: 'scenario not run' };
     const s = value(runs, t.scenario, SUBJECT, t.metric);
     if (s === undefined) return { label: t.label, status: 'N/A', detail: 'no starling result' };
-    const rec = (b: string) => runs.find((r) => r.scenario === t.scenario && r.broker === b);
+    const rec = (b: string, scenario = t.scenario) => runs.find((r) => r.scenario === scenario && r.broker === b);
     const disturbed = [SUBJECT, ...(t.peer ? [t.peer] : [])].filter((b) => rec(b) && isDisturbed(rec(b)!));
     const caveat =
       (t.scenario === 'idle' && idleConns !== 10000 ? ` (measured at ${idleConns} conns)` : '') +
       (disturbed.length ? ` (disturbed: ${disturbed.join(', ')})` : '');
+    if (t.baseline) {
+      const b = scenariosRun.includes(t.baseline) ? value(runs, t.baseline, SUBJECT, t.metric) : undefined;
+      if (b === undefined || b === 0) return { label: t.label, status: 'N/A', detail: `needs ${t.baseline} in the same run (${fmt(s)} alone)` };
+      const r = s / b;
+      const baseRec = rec(SUBJECT, t.baseline);
+      const disturbedBase = baseRec && isDisturbed(baseRec) ? ` (disturbed: ${t.baseline})` : '';
+      return { label: t.label, status: r >= t.minRatio! ? 'PASS' : 'FAIL', detail: `${r.toFixed(2)}x (${fmt(s)} vs ${fmt(b)})${caveat}${disturbedBase}` };
+    }
     if (t.peer) {
       const p = value(runs, t.scenario, t.peer, t.metric);
       if (p === undefined || p === 0) return { label: t.label, status: 'N/A', detail: `no ${t.peer} result` };
       const r = s / p;
       return { label: t.label, status: r >= t.minRatio! ? 'PASS' : 'FAIL', detail: `${r.toFixed(2)}x (${fmt(s)} vs ${fmt(p)})${caveat}` };
     }
-    return { label: t.label, status: s <= t.max! ? 'PASS' : 'FAIL', detail: `${fmt(s, { digits: 3 })}${caveat}` };
+    const ok = t.strict ? s < t.max! : s <= t.max!;
+    return { label: t.label, status: ok ? 'PASS' : 'FAIL', detail: `${fmt(s, { digits: 3 })}${caveat}` };
   });
 }
 
@@ -155,7 +177,7 @@ export function render(
         m.unit,
         ...brokers.map((b) => {
           const rec = runs.find((r) => r.scenario === s.id && r.broker === b);
-          if (!rec) return '';
+          if (!rec) return s.brokers && !s.brokers.includes(b) ? 'N/A' : '';
           if (rec.error) return 'ERROR';
           return fmt(rec.result!.metrics[m.key], m) + (isDisturbed(rec) ? '~' : '');
         }),
@@ -164,20 +186,25 @@ export function render(
   }
   out.push(table(rows));
   out.push('* null relay = byte relay without MQTT routing: the load generator\'s ceiling, not a broker.');
+  if (scenarios.some((s) => s.brokers && brokers.some((b) => !s.brokers!.includes(b)))) {
+    out.push('N/A = scenario does not apply to that broker (cross-node: only Starling runs as a cluster here).');
+  }
   if (runs.some(isDisturbed)) out.push(`~ = other processes used more than ${DISTURBED * 100}% of a core during that run: value skewed (see Warnings).`);
 
   // CPU beside each result: broker's share of a core, then each generator process's.
+  // Cluster runs: every server-side process (node1, node2, nats, redis) separately.
   const cpuRows: string[][] = [['Scenario', 'CPU (% of one core)', '', ...cols]];
   for (const s of scenarios) {
     cpuRows.push([
       s.title,
-      'broker | generator',
+      s.cluster ? 'node1 node2 nats redis | generator' : 'broker | generator',
       '',
       ...brokers.map((b) => {
         const r = runs.find((x) => x.scenario === s.id && x.broker === b)?.result;
-        if (!r) return '';
+        if (!r) return s.brokers && !s.brokers.includes(b) ? 'N/A' : '';
         const gens = Object.entries(r.genCpu).map(([k, v]) => `${k} ${pct(v)}`).join(' ');
-        return `${pct(r.brokerCpu)} | ${gens}`;
+        const server = r.procCpu ? Object.values(r.procCpu).map(pct).join(' ') : pct(r.brokerCpu);
+        return `${server} | ${gens}`;
       }),
     ]);
   }
@@ -189,7 +216,8 @@ export function render(
       const rs = ratios.filter((r) => r.scenario === s.id && r.metric === m.key);
       if (!rs.length) continue;
       const hint = m.better === 'lower' ? '  (lower is better)' : '';
-      out.push(`  ${s.title} ${m.label}: ${rs.map((r) => `${r.base}/${r.peer} ${r.ratio.toFixed(2)}x`).join(', ')}${hint}`);
+      const show = (r: Ratio) => (r.baseline ? `xnode/same-node (${r.baseline}) ${r.ratio.toFixed(2)}x` : `${r.base}/${r.peer} ${r.ratio.toFixed(2)}x`);
+      out.push(`  ${s.title} ${m.label}: ${rs.map(show).join(', ')}${hint}`);
     }
   }
 

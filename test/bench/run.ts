@@ -8,7 +8,7 @@
  */
 import { cpus, release } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { BROKERS, ROOT, type BrokerKind, type RunningBroker } from './brokers.js';
+import { BROKERS, ROOT, startClusterServices, type BrokerKind, type ClusterServices, type RunningBroker } from './brokers.js';
 import { foreignCpu, killAllSync, loadSample, machineShare, sleep } from './procs.js';
 import {
   computeRatios,
@@ -87,14 +87,22 @@ function sampleLoad(): () => MachineLoad {
 async function runOne(scenario: Scenario, kind: BrokerKind, opts: BenchOptions): Promise<RunRecord> {
   const t0 = Date.now();
   const brokers: RunningBroker[] = [];
+  let cluster: ClusterServices | undefined;
   let load: (() => MachineLoad) | undefined;
   const base = { scenario: scenario.id, broker: kind.name, attempts: 1 };
   try {
-    for (let i = 0; i < scenario.nodes; i++) brokers.push(await kind.start(scenario.nodeOptions?.(i)));
+    // A cluster: NATS and Redis first, then the nodes, each with its own name.
+    if (scenario.cluster) cluster = await startClusterServices();
+    for (let i = 0; i < scenario.nodes; i++) {
+      const o = scenario.nodeOptions?.(i) ?? {};
+      const env = cluster ? { ...cluster.env, STARLING_NODE_NAME: `bench${i + 1}@127.0.0.1`, ...o.env } : o.env;
+      brokers.push(await kind.start({ ...o, env }));
+    }
     const budget = scenario.id === 'idle' ? 240000 : opts.warmupMs + opts.durationMs + 60000;
     load = sampleLoad();
+    const services = cluster ? [cluster.nats, cluster.redis] : [];
     const result = await withTimeout(
-      scenario.run({ brokers, opts, log: (m) => console.log(`    ${m}`) }),
+      scenario.run({ brokers, services, opts, log: (m) => console.log(`    ${m}`) }),
       budget,
       `${scenario.id} on ${kind.name}`,
     );
@@ -111,18 +119,23 @@ async function runOne(scenario: Scenario, kind: BrokerKind, opts: BenchOptions):
   } catch (e) {
     return { ...base, error: (e as Error).message, machine: load?.(), wallMs: Date.now() - t0 };
   } finally {
+    // Nodes before NATS and Redis: a node leaving the cluster still talks to both.
     await Promise.all(brokers.map((b) => b.stop()));
+    await cluster?.stop();
   }
 }
 
 function progressLine(scenario: Scenario, rec: RunRecord): string {
-  const head = `  ${scenario.id.padEnd(11)} ${rec.broker.padEnd(10)}`;
+  const head = `  ${scenario.id.padEnd(13)} ${rec.broker.padEnd(10)}`;
   if (rec.error) return `${head} ERROR ${rec.error.split('\n')[0]}`;
   const r = rec.result!;
   const vals = scenario.metrics.map((m) => `${m.label} ${Number(r.metrics[m.key]).toFixed(m.digits ?? 0)} ${m.unit}`).join(', ');
   const gen = Object.entries(r.genCpu).map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(' ');
+  const server = r.procCpu
+    ? Object.entries(r.procCpu).map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(' ')
+    : `broker ${Math.round(r.brokerCpu * 100)}%`;
   const foreign = rec.machine && rec.machine.foreign > DISTURBED ? `  !! ${describeForeign(rec.machine)}` : '';
-  return `${head} ${vals}  [cpu broker ${Math.round(r.brokerCpu * 100)}%, gen ${gen}] (${(rec.wallMs / 1000).toFixed(1)} s)${foreign}`;
+  return `${head} ${vals}  [cpu ${server}, gen ${gen}] (${(rec.wallMs / 1000).toFixed(1)} s)${foreign}`;
 }
 
 async function main(): Promise<void> {
@@ -211,6 +224,12 @@ async function main(): Promise<void> {
     `${env.cpus} cores shared by broker and generator: each broker runs one event loop / thread (about one core, plus GC threads for Node), the generator processes get the rest. Where both are busy (connection setup: the client side of a loopback TCP handshake costs ~100 µs CPU) the result is bounded by their combined CPU, not by the broker alone.`,
     'Every scenario run starts a fresh broker process; broker CPU and RSS are read from /proc (process tree), generator CPU from process.cpuUsage() over the same window.',
   );
+  const clusterRun = scenarios.filter((s) => s.cluster);
+  if (clusterRun.length) {
+    notes.push(
+      `Cross-node scenarios (${clusterRun.map((s) => s.id).join(', ')}): Starling only (Mosquitto and Aedes have no cluster here: N/A). nats-server, redis-server, both Starling nodes and the generator all share the same ${env.cpus} cores, so the nodes compete with each other, with NATS and with the generator: a cross-node result is bounded by their combined CPU, unlike a real deployment with a machine per node. Publishers connect to node 1 and subscribers to node 2; the window starts only once every subscriber receives (routes propagated through Redis). The "xnode/same-node" ratio compares with the same-node scenario of this bench run.`,
+    );
+  }
   console.log('\n' + render(scenarios, brokerNames, runs, ratios, targets, labels, notes));
 
   const outDir = args.get('out') ?? '.bench';

@@ -26,6 +26,8 @@ export interface Snap {
   cpu: { user: number; system: number };
   counters: { sent: number; acked: number; received: number; connected: number; failed: number; errors: number; bad: number };
   lastError: string;
+  /** PUBLISHes received so far by each subscriber connection (sub role), in setup order. */
+  perSub?: number[];
   /** Latency samples (ms) since the previous snap, latency role only. */
   latency?: LatencySummary;
 }

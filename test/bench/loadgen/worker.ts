@@ -32,6 +32,8 @@ let stopFn: () => void = () => {};
 // Latency samples (ns) since the last snap.
 let latencies: number[] = [];
 let lastError = '';
+// Per subscriber connection (sub role): lets a cluster scenario see every route arrive.
+let perSub: number[] | undefined;
 
 // One read buffer for every socket of this process: reads are handled synchronously and
 // the scanner copies any partial packet it keeps, so sharing is safe. `onread` skips the
@@ -96,6 +98,7 @@ interface Common {
 }
 
 async function setupSub(p: Common & { topics: string[]; qos: 0 | 1; payloadSize: number }): Promise<void> {
+  const counts = (perSub = new Array<number>(p.topics.length).fill(0));
   await Promise.all(
     p.topics.map((topic, i) => {
       const ids = new Uint16Array(16384);
@@ -114,6 +117,7 @@ async function setupSub(p: Common & { topics: string[]; qos: 0 | 1; payloadSize:
       const onPacket = (type: number, flags: number, buf: Buffer, body: number, end: number): void => {
         if (type !== PacketType.PUBLISH) return;
         counters.received++;
+        counts[i]!++;
         if (end - body !== expectLen || (flags & 0x06) !== expectFlags) counters.bad++;
         else if ((++sample & 1023) === 0 && topicBuf.compare(buf, body + 2, body + 2 + topicBuf.length) !== 0) counters.bad++;
         if (flags & 0x06) {
@@ -223,7 +227,8 @@ function onConnError(e: Error): void {
   lastError = e.message;
 }
 
-async function setupLatency(p: Common & { topic: string; rate: number; payloadSize: number }): Promise<void> {
+/** `pubHost`/`pubPort`: publisher on another broker node than the subscriber (cluster). */
+async function setupLatency(p: Common & { topic: string; rate: number; payloadSize: number; pubHost?: string; pubPort?: number }): Promise<void> {
   const onPacket = (type: number, _flags: number, buf: Buffer, body: number): void => {
     if (type !== PacketType.PUBLISH) return;
     const now = process.hrtime.bigint();
@@ -239,7 +244,7 @@ async function setupLatency(p: Common & { topic: string; rate: number; payloadSi
     onPacket,
   );
   await sub.ready;
-  const conn = connectAndAwait(p.host, p.port, connectPacket(`${p.clientPrefix}pub`), PacketType.CONNACK, () => {});
+  const conn = connectAndAwait(p.pubHost ?? p.host, p.pubPort ?? p.port, connectPacket(`${p.clientPrefix}pub`), PacketType.CONNACK, () => {});
   await conn.ready;
   const pub = conn.socket;
   const template = publishPacket(p.topic, Buffer.alloc(Math.max(8, p.payloadSize), 0x61), 0);
@@ -266,6 +271,7 @@ async function setupLatency(p: Common & { topic: string; rate: number; payloadSi
 
 function snap(): Snap {
   const s: Snap = { t: performance.now(), cpu: process.cpuUsage(), counters: { ...counters }, lastError };
+  if (perSub) s.perSub = [...perSub];
   if (latencies.length) {
     s.latency = summarize(latencies);
     latencies = [];

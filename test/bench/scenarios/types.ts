@@ -22,6 +22,8 @@ export interface BenchOptions {
 
 export interface ScenarioContext {
   brokers: RunningBroker[];
+  /** Cluster scenarios: nats-server and redis-server (for their CPU); empty otherwise. */
+  services: RunningBroker[];
   opts: BenchOptions;
   log: (msg: string) => void;
 }
@@ -43,6 +45,11 @@ export interface ScenarioResult {
   brokerCpu: number;
   /** Each generator process's CPU over the window, fraction of one core. */
   genCpu: Record<string, number>;
+  /**
+   * Cluster scenarios: CPU of each server-side process over the window (node1, node2,
+   * nats, redis), fraction of one core; brokerCpu is then the nodes' sum.
+   */
+  procCpu?: Record<string, number>;
   warnings?: string[];
 }
 
@@ -54,6 +61,13 @@ export interface Scenario {
   nodeOptions?: (index: number) => StartOptions;
   /** Brokers this scenario applies to (e.g. only 'starling' for a cluster); default all. */
   brokers?: readonly string[];
+  /**
+   * Starling cluster: a nats-server and a redis-server are started first and every node
+   * gets NATS_URL, REDIS_URL and its own STARLING_NODE_NAME.
+   */
+  cluster?: boolean;
+  /** Same-run scenario whose result this one is compared with (cross-node vs same-node). */
+  baseline?: string;
   /** Metrics shown in the table, first one is the headline. */
   metrics: MetricSpec[];
   /**

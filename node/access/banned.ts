@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BannedAs, BannedEntry } from '../../shared/cluster/config-types.js';
-import { canonicalIp } from './acl-rules.js';
+import { canonicalIp } from '../../shared/ip.js';
 
 // Declared with the cluster configuration (the store keeps the table cluster-wide).
 export type { BannedAs, BannedEntry };

@@ -13,7 +13,10 @@ import { ClusterRoutes } from './routes.js';
 import { exportSession } from './session-transfer.js';
 
 const M_FORWARD = metricIndex('messages.forward');
-const FLUSH_RETRY_MS = 500;
+/** a failed flush is retried when the transport reconnects, or after this pause */
+const FLUSH_RETRY_MS = 100;
+/** How often each node removes expired bans from the store (idempotent; expired bans are not enforced meanwhile). */
+const BANNED_PURGE_MS = 5000;
 
 /**
  * Turns one broker node into a member of a cluster (DESIGN: "Cluster behaviour that must
@@ -27,6 +30,10 @@ export class Cluster implements ClusterHooks {
   /** other nodes whose heartbeat is fresh */
   private live = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private bannedTimer: NodeJS.Timeout | undefined;
+  /** the banned table load in progress, and whether another change came in meanwhile */
+  private bannedLoad: Promise<void> | undefined;
+  private bannedAgain = false;
   private stopped = false;
   /**
    * whether the message of the last forward() call went to another node at QoS 1/2: only its
@@ -75,6 +82,7 @@ export class Cluster implements ClusterHooks {
     await this.heartbeat();
     this.routes.load(await this.store.routes());
     await this.loadRetained();
+    await this.startBanned();
     await this.tick();
     this.timer = setInterval(() => void this.tick(), this.cfg.heartbeatMs);
     this.timer.unref();
@@ -84,6 +92,7 @@ export class Cluster implements ClusterHooks {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.bannedTimer);
     try {
       await this.store.purgeNode(this.self);
     } catch (err) {
@@ -183,7 +192,7 @@ export class Cluster implements ClusterHooks {
       for (const node of e.nodes) {
         if (sent?.has(node)) continue;
         (sent ??= new Set()).add(node);
-        this.transport.forward(node, { kind: 'route' }, (bytes ??= encodeMessage(msg)));
+        this.transport.forward(node, { kind: 'route' }, (bytes ??= encodeMessage(msg)), msg.qos > 0);
         this.b.metrics.inc(M_FORWARD);
         n++;
       }
@@ -229,7 +238,7 @@ export class Cluster implements ClusterHooks {
       if (node === this.self) {
         if (this.b.router.deliverShared(c.filter, c.group, msg, enc)) n++;
       } else {
-        this.transport.forward(node, { kind: 'shared', filter: c.filter, group: c.group }, encoded());
+        this.transport.forward(node, { kind: 'shared', filter: c.filter, group: c.group }, encoded(), msg.qos > 0);
         this.b.metrics.inc(M_FORWARD);
         n++;
       }
@@ -248,16 +257,44 @@ export class Cluster implements ClusterHooks {
     return this.turnFlush;
   }
 
-  /** The transport's flush, retried while it is away: acknowledgements wait rather than lie. */
+  /**
+   * The transport's flush, retried until it succeeds: acknowledgements wait rather than lie.
+   * The transport keeps QoS 1/2 forwards and resends them once it is back, so a retry right
+   * after it reconnects lets acknowledgements resume at once.
+   */
   private async flushUntilDone(): Promise<void> {
     for (;;) {
       try {
         return await this.transport.flush();
       } catch {
         if (this.stopped) return;
-        await new Promise((r) => setTimeout(r, FLUSH_RETRY_MS));
+        await this.transportBackOr(FLUSH_RETRY_MS);
       }
     }
+  }
+
+  /** woken when the transport reconnects; registered on first use */
+  private flushRetries: (() => void)[] | undefined;
+
+  /** Resolves when the transport reconnects, or after `ms`. */
+  private transportBackOr(ms: number): Promise<void> {
+    if (!this.flushRetries) {
+      const retries: (() => void)[] = (this.flushRetries = []);
+      this.transport.onReconnect(() => {
+        for (const wake of retries.splice(0)) wake();
+      });
+    }
+    const retries = this.flushRetries;
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        const i = retries.indexOf(wake);
+        if (i >= 0) retries.splice(i, 1);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      retries.push(wake);
+    });
   }
 
   private receive(target: ForwardTarget, bytes: Uint8Array): void {
@@ -322,5 +359,48 @@ export class Cluster implements ClusterHooks {
     const all = await this.store.retained();
     for (const m of [...this.b.retained.all()]) if (!all.has(m.topic) && !this.retainedDirty.has(m.topic)) this.b.retained.delete(m.topic);
     for (const [topic, enc] of all) if (!this.retainedDirty.has(topic)) this.b.retained.set(decodeMessage(enc));
+  }
+
+  // ---- banned ----
+
+  /**
+   * The banned table is cluster configuration (POST /api/v4/banned writes it to the store):
+   * loaded at start, on every change notice and after a reconnect, so a ban refuses CONNECT
+   * on every node within a second. The broker's STARLING_BANNED_FILE entries seed the store
+   * first, so they apply cluster-wide and show in GET /banned. Every node purges expired
+   * entries now and then (idempotent; an expired entry is not enforced meanwhile anyway).
+   */
+  private async startBanned(): Promise<void> {
+    for (const e of this.b.banned.list()) await this.store.addBanned(e);
+    this.store.onConfigChange((what) => {
+      if (what === 'banned') void this.loadBanned();
+    });
+    this.store.onReconnect(() => void this.loadBanned());
+    await this.loadBanned();
+    this.bannedTimer = setInterval(() => {
+      this.store.purgeExpiredBanned(Math.floor(Date.now() / 1000)).catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'banned purge failed'));
+    }, BANNED_PURGE_MS);
+    this.bannedTimer.unref();
+  }
+
+  /** Replaces the local table with the store's; loads run one at a time, the last change read last. */
+  private loadBanned(): Promise<void> {
+    if (this.bannedLoad) {
+      this.bannedAgain = true;
+      return this.bannedLoad;
+    }
+    this.bannedLoad = (async () => {
+      do {
+        this.bannedAgain = false;
+        try {
+          this.b.banned.replaceAll(await this.store.banned());
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'could not load the banned table; the current one stays');
+        }
+      } while (this.bannedAgain && !this.stopped);
+    })().finally(() => {
+      this.bannedLoad = undefined;
+    });
+    return this.bannedLoad;
   }
 }

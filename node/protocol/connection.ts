@@ -60,6 +60,12 @@ function flushAll(): void {
   dirty.length = 0;
 }
 
+/** Acknowledgements (cmd, id, reason code triples) released together once `after` resolves. */
+interface AckLink {
+  after: Promise<void> | undefined;
+  acks: (string | number)[];
+}
+
 /** Scratch for readFrame: one for all connections, as reads never interleave. */
 const FRAME = { length: 0 };
 
@@ -143,6 +149,8 @@ export class Connection implements AclSubject {
   private held = false;
   /** acknowledgements waiting for forwarded messages to reach the cluster transport, in order */
   private ackChain: Promise<void> | undefined = undefined;
+  /** the last link of ackChain, still open for acknowledgements waiting on the same flush */
+  private ackTail: AckLink | undefined = undefined;
   private restBytes = 0;
   // the last topic this client published to (see TopicCache)
   topicBytes: Buffer | undefined = undefined;
@@ -372,10 +380,22 @@ export class Connection implements AclSubject {
    */
   ackPublish(cmd: 'puback' | 'pubrec', messageId: number, reasonCode: number, after: Promise<void> | undefined): void {
     if (after === undefined && this.ackChain === undefined) return this.sendAck(cmd, messageId, reasonCode);
-    const prev = this.ackChain ?? Promise.resolve();
-    const chain: Promise<void> = prev
+    // acknowledgements waiting for the same flush share one link of the chain: one
+    // promise per I/O turn rather than per message
+    const tail = this.ackTail;
+    if (tail !== undefined && tail.after === after) {
+      tail.acks.push(cmd, messageId, reasonCode);
+      return;
+    }
+    const link: AckLink = { after, acks: [cmd, messageId, reasonCode] };
+    this.ackTail = link;
+    const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
       .then(() => after)
-      .then(() => this.sendAck(cmd, messageId, reasonCode))
+      .then(() => {
+        if (this.ackTail === link) this.ackTail = undefined;
+        const a = link.acks;
+        for (let i = 0; i < a.length; i += 3) this.sendAck(a[i] as 'puback' | 'pubrec', a[i + 1] as number, a[i + 2] as number);
+      })
       .finally(() => {
         if (this.ackChain === chain) this.ackChain = undefined;
       });

@@ -133,7 +133,8 @@ export class InProcessTransport implements Transport {
     this.listening.push([node, handler]);
   }
 
-  forward(node: string, target: ForwardTarget, encoded: Uint8Array): void {
+  /** In-process forwards are always delivered: `reliable` changes nothing. */
+  forward(node: string, target: ForwardTarget, encoded: Uint8Array, _reliable?: boolean): void {
     if (this.closed) return;
     // Copied now: the caller may reuse its buffer, and a receiver must not see a shared object.
     const bytes = encoded.slice();

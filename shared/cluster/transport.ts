@@ -24,9 +24,18 @@ export interface Transport {
   request<M extends RpcMethod>(node: string, method: M, params: RpcParams<M>, timeoutMs: number): Promise<RpcReply<M>>;
   /** receives messages forwarded to `node` */
   onForward(node: string, handler: (target: ForwardTarget, encoded: Uint8Array) => void): Promise<void>;
-  /** sends a message (wire encoding) to `node`; fire and forget */
-  forward(node: string, target: ForwardTarget, encoded: Uint8Array): void;
-  /** resolves when everything forwarded so far has reached the transport's server */
+  /**
+   * sends a message (wire encoding) to `node`; fire and forget. `reliable` (QoS 1/2 messages):
+   * the transport keeps it until it is known to have gone through, across reconnects, and
+   * delivers it at most once; otherwise it may be dropped (e.g. while disconnected).
+   */
+  forward(node: string, target: ForwardTarget, encoded: Uint8Array, reliable?: boolean): void;
+  /**
+   * resolves when every reliable forward made so far has gone through (and the others were
+   * sent); may wait for a lost connection to come back. Rejects after the transport's own
+   * timeout when that doesn't happen in time, keeping the messages: a later flush() can
+   * still resolve.
+   */
   flush(): Promise<void>;
   /** called after a lost connection comes back */
   onReconnect(cb: () => void): void;

@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InProcessHub, InProcessTransport } from '../../shared/cluster/in-process-transport.js';
-import { NatsTransport } from '../../shared/cluster/nats-transport.js';
+import { pino } from 'pino';
+import { NatsTransport, type NatsTransportOptions } from '../../shared/cluster/nats-transport.js';
+import type { Logger } from '../../shared/logger.js';
 import type { ForwardTarget, RequestHandler, Transport } from '../../shared/cluster/transport.js';
 import { RpcError, type RpcMethod } from '../../shared/rpc.js';
 import { freePort } from '../support/ports.js';
@@ -249,6 +251,20 @@ function contract(name: string, createSetup: () => Promise<Setup>): void {
         await sender.flush();
       }));
 
+    it('reliable and other forwards keep one order, and flush resolves once they went through', () =>
+      withTransports(async (make) => {
+        const [a, sender] = [await make(), await make()];
+        const node = nodeName('reliable');
+        const got = await collectForwards(a, node);
+        for (let i = 0; i < 30; i++) sender.forward(node, { kind: 'route', filter: `m/${i}` }, new Uint8Array([i]), i % 3 !== 0);
+        await within(sender.flush(), 2_500, 'flush');
+        await eventually(() => assert.equal(got.length, 30), 3_000);
+        assert.deepEqual(
+          got.map((r) => [r.target.filter, r.bytes[0]]),
+          Array.from({ length: 30 }, (_, i) => [`m/${i}`, i]),
+        );
+      }));
+
     it('every listener of a node gets its own copy', () =>
       withTransports(async (make) => {
         const [a, sender] = [await make(), await make()];
@@ -453,7 +469,7 @@ describe('NATS transport: the server goes away', () => {
 
     await nats.stop('SIGKILL');
     await eventually(() => assert.equal(client.connected, false), 2_000);
-    // dropped while away: the next flush must not vouch for it
+    // not reliable: dropped while away
     client.forward(node, { kind: 'route' }, new Uint8Array([9]));
     await sleep(300);
     await nats.start();
@@ -464,9 +480,9 @@ describe('NATS transport: the server goes away', () => {
     // the server's SUB may reach nats-server a moment after the client is back
     assert.deepEqual(await eventually(() => call(client, node, { b: 2 }, 500), 3_000), { b: 2 });
 
-    await assert.rejects(client.flush(), /interrupted/);
+    await client.flush();
     client.forward(node, { kind: 'shared', group: 'g' }, new Uint8Array([2]));
-    await client.flush(); // the loss was reported once; new forwards are vouched for again
+    await client.flush();
     await eventually(() => assert.deepEqual(forwarded.at(-1), { target: { kind: 'shared', group: 'g' }, bytes: [2] }), 3_000);
     assert.ok(!forwarded.some((f) => f.bytes[0] === 9));
     assert.deepEqual(unhandled, []);
@@ -477,7 +493,7 @@ describe('NATS transport: the server goes away', () => {
     services.push(nats);
     await nats.stop();
 
-    const late = new NatsTransport({ url: nats.url, name: 'late' });
+    const late = new NatsTransport({ url: nats.url, name: 'late', flushTimeoutMs: 500 });
     transports.push(late);
     const started = late.start();
     const node = nodeName('late');
@@ -491,6 +507,7 @@ describe('NATS transport: the server goes away', () => {
     assert.ok(Date.now() - t0 < 200, 'fails fast while not connected');
     await assert.rejects(within(late.flush(), 1_000, 'flush'), /not connected/);
     late.forward(node, { kind: 'route' }, new Uint8Array([1])); // dropped, and must not throw
+    late.forward(node, { kind: 'route' }, new Uint8Array([5]), true); // kept: sent on connecting
 
     await sleep(400);
     await nats.start();
@@ -499,8 +516,10 @@ describe('NATS transport: the server goes away', () => {
 
     const other = await natsTransport(nats.url);
     assert.equal(await eventually(() => call(other, node, {}, 500), 3_000), 'late but here');
+    await eventually(() => assert.deepEqual(forwarded, [{ target: { kind: 'route' }, bytes: [5] }]), 3_000);
     other.forward(node, { kind: 'route' }, new Uint8Array([3]));
-    await eventually(() => assert.deepEqual(forwarded, [{ target: { kind: 'route' }, bytes: [3] }]), 3_000);
+    await eventually(() => assert.deepEqual(forwarded.at(-1), { target: { kind: 'route' }, bytes: [3] }), 3_000);
+    assert.equal(forwarded.length, 2);
     assert.deepEqual(unhandled, []);
   });
 
@@ -515,6 +534,205 @@ describe('NATS transport: the server goes away', () => {
     await within(t.close(), 2_000, 'close');
     assert.match(await within(started, 1_000, 'start'), /closed/);
     assert.equal(t.connected, false);
+    assert.deepEqual(unhandled, []);
+  });
+});
+
+/** A logger whose records the test can read. */
+function captureLog(): { log: Logger; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) });
+  return { log, records };
+}
+
+/** The numbers of the forwards received whose filter is `${prefix}${n}`, in arrival order. */
+function numbered(got: Received[], prefix: string): number[] {
+  return got.filter((r) => r.target.filter?.startsWith(prefix)).map((r) => Number(r.target.filter!.slice(prefix.length)));
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+function assertIncreasing(xs: number[], what: string): void {
+  for (let i = 1; i < xs.length; i++) assert.ok(xs[i]! > xs[i - 1]!, `${what}: ${xs[i]} after ${xs[i - 1]} (repeated or out of order)`);
+}
+
+/** flush() until one resolves (each may time out while the transport reconnects and resends). */
+function flushedWithin(t: Transport, ms: number): Promise<void> {
+  return eventually(() => t.flush(), ms, 0);
+}
+
+describe('NATS transport: reliable forwards across outages', () => {
+  const services: Service[] = [];
+  const transports: NatsTransport[] = [];
+  async function natsTransport(url: string, extra: Partial<NatsTransportOptions> = {}): Promise<NatsTransport> {
+    const t = new NatsTransport({ url, name: `reliable-${transports.length}`, ...extra });
+    transports.push(t);
+    await within(t.start(), 5_000, 'start');
+    return t;
+  }
+  after(async () => {
+    await Promise.all(transports.map((t) => t.close()));
+    await Promise.all(services.map((s) => s.stop('SIGKILL')));
+  });
+
+  it('forwards made while nats-server is down: reliable ones arrive exactly once and in order after its restart, the others are dropped; flush waits for them, or rejects in time', async () => {
+    const nats = await startNats();
+    services.push(nats);
+    const receiver = await natsTransport(nats.url);
+    const sender = await natsTransport(nats.url, { flushTimeoutMs: 500 });
+    const patient = await natsTransport(nats.url, { flushTimeoutMs: 10_000 });
+    const node = nodeName('outage');
+    const got = await collectForwards(receiver, node);
+    sender.forward(node, { kind: 'route', filter: 'before' }, new Uint8Array([1]), true);
+    await sender.flush();
+    await eventually(() => assert.equal(got.length, 1));
+
+    await nats.stop('SIGKILL');
+    await eventually(() => assert.ok(!sender.connected && !patient.connected && !receiver.connected), 2_000);
+    for (let i = 0; i < 200; i++) {
+      sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i, i >> 8]), true);
+      sender.forward(node, { kind: 'route', filter: `u/${i}` }, new Uint8Array([i, i >> 8]));
+    }
+    for (let i = 0; i < 10; i++) patient.forward(node, { kind: 'route', filter: `p/${i}` }, new Uint8Array([i]), true);
+    // a flush made during the outage: rejects after its timeout, or waits for the resend
+    const patientFlushed = patient.flush();
+    const t0 = Date.now();
+    await assert.rejects(within(sender.flush(), 1_500, 'flush while NATS is down'), /not connected/);
+    const took = Date.now() - t0;
+    assert.ok(took >= 450 && took < 1_000, `flush rejected after ${took} ms`);
+
+    await nats.start();
+    await within(patientFlushed, 5_000, 'a flush made during the outage');
+    await within(flushedWithin(sender, 5_000), 6_000, 'flush after the restart');
+    // (once flush resolved, the frames reached the server; the receiver gets them a moment later)
+    await eventually(() => assert.equal(numbered(got, 'r/').length, 200), 3_000);
+    await eventually(() => assert.equal(numbered(got, 'p/').length, 10), 3_000);
+    await sleep(200); // repeats would have arrived by now
+    assert.deepEqual(numbered(got, 'r/'), range(0, 200));
+    assert.deepEqual(
+      got.filter((r) => r.target.filter?.startsWith('r/')).map((r) => r.bytes),
+      range(0, 200).map((i) => [i & 255, i >> 8]),
+    );
+    assert.deepEqual(numbered(got, 'p/'), range(0, 10));
+    assert.deepEqual(numbered(got, 'u/'), [], 'forwards that are not reliable are dropped while disconnected');
+    assert.equal(got.filter((r) => r.target.filter === 'before').length, 1);
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('forwards in flight when nats-server is killed: reliable ones arrive exactly once and in order, the others at most once', async (t) => {
+    const nats = await startNats();
+    services.push(nats);
+    const receiver = await natsTransport(nats.url);
+    const sender = await natsTransport(nats.url);
+    const node = nodeName('inflight');
+    const got = await collectForwards(receiver, node);
+    let n = 0;
+    let running = true;
+    const traffic = (async () => {
+      while (running) {
+        for (let k = 0; k < 20; k++, n++) {
+          sender.forward(node, { kind: 'route', filter: `r/${n}` }, new Uint8Array(64), true);
+          sender.forward(node, { kind: 'route', filter: `u/${n}` }, new Uint8Array(64));
+        }
+        await sleep(1);
+      }
+    })();
+    await sleep(150);
+    await nats.stop('SIGKILL');
+    const atKill = n;
+    await sleep(300);
+    await nats.start();
+    await eventually(() => assert.ok(sender.connected && receiver.connected), 3_000);
+    await sleep(300);
+    running = false;
+    await traffic;
+    await within(flushedWithin(sender, 5_000), 6_000, 'flush after the restart');
+    await eventually(() => assert.equal(numbered(got, 'r/').length, n), 3_000);
+    await sleep(200);
+    assert.deepEqual(numbered(got, 'r/'), range(0, n));
+    const u = numbered(got, 'u/');
+    assertIncreasing(u, 'QoS 0 forwards');
+    t.diagnostic(`${n} reliable forwards (${atKill} before the kill) all arrived once; of ${n} others ${u.length} arrived`);
+    assert.ok(u.some((x) => x >= atKill), 'forwards that are not reliable flow again after the restart');
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('a resend of forwards delivered but never confirmed is dropped by the receiver', async () => {
+    const nats = await startNats();
+    services.push(nats);
+    const cap = captureLog();
+    const receiver = await natsTransport(nats.url, { log: cap.log });
+    // no confirmation unless flush() is called: what was delivered stays unconfirmed until the kill
+    const sender = await natsTransport(nats.url, { confirmIntervalMs: 60_000 });
+    const node = nodeName('dedupe');
+    const got = await collectForwards(receiver, node);
+    for (let i = 0; i < 50; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i]), true);
+    await eventually(() => assert.equal(got.length, 50), 3_000);
+    await nats.stop('SIGKILL');
+    await eventually(() => assert.equal(sender.connected, false), 2_000);
+    for (let i = 50; i < 100; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i]), true);
+    await nats.start();
+    await within(flushedWithin(sender, 5_000), 6_000, 'flush after the restart');
+    await eventually(() => assert.equal(got.length, 100), 3_000);
+    await sleep(200);
+    assert.deepEqual(numbered(got, 'r/'), range(0, 100));
+    // all 100 were sent again, and the 50 delivered before were recognised
+    const repeats = cap.records.filter((r) => r.msg === 'dropped forwards delivered before').reduce((sum, r) => sum + (r.repeats as number), 0);
+    assert.equal(repeats, 50);
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('after a restart, the resend waits until the destination listens again', async () => {
+    const nats = await startNats();
+    services.push(nats);
+    const sender = await natsTransport(nats.url, { flushTimeoutMs: 300 });
+    const first = await natsTransport(nats.url);
+    const node = nodeName('verify');
+    const gotFirst = await collectForwards(first, node);
+    sender.forward(node, { kind: 'route', filter: 'r/0' }, new Uint8Array([0]), true);
+    await sender.flush();
+    await eventually(() => assert.equal(gotFirst.length, 1));
+
+    await nats.stop('SIGKILL');
+    await first.close(); // the node's listener comes back later, as another process would
+    await eventually(() => assert.equal(sender.connected, false), 2_000);
+    for (let i = 1; i <= 20; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i]), true);
+    await nats.start();
+    await eventually(() => assert.equal(sender.connected, true), 3_000);
+    // nobody listens for the node yet: its forwards are held, not sent into the void
+    await assert.rejects(within(sender.flush(), 1_000, 'flush'), /waiting for listeners/);
+    const second = await natsTransport(nats.url);
+    const got = await collectForwards(second, node);
+    await within(flushedWithin(sender, 3_000), 4_000, 'flush once the node listens');
+    await eventually(() => assert.equal(got.length, 20), 3_000);
+    await sleep(100);
+    assert.deepEqual(numbered(got, 'r/'), range(1, 21));
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('beyond maxUnconfirmedBytes the oldest reliable forwards are dropped, with an error', async () => {
+    const nats = await startNats();
+    services.push(nats);
+    const cap = captureLog();
+    const receiver = await natsTransport(nats.url);
+    const sender = await natsTransport(nats.url, { maxUnconfirmedBytes: 20_000, log: cap.log });
+    const node = nodeName('bound');
+    const got = await collectForwards(receiver, node);
+    await nats.stop('SIGKILL');
+    await eventually(() => assert.equal(sender.connected, false), 2_000);
+    for (let i = 0; i < 100; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array(1_000), true);
+    const errors = cap.records.filter((r) => r.level === 50);
+    assert.equal(errors.length, 1, 'one error, not one per frame');
+    assert.match(String(errors[0]!.msg), /unconfirmed forwards.*may be lost/);
+    assert.equal(errors[0]!.dropped, 1);
+    await nats.start();
+    await within(flushedWithin(sender, 5_000), 6_000, 'flush after the restart');
+    await eventually(() => assert.ok(got.length > 0), 3_000);
+    await sleep(200);
+    const r = numbered(got, 'r/');
+    // the newest that fit in 20 000 bytes, ~1 030 each
+    assert.ok(r.length >= 15 && r.length <= 19, `${r.length} kept`);
+    assert.deepEqual(r, range(100 - r.length, 100));
     assert.deepEqual(unhandled, []);
   });
 });

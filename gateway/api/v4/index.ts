@@ -1,6 +1,13 @@
 import type { Resource } from '../endpoint.js';
 import { brokers } from './brokers.js';
 import { nodes } from './nodes.js';
+import { aclCache } from './acl-cache.js';
+import { clients } from './clients.js';
+import { routes } from './routes.js';
+import { subscriptions } from './subscriptions.js';
+import { mqtt } from './mqtt.js';
+import { banned } from './banned.js';
+import { apps } from './apps.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, banned, apps];

@@ -130,11 +130,13 @@ export function brokerInfo(b: Broker): BrokerRow {
 export function nodeInfo(b: Broker): NodeRow {
   const mem = process.memoryUsage();
   const [l1, l5, l15] = loadavg();
-  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.().length ?? 0;
   return {
     version: VERSION,
     uptime: formatUptime(Date.now() - b.startedAt),
-    process_used: handles,
+    // EMQX counts Erlang processes, one per connection and per session; the analog here is
+    // the sessions (a connected client has one) and the listeners. Counted, not listed:
+    // listing Node's handles costs milliseconds at 10,000 connections (measured).
+    process_used: b.sessions.size + b.listeners.length,
     process_available: 2097152,
     otp_release: OTP_RELEASE,
     node_status: b.stopping ? 'Stopping' : 'Running',

@@ -20,6 +20,7 @@ export const HOST = '127.0.0.1';
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, '..', '..', '..');
 const STARLING_MAIN = join(ROOT, 'dist', 'node', 'main.js');
+const GATEWAY_MAIN = join(ROOT, 'dist', 'gateway', 'main.js');
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
 export interface StartOptions {
@@ -164,6 +165,25 @@ export const starling: BrokerKind = {
     });
   },
 };
+
+/**
+ * A Starling gateway (the management API) for the cluster at clusterEnv's NATS_URL and
+ * REDIS_URL; ready once its API port accepts connections (after NATS, Redis and the
+ * default app). BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
+ * profiles it under load.
+ */
+export async function startGateway(clusterEnv: Record<string, string>): Promise<RunningBroker> {
+  if (!existsSync(GATEWAY_MAIN)) throw new Error(`${GATEWAY_MAIN} not built`);
+  const port = await freePort();
+  const nodeArgs = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return launch('gateway', process.execPath, [...nodeArgs, GATEWAY_MAIN], port, {
+    ...process.env,
+    ...clusterEnv,
+    STARLING_BIND: HOST,
+    STARLING_API_PORT: String(port),
+    STARLING_LOG_LEVEL: 'warn',
+  });
+}
 
 export const mosquitto: BrokerKind = {
   name: 'mosquitto',

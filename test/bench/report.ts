@@ -1,7 +1,7 @@
 /** Table, ratio lines, target PASS/FAIL and the JSON record of one bench run. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricSpec, Scenario, ScenarioResult } from './scenarios/index.js';
+import type { BenchOptions, MetricSpec, Scenario, ScenarioResult } from './scenarios/index.js';
 
 /** Whole-machine CPU during a scenario run, fractions of all cores (foreign: of one core). */
 export interface MachineLoad {
@@ -43,9 +43,12 @@ export interface Target {
   /** … or to starling's own result of this scenario in the same run (cross-node vs same-node) … */
   baseline?: string;
   minRatio?: number;
-  /** … or starling's absolute value (≤ max, or < max when strict). */
+  /** … or starling's absolute value (≤ max or ≥ min, or < max / > min when strict). */
   max?: number;
+  min?: number;
   strict?: boolean;
+  /** Decimals of an absolute value in the detail (default 3). */
+  digits?: number;
 }
 
 /** The project's goals; a report, so FAIL never changes the exit code. */
@@ -59,6 +62,10 @@ export const TARGETS: Target[] = [
   { label: 'Cross-node QoS 0 >= 0.7x same-node QoS 0 fan-in', scenario: 'xnode-qos0', metric: 'rate', baseline: 'qos0-fanin', minRatio: 0.7 },
   { label: 'Cross-node QoS 1 >= 0.7x same-node QoS 1 fan-in', scenario: 'xnode-qos1', metric: 'rate', baseline: 'qos1-fanin', minRatio: 0.7 },
   { label: 'Cross-node latency p99 < 5 ms at 1000 msg/s', scenario: 'xnode-latency', metric: 'p99', max: 5, strict: true },
+  { label: 'API GET /clients page p99 < 50 ms (30,000 clients on 3 nodes; worst of pages 1, 150, 300)', scenario: 'api', metric: 'pageP99', max: 50, strict: true, digits: 2 },
+  { label: 'API DELETE /clients/{id} (kick) p99 < 20 ms', scenario: 'api', metric: 'kickP99', max: 20, strict: true, digits: 2 },
+  { label: 'Gateway GET /status > 5,000 requests/s', scenario: 'api', metric: 'statusRps', min: 5000, strict: true, digits: 0 },
+  { label: 'Gateway non-2xx answers under load (/status, /nodes) = 0', scenario: 'api', metric: 'non2xx', max: 0, digits: 0 },
 ];
 
 export interface TargetResult {
@@ -127,7 +134,7 @@ export function computeRatios(scenarios: readonly Scenario[], brokers: string[],
   return out;
 }
 
-export function evaluateTargets(runs: RunRecord[], scenariosRun: string[], idleConns: number): TargetResult[] {
+export function evaluateTargets(runs: RunRecord[], scenariosRun: string[], opts: Pick<BenchOptions, 'idleConns' | 'apiConns'>): TargetResult[] {
   return TARGETS.map((t) => {
     if (!scenariosRun.includes(t.scenario)) return { label: t.label, status: 'N/A', detail: 'scenario not run' };
     const s = value(runs, t.scenario, SUBJECT, t.metric);
@@ -135,7 +142,8 @@ export function evaluateTargets(runs: RunRecord[], scenariosRun: string[], idleC
     const rec = (b: string, scenario = t.scenario) => runs.find((r) => r.scenario === scenario && r.broker === b);
     const disturbed = [SUBJECT, ...(t.peer ? [t.peer] : [])].filter((b) => rec(b) && isDisturbed(rec(b)!));
     const caveat =
-      (t.scenario === 'idle' && idleConns !== 10000 ? ` (measured at ${idleConns} conns)` : '') +
+      (t.scenario === 'idle' && opts.idleConns !== 10000 ? ` (measured at ${opts.idleConns} conns)` : '') +
+      (t.scenario === 'api' && opts.apiConns !== 30000 ? ` (measured at ${opts.apiConns} clients)` : '') +
       (disturbed.length ? ` (disturbed: ${disturbed.join(', ')})` : '');
     if (t.baseline) {
       const b = scenariosRun.includes(t.baseline) ? value(runs, t.baseline, SUBJECT, t.metric) : undefined;
@@ -151,8 +159,8 @@ export function evaluateTargets(runs: RunRecord[], scenariosRun: string[], idleC
       const r = s / p;
       return { label: t.label, status: r >= t.minRatio! ? 'PASS' : 'FAIL', detail: `${r.toFixed(2)}x (${fmt(s)} vs ${fmt(p)})${caveat}` };
     }
-    const ok = t.strict ? s < t.max! : s <= t.max!;
-    return { label: t.label, status: ok ? 'PASS' : 'FAIL', detail: `${fmt(s, { digits: 3 })}${caveat}` };
+    const ok = t.min !== undefined ? (t.strict ? s > t.min : s >= t.min) : t.strict ? s < t.max! : s <= t.max!;
+    return { label: t.label, status: ok ? 'PASS' : 'FAIL', detail: `${fmt(s, { digits: t.digits ?? 3 })}${caveat}` };
   });
 }
 
@@ -192,12 +200,13 @@ export function render(
   if (runs.some(isDisturbed)) out.push(`~ = other processes used more than ${DISTURBED * 100}% of a core during that run: value skewed (see Warnings).`);
 
   // CPU beside each result: broker's share of a core, then each generator process's.
-  // Cluster runs: every server-side process (node1, node2, nats, redis) separately.
+  // Cluster runs: every server-side process (node1, node2, nats, redis, gateway) separately.
   const cpuRows: string[][] = [['Scenario', 'CPU (% of one core)', '', ...cols]];
   for (const s of scenarios) {
+    const procs = runs.find((x) => x.scenario === s.id && x.result?.procCpu)?.result?.procCpu;
     cpuRows.push([
       s.title,
-      s.cluster ? 'node1 node2 nats redis | generator' : 'broker | generator',
+      procs ? `${Object.keys(procs).join(' ')} | generator` : 'broker | generator',
       '',
       ...brokers.map((b) => {
         const r = runs.find((x) => x.scenario === s.id && x.broker === b)?.result;
@@ -256,6 +265,11 @@ export function render(
     ...(r.machine && r.machine.foreign > DISTURBED ? [`${r.scenario}/${r.broker}: ${describeForeign(r.machine)}; result skewed`] : []),
     ...(r.result?.warnings ?? []).map((w) => `${r.scenario}/${r.broker}: ${w}`),
   ]);
+  const details = runs.filter((r) => r.result?.details?.length);
+  if (details.length) {
+    out.push('', 'Details');
+    for (const r of details) out.push(`  ${r.scenario}/${r.broker}:`, ...r.result!.details!.map((d) => `    ${d}`));
+  }
   if (warnings.length) out.push('', 'Warnings', ...warnings.map((w) => `  ${w}`));
   if (notes.length) out.push('', 'Notes', ...notes.map((n) => `  ${n}`));
   return out.join('\n');

@@ -40,6 +40,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --window=N         unacked QoS 1 PUBLISHes per publisher (default 64)
   --payload=BYTES    payload size (default 64)
   --rate=N           latency scenario messages/s (default 1000)
+  --api-conns=N      api scenario: idle MQTT clients spread over its 3 nodes (default 30000)
+  --api-samples=N    api scenario: sequential requests per latency measurement (default 300)
   --no-calibrate     skip the null-relay runs (generator ceiling)
   --retries=N        repeat a run disturbed by other processes' CPU use up to N times (default 1)
   --out=DIR          JSON output directory (default .bench)`;
@@ -98,11 +100,11 @@ async function runOne(scenario: Scenario, kind: BrokerKind, opts: BenchOptions):
       const env = cluster ? { ...cluster.env, STARLING_NODE_NAME: `bench${i + 1}@127.0.0.1`, ...o.env } : o.env;
       brokers.push(await kind.start({ ...o, env }));
     }
-    const budget = scenario.id === 'idle' ? 240000 : opts.warmupMs + opts.durationMs + 60000;
+    const budget = scenario.budgetMs ?? (scenario.id === 'idle' ? 240000 : opts.warmupMs + opts.durationMs + 60000);
     load = sampleLoad();
     const services = cluster ? [cluster.nats, cluster.redis] : [];
     const result = await withTimeout(
-      scenario.run({ brokers, services, opts, log: (m) => console.log(`    ${m}`) }),
+      scenario.run({ brokers, services, opts, clusterEnv: cluster?.env, log: (m) => console.log(`    ${m}`) }),
       budget,
       `${scenario.id} on ${kind.name}`,
     );
@@ -154,6 +156,8 @@ async function main(): Promise<void> {
     idleConcurrency: num(args, 'concurrency', 100),
     idleProcs: num(args, 'conn-procs', 2),
     latencyRate: num(args, 'rate', 1000),
+    apiConns: Math.round(num(args, 'api-conns', 30000)),
+    apiSamples: Math.round(num(args, 'api-samples', 300)),
   };
   const retries = num(args, 'retries', 1, 0);
 
@@ -219,17 +223,19 @@ async function main(): Promise<void> {
   const brokerNames = kinds.map((k) => k.name);
   const labels = Object.fromEntries(kinds.map((k) => [k.name, k.label.toLowerCase()]));
   const ratios = computeRatios(scenarios, brokerNames, runs);
-  const targets = evaluateTargets(runs, scenarios.map((s) => s.id), opts.idleConns);
+  const targets = evaluateTargets(runs, scenarios.map((s) => s.id), opts);
   notes.push(
     `${env.cpus} cores shared by broker and generator: each broker runs one event loop / thread (about one core, plus GC threads for Node), the generator processes get the rest. Where both are busy (connection setup: the client side of a loopback TCP handshake costs ~100 µs CPU) the result is bounded by their combined CPU, not by the broker alone.`,
     'Every scenario run starts a fresh broker process; broker CPU and RSS are read from /proc (process tree), generator CPU from process.cpuUsage() over the same window.',
   );
-  const clusterRun = scenarios.filter((s) => s.cluster);
+  // The cross-node message scenarios (a same-node baseline); the api scenario has its own note.
+  const clusterRun = scenarios.filter((s) => s.cluster && s.baseline);
   if (clusterRun.length) {
     notes.push(
       `Cross-node scenarios (${clusterRun.map((s) => s.id).join(', ')}): Starling only (Mosquitto and Aedes have no cluster here: N/A). nats-server, redis-server, both Starling nodes and the generator all share the same ${env.cpus} cores, so the nodes compete with each other, with NATS and with the generator: a cross-node result is bounded by their combined CPU, unlike a real deployment with a machine per node. Publishers connect to node 1 and subscribers to node 2; the window starts only once every subscriber receives (routes propagated through Redis). The "xnode/same-node" ratio compares with the same-node scenario of this bench run.`,
     );
   }
+  for (const s of scenarios) if (s.note) notes.push(s.note);
   console.log('\n' + render(scenarios, brokerNames, runs, ratios, targets, labels, notes));
 
   const outDir = args.get('out') ?? '.bench';

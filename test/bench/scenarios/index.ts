@@ -1,9 +1,10 @@
-/** Scenario registry, in run order. New scenarios (cluster, HTTP API) register here. */
+/** Scenario registry, in run order. */
+import { apiScenario } from './api.js';
 import { xnodeLatency, xnodeQos0, xnodeQos1 } from './cluster.js';
 import { idleConnections } from './idle.js';
 import { latency } from './latency.js';
 import { fanOut, qos0FanIn, qos1FanIn } from './throughput.js';
 import type { Scenario } from './types.js';
 
-export const SCENARIOS: readonly Scenario[] = [qos0FanIn, qos1FanIn, fanOut, idleConnections, latency, xnodeQos0, xnodeQos1, xnodeLatency];
+export const SCENARIOS: readonly Scenario[] = [qos0FanIn, qos1FanIn, fanOut, idleConnections, latency, xnodeQos0, xnodeQos1, xnodeLatency, apiScenario];
 export type { Scenario, ScenarioResult, ScenarioContext, BenchOptions, MetricSpec } from './types.js';

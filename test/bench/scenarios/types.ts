@@ -18,6 +18,9 @@ export interface BenchOptions {
   /** Generator processes sharing the idle connections (and the concurrency). */
   idleProcs: number;
   latencyRate: number;
+  /** API scenario: idle MQTT clients spread over the nodes, and requests per latency sample set. */
+  apiConns: number;
+  apiSamples: number;
 }
 
 export interface ScenarioContext {
@@ -25,6 +28,8 @@ export interface ScenarioContext {
   /** Cluster scenarios: nats-server and redis-server (for their CPU); empty otherwise. */
   services: RunningBroker[];
   opts: BenchOptions;
+  /** Cluster scenarios: NATS_URL and REDIS_URL (e.g. for a gateway the scenario starts). */
+  clusterEnv?: Record<string, string>;
   log: (msg: string) => void;
 }
 
@@ -51,6 +56,8 @@ export interface ScenarioResult {
    */
   procCpu?: Record<string, number>;
   warnings?: string[];
+  /** Extra lines for the report (e.g. per-phase results with their CPU). */
+  details?: string[];
 }
 
 export interface Scenario {
@@ -78,5 +85,9 @@ export interface Scenario {
   calibration: 'relay' | 'cpu';
   /** For calibration 'cpu': metric key holding generator CPU µs per operation. */
   genCostMetric?: string;
+  /** Time limit of one run (default: warmup + duration + 60 s). */
+  budgetMs?: number;
+  /** Note for the report when this scenario ran. */
+  note?: string;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;
 }

@@ -26,10 +26,6 @@ function clusterServices(cfg: Config, log: Logger): { transport: Transport; stor
 
 /** Entry point of a broker node: standalone with embedded defaults, or a cluster member with NATS_URL and REDIS_URL. */
 async function main(): Promise<void> {
-  // V8 lets the young generation grow to 16 MB × 3 under load and keeps it: at 10,000 idle
-  // connections that is ~2.5 KB of resident memory per connection for nothing. Measured
-  // with `npm run bench`: 2 MB semi-spaces keep throughput and halve idle memory growth.
-  setFlagsFromString(`--max-semi-space-size=${process.env.STARLING_SEMI_SPACE_MB ?? '2'}`);
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(
       helpText(
@@ -51,6 +47,10 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // V8 lets the young generation grow to 16 MB × 3 under load and keeps it: at 10,000 idle
+  // connections that is ~2.5 KB of resident memory per connection for nothing. Measured
+  // with `npm run bench`: 2 MB semi-spaces keep throughput and halve idle memory growth.
+  setFlagsFromString(`--max-semi-space-size=${cfg.semiSpaceMb}`);
   const log = createLogger(cfg.logLevel, { node: cfg.nodeName });
   const broker = new Broker(cfg, log);
   const cluster = new Cluster(broker, services.transport, services.store, cfg, log.child({ component: 'cluster' }));

@@ -29,6 +29,7 @@ const options = {
   rpcTimeoutMs: { env: 'STARLING_RPC_TIMEOUT_MS', kind: 'int', default: 5000, help: 'timeout of one RPC to a node, in ms' },
   heartbeatMs: { env: 'STARLING_HEARTBEAT_MS', kind: 'int', default: 1000, help: 'how often a node renews its membership in the cluster registry' },
   heartbeatTtlMs: { env: 'STARLING_HEARTBEAT_TTL_MS', kind: 'int', default: 3000, help: 'a node whose last heartbeat is older than this is dead: dropped and purged' },
+  semiSpaceMb: { env: 'STARLING_SEMI_SPACE_MB', kind: 'int', default: 2, help: "V8 young-generation semi-space cap in MB (node only): small keeps idle connections' memory low" },
   logLevel: { env: 'STARLING_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
 
   maxConns: { env: 'STARLING_MAX_CONNS', kind: 'int', default: 1024000, help: 'maximum concurrent connections per listener' },

@@ -9,10 +9,16 @@ import type { Broker, ClusterHooks } from '../broker.js';
 import { metricIndex } from '../metrics/metrics.js';
 import type { PublishEncoder } from '../protocol/codec.js';
 import { dispatchRpc, rpcHandlers } from '../rpc/index.js';
-import { ClusterRoutes } from './routes.js';
+import type { FilterEntry } from '../router/router.js';
+import { ClusterRoutes, type RemoteEntry } from './routes.js';
 import { exportSession } from './session-transfer.js';
 
 const M_FORWARD = metricIndex('messages.forward');
+const M_DROPPED = metricIndex('messages.dropped');
+/** the target of every non-shared forward (the transport encodes it at once and keeps no reference) */
+const ROUTE: ForwardTarget = Object.freeze({ kind: 'route' });
+const hasGroups = (e: RemoteEntry): boolean => e.groups !== undefined;
+const hasShared = (e: FilterEntry): boolean => e.shared !== undefined;
 /** a failed flush is retried when the transport reconnects, or after this pause */
 const FLUSH_RETRY_MS = 100;
 /** How often each node removes expired bans from the store (idempotent; expired bans are not enforced meanwhile). */
@@ -186,20 +192,34 @@ export class Cluster implements ClusterHooks {
   forward(msg: Message, enc: PublishEncoder): number {
     const entries = this.routes.match(msg.topic);
     let n = 0;
-    let bytes: Uint8Array | undefined;
-    let sent: Set<string> | undefined;
-    for (const e of entries) {
-      for (const node of e.nodes) {
-        if (sent?.has(node)) continue;
-        (sent ??= new Set()).add(node);
-        this.transport.forward(node, { kind: 'route' }, (bytes ??= encodeMessage(msg)), msg.qos > 0);
-        this.b.metrics.inc(M_FORWARD);
-        n++;
+    if (entries.length === 1) {
+      // one filter: its nodes are distinct already (no Set per message)
+      for (const node of entries[0]!.nodes) this.forwardTo(node, ROUTE, msg);
+      n = entries[0]!.nodes.size;
+    } else if (entries.length > 1) {
+      const sent = new Set<string>();
+      for (const e of entries) {
+        for (const node of e.nodes) {
+          if (sent.has(node)) continue;
+          sent.add(node);
+          this.forwardTo(node, ROUTE, msg);
+        }
       }
+      n = sent.size;
     }
-    n += this.dispatchShared(msg, enc, entries, () => (bytes ??= encodeMessage(msg)));
-    this.lastNeedsFlush = bytes !== undefined && msg.qos > 0;
-    return n;
+    this.lastNeedsFlush = n > 0 && msg.qos > 0;
+    return n + this.dispatchShared(msg, enc, entries);
+  }
+
+  /**
+   * The message goes to another node: encoded by the transport straight into what it sends.
+   * A QoS 0 message the transport cannot take now (NATS away or backlogged) counts as
+   * messages.dropped here, on the sending node; it still counts as a delivery for the caller
+   * (not as "no subscribers").
+   */
+  private forwardTo(node: string, target: ForwardTarget, msg: Message): void {
+    if (this.transport.forward(node, target, msg, msg.qos > 0)) this.b.metrics.inc(M_FORWARD);
+    else this.b.metrics.inc(M_DROPPED);
   }
 
   /**
@@ -208,11 +228,14 @@ export class Cluster implements ClusterHooks {
    * that node gives the message to one of its members. Nodes are chosen uniformly: their
    * member counts are not shared.
    */
-  private dispatchShared(msg: Message, enc: PublishEncoder, remote: ReturnType<ClusterRoutes['match']>, encoded: () => Uint8Array): number {
+  private dispatchShared(msg: Message, enc: PublishEncoder, remote: RemoteEntry[]): number {
+    const local = this.b.router.match(msg.topic);
+    // most topics have no shared group anywhere: no candidate map for them
+    if (!remote.some(hasGroups) && !local.some(hasShared)) return 0;
     const candidates = new Map<string, { filter: string; group: string; nodes: string[] }>();
-    for (const local of this.b.router.match(msg.topic)) {
-      if (!local.shared) continue;
-      for (const g of local.shared.keys()) candidates.set(`${g}\u0000${local.filter}`, { filter: local.filter, group: g, nodes: [this.self] });
+    for (const l of local) {
+      if (!l.shared) continue;
+      for (const g of l.shared.keys()) candidates.set(`${g}\u0000${l.filter}`, { filter: l.filter, group: g, nodes: [this.self] });
     }
     for (const e of remote) {
       if (!e.groups) continue;
@@ -238,8 +261,8 @@ export class Cluster implements ClusterHooks {
       if (node === this.self) {
         if (this.b.router.deliverShared(c.filter, c.group, msg, enc)) n++;
       } else {
-        this.transport.forward(node, { kind: 'shared', filter: c.filter, group: c.group }, encoded(), msg.qos > 0);
-        this.b.metrics.inc(M_FORWARD);
+        this.forwardTo(node, { kind: 'shared', filter: c.filter, group: c.group }, msg);
+        if (msg.qos > 0) this.lastNeedsFlush = true;
         n++;
       }
     }
@@ -300,7 +323,11 @@ export class Cluster implements ClusterHooks {
   private receive(target: ForwardTarget, bytes: Uint8Array): void {
     let msg: Message;
     try {
-      msg = decodeMessage(bytes);
+      // The payload stays a view into the transport's buffer, as a local PUBLISH's stays a
+      // view into its socket read: sessions copy what they keep (detachPayload). A copy here
+      // was one more per message: wasted on QoS 0 written out at once, and for a queued
+      // message detachPayload copied the (pooled) copy again.
+      msg = decodeMessage(bytes, false);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'undecodable forwarded message');
       return;

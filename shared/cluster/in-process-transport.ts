@@ -8,7 +8,8 @@
 import type { Logger } from '../logger.js';
 import { RpcError, type RpcMethod, type RpcParams, type RpcReply } from '../rpc.js';
 import { answer, decodeResult, encodeRequest, rpcFailure, UNKNOWN_ERROR } from './rpc-wire.js';
-import type { ForwardTarget, RequestHandler, Transport } from './transport.js';
+import { encodeMessage } from './message-codec.js';
+import type { ForwardPayload, ForwardTarget, RequestHandler, Transport } from './transport.js';
 
 type ForwardHandler = (target: ForwardTarget, encoded: Uint8Array) => void;
 
@@ -134,10 +135,10 @@ export class InProcessTransport implements Transport {
   }
 
   /** In-process forwards are always delivered: `reliable` changes nothing. */
-  forward(node: string, target: ForwardTarget, encoded: Uint8Array, _reliable?: boolean): void {
-    if (this.closed) return;
+  forward(node: string, target: ForwardTarget, payload: ForwardPayload, _reliable?: boolean): boolean {
+    if (this.closed) return false;
     // Copied now: the caller may reuse its buffer, and a receiver must not see a shared object.
-    const bytes = encoded.slice();
+    const bytes = payload instanceof Uint8Array ? payload.slice() : encodeMessage(payload);
     const tgt = copyTarget(target);
     // setImmediate runs callbacks in order, so forwards to one node keep their order (as NATS does).
     setImmediate(() => {
@@ -150,6 +151,7 @@ export class InProcessTransport implements Transport {
         }
       }
     });
+    return true;
   }
 
   /** Resolves after every forward sent before it has been delivered. */

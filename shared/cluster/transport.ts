@@ -1,3 +1,4 @@
+import type { Message } from '../message.js';
 import type { RpcMethod, RpcParams, RpcReply } from '../rpc.js';
 
 /** What a node receives from another node: a message, and who among its subscribers gets it. */
@@ -7,6 +8,12 @@ export interface ForwardTarget {
   filter?: string;
   group?: string;
 }
+
+/**
+ * What forward() sends: a Message, which the transport encodes (message-codec.ts) straight
+ * into what it sends, or bytes already encoded, which it copies. The receiver gets the bytes.
+ */
+export type ForwardPayload = Message | Uint8Array;
 
 /** A request handler: the node's RPC dispatcher. Throwing an RpcError answers its code. */
 export type RequestHandler = (method: string, params: unknown) => Promise<unknown>;
@@ -22,14 +29,19 @@ export interface Transport {
   serve(node: string, handler: RequestHandler): Promise<void>;
   /** calls one node; rejects with RpcError 101 on timeout, no responder or transport failure */
   request<M extends RpcMethod>(node: string, method: M, params: RpcParams<M>, timeoutMs: number): Promise<RpcReply<M>>;
-  /** receives messages forwarded to `node` */
+  /**
+   * receives messages forwarded to `node`; `encoded` may be a view into a larger buffer of the
+   * transport's, never reused and never shared with another listener: copy what is kept long
+   */
   onForward(node: string, handler: (target: ForwardTarget, encoded: Uint8Array) => void): Promise<void>;
   /**
-   * sends a message (wire encoding) to `node`; fire and forget. `reliable` (QoS 1/2 messages):
-   * the transport keeps it until it is known to have gone through, across reconnects, and
-   * delivers it at most once; otherwise it may be dropped (e.g. while disconnected).
+   * sends a message to `node`; fire and forget. `reliable` (QoS 1/2 messages): the transport
+   * keeps it until it is known to have gone through, across reconnects, and delivers it at
+   * most once; otherwise it may be dropped (e.g. while disconnected, or while the connection
+   * is backlogged), and then forward() returns false. The caller may reuse what it passed
+   * once forward() returned.
    */
-  forward(node: string, target: ForwardTarget, encoded: Uint8Array, reliable?: boolean): void;
+  forward(node: string, target: ForwardTarget, payload: ForwardPayload, reliable?: boolean): boolean;
   /**
    * resolves when every reliable forward made so far has gone through (and the others were
    * sent); may wait for a lost connection to come back. Rejects after the transport's own

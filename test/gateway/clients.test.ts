@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventually, fullName, RPC_TIMEOUT_MS, startCluster, type TestCluster } from '../support/cluster.js';
-import { api, startGateway, type ApiAnswer, type GatewayProcess } from '../support/gateway.js';
+import { fails, ok, api, startGateway, type ApiAnswer, type GatewayProcess } from '../support/gateway.js';
 import { closeAllClients, connectClient, tcpUrl, uid, type ConnectOptions, type Scope, type TestClient } from '../support/mqtt-clients.js';
 
 // An ACL, so that clients have caches (without rules there is nothing to cache).
@@ -42,22 +42,6 @@ const enc = encodeURIComponent;
 
 function client(node: string, opts: ConnectOptions = {}, scope?: Scope): Promise<TestClient> {
   return connectClient(tcpUrl(c!.node(node).mqttPort), { clientId: uid(node), ...opts }, scope);
-}
-
-/** A success: HTTP 200, code 0, and the body's own keys exactly `keys`. */
-function ok(r: ApiAnswer, keys: string[] = ['code', 'data']): void {
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.body.code, 0, JSON.stringify(r.body));
-  assert.deepEqual(Object.keys(r.body).sort(), [...keys].sort());
-}
-
-/** An error answer: status, code and a message string, nothing else. */
-function fails(r: ApiAnswer, status: number, code: number): void {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.match(r.headers.get('content-type') ?? '', /application\/json/);
-  assert.equal(r.body.code, code, JSON.stringify(r.body));
-  assert.equal(typeof r.body.message, 'string');
-  assert.deepEqual(Object.keys(r.body).sort(), ['code', 'message']);
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'datetime';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, fullName, startCluster, type TestCluster } from '../support/cluster.js';
-import { api, startGateway, type ApiAnswer, type GatewayProcess } from '../support/gateway.js';
+import { fails, ok, api, startGateway, type ApiAnswer, type GatewayProcess } from '../support/gateway.js';
 import { closeAllClients, connectClient, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
 
 let c: TestCluster | undefined;
@@ -13,19 +13,6 @@ const subs: Record<string, TestClient> = {};
 
 const get = (path: string, auth?: string | null): Promise<ApiAnswer> => api(gw!.url, 'GET', `/api/v4${path}`, { auth });
 const enc = encodeURIComponent;
-
-function ok(r: ApiAnswer, keys: string[] = ['code', 'data']): void {
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.body.code, 0, JSON.stringify(r.body));
-  assert.deepEqual(Object.keys(r.body).sort(), [...keys].sort());
-}
-
-function fails(r: ApiAnswer, status: number, code: number): void {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.match(r.headers.get('content-type') ?? '', /application\/json/);
-  assert.equal(r.body.code, code, JSON.stringify(r.body));
-  assert.equal(typeof r.body.message, 'string');
-}
 
 /** The spec's route row: exactly topic and node, both strings. */
 function assertRow(row: Record<string, unknown>): void {

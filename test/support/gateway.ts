@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawnProcess, type ManagedProcess } from './processes.js';
 import { REPO_ROOT } from './broker.js';
 import { fileURLToPath } from 'node:url';
@@ -72,4 +73,20 @@ export async function api(base: string, method: string, path: string, opts: { bo
     /* text */
   }
   return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** A success: HTTP 200, code 0, and the body's own keys exactly `keys`. */
+export function ok(r: ApiAnswer, keys: string[] = ['code', 'data']): void {
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.code, 0, JSON.stringify(r.body));
+  assert.deepEqual(Object.keys(r.body).sort(), [...keys].sort());
+}
+
+/** An error answer: its HTTP status, a JSON body with the result code and a message, nothing else. */
+export function fails(r: ApiAnswer, status: number, code: number): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.match(r.headers.get('content-type') ?? '', /application\/json/);
+  assert.equal(r.body.code, code, JSON.stringify(r.body));
+  assert.equal(typeof r.body.message, 'string');
+  assert.deepEqual(Object.keys(r.body).sort(), ['code', 'message']);
 }

@@ -595,7 +595,20 @@ describe('MQTT 5 reason codes', { concurrency: true }, () => {
     assert.deepEqual((await raw.expect('unsuback')).granted, [0x11]);
   });
 
-  it.skip('DISCONNECT 0x98 when kicked (needs the management API)');
+  it('DISCONNECT 0x98 (administrative action) when kicked through the management API', async (t) => {
+    const id = `kick-${uid()}`;
+    const raw = await RawClient.connected(t, port(), { clientId: id });
+    // the standalone node serves the API itself (test/support/broker.ts sets its port)
+    const apiPort = node!.listeners['http:management'];
+    assert.ok(apiPort, 'the standalone node reports its API port');
+    const res = await fetch(`http://127.0.0.1:${apiPort}/api/v4/clients/${encodeURIComponent(id)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Basic ${Buffer.from('admin:public').toString('base64')}` },
+    });
+    assert.deepEqual(await res.json(), { code: 0 });
+    const d = await raw.expect('disconnect');
+    assert.equal(d.reasonCode, 0x98);
+  });
 });
 
 describe('MQTT 5 Server Keep Alive', { concurrency: true }, () => {

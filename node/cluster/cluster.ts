@@ -72,10 +72,6 @@ export class Cluster implements ClusterHooks {
     return !this.routes.empty;
   }
 
-  /** Nodes known alive, this one included, in name order. */
-  liveNodes(): string[] {
-    return [this.self, ...this.live].sort();
-  }
 
   async start(): Promise<void> {
     await Promise.all([this.store.start(), this.transport.start()]);

@@ -497,10 +497,5 @@ export class Connection implements AclSubject {
     this.listener.unconnected.delete(this);
   }
 
-  /** The next outbound topic alias state is per connection; reset on takeover. */
-  resetAliases(): void {
-    this.outAliases = undefined;
-    this.inAliases = undefined;
-  }
 
 }

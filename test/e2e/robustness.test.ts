@@ -10,12 +10,11 @@ import * as mqttPacket from 'mqtt-packet';
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { startNode, type NodeProcess } from '../support/broker.js';
 import { prng } from '../support/prng.js';
+import { sleep } from '../support/wait.js';
 
 type V = 3 | 4 | 5;
 const MAX_MQUEUE = 200;
 const OUT_BUFFER_LIMIT = 64 * 1024;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
 /** A raw MQTT client on a net socket: mqtt-packet for the bytes, nothing automatic but PUBACKs when asked. */

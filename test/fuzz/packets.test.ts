@@ -10,6 +10,7 @@ import * as mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { startNode, type NodeProcess } from '../support/broker.js';
 import { prng } from '../support/prng.js';
+import { varint } from '../support/bytes.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0xf022);
 const CASES = Number(process.env.FUZZ_CASES ?? 3000);
@@ -73,17 +74,6 @@ function sessionTemplates(v: V): Buffer[] {
       gen({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'm' } }, 5),
     );
   }
-  return out;
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 128;
-    out.push(b);
-  } while (n > 0);
   return out;
 }
 

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { api, startGateway, type GatewayProcess } from '../support/gateway.js';
 import { RawClient, closeAllClients, uid } from '../support/mqtt-clients.js';
+import { sleep } from '../support/wait.js';
 
 let c: TestCluster | undefined;
 let gw: GatewayProcess | undefined;
@@ -25,8 +26,6 @@ after(async () => {
 
 const NODES = ['n1', 'n2', 'n3'];
 const nowSec = (): number => Math.floor(Date.now() / 1000);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** The MQTT 3.1.1 CONNACK return code for one CONNECT on `node` (5: refused, not authorized). */
 async function connackCode(node: string, clientId: string, username?: string): Promise<number> {
   const { raw, connack } = await RawClient.connect(c!.node(node).mqttPort, { clientId, ...(username ? { username } : {}) });

@@ -14,6 +14,7 @@ import type { ClusterStore, NodeRecord, RouteChange } from '../../shared/cluster
 import type { AppRecord, BannedAs, BannedEntry, ConfigKind } from '../../shared/cluster/config-types.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type Service } from '../support/services.js';
+import { sleep } from '../support/wait.js';
 
 interface Backend {
   /** another started store instance on this test's data; closed after the test */
@@ -33,8 +34,6 @@ function backend(t: TestContext, create: () => ClusterStore): Backend {
     },
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, pred: () => boolean, timeoutMs = 3_000): Promise<void> {
   const end = Date.now() + timeoutMs;

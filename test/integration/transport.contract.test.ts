@@ -11,27 +11,13 @@ import { RpcError, type RpcMethod } from '../../shared/rpc.js';
 import { freePort } from '../support/ports.js';
 import { killAll } from '../support/processes.js';
 import { startNats, type Service } from '../support/services.js';
+import { eventually, sleep } from '../support/wait.js';
 
 // NATS going away must never surface as an unhandled rejection; collect them to assert on.
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 
 after(() => killAll(500));
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns without throwing; rethrows its last error after timeoutMs. */
-async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(everyMs);
-    }
-  }
-}
 
 /** Rejects if `p` has not settled within ms: a hang fails the test instead of stalling it. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -366,19 +352,31 @@ describe('in-process transport', () => {
   });
 });
 
-describe('NATS transport: the server goes away', () => {
+/**
+ * nats-server processes and NATS transports a describe block starts, stopped after it
+ * (servers with SIGKILL: the tests kill and restart them anyway).
+ */
+function natsPool(prefix: string): { services: Service[]; transports: NatsTransport[]; natsTransport: (url: string, extra?: Partial<NatsTransportOptions>) => Promise<NatsTransport> } {
   const services: Service[] = [];
   const transports: NatsTransport[] = [];
-  async function natsTransport(url: string, extra: { flushTimeoutMs?: number } = {}): Promise<NatsTransport> {
-    const t = new NatsTransport({ url, name: `outage-${transports.length}`, ...extra });
-    transports.push(t);
-    await within(t.start(), 5_000, 'start');
-    return t;
-  }
   after(async () => {
     await Promise.all(transports.map((t) => t.close()));
     await Promise.all(services.map((s) => s.stop('SIGKILL')));
   });
+  return {
+    services,
+    transports,
+    async natsTransport(url, extra = {}) {
+      const t = new NatsTransport({ url, name: `${prefix}-${transports.length}`, ...extra });
+      transports.push(t);
+      await within(t.start(), 5_000, 'start');
+      return t;
+    },
+  };
+}
+
+describe('NATS transport: the server goes away', () => {
+  const { services, transports, natsTransport } = natsPool('outage');
 
   it('nats-server killed mid-traffic: requests fail with 101 in time, nothing unhandled', async () => {
     const nats = await startNats();
@@ -562,18 +560,7 @@ function flushedWithin(t: Transport, ms: number): Promise<void> {
 }
 
 describe('NATS transport: reliable forwards across outages', () => {
-  const services: Service[] = [];
-  const transports: NatsTransport[] = [];
-  async function natsTransport(url: string, extra: Partial<NatsTransportOptions> = {}): Promise<NatsTransport> {
-    const t = new NatsTransport({ url, name: `reliable-${transports.length}`, ...extra });
-    transports.push(t);
-    await within(t.start(), 5_000, 'start');
-    return t;
-  }
-  after(async () => {
-    await Promise.all(transports.map((t) => t.close()));
-    await Promise.all(services.map((s) => s.stop('SIGKILL')));
-  });
+  const { services, natsTransport } = natsPool('reliable');
 
   it('forwards made while nats-server is down: reliable ones arrive exactly once and in order after its restart, the others are dropped; flush waits for them, or rejects in time', async () => {
     const nats = await startNats();

@@ -12,23 +12,10 @@ import type { Logger } from '../../shared/logger.js';
 import { newMessage, type Message } from '../../shared/message.js';
 import { killAll } from '../support/processes.js';
 import { startNats, type Service } from '../support/services.js';
+import { eventually, sleep } from '../support/wait.js';
 
 after(() => killAll(500));
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const turn = () => new Promise<void>((r) => setImmediate(r));
-
-async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(everyMs);
-    }
-  }
-}
 
 interface Got {
   target: ForwardTarget;

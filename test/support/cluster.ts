@@ -9,6 +9,7 @@ import { RedisStore } from '../../shared/cluster/redis-store.js';
 import { startNode, type NodeProcess } from './broker.js';
 import { killAll } from './processes.js';
 import { startNats, startRedis, type Service } from './services.js';
+export { eventually, sleep } from './wait.js';
 
 export const HEARTBEAT_MS = 200;
 export const HEARTBEAT_TTL_MS = 600;
@@ -80,17 +81,4 @@ export async function startCluster(shorts: string[], env: Record<string, string>
   return c;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `fn` until it returns without throwing; rethrows its last error after timeoutMs. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5_000, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(everyMs);
-    }
-  }
-}

@@ -90,3 +90,15 @@ export function fails(r: ApiAnswer, status: number, code: number): void {
   assert.equal(typeof r.body.message, 'string');
   assert.deepEqual(Object.keys(r.body).sort(), ['code', 'message']);
 }
+
+/** The refusals of Basic auth: no credentials 104, wrong ones 103; each 401 with `WWW-Authenticate` and a JSON body. */
+export const BAD_CREDENTIALS: readonly (readonly [string | null, number])[] = [
+  [null, 104],
+  ['admin:wrong', 103],
+  ['nobody:public', 103],
+];
+
+export function unauthorized(r: ApiAnswer, code: number): void {
+  fails(r, 401, code);
+  assert.match(r.headers.get('www-authenticate') ?? '', /^Basic realm=/);
+}

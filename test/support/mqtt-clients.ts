@@ -13,6 +13,7 @@ import mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import { findBinary } from './services.js';
 import { spawnProcess, type ManagedProcess } from './processes.js';
+export { sleep } from './wait.js';
 
 export type QoS = 0 | 1 | 2;
 
@@ -43,9 +44,6 @@ export async function closeAllClients(): Promise<void> {
   await Promise.all([...openClients].map((c) => c.destroy()));
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** `p`, or a rejection naming `what` after `ms`. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

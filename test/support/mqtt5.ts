@@ -7,6 +7,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as mqttConnect, type IClientOptions, type IClientPublishOptions, type IClientSubscribeOptions, type MqttClient } from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
 import type { IConnackPacket, IConnectPacket, IPublishPacket, Packet } from 'mqtt-packet';
+export { sleep } from './wait.js';
 
 export const HOST = '127.0.0.1';
 const DEFAULT_WAIT_MS = 5_000;
@@ -21,9 +22,6 @@ export function uid(bytes = 3): string {
   return randomBytes(bytes).toString('hex');
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Rejects with `what` if `p` does not settle within `ms`. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -18,6 +18,7 @@ import {
 } from '../../node/protocol/codec.js';
 import type { QoS } from '../../shared/message.js';
 import { prng } from '../support/prng.js';
+import { varint } from '../support/bytes.js';
 
 
 /** Parses one packet with a fresh mqtt-packet parser (the reference); throws on error or no packet. */
@@ -327,16 +328,6 @@ describe('PublishEncoder', () => {
 
 describe('readFrame', () => {
   const lengths = [0, 1, 127, 128, 16383, 16384, 2097151, 2097152, 268435455];
-  const varint = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      let b = n % 128;
-      n = Math.floor(n / 128);
-      if (n > 0) b |= 128;
-      out.push(b);
-    } while (n > 0);
-    return out;
-  };
   for (const n of lengths) {
     it(`remaining length ${n}`, () => {
       const header = Buffer.from([0x30, ...varint(n)]);

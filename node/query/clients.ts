@@ -38,7 +38,7 @@ export function isFiltered(q: ClientQuery): boolean {
 const ms = (seconds: number): number => seconds * 1000;
 
 export function matchClient(record: ClientRecord, q: ClientQuery): boolean {
-  const r = record.row;
+  const r = record.fields;
   if (q.clientid !== undefined && r.clientid !== q.clientid) return false;
   if (q.username !== undefined && r.username !== q.username) return false;
   if (q.zone !== undefined && r.zone !== q.zone) return false;

@@ -1,24 +1,20 @@
 import type { ClientQuery, ClientRow, RpcHandlers, Slice } from '../../shared/rpc.js';
 import type { Broker } from '../broker.js';
-import { aclCache, clearAclCache, client, clientRecord, clientsByUsername, type ClientRecord } from '../inspect.js';
+import { aclCache, clearAclCache, client, clientRecord, clientRow, clientsByUsername } from '../inspect.js';
+import type { Session } from '../session/session.js';
 import { isFiltered, matchClient } from '../query/clients.js';
 import { count, page } from '../query/page.js';
 
 type ClientMethods = 'clients.count' | 'clients.list' | 'clients.get' | 'clients.byUsername' | 'clients.kick' | 'clients.aclCache' | 'clients.clearAclCache';
 
-/** Records built one at a time, so a page stops building once it is full. */
-function* records(b: Broker): Generator<ClientRecord> {
-  for (const s of b.sessions.values()) yield clientRecord(b, s);
-}
-
 /** The page of this node's clients (in the order their sessions opened) that match the query. */
 export function listClients(b: Broker, query: ClientQuery, slice: Slice): ClientRow[] {
-  if (!isFiltered(query)) return page(b.sessions.values(), undefined, slice).map((s) => clientRecord(b, s).row);
-  return page(records(b), (r) => matchClient(r, query), slice).map((r) => r.row);
+  const keep = isFiltered(query) ? (s: Session) => matchClient(clientRecord(b, s), query) : undefined;
+  return page(b.sessions.values(), keep, slice).map((s) => clientRow(b, s));
 }
 
 export function countClients(b: Broker, query: ClientQuery): number {
-  return isFiltered(query) ? count(records(b), (r) => matchClient(r, query)) : b.sessions.size;
+  return isFiltered(query) ? count(b.sessions.values(), (s) => matchClient(clientRecord(b, s), query)) : b.sessions.size;
 }
 
 /** GET/DELETE /api/v4/clients... on this node. */

@@ -9,7 +9,7 @@ import type { ClientQuery, ClientRow } from '../../shared/rpc.js';
 const CREATED_MS = 1_000_500;
 const CONNECTED_MS = 2_000_250;
 
-function record(row: Partial<ClientRow> = {}, extra: Partial<Omit<ClientRecord, 'row'>> = {}): ClientRecord {
+function record(row: Partial<ClientRow> = {}, extra: Partial<Omit<ClientRecord, 'fields'>> = {}): ClientRecord {
   const base: ClientRow = {
     node: 'n1@127.0.0.1',
     clientid: 'sensor-42',
@@ -47,7 +47,8 @@ function record(row: Partial<ClientRow> = {}, extra: Partial<Omit<ClientRecord, 
     heap_size: 0,
     reductions: 0,
   };
-  return { row: { ...base, ...row }, createdAtMs: CREATED_MS, connectedAtMs: CONNECTED_MS, connState: 'connected', ...extra };
+  // a row carries every filterable field, so it serves as the record's fields
+  return { fields: { ...base, ...row }, createdAtMs: CREATED_MS, connectedAtMs: CONNECTED_MS, connState: 'connected', ...extra };
 }
 
 type Case = [name: string, q: ClientQuery, expected: boolean, rec?: ClientRecord];

@@ -18,6 +18,7 @@ import { Router, type RouterEvents, type SubOptions } from './router/router.js';
 import { Session, detachPayload } from './session/session.js';
 import { importSession } from './cluster/session-transfer.js';
 import type { ForwardTarget } from '../shared/cluster/transport.js';
+import { cachedUtf8 } from '../shared/cluster/message-codec.js';
 import type { SessionTransfer } from '../shared/rpc.js';
 import { Presence } from './sys/presence.js';
 import { SysTopics } from './sys/sys-topics.js';
@@ -63,6 +64,12 @@ export interface ClusterHooks extends RouterEvents {
    * PUBLISH is acknowledged only then.
    */
   forwardFlushed(): Promise<void> | undefined;
+  /**
+   * Whether the last forward() sent to another node while the transport is backlogged: the
+   * publisher is then read no further until onForwardsDrained() calls back.
+   */
+  forwardsBacklogged(): boolean;
+  onForwardsDrained(cb: () => void): void;
   /** A client connects: registers it here and, when another node has its session, takes it over. */
   claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null>;
   /** A session ended here. */
@@ -77,6 +84,8 @@ const standaloneHooks: ClusterHooks = {
   routeDeleted() {},
   forward: () => 0,
   forwardFlushed: () => undefined,
+  forwardsBacklogged: () => false,
+  onForwardsDrained: (cb) => setImmediate(cb),
   claimSession: async () => null,
   sessionEnded() {},
   retainedChanged() {},
@@ -201,7 +210,7 @@ export class Broker {
 
   /** A message another node forwarded here: to the local subscribers it names. */
   deliverForwarded(msg: Message, target: ForwardTarget): number {
-    const enc = new PublishEncoder(msg.topic, msg.payload);
+    const enc = new PublishEncoder(msg.topic, msg.payload, cachedUtf8(msg.topic));
     if (target.kind === 'shared') return this.router.deliverShared(target.filter!, target.group!, msg, enc) ? 1 : 0;
     return this.router.dispatch(msg, enc, false);
   }

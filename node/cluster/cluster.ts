@@ -47,6 +47,8 @@ export class Cluster implements ClusterHooks {
    * which would hold local traffic back for as long as NATS is away)
    */
   private lastNeedsFlush = false;
+  /** whether the last forward() call sent anything to another node */
+  private lastForwarded = false;
   private turnFlush: Promise<void> | undefined;
   /** retained topics set while the store was away, written again on reconnect */
   private readonly retainedDirty = new Set<string>();
@@ -188,6 +190,7 @@ export class Cluster implements ClusterHooks {
   forward(msg: Message, enc: PublishEncoder): number {
     const entries = this.routes.match(msg.topic);
     let n = 0;
+    this.lastForwarded = false;
     if (entries.length === 1) {
       // one filter: its nodes are distinct already (no Set per message)
       for (const node of entries[0]!.nodes) this.forwardTo(node, ROUTE, msg);
@@ -214,6 +217,7 @@ export class Cluster implements ClusterHooks {
    * (not as "no subscribers").
    */
   private forwardTo(node: string, target: ForwardTarget, msg: Message): void {
+    this.lastForwarded = true;
     if (this.transport.forward(node, target, msg, msg.qos > 0)) this.b.metrics.inc(M_FORWARD);
     else this.b.metrics.inc(M_DROPPED);
   }
@@ -263,6 +267,16 @@ export class Cluster implements ClusterHooks {
       }
     }
     return n;
+  }
+
+  forwardsBacklogged(): boolean {
+    const forwarded = this.lastForwarded;
+    this.lastForwarded = false;
+    return forwarded && this.transport.backlogged;
+  }
+
+  onForwardsDrained(cb: () => void): void {
+    this.transport.onDrained(cb);
   }
 
   forwardFlushed(): Promise<void> | undefined {

@@ -191,11 +191,11 @@ function writeVarint(buf: Buffer, off: number, n: number): number {
  */
 export class PublishEncoder {
   private readonly variants: (Buffer | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
-  private topicBytes: Buffer | undefined;
-
   constructor(
     readonly topic: string,
     readonly payload: Buffer,
+    /** the topic's UTF-8, when the caller has it already (made from `topic` otherwise) */
+    private topicBytes?: Buffer,
   ) {}
 
   /** The whole packet; for QoS 1/2 the packet identifier bytes are left zero, to be patched by `withId`. */

@@ -66,6 +66,13 @@ interface AckLink {
   acks: (string | number)[];
 }
 
+/**
+ * A client throttled for the cluster transport's backlog is read again after this long at
+ * the latest, whatever the transport says: a connection is never stalled for long, and its
+ * PINGREQs still come in well within any keepalive.
+ */
+const MAX_THROTTLE_MS = 500;
+
 /** Scratch for readFrame: one for all connections, as reads never interleave. */
 const FRAME = { length: 0 };
 
@@ -147,6 +154,8 @@ export class Connection implements AclSubject {
   private pendingBytes = 0;
   private rest: Buffer[] | undefined = undefined;
   private held = false;
+  /** reading is paused by throttle() */
+  private throttled = false;
   /** acknowledgements waiting for forwarded messages to reach the cluster transport, in order */
   private ackChain: Promise<void> | undefined = undefined;
   /** the last link of ackChain, still open for acknowledgements waiting on the same flush */
@@ -252,13 +261,35 @@ export class Connection implements AclSubject {
     if (!this.held) return;
     this.held = false;
     if (this.state === ConnState.Closed) return;
-    this.socket.resume();
+    if (!this.throttled) this.socket.resume();
     if (this.rest) {
       const buf = Buffer.concat(this.rest, this.restBytes);
       this.rest = undefined;
       this.restBytes = 0;
       this.process(buf);
     }
+  }
+
+  /**
+   * Stops reading from this client while the cluster transport works off its backlog (what
+   * was read already is still handled): this publisher's messages go to other nodes faster
+   * than they can be sent. Resumes when the transport has caught up, or MAX_THROTTLE_MS.
+   */
+  throttle(): void {
+    if (this.throttled || this.state === ConnState.Closed) return;
+    this.throttled = true;
+    this.socket.pause();
+    const resume = () => {
+      if (!this.throttled) return;
+      this.throttled = false;
+      clearTimeout(timer);
+      if (this.state === ConnState.Closed) return;
+      // the pause was ours, not the client's silence
+      this.lastRecv = Date.now();
+      if (!this.held) this.socket.resume();
+    };
+    const timer = setTimeout(resume, MAX_THROTTLE_MS);
+    this.broker.cluster.onForwardsDrained(resume);
   }
 
   /** Bytes needed for the packet at the start of `buf`, or 0 when its header is still incomplete. */

@@ -160,6 +160,13 @@ export class InProcessTransport implements Transport {
   }
 
   /** Never fires: there is no connection to lose. */
+  /** In-process forwards are handed over at once: never behind. */
+  readonly backlogged = false;
+
+  onDrained(cb: () => void): void {
+    setImmediate(cb);
+  }
+
   onReconnect(_cb: () => void): void {}
 
   async close(): Promise<void> {

@@ -49,6 +49,15 @@ export interface Transport {
    * still resolve.
    */
   flush(): Promise<void>;
+  /**
+   * Whether forwards are made faster than the transport gets them out (NATS: the server is
+   * megabytes behind what was published). The broker then stops reading from the clients
+   * whose messages it forwards until onDrained() calls back: pausing the publishers is
+   * cheaper than reading what would be dropped.
+   */
+  readonly backlogged: boolean;
+  /** calls `cb` once, when the backlog is worked off or the connection it was on is gone */
+  onDrained(cb: () => void): void;
   /** called after a lost connection comes back */
   onReconnect(cb: () => void): void;
   readonly connected: boolean;

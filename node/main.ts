@@ -14,8 +14,9 @@ import { startGateway } from '../gateway/server.js';
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */
 function clusterServices(cfg: Config, log: Logger): { transport: Transport; store: ClusterStore; mode: string } {
   if (cfg.natsUrl && cfg.redisUrl) {
+    if (cfg.natsMaxBacklogMb < 1) throw new ConfigError(`natsMaxBacklogMb (STARLING_NATS_MAX_BACKLOG_MB) must be at least 1, got ${cfg.natsMaxBacklogMb}`);
     return {
-      transport: new NatsTransport({ url: cfg.natsUrl, name: cfg.nodeName, log: log.child({ component: 'nats' }) }),
+      transport: new NatsTransport({ url: cfg.natsUrl, name: cfg.nodeName, log: log.child({ component: 'nats' }), maxBacklogBytes: cfg.natsMaxBacklogMb * 1024 * 1024 }),
       store: new RedisStore({ url: cfg.redisUrl, log: log.child({ component: 'redis' }) }),
       mode: 'cluster',
     };

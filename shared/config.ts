@@ -26,6 +26,7 @@ const options = {
   apiPort: { env: 'STARLING_API_PORT', kind: 'int', default: 8081, help: 'management API port: the gateway, or a standalone node (0 picks a free port, -1 disables)' },
   natsUrl: { env: 'NATS_URL', kind: 'string', default: undefined, help: 'NATS server URL; with REDIS_URL the node joins a cluster (unset: standalone)' },
   redisUrl: { env: 'REDIS_URL', kind: 'string', default: undefined, help: 'Redis URL; with NATS_URL the node joins a cluster (unset: standalone)' },
+  natsMaxBacklogMb: { env: 'STARLING_NATS_MAX_BACKLOG_MB', kind: 'int', default: 16, help: 'MB the NATS server may be behind what a node sent it: from half of it the node stops reading the publishers whose messages go to other nodes until it catches up, and beyond it QoS 0 forwards are dropped' },
   rpcTimeoutMs: { env: 'STARLING_RPC_TIMEOUT_MS', kind: 'int', default: 5000, help: 'timeout of one RPC to a node, in ms' },
   heartbeatMs: { env: 'STARLING_HEARTBEAT_MS', kind: 'int', default: 1000, help: 'how often a node renews its membership in the cluster registry' },
   heartbeatTtlMs: { env: 'STARLING_HEARTBEAT_TTL_MS', kind: 'int', default: 3000, help: 'a node whose last heartbeat is older than this is dead: dropped and purged' },

@@ -1,6 +1,7 @@
 // Forwarding a Message (encoded by the transport into its batch) on both transports, and the
 // NATS transport's backlog: forwards that are not reliable are dropped, not buffered without
-// bound, while the server does not read; reliable ones are kept and arrive.
+// bound, while the server does not read; reliable ones are kept and arrive. From half of
+// that bound behind the transport says it is backlogged, and onDrained() waits for the server.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -10,7 +11,7 @@ import { NatsTransport, type NatsTransportOptions } from '../../shared/cluster/n
 import type { ForwardTarget, Transport } from '../../shared/cluster/transport.js';
 import type { Logger } from '../../shared/logger.js';
 import { newMessage, type Message } from '../../shared/message.js';
-import { killAll } from '../support/processes.js';
+import { killAll, suspendProcess } from '../support/processes.js';
 import { startNats, type Service } from '../support/services.js';
 import { eventually, sleep } from '../support/wait.js';
 
@@ -171,7 +172,7 @@ describe('NATS transport: backlog', () => {
     const payload = Buffer.alloc(1_000, 1);
     const msg = (topic: string, qos: 0 | 1) => newMessage({ topic, payload, qos, retain: false, from: 'pub' });
 
-    process.kill(nats.proc.pid, 'SIGSTOP');
+    await suspendProcess(nats.proc.pid);
     let accepted = 0;
     let refused = 0;
     let reliable = 0;
@@ -210,5 +211,53 @@ describe('NATS transport: backlog', () => {
     await eventually(() => assert.equal(got.filter((g) => g.target.filter === 'after').length, 20), 3_000);
     const u = got.map((g) => decodeMessage(g.bytes).topic).filter((topic) => topic.startsWith('u/'));
     assert.equal(u.length, accepted, 'every forward taken arrived');
+  });
+
+  it('backlogged from half of maxBacklogBytes behind, before anything is dropped; onDrained calls back only once the server reads again', async () => {
+    const nats = await startNats();
+    services.push(nats);
+    const LIMIT = 256 * 1024;
+    const receiver = await natsTransport(nats.url);
+    const sender = await natsTransport(nats.url, { maxBacklogBytes: LIMIT, flushTimeoutMs: 5_000 });
+    const node = nodeName('drain');
+    const got = await collect(receiver, node);
+    const payload = Buffer.alloc(1_000, 2);
+    let forwarded = 0;
+    /** `n` forwards of ~1 KB that are not reliable, then a turn: the batches go out at its end */
+    const forwardTurn = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const m = newMessage({ topic: `d/${forwarded}`, payload, qos: 0, retain: false, from: 'pub' });
+        assert.equal(sender.forward(node, { kind: 'route' }, m), true, `forward ${forwarded} taken: below maxBacklogBytes nothing is dropped`);
+        forwarded++;
+      }
+      await turn();
+    };
+
+    assert.equal(sender.backlogged, false, 'not backlogged at first');
+    let soon = 0;
+    sender.onDrained(() => soon++);
+    await eventually(() => assert.equal(soon, 1, 'onDrained calls back on its own when not backlogged'), 2_000);
+
+    let drained = 0;
+    await suspendProcess(nats.proc.pid);
+    try {
+      // ~66 KB: a quarter of the limit behind is not backlogged
+      await forwardTurn(64);
+      assert.equal(sender.backlogged, false, `${forwarded} forwards of ~1 KB behind: not backlogged yet`);
+      // ~170 KB: past half of the limit, below the limit (where nothing is dropped)
+      await forwardTurn(100);
+      assert.equal(sender.backlogged, true, `${forwarded} forwards of ~1 KB behind: backlogged`);
+      sender.onDrained(() => drained++);
+      // no PONG can come from a stopped server: the callback waits
+      await sleep(300);
+      assert.equal(drained, 0, 'onDrained has not called back while the server reads nothing');
+      assert.equal(sender.backlogged, true, 'still backlogged while the server reads nothing');
+    } finally {
+      process.kill(nats.proc.pid, 'SIGCONT');
+    }
+    await eventually(() => assert.equal(drained, 1, 'onDrained called back once the server read again'), 5_000);
+    assert.equal(sender.backlogged, false, 'not backlogged once drained');
+    await eventually(() => assert.equal(got.length, forwarded, 'every forward arrived'), 5_000);
+    assert.equal(drained, 1, 'called back once');
   });
 });

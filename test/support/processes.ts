@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
+import { eventually } from './wait.js';
 
 export type LineMatcher = RegExp | ((line: string) => boolean);
 
@@ -63,6 +65,28 @@ for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) {
 /** Kill every process spawned by this module that is still alive (SIGTERM, then SIGKILL). */
 export async function killAll(graceMs = DEFAULT_GRACE_MS): Promise<void> {
   await Promise.all([...live].map((p) => p.kill('SIGTERM', graceMs)));
+}
+
+/**
+ * Sends SIGSTOP to `pid` and resolves once every thread of it has stopped. kill() returns
+ * before that: the signal wakes one thread, which then stops the others, and on a busy host
+ * a thread may run on meanwhile (a stopped nats-server was seen answering a PING sent after
+ * kill() returned).
+ */
+export async function suspendProcess(pid: number, timeoutMs = 5_000): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  await eventually(
+    () => {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        // "tid (comm) S ...": the state follows the last ')'
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const state = stat[stat.lastIndexOf(')') + 2];
+        if (state !== 'T') throw new Error(`thread ${tid} of process ${pid} is in state ${state}, not stopped`);
+      }
+    },
+    timeoutMs,
+    2,
+  );
 }
 
 /** Processes spawned by this module that have not exited yet. */

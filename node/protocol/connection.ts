@@ -154,8 +154,9 @@ export class Connection implements AclSubject {
   private pendingBytes = 0;
   private rest: Buffer[] | undefined = undefined;
   private held = false;
-  /** reading is paused by throttle() */
-  private throttled = false;
+  /** reading is paused by throttle(): until the timer, or the drain callback registered (one at a time) */
+  private throttled: NodeJS.Timeout | undefined = undefined;
+  private drainAwaited = false;
   /** acknowledgements waiting for forwarded messages to reach the cluster transport, in order */
   private ackChain: Promise<void> | undefined = undefined;
   /** the last link of ackChain, still open for acknowledgements waiting on the same flush */
@@ -261,7 +262,7 @@ export class Connection implements AclSubject {
     if (!this.held) return;
     this.held = false;
     if (this.state === ConnState.Closed) return;
-    if (!this.throttled) this.socket.resume();
+    if (this.throttled === undefined) this.socket.resume();
     if (this.rest) {
       const buf = Buffer.concat(this.rest, this.restBytes);
       this.rest = undefined;
@@ -276,20 +277,25 @@ export class Connection implements AclSubject {
    * than they can be sent. Resumes when the transport has caught up, or MAX_THROTTLE_MS.
    */
   throttle(): void {
-    if (this.throttled || this.state === ConnState.Closed) return;
-    this.throttled = true;
+    if (this.throttled !== undefined || this.state === ConnState.Closed) return;
     this.socket.pause();
-    const resume = () => {
-      if (!this.throttled) return;
-      this.throttled = false;
-      clearTimeout(timer);
-      if (this.state === ConnState.Closed) return;
-      // the pause was ours, not the client's silence
-      this.lastRecv = Date.now();
-      if (!this.held) this.socket.resume();
-    };
-    const timer = setTimeout(resume, MAX_THROTTLE_MS);
-    this.broker.cluster.onForwardsDrained(resume);
+    this.throttled = setTimeout(() => this.unthrottle(), MAX_THROTTLE_MS);
+    if (this.drainAwaited) return; // the callback of an earlier throttle() is still registered
+    this.drainAwaited = true;
+    this.broker.cluster.onForwardsDrained(() => {
+      this.drainAwaited = false;
+      this.unthrottle();
+    });
+  }
+
+  private unthrottle(): void {
+    if (this.throttled === undefined) return;
+    clearTimeout(this.throttled);
+    this.throttled = undefined;
+    if (this.state === ConnState.Closed) return;
+    // the pause was ours, not the client's silence
+    this.lastRecv = Date.now();
+    if (!this.held) this.socket.resume();
   }
 
   /** Bytes needed for the packet at the start of `buf`, or 0 when its header is still incomplete. */

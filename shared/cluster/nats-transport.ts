@@ -10,6 +10,8 @@
  * filter may hold characters a header value cannot. A NATS message body is
  *
  *   8 bytes     the sender's instance id (random, one per NatsTransport)
+ *   u64 BE      floor: the lowest seq the sender still holds for this destination when it
+ *               sent the batch (every reliable frame below it is acknowledged or given up on)
  *   then, for each forwarded message:
  *     u32 BE    n, the length of what follows in this entry
  *     u64 BE    seq (two u32 BE, high first): 0 for a QoS 0 message, else its sequence number
@@ -34,32 +36,41 @@
  * PUBLISH once flush() resolved. So forward(…, reliable = true) (QoS 1/2 messages) must not
  * be lost once flush() said so, NATS outages included:
  *
- * - Every reliable frame gets a sequence number (one counter per transport, so increasing per
- *   destination, with gaps) and stays in its destination's "unconfirmed" list until a
- *   confirmation covers it: an nc.flush() (PING/PONG) that was sent after the frame on the
- *   same connection and answered. Connections are told apart by the server's id and the
- *   client id it assigned (nc.info), both read when a frame is published and when the flush
- *   is sent; the client empties its outbound buffer and fails pending PONGs before each dial,
- *   so a PONG on the same connection proves the server got the frame. QoS 0 frames are never
- *   kept (seq 0).
+ * - Every reliable frame gets a sequence number (1, 2, 3… per destination) and stays in its
+ *   destination's "unconfirmed" list until the destination acknowledges it. A batch holding reliable frames carries ackSubject(instance
+ *   id) as its reply subject; the listener, once it has handed the batch's frames to its
+ *   handler, publishes there (once per I/O turn per sender and listener) the highest seq it
+ *   delivered from that sender: u64 BE, then the listener's node name in UTF-8. That confirms
+ *   every frame up to it. QoS 0 frames are never kept (seq 0).
+ *   Waiting for the destination, not just for the NATS server, covers a destination whose own
+ *   connection dropped, and keeps what is in flight between two nodes within the publishers'
+ *   windows: a node is never sent faster than it takes messages in (measured on the cross-node
+ *   QoS 1 bench: confirming on the server's PONG, the receiving node was handed five times what
+ *   its subscribers could take and spent its time dropping it from their queues).
+ *   Connections are told apart by the server's id and the client id it assigned (nc.info).
  * - While not connected, reliable frames are kept and not published; QoS 0 frames are dropped.
  * - On a new connection (and whenever the connection is found to differ from the one a
  *   destination's frames went out on), every unconfirmed frame of a destination is published
  *   again, in order, before any new frame for it. After a reconnect (not on the first
  *   connection) this waits until a probe shows the destination listens on NATS again: a
  *   restarted server may get our resend before the destination has subscribed again, and
- *   would confirm what nobody received. Probes are retried every PROBE_RETRY_MS; after
+ *   would drop what nobody received. Probes are retried every PROBE_RETRY_MS; after
  *   verifyTimeoutMs without an answer (a dead node) the frames are published anyway. QoS 0
  *   frames for a destination being probed are dropped (they would overtake the resend).
- * - Without flush() calls, a confirmation is made confirmIntervalMs after reliable frames
- *   went out, so the list stays short.
+ * - A destination whose oldest unconfirmed frame went out on the current connection more than
+ *   STALL_PROBE_MS ago is probed: if nobody listens for it (a node that died: its subscribers
+ *   went with it) or nobody answers for verifyTimeoutMs (frozen), the frames are given up on,
+ *   with a warning; if it answers and the frame is older than ackTimeoutMs, every unconfirmed
+ *   frame is sent to it again (it drops those it had: only acknowledgements were lost).
  * - The receiver keeps, per listener and per sender instance id, the highest seq it delivered,
- *   and drops frames with a seq at or below it: NATS keeps the order of one publisher's
- *   connection on one subject, so a resend after a reconnect is the only source of repeats
- *   (and a frame is never delivered after a higher one from the same sender). The map is an
- *   LRU of DEDUPE_SENDERS sender instances: a resend from a sender evicted meanwhile may be
- *   delivered twice.
- * - flush() resolves once every reliable frame forwarded before the call is confirmed, and a
+ *   and drops frames with a seq at or below it (repeats: a resend), and frames that do not
+ *   follow it, unless the batch's floor says the ones between were settled (a gap: NATS
+ *   dropped frames while the receiver's connection was down; they come again, in order, once
+ *   the sender finds them unacknowledged). So a frame is delivered once, and never after a
+ *   higher one from the same sender. The first frame from a sender it does not know is taken
+ *   as it comes. The map is an LRU of DEDUPE_SENDERS sender instances: a resend from a sender
+ *   evicted meanwhile may be delivered twice.
+ * - flush() resolves once every reliable frame forwarded before the call is acknowledged, and a
  *   PING sent after the call was answered (so QoS 0 frames went out too). That may take a
  *   reconnect, a probe and a resend. It rejects after flushTimeoutMs when that can't happen in
  *   time, keeping the frames: a later flush() can still succeed.
@@ -79,8 +90,7 @@
  * memory grew). Dropping only there would always hit the publishers libuv reads last in a
  * turn, so a turn in which it happened sets the share sent from then on, picked at random,
  * to what did get through; the share grows back by 10% a turn without such drops. Reliable
- * frames are never dropped for the backlog (flush() waits for them anyway). A backlog
- * probe's PONG also confirms reliable frames.
+ * frames are never dropped for the backlog (flush() waits for them anyway).
  *
  * Dropping is the last resort: from half of maxBacklogBytes behind, `backlogged` is true and
  * the broker stops reading from the publishers whose messages it forwards; onDrained()
@@ -104,7 +114,7 @@ import type { Logger } from '../logger.js';
 import { RpcError, type RpcMethod, type RpcParams, type RpcReply } from '../rpc.js';
 import { encodedSizeBound, encodeMessageInto } from './message-codec.js';
 import { answer, decodeResult, encodeRequest, rpcFailure, UNKNOWN_ERROR } from './rpc-wire.js';
-import { forwardSubject, rpcSubject } from './subjects.js';
+import { ackSubject, forwardSubject, rpcSubject } from './subjects.js';
 import type { ForwardPayload, ForwardTarget, RequestHandler, Transport } from './transport.js';
 
 /** a batch is sent once it holds this much, rather than at the end of the I/O turn */
@@ -128,8 +138,8 @@ export interface NatsTransportOptions {
   maxUnconfirmedBytes?: number;
   /** after a reconnect, how long a destination may stay unanswering before its frames are sent anyway (default 2000 ms) */
   verifyTimeoutMs?: number;
-  /** when nobody calls flush(), how soon reliable frames that went out are confirmed (default 100 ms) */
-  confirmIntervalMs?: number;
+  /** how long a destination may leave a reliable frame unacknowledged before it is probed (default 1000 ms; see "Reliable forwards") */
+  ackTimeoutMs?: number;
   /** bytes published and not yet read by the server beyond which forwards that are not reliable are dropped (default 16 MB; see "Backlog") */
   maxBacklogBytes?: number;
 }
@@ -139,7 +149,7 @@ type ForwardHandler = (target: ForwardTarget, encoded: Uint8Array) => void;
 const DEFAULT_FLUSH_TIMEOUT_MS = 2_000;
 const DEFAULT_MAX_UNCONFIRMED_BYTES = 64 * 1024 * 1024;
 const DEFAULT_VERIFY_TIMEOUT_MS = 2_000;
-const DEFAULT_CONFIRM_INTERVAL_MS = 100;
+const DEFAULT_ACK_TIMEOUT_MS = 1_000;
 const DEFAULT_MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** `backlogged` from this share of maxBacklogBytes behind, until less than RESUME_SHARE is */
 const PAUSE_SHARE = 1 / 2;
@@ -153,6 +163,12 @@ const PASS_INCREASE = 1.1;
 const MAX_BACKLOG_PROBES = 2 * BACKLOG_PROBES;
 /** a probe unanswered this long is sent again (a busy receiver answers late, not never) */
 const PROBE_TIMEOUT_MS = 500;
+/**
+ * A destination that leaves a reliable frame unacknowledged this long is probed: a node that
+ * died is found by NATS's "no responders" at once, and its frames given up on, so that the
+ * publishers' acknowledgements wait no longer than this for it (see "Reliable forwards").
+ */
+const STALL_PROBE_MS = 100;
 /** pause between probes that found nobody listening */
 const PROBE_RETRY_MS = 50;
 /** sender instances a listener remembers the highest delivered seq of */
@@ -177,6 +193,8 @@ const KNOWN_FLAGS = FLAG_SHARED | FLAG_FILTER | FLAG_GROUP;
 const ROUTE_TARGET: ForwardTarget = Object.freeze({ kind: 'route' });
 
 const INSTANCE_ID_BYTES = 8;
+/** instance id and floor in front of the entries of a batch */
+const BATCH_HEADER = INSTANCE_ID_BYTES + 8;
 /** u32 length + u64 seq in front of each frame of a batch */
 const ENTRY_HEADER = 12;
 const TWO_32 = 2 ** 32;
@@ -289,15 +307,33 @@ function requestFailureReason(err: unknown): string {
 
 /** A reliable frame not yet confirmed. */
 interface Pending {
+  /** the order of forward() calls, across destinations (what flush() and dropOldest() go by) */
   readonly seq: number;
-  /** the batch entry (length, seq, frame): a view into the batch it last went out in */
+  /** the sequence number on the wire: 1, 2, 3… per destination */
+  readonly dseq: number;
+  /** the batch entry (length, dseq, frame): a view into the batch it last went out in */
   entry: Uint8Array;
   /** the connection it was last published on */
   on: string | undefined;
-  /** pubSerial of that publish */
-  pub: number;
+  /** when it last went out (ms) */
+  sentAt: number;
   /** given up on (too large, or beyond the memory bound): settled, never sent again */
   dropped: boolean;
+}
+
+/** Asks whether anyone listens for the destination (an empty request on its subject): resolves when answered. */
+function probe(nc: NatsConnection, dest: { readonly subject: string }): Promise<unknown> {
+  try {
+    return nc.request(dest.subject, EMPTY, { timeout: PROBE_TIMEOUT_MS });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** The oldest reliable frame of `dest` not given up on. */
+function firstHeld(dest: { readonly unconfirmed: Fifo<Pending> }): Pending | undefined {
+  for (const p of dest.unconfirmed) if (!p.dropped) return p;
+  return undefined;
 }
 
 /** A FIFO with O(1) shift. */
@@ -352,6 +388,8 @@ interface Slab {
 /** What the sender knows about one destination node. */
 interface Dest {
   readonly subject: string;
+  /** the last dseq given to a reliable frame for it */
+  lastSeq: number;
   /** reliable frames not yet confirmed, in seq order */
   readonly unconfirmed: Fifo<Pending>;
   /** every unconfirmed frame has been handed to this connection; new ones follow directly */
@@ -360,6 +398,10 @@ interface Dest {
   verifiedOn?: string;
   /** the probe in progress: its connection */
   verifying?: { on: string };
+  /** a probe for frames left unacknowledged is in progress */
+  stalled?: boolean;
+  /** since when such probes found the node subscribed but not answering */
+  unansweredSince?: number;
   batch?: Batch;
   slab?: Slab;
 }
@@ -391,17 +433,19 @@ interface Backlog {
   capped: number;
   /** the share of forwards that are not reliable to send (the others are dropped), steered at the end of each I/O turn */
   pass: number;
+  /** `backlogged`: set beyond PAUSE_SHARE, cleared below RESUME_SHARE */
+  over: boolean;
 }
 
 function newBacklog(on: string): Backlog {
-  return { on, sent: 0, read: 0, probedAt: 0, probes: 0, passed: 0, capped: 0, pass: 1 };
+  return { on, sent: 0, read: 0, probedAt: 0, probes: 0, passed: 0, capped: 0, pass: 1, over: false };
 }
 
 /** The highest seq delivered per sender instance, least recently used first. */
 class SeqLru {
   private readonly m = new Map<string, number>();
-  get(k: string): number {
-    return this.m.get(k) ?? 0;
+  get(k: string): number | undefined {
+    return this.m.get(k);
   }
   set(k: string, seq: number): void {
     this.m.delete(k);
@@ -416,7 +460,7 @@ export class NatsTransport implements Transport {
   private readonly flushTimeoutMs: number;
   private readonly maxUnconfirmedBytes: number;
   private readonly verifyTimeoutMs: number;
-  private readonly confirmIntervalMs: number;
+  private readonly ackTimeoutMs: number;
   private readonly maxBacklogBytes: number;
   private nc?: NatsConnection;
   private starting?: Promise<void>;
@@ -428,19 +472,23 @@ export class NatsTransport implements Transport {
   private readonly instanceId = randomBytes(INSTANCE_ID_BYTES);
   /** the last seq given to a reliable frame */
   private seq = 0;
-  /** counts nc.publish() calls of batches, to tell what a flush covers */
-  private pubSerial = 0;
+  /** where destinations acknowledge our reliable frames */
+  private readonly ackSubj = ackSubject(this.instanceId.toString('hex'));
+  /** acknowledgements to send at the end of this I/O turn: reply subject -> node -> seq */
+  private readonly acksOut = new Map<string, Map<string, number>>();
+  private acksScheduled = false;
   private unconfirmedBytes = 0;
   private unconfirmedFrames = 0;
   private readonly dests = new Map<string, Dest>();
   /** destinations with a batch waiting for the end of the I/O turn */
   private readonly batched = new Set<Dest>();
   private batchScheduled = false;
-  /** reliable frames were published since the last confirmation round started */
-  private unconfirmedSent = false;
-  private confirmTimer?: NodeJS.Timeout;
-  /** the last confirmation round sent and not yet answered */
+  /** checks for destinations leaving frames unacknowledged, while any are unconfirmed */
+  private ackTimer?: NodeJS.Timeout;
+  /** the last PING sent for flush() callers and not yet answered, and the publish it follows */
   private round?: { on: string; serial: number; waiters: Set<FlushWaiter> };
+  /** counts nc.publish() calls of batches, to tell whether a round's PING follows them all */
+  private pubSerial = 0;
   private readonly waiters = new Set<FlushWaiter>();
   private readonly probeTimers = new Set<NodeJS.Timeout>();
   /** frames dropped by the memory bound: since the last error logged, and in all */
@@ -465,7 +513,7 @@ export class NatsTransport implements Transport {
     this.flushTimeoutMs = opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
     this.maxUnconfirmedBytes = opts.maxUnconfirmedBytes ?? DEFAULT_MAX_UNCONFIRMED_BYTES;
     this.verifyTimeoutMs = opts.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS;
-    this.confirmIntervalMs = opts.confirmIntervalMs ?? DEFAULT_CONFIRM_INTERVAL_MS;
+    this.ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.maxBacklogBytes = opts.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
   }
 
@@ -516,6 +564,7 @@ export class NatsTransport implements Transport {
     void this.watchStatus(nc);
     for (const [node, handler] of this.servers) this.subscribeServe(nc, node, handler);
     for (const [node, handler, seen] of this.forwardHandlers) this.subscribeForward(nc, node, handler, seen);
+    this.subscribeAcks(nc);
     // reliable frames forwarded before the first connection go out now
     this.resume();
   }
@@ -578,7 +627,7 @@ export class NatsTransport implements Transport {
     // the client replaces nc.info with each INFO the server sends (a new connection's first)
     let c = this.connIdOf;
     if (c?.info !== info) {
-      const maxBody = Math.min(BATCH_BYTES, (info.max_payload ?? Infinity) - INSTANCE_ID_BYTES);
+      const maxBody = Math.min(BATCH_BYTES, (info.max_payload ?? Infinity) - BATCH_HEADER);
       this.connIdOf = c = { info, id: `${info.server_id}/${info.client_id}`, maxBody };
     }
     return c.id;
@@ -682,29 +731,30 @@ export class NatsTransport implements Transport {
           return;
         }
         const data = msg.data;
-        if (msg.reply) {
+        if (data.length === 0) {
           // a probe: someone listens for the node on this server
-          if (data.length === 0) {
-            try {
-              msg.respond(EMPTY);
-            } catch {
-              /* closing: the prober asks again */
-            }
+          try {
+            if (msg.reply) msg.respond(EMPTY);
+          } catch {
+            /* closing: the prober asks again */
           }
           return;
         }
-        if (data.length < INSTANCE_ID_BYTES) {
+        if (data.length < BATCH_HEADER) {
           this.log?.warn({ node }, 'dropping malformed forward batch');
           return;
         }
         // one Buffer view per batch: the frames handed on are views into it (see readFrame)
         const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
         const sender = `${buf.readUInt32BE(0).toString(16)}:${buf.readUInt32BE(4).toString(16)}`;
+        const floor = buf.readUInt32BE(INSTANCE_ID_BYTES) * TWO_32 + buf.readUInt32BE(INSTANCE_ID_BYTES + 4);
         const last = seen.get(sender);
-        let highest = last;
+        // an unknown sender's first frame is taken as it comes
+        let highest = last ?? -1;
         let repeats = 0;
+        let gaps = 0;
         try {
-          for (let p = INSTANCE_ID_BYTES; p < buf.length; ) {
+          for (let p = BATCH_HEADER; p < buf.length; ) {
             let seq: number;
             let frame: ReturnType<typeof readFrame>;
             try {
@@ -712,8 +762,10 @@ export class NatsTransport implements Transport {
               const len = buf.readUInt32BE(p);
               if (len < 8 || p + 4 + len > buf.length) throw new Error('truncated batch');
               seq = buf.readUInt32BE(p + 4) * TWO_32 + buf.readUInt32BE(p + 8);
-              if (seq !== 0 && seq <= highest) {
-                repeats++; // a resend of what was delivered already
+              if (seq !== 0 && seq !== highest + 1 && (highest < 0 ? false : seq <= highest || seq > floor)) {
+                // a resend of what was delivered already, or one after frames that never came
+                if (seq <= highest) repeats++;
+                else gaps++;
                 p += 4 + len;
                 continue;
               }
@@ -731,18 +783,79 @@ export class NatsTransport implements Transport {
             }
           }
         } finally {
-          if (highest !== last) seen.set(sender, highest);
+          if (highest >= 0 && highest !== last) seen.set(sender, highest);
           if (repeats) this.log?.debug({ node, sender, repeats }, 'dropped forwards delivered before');
+          if (gaps) this.log?.debug({ node, sender, gaps, after: highest }, 'dropped forwards after a gap: waiting for the resend');
         }
+        // (only batches with reliable frames ask for an acknowledgement)
+        if (msg.reply && highest > 0) this.ack(msg.reply, node, highest);
       },
     });
+  }
+
+  /** Acknowledges reliable frames up to `seq` to their sender, at the end of this I/O turn (one message for all batches of the turn). */
+  private ack(reply: string, node: string, seq: number): void {
+    let byNode = this.acksOut.get(reply);
+    if (!byNode) this.acksOut.set(reply, (byNode = new Map()));
+    if ((byNode.get(node) ?? 0) < seq) byNode.set(node, seq);
+    if (this.acksScheduled) return;
+    this.acksScheduled = true;
+    setImmediate(() => this.sendAcks());
+  }
+
+  private sendAcks(): void {
+    this.acksScheduled = false;
+    const nc = this.nc;
+    for (const [reply, byNode] of this.acksOut) {
+      for (const [node, seq] of byNode) {
+        const name = Buffer.from(node, 'utf8');
+        const body = Buffer.allocUnsafe(8 + name.length);
+        body.writeUInt32BE(Math.floor(seq / TWO_32), 0);
+        body.writeUInt32BE(seq % TWO_32, 4);
+        name.copy(body, 8);
+        try {
+          nc?.publish(reply, body);
+        } catch {
+          /* not connected: the sender finds the frames unacknowledged and sends them again */
+        }
+      }
+    }
+    this.acksOut.clear();
+  }
+
+  /** Takes the acknowledgements of our reliable frames (see "Reliable forwards"). */
+  private subscribeAcks(nc: NatsConnection): void {
+    nc.subscribe(this.ackSubj, {
+      callback: (err, msg) => {
+        if (err) {
+          this.log?.warn({ err }, 'forward acknowledgement subscription error');
+          return;
+        }
+        const data = msg.data;
+        if (data.length < 8) return;
+        const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        const dest = this.dests.get(buf.toString('utf8', 8));
+        if (dest) this.acked(dest, buf.readUInt32BE(0) * TWO_32 + buf.readUInt32BE(4));
+      },
+    });
+  }
+
+  /** `dest` acknowledged every frame up to `seq`. */
+  private acked(dest: Dest, seq: number): void {
+    const q = dest.unconfirmed;
+    let n = 0;
+    for (let p = q.first; p && (p.dropped || p.dseq <= seq); p = q.first) {
+      this.remove(q);
+      n++;
+    }
+    if (n > 0) this.settleWaiters();
   }
 
   // ---- sending forwards ----
 
   private dest(node: string): Dest {
     let d = this.dests.get(node);
-    if (!d) this.dests.set(node, (d = { subject: forwardSubject(node), unconfirmed: new Fifo() }));
+    if (!d) this.dests.set(node, (d = { subject: forwardSubject(node), lastSeq: 0, unconfirmed: new Fifo() }));
     return d;
   }
 
@@ -770,18 +883,19 @@ export class NatsTransport implements Transport {
     }
     const dest = this.dest(node);
     const seq = ++this.seq;
+    const dseq = ++dest.lastSeq;
     let p: Pending;
     if (c !== undefined && dest.sentOn === c) {
       // straight into the batch; the entry stays a view of it
       const b = this.room(dest, c, entryBound(target, payload));
       const at = b.end;
-      b.end = writeEntry(b.buf, at, seq, target, payload);
-      p = { seq, entry: b.buf.subarray(at, b.end), on: undefined, pub: 0, dropped: false };
+      b.end = writeEntry(b.buf, at, dseq, target, payload);
+      p = { seq, dseq, entry: b.buf.subarray(at, b.end), on: undefined, sentAt: 0, dropped: false };
       b.reliable.push(p);
       this.keep(dest, p);
       this.added(dest, b);
     } else {
-      p = { seq, entry: standaloneEntry(seq, target, payload), on: undefined, pub: 0, dropped: false };
+      p = { seq, dseq, entry: standaloneEntry(dseq, target, payload), on: undefined, sentAt: 0, dropped: false };
       this.keep(dest, p);
       if (c !== undefined) this.ready(dest, c, true); // resends what it owes, this one included (or probes first)
     }
@@ -849,13 +963,7 @@ export class NatsTransport implements Transport {
         if (dest.verifying === token) dest.verifying = undefined; // the next connection probes again
         return;
       }
-      let reply: Promise<unknown>;
-      try {
-        reply = nc.request(dest.subject, EMPTY, { timeout: PROBE_TIMEOUT_MS });
-      } catch (err) {
-        reply = Promise.reject(err);
-      }
-      reply.then(
+      probe(nc, dest).then(
         () => {
           if (current()) done(true);
         },
@@ -906,16 +1014,17 @@ export class NatsTransport implements Transport {
       b = undefined;
     }
     const maxBody = this.maxBody();
-    if (b && (b.end - b.start - INSTANCE_ID_BYTES + need > maxBody || b.end + need > b.buf.length)) {
+    if (b && (b.end - b.start - BATCH_HEADER + need > maxBody || b.end + need > b.buf.length)) {
       this.sendBatch(dest);
       b = undefined;
     }
     if (b) return b;
-    const size = INSTANCE_ID_BYTES + Math.max(maxBody, need);
+    const size = BATCH_HEADER + Math.max(maxBody, need);
     let slab = dest.slab;
     if (!slab || slab.buf.length - slab.pos < size) dest.slab = slab = { buf: Buffer.allocUnsafe(Math.max(SLAB_BYTES, size)), pos: 0 };
     this.instanceId.copy(slab.buf, slab.pos);
-    b = { on: c, buf: slab.buf, start: slab.pos, end: slab.pos + INSTANCE_ID_BYTES, frames: 0, reliable: [] };
+    // the floor goes in when the batch is sent
+    b = { on: c, buf: slab.buf, start: slab.pos, end: slab.pos + BATCH_HEADER, frames: 0, reliable: [] };
     dest.batch = b;
     this.batched.add(dest);
     return b;
@@ -924,7 +1033,7 @@ export class NatsTransport implements Transport {
   /** An entry was written into `b`. */
   private added(dest: Dest, b: Batch): void {
     b.frames++;
-    if (b.end - b.start - INSTANCE_ID_BYTES >= this.maxBody()) this.sendBatch(dest);
+    if (b.end - b.start - BATCH_HEADER >= this.maxBody()) this.sendBatch(dest);
     this.scheduleTurnEnd();
   }
 
@@ -941,17 +1050,12 @@ export class NatsTransport implements Transport {
     if (dest.slab?.buf === b.buf) dest.slab.pos = b.end;
   }
 
-  /** The end of an I/O turn: batches go out, and reliable ones get confirmed (now when someone waits). */
+  /** The end of an I/O turn: batches go out, followed by a PING when flush() callers wait. */
   private endOfTurn(): void {
     this.batchScheduled = false;
     this.sendBatches();
     this.steerBacklog();
-    if (!this.unconfirmedSent) return;
     if (this.waiters.size > 0) this.startRound();
-    else this.confirmTimer ??= setTimeout(() => {
-      this.confirmTimer = undefined;
-      this.startRound();
-    }, this.confirmIntervalMs);
   }
 
   private sendBatches(): void {
@@ -971,9 +1075,13 @@ export class NatsTransport implements Transport {
     }
     // The client keeps this view (no copy) until it writes it to the socket: the slab's bytes
     // are never written again, so nothing else is needed.
+    const floor = firstHeld(dest)?.dseq ?? dest.lastSeq + 1;
+    writeU32(b.buf, b.start + INSTANCE_ID_BYTES, Math.floor(floor / TWO_32));
+    writeU32(b.buf, b.start + INSTANCE_ID_BYTES + 4, floor % TWO_32);
     const body = b.buf.subarray(b.start, b.end);
     try {
-      nc.publish(dest.subject, body);
+      // only reliable frames are acknowledged (see "Reliable forwards")
+      nc.publish(dest.subject, body, b.reliable.length > 0 ? { reply: this.ackSubj } : undefined);
     } catch (err) {
       const max = nc.info?.max_payload;
       if (max !== undefined && body.length > max) {
@@ -987,22 +1095,97 @@ export class NatsTransport implements Transport {
       }
       return;
     }
-    const serial = ++this.pubSerial;
+    this.pubSerial++;
     this.published(nc, b.on, body.length);
     if (b.reliable.length === 0) return;
+    const now = Date.now();
     for (const p of b.reliable) {
       p.on = b.on;
-      p.pub = serial;
+      p.sentAt = now;
     }
-    this.unconfirmedSent = true;
+    this.watchAcks();
+  }
+
+  // ---- unacknowledged frames ----
+
+  /** Runs checkAcks() every STALL_PROBE_MS / 2 while reliable frames are unconfirmed. */
+  private watchAcks(): void {
+    if (this.ackTimer || this.closing) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      this.checkAcks();
+      if (this.unconfirmedFrames > 0) this.watchAcks();
+    }, STALL_PROBE_MS / 2);
+    this.ackTimer.unref();
+  }
+
+  /** Probes each destination whose oldest frame on this connection is unacknowledged for longer than STALL_PROBE_MS. */
+  private checkAcks(): void {
+    const c = this.connId();
+    if (c === undefined) return; // resume() resends on the next connection
+    const due = Date.now() - STALL_PROBE_MS;
+    for (const dest of this.dests.values()) {
+      if (dest.stalled || dest.verifying) continue;
+      const first = firstHeld(dest);
+      if (first && first.on === c && first.sentAt <= due) this.probeStalled(dest, c, first);
+    }
+  }
+
+  /**
+   * `dest` leaves frames unacknowledged (`first` the oldest). Nobody listening for it (a node
+   * that died, its subscribers with it), or nobody answering for verifyTimeoutMs (a frozen
+   * one): the frames that went out before are given up on. It answers, and `first` is
+   * unacknowledged for ackTimeoutMs: every unconfirmed frame goes to it again (frames or
+   * acknowledgements were lost). It answers sooner: it is only slow.
+   */
+  private probeStalled(dest: Dest, c: string, first: Pending): void {
+    const nc = this.nc;
+    if (!nc) return;
+    dest.stalled = true;
+    const probedAt = Date.now();
+    probe(nc, dest).then(
+      () => {
+        dest.stalled = false;
+        dest.unansweredSince = undefined;
+        if (this.connId() !== c || this.closing || firstHeld(dest) !== first || Date.now() - first.sentAt < this.ackTimeoutMs) return;
+        this.log?.warn({ subject: dest.subject, frames: dest.unconfirmed.size }, 'forwards left unacknowledged: sending them again');
+        for (const p of dest.unconfirmed) p.on = undefined;
+        dest.sentOn = undefined;
+        this.ready(dest, c, true);
+      },
+      (err: unknown) => {
+        dest.stalled = false;
+        if (this.connId() !== c || this.closing) return;
+        if (requestFailureReason(err) !== 'no responders') {
+          dest.unansweredSince ??= probedAt;
+          if (Date.now() - dest.unansweredSince < this.verifyTimeoutMs) return;
+        }
+        dest.unansweredSince = undefined;
+        let n = 0;
+        for (const p of dest.unconfirmed) {
+          if (p.dropped || p.on !== c || p.sentAt >= probedAt) continue;
+          p.dropped = true;
+          n++;
+        }
+        const q = dest.unconfirmed;
+        while (q.first?.dropped) this.remove(q);
+        if (n === 0) return;
+        this.log?.warn({ subject: dest.subject, frames: n }, 'nobody listens for this node on NATS: its unacknowledged forwards are given up');
+        this.settleWaiters();
+      },
+    );
   }
 
   // ---- backlog ----
 
-  /** Whether the current connection's server is over half of maxBacklogBytes behind (see "Backlog"). */
+  /**
+   * Whether the current connection's server is behind: from over half of maxBacklogBytes
+   * until a PONG shows less than a quarter (see "Backlog").
+   */
   get backlogged(): boolean {
     const bl = this.backlog;
-    return bl.sent - bl.read > this.maxBacklogBytes * PAUSE_SHARE && this.isConnected && bl.on === this.connIdOf?.id;
+    if (!bl.over && bl.sent - bl.read > this.maxBacklogBytes * PAUSE_SHARE) bl.over = true;
+    return bl.over && this.isConnected && bl.on === this.connIdOf?.id;
   }
 
   onDrained(cb: () => void): void {
@@ -1098,7 +1281,6 @@ export class NatsTransport implements Transport {
   private probeBacklog(nc: NatsConnection, bl: Backlog): void {
     if (bl.sent - bl.probedAt < this.maxBacklogBytes / BACKLOG_PROBES || bl.probes >= MAX_BACKLOG_PROBES) return;
     const upTo = (bl.probedAt = bl.sent);
-    const serial = this.pubSerial;
     bl.probes++;
     let pong: Promise<void>;
     try {
@@ -1110,10 +1292,10 @@ export class NatsTransport implements Transport {
       () => {
         bl.probes--;
         if (upTo > bl.read) bl.read = upTo;
-        if (bl.sent - bl.read < this.maxBacklogBytes * RESUME_SHARE) this.drained();
-        // it confirms reliable frames as a round's PONG does
-        this.confirm(bl.on, serial);
-        this.settleWaiters();
+        if (bl.sent - bl.read < this.maxBacklogBytes * RESUME_SHARE) {
+          bl.over = false;
+          this.drained();
+        }
         if (this.nc === nc && this.connId() === bl.on) this.probeBacklog(nc, bl);
       },
       () => {
@@ -1130,9 +1312,7 @@ export class NatsTransport implements Transport {
     this.sendBatches();
     const serial = this.pubSerial;
     const waiting = [...this.waiters].filter((w) => w.needRound);
-    this.unconfirmedSent = false;
-    clearTimeout(this.confirmTimer);
-    this.confirmTimer = undefined;
+    if (waiting.length === 0) return;
     const r = this.round;
     if (r && r.on === c && r.serial === serial) {
       // the PING in flight already follows everything these waiters wait for
@@ -1150,7 +1330,6 @@ export class NatsTransport implements Transport {
     pong.then(
       () => {
         if (this.round === round) this.round = undefined;
-        this.confirm(round.on, round.serial);
         for (const w of round.waiters) w.needRound = false;
         this.settleWaiters();
       },
@@ -1159,14 +1338,6 @@ export class NatsTransport implements Transport {
         if (this.round === round) this.round = undefined;
       },
     );
-  }
-
-  /** Frames published on connection `c` up to publish `serial` reached the server. */
-  private confirm(c: string, serial: number): void {
-    for (const dest of this.dests.values()) {
-      const q = dest.unconfirmed;
-      for (let p = q.first; p && (p.dropped || (p.on === c && p.pub <= serial)); p = q.first) this.remove(q);
-    }
   }
 
   private remove(q: Fifo<Pending>): void {
@@ -1291,7 +1462,7 @@ export class NatsTransport implements Transport {
     // what this turn queued still goes out with the drain
     this.sendBatches();
     this.closing = true;
-    clearTimeout(this.confirmTimer);
+    clearTimeout(this.ackTimer);
     clearTimeout(this.dropLogTimer);
     clearTimeout(this.backlogLogTimer);
     this.logDropped();

@@ -8,7 +8,10 @@ import { NatsTransport, type NatsTransportOptions } from '../../shared/cluster/n
 import type { Logger } from '../../shared/logger.js';
 import type { ForwardTarget, RequestHandler, Transport } from '../../shared/cluster/transport.js';
 import { RpcError, type RpcMethod } from '../../shared/rpc.js';
+import { connect as connectNats } from '@nats-io/transport-node';
+import { forwardSubject } from '../../shared/cluster/subjects.js';
 import { freePort } from '../support/ports.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { killAll } from '../support/processes.js';
 import { startNats, type Service } from '../support/services.js';
 import { eventually, sleep } from '../support/wait.js';
@@ -554,6 +557,14 @@ function assertIncreasing(xs: number[], what: string): void {
   for (let i = 1; i < xs.length; i++) assert.ok(xs[i]! > xs[i - 1]!, `${what}: ${xs[i]} after ${xs[i - 1]} (repeated or out of order)`);
 }
 
+/** How many entries a forward batch holds (16 bytes of header, then u32-length-prefixed entries). */
+function entries(batch: Uint8Array): number {
+  const view = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+  let n = 0;
+  for (let p = 16; p + 4 <= view.length; p += 4 + view.readUInt32BE(p)) n++;
+  return n;
+}
+
 /** flush() until one resolves (each may time out while the transport reconnects and resends). */
 function flushedWithin(t: Transport, ms: number): Promise<void> {
   return eventually(() => t.flush(), ms, 0);
@@ -644,28 +655,87 @@ describe('NATS transport: reliable forwards across outages', () => {
     assert.deepEqual(unhandled, []);
   });
 
-  it('a resend of forwards delivered but never confirmed is dropped by the receiver', async () => {
+  it('a batch delivered again (its acknowledgement lost) is dropped by the receiver and acknowledged again', async () => {
     const nats = await startNats();
     services.push(nats);
     const cap = captureLog();
     const receiver = await natsTransport(nats.url, { log: cap.log });
-    // no confirmation unless flush() is called: what was delivered stays unconfirmed until the kill
-    const sender = await natsTransport(nats.url, { confirmIntervalMs: 60_000 });
+    const sender = await natsTransport(nats.url);
     const node = nodeName('dedupe');
     const got = await collectForwards(receiver, node);
-    for (let i = 0; i < 50; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i]), true);
-    await eventually(() => assert.equal(got.length, 50), 3_000);
-    await nats.stop('SIGKILL');
-    await eventually(() => assert.equal(sender.connected, false), 2_000);
-    for (let i = 50; i < 100; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i]), true);
-    await nats.start();
-    await within(flushedWithin(sender, 5_000), 6_000, 'flush after the restart');
-    await eventually(() => assert.equal(got.length, 100), 3_000);
-    await sleep(200);
-    assert.deepEqual(numbered(got, 'r/'), range(0, 100));
-    // all 100 were sent again, and the 50 delivered before were recognised
-    const repeats = cap.records.filter((r) => r.msg === 'dropped forwards delivered before').reduce((sum, r) => sum + (r.repeats as number), 0);
-    assert.equal(repeats, 50);
+    // a bystander records the batches as the server relays them, to publish them once more
+    const spy = await connectNats({ servers: nats.url });
+    const batches: { data: Uint8Array; reply: string }[] = [];
+    spy.subscribe(forwardSubject(node), { callback: (_err, m) => void (m.data.length > 0 && m.reply && batches.push({ data: m.data, reply: m.reply })) });
+    await spy.flush();
+    try {
+      for (let i = 0; i < 50; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i]), true);
+      await within(sender.flush(), 3_000, 'flush');
+      assert.deepEqual(numbered(got, 'r/'), range(0, 50), 'flush() resolved once the receiver had every frame');
+      // (the bystander's copies may come a little later than the receiver's)
+      await eventually(() => assert.equal(batches.reduce((n, b) => n + entries(b.data), 0), 50), 2_000);
+      // the same batches again, as a sender that missed the acknowledgement resends them
+      for (const b of batches) spy.publish(forwardSubject(node), b.data, { reply: b.reply });
+      const acks: number[] = [];
+      const ackSub = spy.subscribe(batches[0]!.reply, { callback: (_err, m) => void acks.push(m.data.length) });
+      for (const b of batches) spy.publish(forwardSubject(node), b.data, { reply: b.reply });
+      await spy.flush();
+      await eventually(() => assert.ok(acks.length > 0, 'the repeat is acknowledged'), 2_000);
+      ackSub.unsubscribe();
+      await sleep(100);
+      assert.deepEqual(numbered(got, 'r/'), range(0, 50), 'nothing delivered twice');
+      const repeats = cap.records.filter((r) => r.msg === 'dropped forwards delivered before').reduce((sum, r) => sum + (r.repeats as number), 0);
+      assert.equal(repeats, 100);
+    } finally {
+      await spy.close();
+    }
+    assert.deepEqual(unhandled, []);
+  });
+
+  it("the destination's own connection drops: what it missed is sent again once it is found unacknowledged", async () => {
+    const nats = await startNats();
+    services.push(nats);
+    const proxy = await startTcpProxy(nats.port);
+    try {
+      const cap = captureLog();
+      // the receiver reaches NATS through the relay, whose connections the test cuts
+      const receiver = await natsTransport(`nats://127.0.0.1:${proxy.port}`);
+      const sender = await natsTransport(nats.url, { ackTimeoutMs: 300, log: cap.log });
+      const node = nodeName('rx-drop');
+      const got = await collectForwards(receiver, node);
+      const N = 200;
+      for (let i = 0; i < N; i++) {
+        sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i & 0xff]), true);
+        if (i === 50) proxy.cut(); // the server drops what comes for the node until it is back
+        await sleep(5);
+      }
+      assert.equal(sender.connected, true, "the sender's own connection never dropped");
+      await within(flushedWithin(sender, 8_000), 9_000, 'flush');
+      assert.deepEqual(numbered(got, 'r/'), range(0, N), 'every frame delivered once, in order');
+      assert.ok(
+        cap.records.some((r) => r.msg === 'forwards left unacknowledged: sending them again'),
+        'the frames lost on the way were sent again',
+      );
+    } finally {
+      await proxy.close();
+    }
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('forwards to a node nobody listens for are given up once a probe finds nobody, with a warning; flush() then resolves', async () => {
+    const nats = await startNats();
+    services.push(nats);
+    const cap = captureLog();
+    const sender = await natsTransport(nats.url, { log: cap.log, flushTimeoutMs: 5_000 });
+    const node = nodeName('gone');
+    for (let i = 0; i < 10; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i]), true);
+    const t0 = Date.now();
+    await within(sender.flush(), 4_000, 'flush');
+    // (the probe comes once the oldest frame is 100 ms unacknowledged)
+    assert.ok(Date.now() - t0 >= 90, 'flush() waited for an acknowledgement first');
+    const warn = cap.records.find((r) => r.msg === 'nobody listens for this node on NATS: its unacknowledged forwards are given up');
+    assert.ok(warn, 'a warning says the forwards were given up');
+    assert.equal(warn.frames, 10);
     assert.deepEqual(unhandled, []);
   });
 

@@ -60,15 +60,15 @@ export interface ClusterHooks extends RouterEvents {
    */
   forward(msg: Message, enc: PublishEncoder): number;
   /**
-   * After forward() sent anything: resolves once the transport's server has it. A QoS 1/2
-   * PUBLISH is acknowledged only then.
+   * After forward() sent anything: resolves once the nodes it went to have it (the
+   * transport's flush). A QoS 1/2 PUBLISH is acknowledged only then.
    */
   forwardFlushed(): Promise<void> | undefined;
   /**
-   * Whether the last forward() sent to another node while the transport is backlogged: the
-   * publisher is then read no further until onForwardsDrained() calls back.
+   * Whether `msg` went to another node (it was the last forward()) while the transport is
+   * backlogged: its publisher is then read no further until onForwardsDrained() calls back.
    */
-  forwardsBacklogged(): boolean;
+  forwardsBacklogged(msg: Message): boolean;
   onForwardsDrained(cb: () => void): void;
   /** A client connects: registers it here and, when another node has its session, takes it over. */
   claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null>;

@@ -35,6 +35,8 @@ export class Cluster implements ClusterHooks {
   readonly routes: ClusterRoutes;
   /** other nodes whose heartbeat is fresh */
   private live = new Set<string>();
+  /** the last heartbeat seen of each live node */
+  private readonly lastHeartbeat = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private bannedTimer: NodeJS.Timeout | undefined;
   /** the banned table load in progress, and whether another change came in meanwhile */
@@ -47,8 +49,8 @@ export class Cluster implements ClusterHooks {
    * which would hold local traffic back for as long as NATS is away)
    */
   private lastNeedsFlush = false;
-  /** whether the last forward() call sent anything to another node */
-  private lastForwarded = false;
+  /** the message of the last forward() call, when it went to another node */
+  private lastForwarded: Message | undefined = undefined;
   private turnFlush: Promise<void> | undefined;
   /** retained topics set while the store was away, written again on reconnect */
   private readonly retainedDirty = new Set<string>();
@@ -117,14 +119,24 @@ export class Cluster implements ClusterHooks {
       await this.heartbeat();
       const now = Date.now();
       const live = new Set<string>();
-      for (const n of await this.store.nodes()) {
+      const records = await this.store.nodes();
+      for (const n of records) {
         if (n.name === this.self) continue;
         if (now - n.heartbeatAt <= this.cfg.heartbeatTtlMs) {
           live.add(n.name);
+          this.lastHeartbeat.set(n.name, n.heartbeatAt);
         } else if (await this.store.claimPurge(n.name, this.self, this.cfg.heartbeatTtlMs)) {
           this.log.warn({ dead: n.name, lastHeartbeat: new Date(n.heartbeatAt).toISOString() }, 'purging a dead node');
           await this.store.purgeNode(n.name);
         }
+      }
+      // A node missing from a store that restarted empty is alive until its last heartbeat
+      // expires (it writes its record again when its own reconnect comes).
+      const recorded = new Set(records.map((r) => r.name));
+      for (const [n, at] of this.lastHeartbeat) {
+        if (live.has(n)) continue;
+        if (!recorded.has(n) && now - at <= this.cfg.heartbeatTtlMs) live.add(n);
+        else this.lastHeartbeat.delete(n);
       }
       // a node that left loses its routes here even if a deletion notice was missed
       for (const n of this.live) if (!live.has(n)) this.routes.removeNode(n);
@@ -169,7 +181,13 @@ export class Cluster implements ClusterHooks {
   private async reloadRoutes(): Promise<void> {
     if (this.stopped) return;
     try {
-      this.routes.load(await this.store.routes());
+      const stored = await this.store.routes();
+      // A live node with no routes in the store has not written them again yet (its own
+      // reconnect came later): the routes known of it stay, or messages for its
+      // subscribers would meet "no matching subscribers" until it does.
+      const written = new Set(stored.map((r) => r.node));
+      const pending = this.routes.rows().filter((r) => !written.has(r.node) && this.live.has(r.node));
+      this.routes.load(pending.length > 0 ? [...stored, ...pending] : stored);
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'route reload failed; the next reconnect retries');
     }
@@ -190,7 +208,7 @@ export class Cluster implements ClusterHooks {
   forward(msg: Message, enc: PublishEncoder): number {
     const entries = this.routes.match(msg.topic);
     let n = 0;
-    this.lastForwarded = false;
+    this.lastForwarded = undefined;
     if (entries.length === 1) {
       // one filter: its nodes are distinct already (no Set per message)
       for (const node of entries[0]!.nodes) this.forwardTo(node, ROUTE, msg);
@@ -217,7 +235,7 @@ export class Cluster implements ClusterHooks {
    * (not as "no subscribers").
    */
   private forwardTo(node: string, target: ForwardTarget, msg: Message): void {
-    this.lastForwarded = true;
+    this.lastForwarded = msg;
     if (this.transport.forward(node, target, msg, msg.qos > 0)) this.b.metrics.inc(M_FORWARD);
     else this.b.metrics.inc(M_DROPPED);
   }
@@ -269,10 +287,10 @@ export class Cluster implements ClusterHooks {
     return n;
   }
 
-  forwardsBacklogged(): boolean {
-    const forwarded = this.lastForwarded;
-    this.lastForwarded = false;
-    return forwarded && this.transport.backlogged;
+  forwardsBacklogged(msg: Message): boolean {
+    if (this.lastForwarded !== msg) return false;
+    this.lastForwarded = undefined;
+    return this.transport.backlogged;
   }
 
   onForwardsDrained(cb: () => void): void {

@@ -157,7 +157,7 @@ export class Connection implements AclSubject {
   /** reading is paused by throttle(): until the timer, or the drain callback registered (one at a time) */
   private throttled: NodeJS.Timeout | undefined = undefined;
   private drainAwaited = false;
-  /** acknowledgements waiting for forwarded messages to reach the cluster transport, in order */
+  /** acknowledgements waiting for forwarded messages to reach the nodes they went to, in order */
   private ackChain: Promise<void> | undefined = undefined;
   /** the last link of ackChain, still open for acknowledgements waiting on the same flush */
   private ackTail: AckLink | undefined = undefined;
@@ -412,7 +412,7 @@ export class Connection implements AclSubject {
 
   /**
    * Acknowledges a PUBLISH once `after` resolves (a forwarded QoS 1/2 message reached the
-   * cluster transport). Acknowledgements leave in the order the PUBLISH packets came
+   * nodes it went to). Acknowledgements leave in the order the PUBLISH packets came
    * [MQTT-4.6.0-2], so one that waits holds back those after it.
    */
   ackPublish(cmd: 'puback' | 'pubrec', messageId: number, reasonCode: number, after: Promise<void> | undefined): void {

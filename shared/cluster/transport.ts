@@ -43,8 +43,8 @@ export interface Transport {
    */
   forward(node: string, target: ForwardTarget, payload: ForwardPayload, reliable?: boolean): boolean;
   /**
-   * resolves when every reliable forward made so far has gone through (and the others were
-   * sent); may wait for a lost connection to come back. Rejects after the transport's own
+   * resolves when every reliable forward made so far has gone through (NATS: the node it went
+   * to acknowledged it, or nobody listens for that node any more) and the others were sent; may wait for a lost connection to come back. Rejects after the transport's own
    * timeout when that doesn't happen in time, keeping the messages: a later flush() can
    * still resolve.
    */

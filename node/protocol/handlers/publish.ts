@@ -106,7 +106,7 @@ export function handlePublish(conn: Connection, pkt: IPublishPacket): void {
     expiresAt: expiry === undefined ? undefined : Date.now() + expiry * 1000,
   });
   const delivered = b.publish(msg);
-  if (b.cluster.forwardsBacklogged()) conn.throttle();
+  if (b.cluster.forwardsBacklogged(msg)) conn.throttle();
   if (qos > 0) {
     const rc = delivered === 0 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS;
     conn.ackPublish(qos === 1 ? 'puback' : 'pubrec', id, rc, b.cluster.forwardFlushed());

@@ -238,8 +238,7 @@ function writeEntry(out: Buffer, at: number, seq: number, target: ForwardTarget,
     p = encodeMessageInto(payload, out, p);
   }
   writeU32(out, at, p - at - 4);
-  writeU32(out, at + 4, Math.floor(seq / TWO_32));
-  writeU32(out, at + 8, seq % TWO_32);
+  writeU64(out, at + 4, seq);
   return p;
 }
 
@@ -249,6 +248,16 @@ function writeU32(out: Buffer, at: number, v: number): void {
   out[at + 1] = (v >>> 16) & 0xff;
   out[at + 2] = (v >>> 8) & 0xff;
   out[at + 3] = v & 0xff;
+}
+
+/** A sequence number (below 2^53) as u64 BE: two u32, high first. */
+function writeU64(out: Buffer, at: number, v: number): void {
+  writeU32(out, at, Math.floor(v / TWO_32));
+  writeU32(out, at + 4, v % TWO_32);
+}
+
+function readU64(buf: Buffer, at: number): number {
+  return buf.readUInt32BE(at) * TWO_32 + buf.readUInt32BE(at + 4);
 }
 
 /** A reliable frame encoded on its own (it cannot go into a batch now): rare, so not pooled. */
@@ -747,7 +756,7 @@ export class NatsTransport implements Transport {
         // one Buffer view per batch: the frames handed on are views into it (see readFrame)
         const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
         const sender = `${buf.readUInt32BE(0).toString(16)}:${buf.readUInt32BE(4).toString(16)}`;
-        const floor = buf.readUInt32BE(INSTANCE_ID_BYTES) * TWO_32 + buf.readUInt32BE(INSTANCE_ID_BYTES + 4);
+        const floor = readU64(buf, INSTANCE_ID_BYTES);
         const last = seen.get(sender);
         // an unknown sender's first frame is taken as it comes
         let highest = last ?? -1;
@@ -761,7 +770,7 @@ export class NatsTransport implements Transport {
               if (p + ENTRY_HEADER > buf.length) throw new Error('truncated batch');
               const len = buf.readUInt32BE(p);
               if (len < 8 || p + 4 + len > buf.length) throw new Error('truncated batch');
-              seq = buf.readUInt32BE(p + 4) * TWO_32 + buf.readUInt32BE(p + 8);
+              seq = readU64(buf, p + 4);
               if (seq !== 0 && seq !== highest + 1 && (highest < 0 ? false : seq <= highest || seq > floor)) {
                 // a resend of what was delivered already, or one after frames that never came
                 if (seq <= highest) repeats++;
@@ -810,8 +819,7 @@ export class NatsTransport implements Transport {
       for (const [node, seq] of byNode) {
         const name = Buffer.from(node, 'utf8');
         const body = Buffer.allocUnsafe(8 + name.length);
-        body.writeUInt32BE(Math.floor(seq / TWO_32), 0);
-        body.writeUInt32BE(seq % TWO_32, 4);
+        writeU64(body, 0, seq);
         name.copy(body, 8);
         try {
           nc?.publish(reply, body);
@@ -835,7 +843,7 @@ export class NatsTransport implements Transport {
         if (data.length < 8) return;
         const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
         const dest = this.dests.get(buf.toString('utf8', 8));
-        if (dest) this.acked(dest, buf.readUInt32BE(0) * TWO_32 + buf.readUInt32BE(4));
+        if (dest) this.acked(dest, readU64(buf, 0));
       },
     });
   }
@@ -1076,8 +1084,7 @@ export class NatsTransport implements Transport {
     // The client keeps this view (no copy) until it writes it to the socket: the slab's bytes
     // are never written again, so nothing else is needed.
     const floor = firstHeld(dest)?.dseq ?? dest.lastSeq + 1;
-    writeU32(b.buf, b.start + INSTANCE_ID_BYTES, Math.floor(floor / TWO_32));
-    writeU32(b.buf, b.start + INSTANCE_ID_BYTES + 4, floor % TWO_32);
+    writeU64(b.buf, b.start + INSTANCE_ID_BYTES, floor);
     const body = b.buf.subarray(b.start, b.end);
     try {
       // only reliable frames are acknowledged (see "Reliable forwards")

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import basicAuth from 'express-basic-auth';
 import type { RequestHandler } from 'express';
-import type { AppRecord } from '../shared/cluster/config-types.js';
+import type { AppRecord } from '../shared/api/apps.js';
 import type { ClusterStore } from '../shared/cluster/store.js';
 import { CODE } from '../shared/result-codes.js';
 import type { Logger } from '../shared/logger.js';
@@ -24,8 +24,9 @@ export function secretMatches(secret: string, stored: string): boolean {
 
 /** Creates the default app on the first start of a cluster (no app at all yet). */
 export async function ensureDefaultApp(store: ClusterStore, log: Logger): Promise<void> {
-  if ((await store.apps()).length > 0) return;
-  const created = await store.putApp(
+  if ((await store.configList('apps')).length > 0) return;
+  const created = await store.configPut(
+    'apps',
     { appid: DEFAULT_APP.appid, name: 'Default', secretHash: hashSecret(DEFAULT_APP.secret), desc: 'Application user', status: true, expired: 'undefined' },
     'create',
   );
@@ -40,15 +41,15 @@ export async function ensureDefaultApp(store: ClusterStore, log: Logger): Promis
 export function appAuth(store: ClusterStore): RequestHandler {
   let apps: Promise<Map<string, AppRecord>> | undefined;
   const load = (): Promise<Map<string, AppRecord>> =>
-    (apps ??= store.apps().then(
+    (apps ??= store.configList('apps').then(
       (list) => new Map(list.map((a) => [a.appid, a])),
       (err) => {
         apps = undefined; // retry on the next request
         throw err;
       },
     ));
-  store.onConfigChange((what) => {
-    if (what === 'apps') apps = undefined;
+  store.onConfigChange((kind) => {
+    if (kind === 'apps') apps = undefined;
   });
   return basicAuth({
     authorizeAsync: true,

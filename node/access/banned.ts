@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { BannedAs, BannedEntry } from '../../shared/cluster/config-types.js';
+import type { BannedAs, BannedEntry } from '../../shared/api/banned.js';
 import { canonicalIp } from '../../shared/ip.js';
 
-// Declared with the cluster configuration (the store keeps the table cluster-wide).
+// Declared with the banned resource (the cluster store keeps the table cluster-wide).
 export type { BannedAs, BannedEntry };
 
 export type BannedInput = Partial<BannedEntry> & { who: string; as: BannedAs };

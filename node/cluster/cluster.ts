@@ -426,14 +426,14 @@ export class Cluster implements ClusterHooks {
    * entries now and then (idempotent; an expired entry is not enforced meanwhile anyway).
    */
   private async startBanned(): Promise<void> {
-    for (const e of this.b.banned.list()) await this.store.addBanned(e);
+    for (const e of this.b.banned.list()) await this.store.configPut('banned', e, 'upsert');
     this.store.onConfigChange((what) => {
       if (what === 'banned') void this.loadBanned();
     });
     this.store.onReconnect(() => void this.loadBanned());
     await this.loadBanned();
     this.bannedTimer = setInterval(() => {
-      this.store.purgeExpiredBanned(Math.floor(Date.now() / 1000)).catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'banned purge failed'));
+      this.store.configPurgeExpired('banned', Math.floor(Date.now() / 1000)).catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'banned purge failed'));
     }, BANNED_PURGE_MS);
     this.bannedTimer.unref();
   }
@@ -448,7 +448,7 @@ export class Cluster implements ClusterHooks {
       do {
         this.bannedAgain = false;
         try {
-          this.b.banned.replaceAll(await this.store.banned());
+          this.b.banned.replaceAll(await this.store.configList('banned'));
         } catch (err) {
           this.log.warn({ err: (err as Error).message }, 'could not load the banned table; the current one stays');
         }

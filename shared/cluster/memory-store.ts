@@ -6,24 +6,14 @@
  * as Redis pub/sub does; a route or retained deletion that removes nothing announces nothing;
  * values are copied in (and configuration records out), so a caller mutating its buffer or
  * record afterwards changes nothing here. A configuration change is announced as its kind
- * only ('apps' or 'banned'), once per write that changed something.
+ * only (shared/cluster/config-kinds.ts), once per write that changed something.
  *
  * Several MemoryStore instances may share one MemoryStoreState: they then see each other's
  * data and notifications like nodes on one Redis (used by the contract tests).
  */
 import type { Logger } from '../logger.js';
-import {
-  bannedKey,
-  compareApps,
-  compareBanned,
-  copyApp,
-  copyBanned,
-  type AppRecord,
-  type BannedAs,
-  type BannedEntry,
-  type ConfigKind,
-} from './config-types.js';
-import type { ClusterStore, NodeRecord, RouteChange } from './store.js';
+import { configCopy, configExpiry, configKind, type ConfigKind, type ConfigRecord } from './config-kinds.js';
+import type { ClusterStore, ConfigPutMode, NodeRecord, RouteChange } from './store.js';
 
 /** The data behind one or more MemoryStore instances. */
 export class MemoryStoreState {
@@ -33,10 +23,8 @@ export class MemoryStoreState {
   readonly routes = new Map<string, Set<string>>();
   readonly clients = new Map<string, string>();
   readonly retained = new Map<string, Uint8Array>();
-  /** appid → app */
-  readonly apps = new Map<string, AppRecord>();
-  /** `<as>:<who>` → entry */
-  readonly banned = new Map<string, BannedEntry>();
+  /** config kind → record key → record */
+  readonly config = new Map<ConfigKind, Map<string, unknown>>();
   /** open instances, told of every change */
   readonly members = new Set<MemoryStore>();
 }
@@ -52,7 +40,7 @@ export class MemoryStore implements ClusterStore {
   private readonly state: MemoryStoreState;
   private readonly routeCbs: ((change: RouteChange) => void)[] = [];
   private readonly retainedCbs: ((topic: string, encoded: Uint8Array | null) => void)[] = [];
-  private readonly configCbs: ((what: ConfigKind) => void)[] = [];
+  private readonly configCbs: ((kind: ConfigKind) => void)[] = [];
   private readonly log: Logger | undefined;
   private closed = false;
 
@@ -195,58 +183,46 @@ export class MemoryStore implements ClusterStore {
 
   // cluster configuration
 
-  async apps(): Promise<AppRecord[]> {
+  async configList<K extends ConfigKind>(kind: K): Promise<ConfigRecord<K>[]> {
     this.check();
-    return [...this.state.apps.values()].map(copyApp).sort(compareApps);
+    const spec = configKind(kind);
+    return [...this.table(kind).values()].map((r) => configCopy(kind, r as ConfigRecord<K>)).sort(spec.compare);
   }
 
-  async putApp(app: AppRecord, mode: 'create' | 'update'): Promise<boolean> {
+  async configPut<K extends ConfigKind>(kind: K, record: ConfigRecord<K>, mode: ConfigPutMode): Promise<boolean> {
     this.check();
-    if (this.state.apps.has(app.appid) !== (mode === 'update')) return false;
-    this.state.apps.set(app.appid, copyApp(app));
-    this.announceConfig('apps');
+    const copy = configCopy(kind, record);
+    const key = configKind(kind).key(copy);
+    const table = this.table(kind);
+    if (mode !== 'upsert' && table.has(key) !== (mode === 'update')) return false;
+    table.set(key, copy);
+    this.announceConfig(kind);
     return true;
   }
 
-  async deleteApp(appid: string): Promise<boolean> {
+  async configDelete(kind: ConfigKind, key: string): Promise<boolean> {
     this.check();
-    if (!this.state.apps.delete(appid)) return false;
-    this.announceConfig('apps');
+    if (!this.table(kind).delete(key)) return false;
+    this.announceConfig(kind);
     return true;
   }
 
-  async banned(): Promise<BannedEntry[]> {
+  async configPurgeExpired(kind: ConfigKind, nowSec: number): Promise<number> {
     this.check();
-    return [...this.state.banned.values()].map(copyBanned).sort(compareBanned);
-  }
-
-  async addBanned(entry: BannedEntry): Promise<void> {
-    this.check();
-    this.state.banned.set(bannedKey(entry.as, entry.who), copyBanned(entry));
-    this.announceConfig('banned');
-  }
-
-  async deleteBanned(as: BannedAs, who: string): Promise<boolean> {
-    this.check();
-    if (!this.state.banned.delete(bannedKey(as, who))) return false;
-    this.announceConfig('banned');
-    return true;
-  }
-
-  async purgeExpiredBanned(nowSec: number): Promise<number> {
-    this.check();
+    const field = configExpiry(kind, nowSec);
+    const table = this.table(kind);
     let n = 0;
-    for (const [key, e] of this.state.banned) {
-      if (e.until <= nowSec) {
-        this.state.banned.delete(key);
+    for (const [key, record] of table) {
+      if ((record as Record<string, number>)[field]! <= nowSec) {
+        table.delete(key);
         n++;
       }
     }
-    if (n > 0) this.announceConfig('banned');
+    if (n > 0) this.announceConfig(kind);
     return n;
   }
 
-  onConfigChange(cb: (what: ConfigKind) => void): void {
+  onConfigChange(cb: (kind: ConfigKind) => void): void {
     this.configCbs.push(cb);
   }
 
@@ -255,6 +231,12 @@ export class MemoryStore implements ClusterStore {
   private check(): void {
     // Same as the Redis store, so a shutdown-order bug shows in standalone mode too.
     if (this.closed) throw new Error('MemoryStore is closed');
+  }
+
+  private table(kind: ConfigKind): Map<string, unknown> {
+    let table = this.state.config.get(kind);
+    if (!table) this.state.config.set(kind, (table = new Map()));
+    return table;
   }
 
   private replaceRoutes(node: string, filters: string[]): void {
@@ -287,11 +269,11 @@ export class MemoryStore implements ClusterStore {
     }
   }
 
-  private announceConfig(what: ConfigKind): void {
+  private announceConfig(kind: ConfigKind): void {
     for (const m of this.state.members) {
       queueMicrotask(() => {
         if (m.closed) return;
-        for (const cb of m.configCbs) m.safely(() => cb(what));
+        for (const cb of m.configCbs) m.safely(() => cb(kind));
       });
     }
   }

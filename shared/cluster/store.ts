@@ -1,4 +1,4 @@
-import type { AppRecord, BannedAs, BannedEntry, ConfigKind } from './config-types.js';
+import type { ConfigKind, ConfigRecord } from './config-kinds.js';
 
 /** A change to the cluster route table, as every node is told of it. */
 export interface RouteChange {
@@ -15,20 +15,17 @@ export interface NodeRecord {
   startedAt: number;
 }
 
-/**
- * What the cluster shares: membership, routes, the client registry, retained messages and
- * the cluster-wide configuration (management API applications, the banned table).
- * Two implementations: in-memory (standalone) and Redis. Every call may reject while the
- * backing service is away; callers keep working locally and resynchronise on reconnect.
- */
-export interface ClusterStore {
+/** The connection to the backing service, shared by every table. */
+export interface StoreConnection {
   start(): Promise<void>;
   close(): Promise<void>;
   /** called after a lost connection comes back (notifications may have been missed) */
   onReconnect(cb: () => void): void;
   readonly connected: boolean;
+}
 
-  // membership
+/** Which nodes are in the cluster. */
+export interface MembershipTable {
   heartbeat(node: NodeRecord, ttlMs: number): Promise<void>;
   deregister(node: string): Promise<void>;
   /** every registered node, live or not (a dead one stops heartbeating) */
@@ -37,8 +34,10 @@ export interface ClusterStore {
   claimPurge(dead: string, by: string, ttlMs: number): Promise<boolean>;
   /** removes a dead node's record, routes (announcing their deletion) and client registrations */
   purgeNode(dead: string): Promise<void>;
+}
 
-  // routes
+/** Topic filter → node, for forwarding. */
+export interface RouteTable {
   addRoute(node: string, filter: string): Promise<void>;
   deleteRoute(node: string, filter: string): Promise<void>;
   /** replaces a node's whole route set (after a reconnect), announcing the differences */
@@ -46,8 +45,10 @@ export interface ClusterStore {
   /** the whole table */
   routes(): Promise<{ node: string; filter: string }[]>;
   onRouteChange(cb: (change: RouteChange) => void): void;
+}
 
-  // client registry: clientid → node
+/** The client registry: clientid → node. */
+export interface RegistryTable {
   /** registers and returns the node the clientid was registered on before, if another */
   registerClient(clientid: string, node: string): Promise<string | undefined>;
   /** removes the registration only if it still points to `node` */
@@ -55,39 +56,53 @@ export interface ClusterStore {
   lookupClient(clientid: string): Promise<string | undefined>;
   /** registers many at once (after a reconnect) */
   registerClients(clientids: string[], node: string): Promise<void>;
+}
 
-  // retained messages: topic → wire-encoded message
+/** Retained messages: topic → wire-encoded message. */
+export interface RetainedTable {
   setRetained(topic: string, encoded: Uint8Array | null): Promise<void>;
   retained(): Promise<Map<string, Uint8Array>>;
   onRetainedChange(cb: (topic: string, encoded: Uint8Array | null) => void): void;
-
-  // cluster configuration. Records are copied in and out; a write that changes nothing
-  // (a create of an existing appid, a delete of an absent one, a purge removing nothing)
-  // announces nothing. After onReconnect, reload: announcements may have been missed.
-
-  /** every application, sorted by appid */
-  apps(): Promise<AppRecord[]>;
-  /**
-   * Atomically: 'create' stores the app only if its appid is absent, 'update' replaces it
-   * only if present. False (and nothing changed) otherwise.
-   */
-  putApp(app: AppRecord, mode: 'create' | 'update'): Promise<boolean>;
-  /** false if there was no such app */
-  deleteApp(appid: string): Promise<boolean>;
-  /** every banned entry, expired ones included until purged, sorted by `as` then `who` (stable pages) */
-  banned(): Promise<BannedEntry[]>;
-  /**
-   * Adds the entry, replacing the one with the same `as` and `who`. Stored as given: the
-   * caller normalises (a peerhost `who` in canonical form, defaults filled).
-   */
-  addBanned(entry: BannedEntry): Promise<void>;
-  /** false if there was no such entry; `who` must match the stored one exactly */
-  deleteBanned(as: BannedAs, who: string): Promise<boolean>;
-  /** removes the entries no longer in force (`until` <= nowSec, epoch seconds); returns how many */
-  purgeExpiredBanned(nowSec: number): Promise<number>;
-  /**
-   * Told, asynchronously and on every instance (the writer's included), which part changed
-   * after any change; the receiver reads it back with apps() or banned().
-   */
-  onConfigChange(cb: (what: ConfigKind) => void): void;
 }
+
+/** How ConfigTable.configPut stores: only if the key is absent, only if present, or always. */
+export type ConfigPutMode = 'create' | 'update' | 'upsert';
+
+/**
+ * The cluster configuration: one table per kind (shared/cluster/config-kinds.ts), each
+ * keyed by the kind's record key. Records are copied in and out (the kind's `from`); a write
+ * that changes nothing (a create of an existing key, an update or delete of an absent one, a
+ * purge removing nothing) announces nothing. After onReconnect, reload: announcements may
+ * have been missed.
+ */
+export interface ConfigTable {
+  /** every record of the kind, in the kind's order */
+  configList<K extends ConfigKind>(kind: K): Promise<ConfigRecord<K>[]>;
+  /**
+   * Atomically stores the record under its key: 'create' only if the key is absent,
+   * 'update' only if present, 'upsert' always (replacing). False (and nothing changed) if
+   * the mode refused it. Stored as given: the caller normalises (e.g. a peerhost `who` in
+   * canonical form, defaults filled).
+   */
+  configPut<K extends ConfigKind>(kind: K, record: ConfigRecord<K>, mode: ConfigPutMode): Promise<boolean>;
+  /** false if there was no such record; `key` must match the stored one exactly */
+  configDelete(kind: ConfigKind, key: string): Promise<boolean>;
+  /**
+   * Removes the records of a kind that declares an `expiry` field whose value is <= nowSec
+   * (epoch seconds), no longer in force; returns how many. Rejects for a kind without one.
+   */
+  configPurgeExpired(kind: ConfigKind, nowSec: number): Promise<number>;
+  /**
+   * Told, asynchronously and on every instance (the writer's included), which kind changed
+   * after any change; the receiver reads it back with configList().
+   */
+  onConfigChange(cb: (kind: ConfigKind) => void): void;
+}
+
+/**
+ * What the cluster shares: membership, routes, the client registry, retained messages and
+ * the cluster-wide configuration, one table each. Two implementations: in-memory
+ * (standalone) and Redis. Every call may reject while the backing service is away; callers
+ * keep working locally and resynchronise on reconnect.
+ */
+export interface ClusterStore extends StoreConnection, MembershipTable, RouteTable, RegistryTable, RetainedTable, ConfigTable {}

@@ -6,12 +6,15 @@
  * outage (SIGKILL) with recovery.
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { Redis } from 'ioredis';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MemoryStore, MemoryStoreState } from '../../shared/cluster/memory-store.js';
 import { RedisStore } from '../../shared/cluster/redis-store.js';
 import type { ClusterStore, NodeRecord, RouteChange } from '../../shared/cluster/store.js';
-import type { AppRecord, BannedAs, BannedEntry, ConfigKind } from '../../shared/cluster/config-types.js';
+import type { AppRecord } from '../../shared/api/apps.js';
+import { bannedKey, type BannedAs, type BannedEntry } from '../../shared/api/banned.js';
+import { CONFIG_KINDS, type ConfigKind, type ConfigRecord } from '../../shared/cluster/config-kinds.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type Service } from '../support/services.js';
 import { sleep } from '../support/wait.js';
@@ -121,8 +124,8 @@ const BARRIER_ID = '~barrier';
  */
 async function configChanges(writer: ClusterStore, barrier: ConfigKind, ...seens: ConfigKind[][]): Promise<ConfigKind[][]> {
   const id = `${BARRIER_ID}${++seq}`;
-  if (barrier === 'apps') assert.equal(await writer.putApp(app(id), 'create'), true);
-  else await writer.addBanned(ban('clientid', id, 4_000_000_000));
+  if (barrier === 'apps') assert.equal(await writer.configPut('apps', app(id), 'create'), true);
+  else await writer.configPut('banned', ban('clientid', id, 4_000_000_000), 'upsert');
   await until(`config barrier ${id}`, () => seens.every((s) => s.includes(barrier)), 1_000);
   return seens.map((s) => s.splice(0, s.indexOf(barrier) + 1).slice(0, -1));
 }
@@ -135,8 +138,8 @@ function ban(as: BannedAs, who: string, until: number, reason = ''): BannedEntry
   return { who, as, reason, by: 'admin', at: 1_000, until };
 }
 
-const appsOf = async (s: ClusterStore) => (await s.apps()).filter((a) => !a.appid.startsWith(BARRIER_ID));
-const bannedOf = async (s: ClusterStore) => (await s.banned()).filter((e) => !e.who.startsWith(BARRIER_ID));
+const appsOf = async (s: ClusterStore) => (await s.configList('apps')).filter((a) => !a.appid.startsWith(BARRIER_ID));
+const bannedOf = async (s: ClusterStore) => (await s.configList('banned')).filter((e) => !e.who.startsWith(BARRIER_ID));
 
 function contract(name: string, factory: BackendFactory): void {
   describe(`ClusterStore contract: ${name}`, () => {
@@ -312,43 +315,43 @@ function contract(name: string, factory: BackendFactory): void {
       const step = async (expected: ConfigKind[]) => {
         assert.deepEqual(await configChanges(a, 'banned', seenA, seenB), [expected, expected]);
       };
-      assert.deepEqual(await a.apps(), []);
+      assert.deepEqual(await a.configList('apps'), []);
 
       const x = app('x');
       const m = app('m', { name: 'Mé', desc: 'ü €', status: false, expired: 1_900_000_000 });
-      assert.equal(await a.putApp(x, 'create'), true);
-      assert.equal(await b.putApp(m, 'create'), true);
+      assert.equal(await a.configPut('apps', x, 'create'), true);
+      assert.equal(await b.configPut('apps', m, 'create'), true);
       await step(['apps', 'apps']);
       assert.deepEqual(await appsOf(b), [m, x], 'sorted by appid');
 
       // Nothing changes, nothing is announced.
-      assert.equal(await b.putApp({ ...x, name: 'other' }, 'create'), false, 'create over an existing app');
-      assert.equal(await a.putApp(app('absent'), 'update'), false, 'update of an absent app');
-      assert.equal(await a.deleteApp('absent'), false);
+      assert.equal(await b.configPut('apps', { ...x, name: 'other' }, 'create'), false, 'create over an existing app');
+      assert.equal(await a.configPut('apps', app('absent'), 'update'), false, 'update of an absent app');
+      assert.equal(await a.configDelete('apps', 'absent'), false);
       await step([]);
       assert.deepEqual(await appsOf(a), [m, x]);
 
       const x2 = app('x', { name: 'renamed', secretHash: 'sha256:n3w:00ff', status: false, expired: 1_800_000_000 });
-      assert.equal(await b.putApp(x2, 'update'), true);
+      assert.equal(await b.configPut('apps', x2, 'update'), true);
       await step(['apps']);
       assert.deepEqual(await appsOf(a), [m, x2]);
 
       // Records are copied in and out.
       const c = app('c');
-      assert.equal(await a.putApp({ ...c, extra: 'dropped' } as AppRecord, 'create'), true);
+      assert.equal(await a.configPut('apps', { ...c, extra: 'dropped' } as AppRecord, 'create'), true);
       c.name = 'mutated';
-      (await a.apps())[0]!.name = 'mutated too';
+      (await a.configList('apps'))[0]!.name = 'mutated too';
       assert.deepEqual(await appsOf(b), [app('c'), m, x2]);
 
-      assert.equal(await a.deleteApp('x'), true);
-      assert.equal(await b.deleteApp('x'), false);
+      assert.equal(await a.configDelete('apps', 'x'), true);
+      assert.equal(await b.configDelete('apps', 'x'), false);
       await step(['apps', 'apps']);
       assert.deepEqual(await appsOf(b), [app('c'), m]);
 
       // Concurrent creates of one appid: exactly one wins, and its record is the one stored.
       const stores = [a, b];
       const created = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => stores[i % 2]!.putApp(app('race', { name: `n${i}` }), 'create')),
+        Array.from({ length: 10 }, (_, i) => stores[i % 2]!.configPut('apps', app('race', { name: `n${i}` }), 'create')),
       );
       assert.equal(created.filter(Boolean).length, 1, `created: ${created}`);
       const winner = created.indexOf(true);
@@ -364,7 +367,7 @@ function contract(name: string, factory: BackendFactory): void {
       const step = async (expected: ConfigKind[]) => {
         assert.deepEqual(await configChanges(b, 'apps', seenA, seenB), [expected, expected]);
       };
-      assert.deepEqual(await a.banned(), []);
+      assert.deepEqual(await a.configList('banned'), []);
 
       const far = 4_000_000_000;
       const added = [
@@ -376,7 +379,7 @@ function contract(name: string, factory: BackendFactory): void {
         ban('peerhost', '10.0.0.1', far),
         ban('clientid', 'c:colon', far, 'why'),
       ];
-      for (const [i, e] of added.entries()) await [a, b][i % 2]!.addBanned(e);
+      for (const [i, e] of added.entries()) await [a, b][i % 2]!.configPut('banned', e, 'upsert');
       await step(Array(added.length).fill('banned'));
       // By `as`, then `who` (UTF-16 code units: '/' < ':').
       const sorted = ['clientid a b', 'clientid c/ü', 'clientid c:colon', 'peerhost 10.0.0.1', 'peerhost ::1', 'username u1', 'username u2'];
@@ -385,20 +388,20 @@ function contract(name: string, factory: BackendFactory): void {
 
       // Adding the same as/who replaces; the same who under another `as` is another entry.
       const again: BannedEntry = { who: 'a b', as: 'clientid', reason: 'again', by: 'api', at: 2_000, until: far + 1 };
-      await b.addBanned({ ...again, extra: 'dropped' } as BannedEntry);
-      await a.addBanned(ban('username', 'a b', far));
+      await b.configPut('banned', { ...again, extra: 'dropped' } as BannedEntry, 'upsert');
+      await a.configPut('banned', ban('username', 'a b', far), 'upsert');
       await step(['banned', 'banned']);
       const list = await bannedOf(a);
       assert.equal(list.length, added.length + 1);
       assert.deepEqual(list[0], again);
       assert.deepEqual(list.map((e) => `${e.as} ${e.who}`), [...sorted.slice(0, 5), 'username a b', ...sorted.slice(5)]);
       list[0]!.reason = 'mutated'; // a copy
-      assert.equal((await a.banned())[0]!.reason, 'again');
+      assert.equal((await a.configList('banned'))[0]!.reason, 'again');
 
-      assert.equal(await a.deleteBanned('username', 'u2'), true);
-      assert.equal(await b.deleteBanned('username', 'u2'), false);
-      assert.equal(await b.deleteBanned('peerhost', 'u1'), false, 'another `as`');
-      assert.equal(await b.deleteBanned('peerhost', '::1'), true);
+      assert.equal(await a.configDelete('banned', bannedKey('username', 'u2')), true);
+      assert.equal(await b.configDelete('banned', bannedKey('username', 'u2')), false);
+      assert.equal(await b.configDelete('banned', bannedKey('peerhost', 'u1')), false, 'another `as`');
+      assert.equal(await b.configDelete('banned', bannedKey('peerhost', '::1')), true);
       await step(['banned', 'banned']);
       assert.deepEqual((await bannedOf(b)).map((e) => `${e.as} ${e.who}`), [
         'clientid a b',
@@ -410,22 +413,64 @@ function contract(name: string, factory: BackendFactory): void {
       ]);
 
       // In force while until > now: until == now is expired too.
-      await a.addBanned(ban('clientid', 'old', 1_500));
-      await a.addBanned(ban('username', 'now', 2_000));
-      await a.addBanned(ban('peerhost', '10.0.0.2', 2_001));
+      await a.configPut('banned', ban('clientid', 'old', 1_500), 'upsert');
+      await a.configPut('banned', ban('username', 'now', 2_000), 'upsert');
+      await a.configPut('banned', ban('peerhost', '10.0.0.2', 2_001), 'upsert');
       await step(['banned', 'banned', 'banned']);
-      assert.equal(await b.purgeExpiredBanned(2_000), 2);
+      assert.equal(await b.configPurgeExpired('banned', 2_000), 2);
       await step(['banned']); // one announcement per purge
       const left = await bannedOf(a);
       assert.deepEqual(
         left.map((e) => `${e.as} ${e.who}`),
         ['clientid a b', 'clientid c/ü', 'clientid c:colon', 'peerhost 10.0.0.1', 'peerhost 10.0.0.2', 'username a b', 'username u1'],
       );
-      assert.equal(await a.purgeExpiredBanned(2_000), 0);
+      assert.equal(await a.configPurgeExpired('banned', 2_000), 0);
       await step([]);
-      assert.equal(await a.purgeExpiredBanned(far + 0.5), left.length - 1, 'all but the one until far + 1');
+      assert.equal(await a.configPurgeExpired('banned', far + 0.5), left.length - 1, 'all but the one until far + 1');
       await step(['banned']);
       assert.deepEqual(await bannedOf(b), [again]);
+    });
+
+    test('config: every put mode on every kind, a purge only for a kind with an expiry, records of their kind only', async (t) => {
+      assert.deepEqual(CONFIG_KINDS, ['apps', 'banned']);
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      const seenA = configRecorder(a);
+      const seenB = configRecorder(b);
+      const samples: { [K in ConfigKind]: (v: string) => ConfigRecord<K> } = {
+        apps: (v) => app('k', { name: v }),
+        banned: (v) => ban('clientid', 'k', 4_000_000_000, v),
+      };
+      const keys: Record<ConfigKind, string> = { apps: 'k', banned: bannedKey('clientid', 'k') };
+      const each = async <K extends ConfigKind>(kind: K) => {
+        const other = CONFIG_KINDS.find((k) => k !== kind)!;
+        const step = async (expected: ConfigKind[]) => {
+          assert.deepEqual(await configChanges(b, other, seenA, seenB), [expected, expected], kind);
+        };
+        const sample = samples[kind] as (v: string) => ConfigRecord<K>;
+        const list = async () => (await a.configList(kind)).filter((r) => !JSON.stringify(r).includes(BARRIER_ID));
+        assert.equal(await a.configPut(kind, sample('1'), 'update'), false, `${kind}: update of an absent record`);
+        assert.equal(await a.configPut(kind, sample('1'), 'create'), true, `${kind}: create`);
+        assert.equal(await b.configPut(kind, sample('2'), 'create'), false, `${kind}: create over an existing record`);
+        await step([kind]);
+        assert.deepEqual(await list(), [sample('1')]);
+        assert.equal(await b.configPut(kind, sample('3'), 'upsert'), true, `${kind}: upsert of an existing record`);
+        assert.equal(await a.configPut(kind, sample('4'), 'update'), true, `${kind}: update`);
+        await step([kind, kind]);
+        assert.deepEqual(await list(), [sample('4')]);
+        assert.equal(await a.configDelete(kind, keys[kind]), true);
+        assert.equal(await b.configPut(kind, sample('5'), 'upsert'), true, `${kind}: upsert of an absent record`);
+        await step([kind, kind]);
+        assert.deepEqual(await list(), [sample('5')]);
+        // Not a record of the kind: refused, nothing stored or announced.
+        await assert.rejects(a.configPut(kind, { appid: 'half' } as unknown as ConfigRecord<K>, 'upsert'), /not a valid/);
+        await step([]);
+        assert.deepEqual(await list(), [sample('5')]);
+      };
+      await each('apps');
+      await each('banned');
+      await assert.rejects(a.configPurgeExpired('apps', 2_000), /apps has no expiry/);
+      await assert.rejects(a.configPurgeExpired('banned', NaN), /finite/);
     });
   });
 }
@@ -451,6 +496,39 @@ let prefixes = 0;
 contract('RedisStore', async (t) => {
   const prefix = `starling-test-${process.pid}-${++prefixes}`;
   return backend(t, () => new RedisStore({ url: redis!.url, prefix }));
+});
+
+describe('RedisStore: the key layout', () => {
+  test('every table keeps the keys and channels of before, so a cluster upgrades without migrating data', async (t) => {
+    const prefix = `starling-layout-${process.pid}`;
+    const raw = new Redis(redis!.url);
+    t.after(() => raw.quit());
+    const be = backend(t, () => new RedisStore({ url: redis!.url, prefix }));
+    const s = await be.store();
+    const P = `${prefix}:`;
+
+    await s.heartbeat({ name: 'n1', heartbeatAt: 2, startedAt: 1 }, 1_000);
+    await s.claimPurge('dead', 'n1', 10_000);
+    await s.addRoute('n1', 't/#');
+    await s.registerClient('c1', 'n1');
+    await s.setRetained('r/1', new Uint8Array([1, 2]));
+    await s.configPut('apps', app('x'), 'create');
+    await s.configPut('banned', ban('peerhost', '::1', 4_000_000_000), 'upsert');
+    assert.deepEqual(JSON.parse((await raw.hget(`${P}nodes`, 'n1'))!), { name: 'n1', heartbeatAt: 2, startedAt: 1 });
+    assert.equal(await raw.get(`${P}purge:dead`), 'n1');
+    assert.deepEqual(await raw.smembers(`${P}routes:n1`), ['t/#']);
+    assert.equal(await raw.hget(`${P}clients`, 'c1'), 'n1');
+    assert.equal(hex((await raw.hgetBuffer(`${P}retained`, 'r/1'))!), '0102');
+    assert.deepEqual(JSON.parse((await raw.hget(`${P}apps`, 'x'))!), app('x'));
+    assert.deepEqual(JSON.parse((await raw.hget(`${P}banned`, 'peerhost:::1'))!), ban('peerhost', '::1', 4_000_000_000));
+
+    // Records and notices written as a node of before writes them are read and told.
+    const seen = configRecorder(s);
+    await raw.hset(`${P}banned`, 'username:u1', JSON.stringify(ban('username', 'u1', 4_000_000_000)));
+    await raw.publish(`${P}config`, 'banned');
+    await until('a config notice published by hand', () => seen.includes('banned'), 1_000);
+    assert.deepEqual((await s.configList('banned')).map((e) => `${e.as} ${e.who}`), ['peerhost ::1', 'username u1']);
+  });
 });
 
 describe('RedisStore: an absent or failing Redis', () => {
@@ -509,13 +587,13 @@ describe('RedisStore: an absent or failing Redis', () => {
       ['registerClients', () => a.registerClients(['c'], 'n1')],
       ['setRetained', () => a.setRetained('t', new Uint8Array([1]))],
       ['retained', () => a.retained()],
-      ['apps', () => a.apps()],
-      ['putApp', () => a.putApp(app('a'), 'create')],
-      ['deleteApp', () => a.deleteApp('a')],
-      ['banned', () => a.banned()],
-      ['addBanned', () => a.addBanned(ban('clientid', 'c', 4_000_000_000))],
-      ['deleteBanned', () => a.deleteBanned('clientid', 'c')],
-      ['purgeExpiredBanned', () => a.purgeExpiredBanned(2_000)],
+      ['configList(apps)', () => a.configList('apps')],
+      ['configPut(apps)', () => a.configPut('apps', app('a'), 'create')],
+      ['configDelete(apps)', () => a.configDelete('apps', 'a')],
+      ['configList(banned)', () => a.configList('banned')],
+      ['configPut(banned)', () => a.configPut('banned', ban('clientid', 'c', 4_000_000_000), 'upsert')],
+      ['configDelete(banned)', () => a.configDelete('banned', bannedKey('clientid', 'c'))],
+      ['configPurgeExpired(banned)', () => a.configPurgeExpired('banned', 2_000)],
     ];
     // Right after the kill (the loss may not be noticed yet), then once it has been.
     for (const round of ['at once', 'once noticed']) {
@@ -536,7 +614,7 @@ describe('RedisStore: an absent or failing Redis', () => {
     await b.setRetained('back', new Uint8Array([0, 255]));
     await until('the retained change after the restart', () => retainedB.some((c) => c.topic === 'back'));
     assert.deepEqual(retainedB, [{ topic: 'back', value: '00ff' }]);
-    assert.equal(await a.putApp(app('back'), 'create'), true);
+    assert.equal(await a.configPut('apps', app('back'), 'create'), true);
     await until('the config change after the restart', () => configB.length > 0, 1_000);
     assert.deepEqual(configB, ['apps']);
     assert.deepEqual(await table(a), ['n1 after/reconnect']);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { AppRecord } from '../../../shared/cluster/config-types.js';
+import type { AppRecord } from '../../../shared/api/apps.js';
 import { CODE } from '../../../shared/result-codes.js';
 import { DEFAULT_APP, hashSecret } from '../../auth.js';
 import type { ApiContext, Resource } from '../endpoint.js';
 import { ApiError } from '../errors.js';
 import { bodySchema } from '../schema.js';
+import { stored } from '../stored.js';
 
 /**
  * GET/POST /apps, GET/PUT/DELETE /apps/{appid}: the applications whose AppID/AppSecret
@@ -51,22 +52,13 @@ const createBody = bodySchema<CreateBody>({
 /** PUT: the fields given change, the others stay (`app_id` and `secret` cannot change here). */
 const updateBody = bodySchema<AppFields>({ type: 'object', properties: FIELDS });
 
-async function stored<T>(what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw new ApiError(200, CODE.RPC_ERROR, `cluster store unavailable (${what}): ${(err as Error).message}`);
-  }
-}
-
 const expiredOf = (v: AppFields['expired']): AppRecord['expired'] => (v === undefined || v === null ? 'undefined' : v);
 
 /** An app as the API shows it (EMQX's field names; no secret). */
 const view = (a: AppRecord) => ({ app_id: a.appid, name: a.name, desc: a.desc, status: a.status, expired: a.expired });
 
 async function find({ store }: ApiContext, appid: string): Promise<AppRecord | undefined> {
-  return (await stored('apps', () => store.apps())).find((a) => a.appid === appid);
+  return (await stored('apps', () => store.configList('apps'))).find((a) => a.appid === appid);
 }
 
 const noSuchApp = (appid: string): ApiError => new ApiError(200, CODE.NO_SUCH_USER, `app ${appid} not found`);
@@ -77,7 +69,7 @@ export const apps: Resource = [
     path: '/apps',
     name: 'list_apps',
     descr: 'List Applications',
-    handle: async ({ store }) => ({ data: (await stored('apps', () => store.apps())).map(view) }),
+    handle: async ({ store }) => ({ data: (await stored('apps', () => store.configList('apps'))).map(view) }),
   },
   {
     method: 'POST',
@@ -96,7 +88,7 @@ export const apps: Resource = [
         status: b.status ?? true,
         expired: expiredOf(b.expired),
       };
-      if (!(await stored('putApp', () => store.putApp(app, 'create')))) {
+      if (!(await stored('putApp', () => store.configPut('apps', app, 'create')))) {
         throw new ApiError(200, CODE.EXISTS, `app ${b.app_id} already exists`);
       }
       return { data: { secret } };
@@ -131,7 +123,7 @@ export const apps: Resource = [
         expired: b.expired === undefined ? app.expired : expiredOf(b.expired),
       };
       // 'update' stores only if the app is still there (deleted meanwhile: 105)
-      if (!(await stored('putApp', () => ctx.store.putApp(next, 'update')))) throw noSuchApp(appid);
+      if (!(await stored('putApp', () => ctx.store.configPut('apps', next, 'update')))) throw noSuchApp(appid);
       return {};
     },
   },
@@ -143,7 +135,7 @@ export const apps: Resource = [
     handle: async ({ store, params }) => {
       const appid = params.appid!;
       if (appid === DEFAULT_APP.appid) throw new ApiError(200, CODE.ADMIN_UNDELETABLE, `the default app ${appid} cannot be deleted`);
-      if (!(await stored('deleteApp', () => store.deleteApp(appid)))) throw noSuchApp(appid);
+      if (!(await stored('deleteApp', () => store.configDelete('apps', appid)))) throw noSuchApp(appid);
       return {};
     },
   },

@@ -1,11 +1,11 @@
 import { canonicalIp } from '../../../shared/ip.js';
-import type { BannedAs, BannedEntry } from '../../../shared/cluster/config-types.js';
+import { BANNED_AS as AS, bannedKey, type BannedAs, type BannedEntry } from '../../../shared/api/banned.js';
 import type { ClusterStore } from '../../../shared/cluster/store.js';
-import { CODE } from '../../../shared/result-codes.js';
 import type { Resource } from '../endpoint.js';
-import { ApiError, badParam } from '../errors.js';
+import { badParam } from '../errors.js';
 import { meta, paging } from '../params.js';
 import { bodySchema } from '../schema.js';
+import { stored } from '../stored.js';
 
 /**
  * GET /banned, POST /banned, DELETE /banned/{as}/{who}: the cluster's banned table, kept in
@@ -13,7 +13,6 @@ import { bodySchema } from '../schema.js';
  * a banned client at CONNECT; times are epoch seconds, as in EMQX.
  */
 
-const AS: readonly BannedAs[] = ['clientid', 'username', 'peerhost'];
 /** EMQX's ban length when no `until` is given: five minutes. */
 const DEFAULT_SECONDS = 300;
 /** EMQX shows an entry added without a reason as "undefined" (the spec's example). */
@@ -45,16 +44,6 @@ const bannedBody = bodySchema<BannedBody>({
 
 const nowSec = (): number => Math.floor(Date.now() / 1000);
 
-/** A store call; the store being away is an RPC-class failure (101), as for the node registry. */
-async function stored<T>(what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw new ApiError(200, CODE.RPC_ERROR, `cluster store unavailable (${what}): ${(err as Error).message}`);
-  }
-}
-
 /** `who` as the table keys it: a peerhost in canonical form ("::ffff:1.2.3.4" is "1.2.3.4"). */
 function whoKey(as: BannedAs, who: string): string {
   if (as !== 'peerhost') return who;
@@ -71,7 +60,7 @@ function asOf(v: string): BannedAs {
 /** Entries still in force; expired ones no longer apply and are purged by the nodes. */
 async function inForce(store: ClusterStore): Promise<BannedEntry[]> {
   const now = nowSec();
-  return (await stored('banned', () => store.banned())).filter((e) => e.until > now);
+  return (await stored('banned', () => store.configList('banned'))).filter((e) => e.until > now);
 }
 
 export const banned: Resource = [
@@ -103,7 +92,7 @@ export const banned: Resource = [
         at,
         until: b.until ?? at + DEFAULT_SECONDS,
       };
-      await stored('addBanned', () => store.addBanned(entry));
+      await stored('addBanned', () => store.configPut('banned', entry, 'upsert'));
       // "the same as the request body", as the spec and EMQX answer
       return { data: b };
     },
@@ -117,7 +106,7 @@ export const banned: Resource = [
       const as = asOf(params.as!);
       const who = whoKey(as, params.who!);
       // deleting an entry that is not there succeeds, as in EMQX
-      await stored('deleteBanned', () => store.deleteBanned(as, who));
+      await stored('deleteBanned', () => store.configDelete('banned', bannedKey(as, who)));
       return {};
     },
   },

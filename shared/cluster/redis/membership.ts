@@ -1,0 +1,82 @@
+/**
+ * Cluster membership on Redis (P = prefix, default 'starling'):
+ *
+ *   P:nodes            hash     node name → JSON NodeRecord. heartbeat() = HSET; liveness is
+ *                               judged by callers from heartbeatAt against their ttl, so no
+ *                               expiring "alive" key is kept. deregister()/purgeNode() = HDEL.
+ *   P:purge:<dead>     string   the node that claimed the purge; SET NX PX ttl.
+ *
+ * purgeNode also clears the dead node's routes and registrations, through those tables.
+ */
+import type { MembershipTable, NodeRecord } from '../store.js';
+import type { RedisConnection } from './connection.js';
+import type { RedisRegistry } from './registry.js';
+import type { RedisRoutes } from './routes.js';
+
+export class RedisMembership implements MembershipTable {
+  private readonly key: string;
+  private readonly purgePrefix: string;
+
+  constructor(
+    private readonly conn: RedisConnection,
+    private readonly routes: RedisRoutes,
+    private readonly registry: RedisRegistry,
+  ) {
+    this.key = `${conn.ns}nodes`;
+    this.purgePrefix = `${conn.ns}purge:`;
+  }
+
+  heartbeat(node: NodeRecord, _ttlMs: number): Promise<void> {
+    const record: NodeRecord = { name: node.name, heartbeatAt: node.heartbeatAt, startedAt: node.startedAt };
+    return this.conn.call('heartbeat', async () => {
+      await this.conn.cmd.hset(this.key, node.name, JSON.stringify(record));
+    });
+  }
+
+  deregister(node: string): Promise<void> {
+    return this.conn.call('deregister', async () => {
+      await this.conn.cmd.hdel(this.key, node);
+    });
+  }
+
+  nodes(): Promise<NodeRecord[]> {
+    return this.conn.call('nodes', async () => {
+      const all = await this.conn.cmd.hgetall(this.key);
+      const out: NodeRecord[] = [];
+      for (const [name, json] of Object.entries(all)) {
+        const r = parseNodeRecord(json);
+        if (r) out.push(r);
+        else this.conn.log?.warn({ node: name }, 'ignoring a malformed node record');
+      }
+      return out;
+    });
+  }
+
+  claimPurge(dead: string, by: string, ttlMs: number): Promise<boolean> {
+    return this.conn.call('claimPurge', async () => {
+      const ok = await this.conn.cmd.set(this.purgePrefix + dead, by, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+      return ok === 'OK';
+    });
+  }
+
+  purgeNode(dead: string): Promise<void> {
+    return this.conn.call('purgeNode', async () => {
+      await this.routes.replace(dead, []);
+      await this.registry.unregisterNode(dead);
+      // The record last: a purge cut short leaves the node listed, so it can be retried.
+      await this.conn.cmd.hdel(this.key, dead);
+    });
+  }
+}
+
+function parseNodeRecord(json: string): NodeRecord | undefined {
+  try {
+    const v = JSON.parse(json) as Partial<NodeRecord>;
+    if (typeof v.name === 'string' && typeof v.heartbeatAt === 'number' && typeof v.startedAt === 'number') {
+      return { name: v.name, heartbeatAt: v.heartbeatAt, startedAt: v.startedAt };
+    }
+  } catch {
+    /* malformed */
+  }
+  return undefined;
+}

@@ -1,0 +1,86 @@
+/**
+ * The client registry on Redis (P = prefix, default 'starling'):
+ *
+ *   P:clients          hash     clientid → node.
+ *
+ * Scripts give its compare-and-set operations: registerClient (get-and-set),
+ * unregisterClient and a purged node's client removal (compare-and-delete, so a client
+ * that registered elsewhere meanwhile stays).
+ */
+import type { RegistryTable } from '../store.js';
+import { BATCH, execPipeline, type RedisConnection } from './connection.js';
+
+// KEYS[1] clients hash; ARGV: clientid, node → the previous node or nil
+const REGISTER_CLIENT = `
+local prev = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return prev`;
+// KEYS[1] clients hash; ARGV: node, clientids... → how many were removed
+const UNREGISTER_CLIENTS = `
+local n = 0
+for i = 2, #ARGV do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then n = n + redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return n`;
+
+/** The scripts above, as RedisConnection.script() adds them. */
+interface Scripts {
+  starlingRegisterClient(key: string, clientid: string, node: string): Promise<string | null>;
+  starlingUnregisterClients(key: string, node: string, ...clientids: string[]): Promise<number>;
+}
+
+export class RedisRegistry implements RegistryTable {
+  private readonly scripts: Scripts;
+  private readonly key: string;
+
+  constructor(private readonly conn: RedisConnection) {
+    this.key = `${conn.ns}clients`;
+    conn.script('starlingRegisterClient', REGISTER_CLIENT);
+    conn.script('starlingUnregisterClients', UNREGISTER_CLIENTS);
+    this.scripts = conn.cmd as unknown as Scripts;
+  }
+
+  registerClient(clientid: string, node: string): Promise<string | undefined> {
+    return this.conn.call('registerClient', async () => {
+      const prev = await this.scripts.starlingRegisterClient(this.key, clientid, node);
+      return prev !== null && prev !== node ? prev : undefined;
+    });
+  }
+
+  unregisterClient(clientid: string, node: string): Promise<void> {
+    return this.conn.call('unregisterClient', async () => {
+      await this.scripts.starlingUnregisterClients(this.key, node, clientid);
+    });
+  }
+
+  lookupClient(clientid: string): Promise<string | undefined> {
+    return this.conn.call('lookupClient', async () => (await this.conn.cmd.hget(this.key, clientid)) ?? undefined);
+  }
+
+  registerClients(clientids: string[], node: string): Promise<void> {
+    return this.conn.call('registerClients', async () => {
+      if (clientids.length === 0) return;
+      const pipe = this.conn.cmd.pipeline();
+      for (let i = 0; i < clientids.length; i += BATCH) {
+        const pairs: string[] = [];
+        for (const id of clientids.slice(i, i + BATCH)) pairs.push(id, node);
+        pipe.hset(this.key, ...pairs);
+      }
+      await execPipeline(pipe);
+    });
+  }
+
+  /** Removes every registration still on `node` (for purgeNode, which names the operation). */
+  async unregisterNode(node: string): Promise<void> {
+    // HSCAN, then compare-and-delete in a script: a client that registered on another
+    // node between the scan and the delete keeps its new registration.
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.conn.cmd.hscan(this.key, cursor, 'COUNT', BATCH);
+      cursor = next;
+      const ids: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i + 1] === node) ids.push(flat[i]!);
+      if (ids.length) await this.scripts.starlingUnregisterClients(this.key, node, ...ids);
+    } while (cursor !== '0');
+  }
+}

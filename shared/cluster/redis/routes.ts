@@ -1,0 +1,141 @@
+/**
+ * The route table on Redis (P = prefix, default 'starling'):
+ *
+ *   P:routes:<node>    set      the node's route filters (Redis drops it when empty).
+ *   P:routes           channel  JSON RouteChange, one message per filter actually added or
+ *                               deleted.
+ *
+ * Every change is one Lua script doing it and its PUBLISH, so announcements come in the
+ * order the changes were applied, and only real changes are announced.
+ */
+import type { RouteChange, RouteTable } from '../store.js';
+import { BATCH, execPipeline, type RedisConnection } from './connection.js';
+
+// KEYS[1] routes set; ARGV: filter, channel, message
+const ADD_ROUTE = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return 0`;
+const DELETE_ROUTE = `
+if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return 0`;
+// KEYS[1] routes set; ARGV: channel, node, filters... (the whole new set)
+const SET_ROUTES = `
+local want = {}
+for i = 3, #ARGV do want[ARGV[i]] = true end
+local have = {}
+for _, f in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  have[f] = true
+  if not want[f] then
+    redis.call('SREM', KEYS[1], f)
+    redis.call('PUBLISH', ARGV[1], cjson.encode({op = 'delete', node = ARGV[2], filter = f}))
+  end
+end
+for i = 3, #ARGV do
+  local f = ARGV[i]
+  if not have[f] then
+    have[f] = true
+    redis.call('SADD', KEYS[1], f)
+    redis.call('PUBLISH', ARGV[1], cjson.encode({op = 'add', node = ARGV[2], filter = f}))
+  end
+end
+return 0`;
+
+/** The scripts above, as RedisConnection.script() adds them. */
+interface Scripts {
+  starlingAddRoute(key: string, filter: string, channel: string, message: string): Promise<unknown>;
+  starlingDeleteRoute(key: string, filter: string, channel: string, message: string): Promise<unknown>;
+  starlingSetRoutes(key: string, channel: string, node: string, ...filters: string[]): Promise<unknown>;
+}
+
+export class RedisRoutes implements RouteTable {
+  private readonly scripts: Scripts;
+  private readonly keyPrefix: string;
+  private readonly channel: string;
+  private readonly cbs: ((change: RouteChange) => void)[] = [];
+
+  constructor(private readonly conn: RedisConnection) {
+    this.keyPrefix = `${conn.ns}routes:`;
+    this.channel = `${conn.ns}routes`;
+    conn.script('starlingAddRoute', ADD_ROUTE);
+    conn.script('starlingDeleteRoute', DELETE_ROUTE);
+    conn.script('starlingSetRoutes', SET_ROUTES);
+    this.scripts = conn.cmd as unknown as Scripts;
+    conn.listen(this.channel, (message) => this.onMessage(message));
+  }
+
+  addRoute(node: string, filter: string): Promise<void> {
+    const msg = JSON.stringify({ op: 'add', node, filter } satisfies RouteChange);
+    return this.conn.call('addRoute', async () => {
+      await this.scripts.starlingAddRoute(this.keyPrefix + node, filter, this.channel, msg);
+    });
+  }
+
+  deleteRoute(node: string, filter: string): Promise<void> {
+    const msg = JSON.stringify({ op: 'delete', node, filter } satisfies RouteChange);
+    return this.conn.call('deleteRoute', async () => {
+      await this.scripts.starlingDeleteRoute(this.keyPrefix + node, filter, this.channel, msg);
+    });
+  }
+
+  setRoutes(node: string, filters: string[]): Promise<void> {
+    return this.conn.call('setRoutes', () => this.replace(node, filters));
+  }
+
+  /** setRoutes without the operation's name on errors, for a caller that names its own (purgeNode). */
+  async replace(node: string, filters: string[]): Promise<void> {
+    await this.scripts.starlingSetRoutes(this.keyPrefix + node, this.channel, node, ...filters);
+  }
+
+  routes(): Promise<{ node: string; filter: string }[]> {
+    return this.conn.call('routes', async () => {
+      // Every route set, found by SCAN: a set left by a node that is no longer in P:nodes
+      // (a purge cut short) is still part of the table.
+      const keys = new Set<string>();
+      const match = escapeGlob(this.keyPrefix) + '*';
+      let cursor = '0';
+      do {
+        const [next, batch] = await this.conn.cmd.scan(cursor, 'MATCH', match, 'COUNT', BATCH);
+        cursor = next;
+        for (const key of batch) keys.add(key);
+      } while (cursor !== '0');
+      if (keys.size === 0) return [];
+      const ordered = [...keys];
+      const pipe = this.conn.cmd.pipeline();
+      for (const key of ordered) pipe.smembers(key);
+      const results = await execPipeline<string[]>(pipe);
+      const out: { node: string; filter: string }[] = [];
+      ordered.forEach((key, i) => {
+        const node = key.slice(this.keyPrefix.length);
+        for (const filter of results[i]!) out.push({ node, filter });
+      });
+      return out;
+    });
+  }
+
+  onRouteChange(cb: (change: RouteChange) => void): void {
+    this.cbs.push(cb);
+  }
+
+  private onMessage(message: Buffer): void {
+    const change = parseRouteChange(message.toString());
+    if (!change) return void this.conn.log?.warn({ message: message.toString() }, 'ignoring a malformed route change');
+    for (const cb of this.cbs) this.conn.safely('onRouteChange', () => cb({ ...change }));
+  }
+}
+
+function parseRouteChange(json: string): RouteChange | undefined {
+  try {
+    const v = JSON.parse(json) as Partial<RouteChange>;
+    if ((v.op === 'add' || v.op === 'delete') && typeof v.node === 'string' && typeof v.filter === 'string') {
+      return { op: v.op, node: v.node, filter: v.filter };
+    }
+  } catch {
+    /* malformed */
+  }
+  return undefined;
+}
+
+/** SCAN MATCH treats * ? [ ] \ specially; a prefix is literal. */
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
+}

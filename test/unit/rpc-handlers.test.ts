@@ -11,6 +11,7 @@ import { dispatchRpc, rpcHandlers } from '../../node/rpc/index.js';
 import { loadConfig } from '../../shared/config.js';
 import { METRIC_NAMES, STAT_NAMES } from '../../shared/emqx-names.js';
 import { createLogger } from '../../shared/logger.js';
+import type { QoS } from '../../shared/message.js';
 import { RpcError, type RpcHandlers, type RpcMethod, type RpcParams, type RpcReply } from '../../shared/rpc.js';
 import { closeAllClients, connectClient, sleep, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
 
@@ -368,7 +369,7 @@ describe('mqtt', () => {
     assert.equal(await call('mqtt.unsubscribe', { clientid: id, topic: 'a/#/b' }), 0x8f);
     assert.equal(await call('mqtt.subscribe', { clientid: id, topic: `$share/g/${id}`, qos: 2 }), 2);
     assert.equal(await call('subscriptions.count', { query: { clientid: c.clientId } }), 1);
-    await assert.rejects(call('mqtt.subscribe', { clientid: id, topic: 'a', qos: 3 }), (e: unknown) => e instanceof RpcError && e.code === 108);
+    await assert.rejects(call('mqtt.subscribe', { clientid: id, topic: 'a', qos: 3 as QoS }), (e: unknown) => e instanceof RpcError && e.code === 108);
   });
 });
 

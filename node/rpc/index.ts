@@ -1,7 +1,9 @@
 /**
- * Everything a node answers over RPC: the handlers of each API resource assembled into one
- * RpcHandlers, and the dispatch the transport's request handler calls, which checks the
- * parameters against the method's shape (shared/api/<resource>.ts) before the handler runs.
+ * Everything a node answers over RPC. Each resource's module (node/rpc/<resource>.ts) shows
+ * the node's state as the EMQX API shows it (field names and types as the v4 spec), as plain
+ * functions over the Broker. Here their handlers are assembled into one RpcHandlers, beside
+ * the dispatch the transport's request handler calls, which checks the parameters against
+ * the method's shape (shared/api/<resource>.ts) before the handler runs.
  */
 import { checkParams } from '../../shared/api/params-schema.js';
 import { ParamError } from '../../shared/api/query-schema.js';

@@ -1,3 +1,4 @@
+import type { SchemaObject } from 'ajv';
 import { CODE } from '../../../shared/result-codes.js';
 import type { PublishProperties } from '../../../shared/api/mqtt.js';
 import type { QoS } from '../../../shared/message.js';
@@ -5,7 +6,6 @@ import { parseShare, validTopicFilter, validTopicName } from '../../../shared/to
 import type { ApiContext, Endpoint, Resource } from '../endpoint.js';
 import { ApiError, asApiError, badParam, missing } from '../errors.js';
 import { bodySchema } from '../schema.js';
-import type { SchemaObject } from 'ajv';
 
 /**
  * POST /mqtt/publish, /mqtt/subscribe, /mqtt/unsubscribe and their `_batch` forms, as

@@ -434,6 +434,37 @@ describe('dispatchRpc', () => {
     }
   });
 
+  it('params not of the method shape are RpcError 108 naming the parameter, before any handler runs', async () => {
+    let ran = 0;
+    const h: RpcHandlers = { ...handlers, 'clients.kick': () => (ran++, false), 'clients.list': () => (ran++, []) };
+    const bad: [string, unknown, string][] = [
+      ['clients.kick', {}, 'clientid'],
+      ['clients.kick', { clientid: 7 }, 'clientid'],
+      ['clients.kick', { clientid: 'x', extra: 1 }, 'extra'],
+      ['clients.kick', null, 'clientid'],
+      ['clients.kick', [], 'params'],
+      ['clients.list', { query: {}, offset: 0 }, 'limit'],
+      ['clients.list', { query: { conn_state: 'asleep' }, offset: 0, limit: 1 }, 'query.conn_state'],
+      ['clients.list', { query: { proto_ver: '4' }, offset: 0, limit: 1 }, 'query.proto_ver'],
+      ['clients.list', { query: { nosuch: 1 }, offset: 0, limit: 1 }, 'query.nosuch'],
+      ['clients.list', { query: 'x', offset: 0, limit: 1 }, 'query'],
+    ];
+    for (const [method, params, name] of bad) {
+      await assert.rejects(
+        dispatchRpc(h, method, params),
+        (e: unknown) => e instanceof RpcError && e.code === 108 && e.message.includes(name),
+        `${method} ${JSON.stringify(params)}`,
+      );
+    }
+    await assert.rejects(
+      dispatchRpc(h, 'mqtt.publish', { topic: 't', payload: '', qos: 0, retain: false, clientid: 'api', properties: { user_properties: { a: [] } } }),
+      (e: unknown) => e instanceof RpcError && e.code === 108 && e.message.includes('properties.user_properties.a'),
+    );
+    assert.equal(ran, 0);
+    // optional fields may be left out
+    assert.equal(await dispatchRpc(h, 'clients.clearAclCache', {}), true);
+  });
+
   it('passes a handler error through unchanged', async () => {
     const boom = new RpcError(112, 'client offline');
     const h: RpcHandlers = { ...handlers, 'clients.kick': () => Promise.reject(boom) };

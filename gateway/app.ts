@@ -4,7 +4,7 @@ import type { Logger } from '../shared/logger.js';
 import { CODE } from '../shared/result-codes.js';
 import { appAuth } from './auth.js';
 import type { ClusterClient } from './cluster-client.js';
-import { ApiError } from './api/errors.js';
+import { ApiError, asApiError } from './api/errors.js';
 import type { Endpoint, Resource } from './api/endpoint.js';
 import { resources } from './api/v4/index.js';
 import { statusHandler } from './status.js';
@@ -16,9 +16,38 @@ export interface GatewayDeps {
   cluster: ClusterClient;
   store: ClusterStore;
   log: Logger;
-  /** called once per answered API request, for the gateway's metrics */
-  observe?: (endpoint: Endpoint | undefined, status: number, seconds: number) => void;
+  /**
+   * Called once per answered request, for the gateway's request metrics: the endpoint's
+   * name (UNKNOWN_ENDPOINT for a path no table has), the HTTP status, and the seconds from
+   * the request's arrival to the last byte of the answer, whichever way it was answered.
+   */
+  observe?: (endpoint: string, status: number, seconds: number) => void;
 }
+
+/** The endpoint name of a request to a path no resource table has. */
+export const UNKNOWN_ENDPOINT = 'unknown';
+/** Names for the two paths outside the resource tables. */
+const STATUS_ENDPOINT = 'status';
+const INDEX_ENDPOINT = 'list_endpoints';
+
+/** Times every request from its arrival and reports it to `observe` once answered. */
+function observed(observe: NonNullable<GatewayDeps['observe']>): express.RequestHandler {
+  return (_req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      observe((res.locals.endpoint as string | undefined) ?? UNKNOWN_ENDPOINT, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+}
+
+/** Names the request's endpoint; the first table entry that matches wins, as in routing. */
+const tag =
+  (name: string): express.RequestHandler =>
+  (_req, res, next) => {
+    res.locals.endpoint ??= name;
+    next();
+  };
 
 /** Writes a failure the way every answer under /api looks: JSON with a result code. */
 function sendError(res: Response, err: ApiError): void {
@@ -37,21 +66,25 @@ export function createApp(deps: GatewayDeps): express.Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.get('/status', statusHandler(cluster));
+  if (deps.observe) app.use(observed(deps.observe));
+  app.get('/status', tag(STATUS_ENDPOINT), statusHandler(cluster));
 
   const api = express.Router({ caseSensitive: true, strict: false });
+  const all: Resource = resources.flat();
+  const route = (e: Pick<Endpoint, 'method' | 'path'>, ...handlers: express.RequestHandler[]): void => {
+    (api as unknown as Record<string, (p: string, ...h: express.RequestHandler[]) => void>)[e.method.toLowerCase()]!.call(api, e.path, ...handlers);
+  };
+  // named before auth, so that a refused request is counted under its endpoint too
+  route({ method: 'GET', path: '/' }, tag(INDEX_ENDPOINT));
+  for (const e of all) route(e, tag(e.name));
   api.use(appAuth(store));
   api.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
 
-  const all: Resource = resources.flat();
   api.get('/', (_req, res) => {
     res.json({ code: CODE.OK, data: all.map((e) => ({ path: e.path, name: e.name, method: e.method, descr: e.descr })) });
   });
   for (const e of all) {
-    const route = (api as unknown as Record<string, (p: string, h: express.RequestHandler) => void>)[e.method.toLowerCase()]!.bind(api);
-    route(e.path, (req, res, next) => {
-      const started = process.hrtime.bigint();
-      res.locals.endpoint = e;
+    route(e, (req, res, next) => {
       e.handle({
         params: req.params as Record<string, string>,
         query: req.query as Record<string, string>,
@@ -60,10 +93,7 @@ export function createApp(deps: GatewayDeps): express.Express {
         store,
         req,
       }).then(
-        (reply) => {
-          res.json({ code: CODE.OK, ...reply });
-          deps.observe?.(e, 200, Number(process.hrtime.bigint() - started) / 1e9);
-        },
+        (reply) => res.json({ code: CODE.OK, ...reply }),
         next,
       );
     });
@@ -76,18 +106,17 @@ export function createApp(deps: GatewayDeps): express.Express {
   });
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { type?: string; status?: number };
-    let apiErr: ApiError;
-    if (err instanceof ApiError) apiErr = err;
-    else if (e.type === 'entity.parse.failed') apiErr = new ApiError(400, CODE.BAD_JSON, 'request body is not valid JSON');
-    else if (e.type === 'entity.too.large') apiErr = new ApiError(413, CODE.BAD_PARAM, `request body larger than ${BODY_LIMIT}`);
-    else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) apiErr = new ApiError(e.status, CODE.BAD_PARAM, (err as Error).message);
-    else {
-      log.error({ err }, 'API request failed');
-      apiErr = new ApiError(500, CODE.UNKNOWN, 'internal error');
-    }
-    sendError(res, apiErr);
-    deps.observe?.(res.locals.endpoint as Endpoint | undefined, apiErr.status, 0);
+    sendError(res, asApiError(err) ?? otherError(err, log));
   });
   return app;
+}
+
+/** A failure that is not the API's own answer: Express's body parser's, or a bug (500, logged). */
+function otherError(err: unknown, log: Logger): ApiError {
+  const e = err as { type?: string; status?: number };
+  if (e.type === 'entity.parse.failed') return new ApiError(400, CODE.BAD_JSON, 'request body is not valid JSON');
+  if (e.type === 'entity.too.large') return new ApiError(413, CODE.BAD_PARAM, `request body larger than ${BODY_LIMIT}`);
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return new ApiError(e.status, CODE.BAD_PARAM, (err as Error).message);
+  log.error({ err }, 'API request failed');
+  return new ApiError(500, CODE.UNKNOWN, 'internal error');
 }

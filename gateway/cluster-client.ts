@@ -1,7 +1,8 @@
 import type { ClusterStore } from '../shared/cluster/store.js';
 import type { Transport } from '../shared/cluster/transport.js';
 import { CODE } from '../shared/result-codes.js';
-import { RpcError, type RpcMethod, type RpcParams, type RpcReply, type Slice } from '../shared/rpc.js';
+import type { Slice } from '../shared/api/page.js';
+import { RpcError, type RpcMethod, type RpcParams, type RpcReply } from '../shared/rpc.js';
 import { ApiError, notFound } from './api/errors.js';
 
 /** How long the live-node list is reused: a load balancer probing /status must not cost a Redis call each. */

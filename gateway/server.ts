@@ -6,6 +6,7 @@ import type { Logger } from '../shared/logger.js';
 import { createApp } from './app.js';
 import { ensureDefaultApp } from './auth.js';
 import { ClusterClient } from './cluster-client.js';
+import { RequestMetrics } from './metrics.js';
 
 export interface GatewayOptions {
   transport: Transport;
@@ -19,6 +20,8 @@ export interface GatewayOptions {
 
 export interface RunningGateway {
   port: number;
+  /** the gateway's own request counts and latencies (GET /metrics will export them) */
+  requests: RequestMetrics;
   close(): Promise<void>;
 }
 
@@ -26,7 +29,8 @@ export interface RunningGateway {
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   await ensureDefaultApp(o.store, o.log);
   const cluster = new ClusterClient(o.transport, o.store, { rpcTimeoutMs: o.rpcTimeoutMs, heartbeatTtlMs: o.heartbeatTtlMs });
-  const app = createApp({ cluster, store: o.store, log: o.log });
+  const requests = new RequestMetrics();
+  const app = createApp({ cluster, store: o.store, log: o.log, observe: (endpoint, status, seconds) => requests.observe(endpoint, status, seconds) });
   // http.createServer rather than app.listen: Express 5 calls listen's callback on errors too
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -41,6 +45,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   o.log.info({ port, address: o.bind }, 'api listening');
   return {
     port,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

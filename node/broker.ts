@@ -19,7 +19,7 @@ import { Session, detachPayload } from './session/session.js';
 import { importSession } from './cluster/session-transfer.js';
 import type { ForwardTarget } from '../shared/cluster/transport.js';
 import { cachedUtf8 } from '../shared/cluster/message-codec.js';
-import type { SessionTransfer } from '../shared/rpc.js';
+import type { SessionTransfer } from '../shared/api/session.js';
 import { Presence } from './sys/presence.js';
 import { SysTopics } from './sys/sys-topics.js';
 

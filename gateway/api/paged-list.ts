@@ -1,19 +1,20 @@
+import { parseQuery, type QuerySchema } from '../../shared/api/query-schema.js';
 import type { RpcMethod } from '../../shared/rpc.js';
 import type { ApiContext, ApiReply } from './endpoint.js';
+import { liveNode } from './node-pair.js';
 import { meta, paging } from './params.js';
-import { liveNode, parseQuery, type QuerySchema } from './schema.js';
 
 /**
  * One page of a filtered list held by the nodes (clients, subscriptions), over the whole
- * cluster or, with `node`, one node: the query string is checked before any node is asked,
- * then the nodes count and slice (ClusterClient.page).
+ * cluster or, with `node`, one node: the query string is checked against the resource's
+ * schema before any node is asked, then the nodes count and slice (ClusterClient.page).
  */
-export async function pagedList<Q>(
+export async function pagedList(
   { cluster, query: q }: ApiContext,
-  schema: QuerySchema<Q>,
+  schema: QuerySchema,
   countMethod: RpcMethod,
   listMethod: RpcMethod,
-  node?: string,
+  node: string | undefined,
 ): Promise<ApiReply> {
   const { page, limit } = paging(q);
   const { query, filtered } = parseQuery(schema, q);

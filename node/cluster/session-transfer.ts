@@ -1,4 +1,4 @@
-import type { SessionTransfer } from '../../shared/rpc.js';
+import type { SessionTransfer } from '../../shared/api/session.js';
 import type { QoS } from '../../shared/message.js';
 import { decodeMessage, encodeMessage } from '../../shared/cluster/message-codec.js';
 import type { Broker } from '../broker.js';

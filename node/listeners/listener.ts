@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Broker } from '../broker.js';
 import { Connection } from '../protocol/connection.js';
 import type { ShutdownReason } from '../protocol/reason-codes.js';
-import type { ListenerRow } from '../../shared/rpc.js';
+import type { ListenerRow } from '../../shared/api/listeners.js';
 
 /** Strips the IPv4-mapped prefix so peers read as EMQX shows them ("127.0.0.1"). */
 export function peerAddress(addr: string | undefined): string {

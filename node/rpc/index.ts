@@ -1,9 +1,16 @@
 /**
- * Everything a node answers over RPC: the handlers of each API resource assembled into one
- * RpcHandlers, and the dispatch the transport's request handler calls.
+ * Everything a node answers over RPC. Each resource's module (node/rpc/<resource>.ts) shows
+ * the node's state as the EMQX API shows it (field names and types as the v4 spec), as plain
+ * functions over the Broker. Here their handlers are assembled into one RpcHandlers, beside
+ * the dispatch the transport's request handler calls, which checks the parameters against
+ * the method's shape (shared/api/<resource>.ts) before the handler runs.
  */
-import { RpcError, type RpcHandlers } from '../../shared/rpc.js';
+import { checkParams } from '../../shared/api/params-schema.js';
+import { ParamError } from '../../shared/api/query-schema.js';
+import { CODE } from '../../shared/result-codes.js';
+import { RPC_PARAMS, RpcError, type RpcHandlers } from '../../shared/rpc.js';
 import type { Broker } from '../broker.js';
+import { aclCacheHandlers } from './acl-cache.js';
 import { brokersHandlers } from './brokers.js';
 import { clientsHandlers } from './clients.js';
 import { listenersHandlers } from './listeners.js';
@@ -20,6 +27,7 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...brokersHandlers(b),
     ...nodesHandlers(b),
     ...clientsHandlers(b),
+    ...aclCacheHandlers(b),
     ...subscriptionsHandlers(b),
     ...routesHandlers(b),
     ...mqttHandlers(b),
@@ -32,11 +40,20 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
 
 /**
  * Calls the handler of `method` with `params` as they came off the wire. An unknown method
- * is an RpcError 404; a handler's errors, RpcErrors included, reach the caller unchanged.
+ * is an RpcError 404, parameters not of the method's shape an RpcError 108; a handler's
+ * errors, RpcErrors included, reach the caller unchanged.
  */
 export async function dispatchRpc(handlers: RpcHandlers, method: string, params: unknown): Promise<unknown> {
   // own properties only: "toString" or "__proto__" are not methods
-  if (!Object.hasOwn(handlers, method)) throw new RpcError(404, `unknown method ${method}`);
-  const handler = handlers[method as keyof RpcHandlers] as (p: unknown) => unknown;
-  return await handler(params ?? {});
+  if (!Object.hasOwn(handlers, method) || !Object.hasOwn(RPC_PARAMS, method)) throw new RpcError(CODE.NOT_FOUND, `unknown method ${method}`);
+  const m = method as keyof RpcHandlers;
+  const checked = params ?? {};
+  try {
+    checkParams(RPC_PARAMS[m], checked);
+  } catch (err) {
+    if (err instanceof ParamError) throw new RpcError(err.code, `${method}: ${err.message}`);
+    throw err;
+  }
+  const handler = handlers[m] as (p: unknown) => unknown;
+  return await handler(checked);
 }

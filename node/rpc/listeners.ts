@@ -1,8 +1,7 @@
 import type { RpcHandlers } from '../../shared/rpc.js';
 import type { Broker } from '../broker.js';
-import { listeners } from '../inspect.js';
 
-/** GET /api/v4/listeners */
+/** The listeners resource on this node (GET /api/v4/listeners): each listener's row. */
 export function listenersHandlers(b: Broker): Pick<RpcHandlers, 'listeners.list'> {
-  return { 'listeners.list': () => listeners(b) };
+  return { 'listeners.list': () => b.listeners.map((l) => l.info()) };
 }

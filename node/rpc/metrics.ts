@@ -1,8 +1,7 @@
 import type { RpcHandlers } from '../../shared/rpc.js';
 import type { Broker } from '../broker.js';
-import { metrics } from '../inspect.js';
 
-/** GET /api/v4/metrics */
+/** The metrics resource on this node (GET /api/v4/metrics): the EMQX counters. */
 export function metricsHandlers(b: Broker): Pick<RpcHandlers, 'metrics.get'> {
-  return { 'metrics.get': () => metrics(b) };
+  return { 'metrics.get': () => b.metrics.toObject() };
 }

@@ -1,20 +1,14 @@
-import { newMessage, type MessageProperties, type QoS } from '../../shared/message.js';
-import { RpcError, type PublishParams, type RpcHandlers } from '../../shared/rpc.js';
+/** The mqtt resource on this node (POST /api/v4/mqtt/publish, /subscribe, /unsubscribe). */
+import type { MQTT_PARAMS, PublishProperties } from '../../shared/api/mqtt.js';
+import { newMessage, type MessageProperties } from '../../shared/message.js';
+import { CODE } from '../../shared/result-codes.js';
+import { RpcError, type RpcHandlers } from '../../shared/rpc.js';
 import { validTopicName } from '../../shared/topic.js';
 import type { Broker } from '../broker.js';
 import type { SubOptions } from '../router/router.js';
 
-/** EMQX result codes: 108 a bad request parameter, 115 an invalid topic. */
-const BAD_PARAMS = 108;
-const INVALID_TOPIC = 115;
-
-function qosOf(qos: unknown): QoS {
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw new RpcError(BAD_PARAMS, `invalid qos: ${String(qos)}`);
-  return qos;
-}
-
 /** The API's snake_case MQTT 5 properties as the message carries them; undefined when there are none. */
-function messageProperties(p: PublishParams['properties']): MessageProperties | undefined {
+function messageProperties(p: PublishProperties | undefined): MessageProperties | undefined {
   if (!p) return undefined;
   const out: MessageProperties = {};
   let any = false;
@@ -30,21 +24,18 @@ function messageProperties(p: PublishParams['properties']): MessageProperties | 
   return any ? out : undefined;
 }
 
-/** POST /api/v4/mqtt/publish, /subscribe and /unsubscribe, answered by this node. */
-export function mqttHandlers(b: Broker): Pick<RpcHandlers, 'mqtt.publish' | 'mqtt.subscribe' | 'mqtt.unsubscribe'> {
+export function mqttHandlers(b: Broker): Pick<RpcHandlers, keyof typeof MQTT_PARAMS> {
   return {
     'mqtt.publish': async (p) => {
-      if (typeof p.topic !== 'string' || !validTopicName(p.topic, { maxLevels: b.cfg.maxTopicLevels })) {
-        throw new RpcError(INVALID_TOPIC, `invalid topic: ${String(p.topic)}`);
-      }
+      if (!validTopicName(p.topic, { maxLevels: b.cfg.maxTopicLevels })) throw new RpcError(CODE.BAD_TOPIC, `invalid topic: ${p.topic}`);
       const now = Date.now();
       const expiry = p.properties?.message_expiry_interval;
       const delivered = b.publish(
         newMessage({
           topic: p.topic,
-          payload: Buffer.from(p.payload ?? '', 'base64'),
-          qos: qosOf(p.qos ?? 0),
-          retain: p.retain === true,
+          payload: Buffer.from(p.payload, 'base64'),
+          qos: p.qos,
+          retain: p.retain,
           from: p.clientid,
           timestamp: now,
           expiresAt: expiry === undefined ? undefined : now + expiry * 1000,
@@ -59,7 +50,7 @@ export function mqttHandlers(b: Broker): Pick<RpcHandlers, 'mqtt.publish' | 'mqt
     'mqtt.subscribe': ({ clientid, topic, qos }) => {
       const session = b.sessions.get(clientid);
       if (!session) return null;
-      const opts: SubOptions = { qos: qosOf(qos), nl: false, rap: false, rh: 0, subId: undefined, share: undefined };
+      const opts: SubOptions = { qos, nl: false, rap: false, rh: 0, subId: undefined, share: undefined };
       const r = b.subscribe(session, topic, opts);
       // retained messages follow as for a SUBSCRIBE with Retain Handling 0; shared subscriptions get none
       if (r.code < 0x80 && r.opts.share === undefined) {

@@ -1,9 +1,8 @@
-// node/query/clients.ts: every ClientQuery field evaluated as EMQX 4.x's client list does.
+// node/rpc/clients.ts: every ClientQuery field evaluated as EMQX 4.x's client list does.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ClientRecord } from '../../node/inspect.js';
-import { isFiltered, matchClient } from '../../node/query/clients.js';
-import type { ClientQuery, ClientRow } from '../../shared/rpc.js';
+import { isFiltered, matchClient, type ClientRecord } from '../../node/rpc/clients.js';
+import type { ClientQuery, ClientRow } from '../../shared/api/clients.js';
 
 // created at 1000.5 s, connected at 2000.25 s (epoch ms below)
 const CREATED_MS = 1_000_500;
@@ -73,7 +72,7 @@ const cases: Case[] = [
   ['clean_start false', { clean_start: false }, false],
   ['clean_start false on a persistent session', { clean_start: false }, true, record({ clean_start: false })],
   ['proto_name', { proto_name: 'MQTT' }, true],
-  ['proto_name MQIsdp', { proto_name: 'MQIsdp' }, false],
+  ['proto_name MQIsdp', { proto_name: 'MQIsdp' as ClientQuery['proto_name'] }, false],
   ['proto_ver', { proto_ver: 4 }, true],
   ['proto_ver 5', { proto_ver: 5 }, false],
   ['_like_clientid substring', { _like_clientid: 'sor-4' }, true],

@@ -1,8 +1,8 @@
-// node/query/subscriptions.ts: every SubscriptionQuery field against subscription rows.
+// node/rpc/subscriptions.ts: every SubscriptionQuery field against subscription rows.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isFiltered, matchSubscription } from '../../node/query/subscriptions.js';
-import type { SubscriptionQuery, SubscriptionRow } from '../../shared/rpc.js';
+import { isFiltered, matchSubscription } from '../../node/rpc/subscriptions.js';
+import type { SubscriptionQuery, SubscriptionRow } from '../../shared/api/subscriptions.js';
 
 const sub = (topic: string, qos = 1, clientid = 'c1'): SubscriptionRow => ({ node: 'n1@127.0.0.1', clientid, topic, qos });
 

@@ -11,6 +11,7 @@ import { dispatchRpc, rpcHandlers } from '../../node/rpc/index.js';
 import { loadConfig } from '../../shared/config.js';
 import { METRIC_NAMES, STAT_NAMES } from '../../shared/emqx-names.js';
 import { createLogger } from '../../shared/logger.js';
+import type { QoS } from '../../shared/message.js';
 import { RpcError, type RpcHandlers, type RpcMethod, type RpcParams, type RpcReply } from '../../shared/rpc.js';
 import { closeAllClients, connectClient, sleep, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
 
@@ -368,7 +369,7 @@ describe('mqtt', () => {
     assert.equal(await call('mqtt.unsubscribe', { clientid: id, topic: 'a/#/b' }), 0x8f);
     assert.equal(await call('mqtt.subscribe', { clientid: id, topic: `$share/g/${id}`, qos: 2 }), 2);
     assert.equal(await call('subscriptions.count', { query: { clientid: c.clientId } }), 1);
-    await assert.rejects(call('mqtt.subscribe', { clientid: id, topic: 'a', qos: 3 }), (e: unknown) => e instanceof RpcError && e.code === 108);
+    await assert.rejects(call('mqtt.subscribe', { clientid: id, topic: 'a', qos: 3 as QoS }), (e: unknown) => e instanceof RpcError && e.code === 108);
   });
 });
 
@@ -431,6 +432,37 @@ describe('dispatchRpc', () => {
     for (const method of ['no.such', 'toString', '__proto__', 'constructor']) {
       await assert.rejects(dispatchRpc(handlers, method, {}), (e: unknown) => e instanceof RpcError && e.code === 404 && e.message.includes(method), method);
     }
+  });
+
+  it('params not of the method shape are RpcError 108 naming the parameter, before any handler runs', async () => {
+    let ran = 0;
+    const h: RpcHandlers = { ...handlers, 'clients.kick': () => (ran++, false), 'clients.list': () => (ran++, []) };
+    const bad: [string, unknown, string][] = [
+      ['clients.kick', {}, 'clientid'],
+      ['clients.kick', { clientid: 7 }, 'clientid'],
+      ['clients.kick', { clientid: 'x', extra: 1 }, 'extra'],
+      ['clients.kick', null, 'clientid'],
+      ['clients.kick', [], 'params'],
+      ['clients.list', { query: {}, offset: 0 }, 'limit'],
+      ['clients.list', { query: { conn_state: 'asleep' }, offset: 0, limit: 1 }, 'query.conn_state'],
+      ['clients.list', { query: { proto_ver: '4' }, offset: 0, limit: 1 }, 'query.proto_ver'],
+      ['clients.list', { query: { nosuch: 1 }, offset: 0, limit: 1 }, 'query.nosuch'],
+      ['clients.list', { query: 'x', offset: 0, limit: 1 }, 'query'],
+    ];
+    for (const [method, params, name] of bad) {
+      await assert.rejects(
+        dispatchRpc(h, method, params),
+        (e: unknown) => e instanceof RpcError && e.code === 108 && e.message.includes(name),
+        `${method} ${JSON.stringify(params)}`,
+      );
+    }
+    await assert.rejects(
+      dispatchRpc(h, 'mqtt.publish', { topic: 't', payload: '', qos: 0, retain: false, clientid: 'api', properties: { user_properties: { a: [] } } }),
+      (e: unknown) => e instanceof RpcError && e.code === 108 && e.message.includes('properties.user_properties.a'),
+    );
+    assert.equal(ran, 0);
+    // optional fields may be left out
+    assert.equal(await dispatchRpc(h, 'clients.clearAclCache', {}), true);
   });
 
   it('passes a handler error through unchanged', async () => {

@@ -1,19 +1,11 @@
 import type { Resource } from '../endpoint.js';
+import { nodeObjects, nodePair } from '../node-pair.js';
 
 /** GET /brokers, /brokers/{node}: basic information of each node. */
-export const brokers: Resource = [
-  {
-    method: 'GET',
-    path: '/brokers',
-    name: 'list_brokers',
-    descr: 'A list of brokers in the cluster',
-    handle: async ({ cluster }) => ({ data: (await cluster.all('brokers.get', {})).map((r) => r.data) }),
-  },
-  {
-    method: 'GET',
-    path: '/brokers/:node',
-    name: 'lookup_broker',
-    descr: 'Lookup info of a broker in the cluster',
-    handle: async ({ cluster, params }) => ({ data: await cluster.one(params.node!, 'brokers.get', {}) }),
-  },
-];
+export const brokers: Resource = nodePair({
+  path: '/brokers',
+  nodePath: '/brokers/:node',
+  name: ['list_brokers', 'lookup_broker'],
+  descr: ['A list of brokers in the cluster', 'Lookup info of a broker in the cluster'],
+  handle: nodeObjects('brokers.get', {}),
+});

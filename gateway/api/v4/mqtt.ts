@@ -1,8 +1,10 @@
+import type { SchemaObject } from 'ajv';
 import { CODE } from '../../../shared/result-codes.js';
-import type { PublishParams } from '../../../shared/rpc.js';
+import type { PublishProperties } from '../../../shared/api/mqtt.js';
+import type { QoS } from '../../../shared/message.js';
 import { parseShare, validTopicFilter, validTopicName } from '../../../shared/topic.js';
-import type { ApiContext, Resource } from '../endpoint.js';
-import { ApiError, badParam, missing } from '../errors.js';
+import type { ApiContext, Endpoint, Resource } from '../endpoint.js';
+import { ApiError, asApiError, badParam, missing } from '../errors.js';
 import { bodySchema } from '../schema.js';
 
 /**
@@ -39,15 +41,7 @@ interface PublishBody extends TopicsBody {
   encoding?: 'plain' | 'base64';
   qos?: 0 | 1 | 2;
   retain?: boolean;
-  properties?: {
-    payload_format_indicator?: 0 | 1;
-    message_expiry_interval?: number;
-    response_topic?: string;
-    correlation_data?: string;
-    subscription_identifier?: number;
-    user_properties?: Record<string, string | number | boolean>;
-    content_type?: string;
-  };
+  properties?: PublishProperties;
 }
 
 interface SubscribeBody extends TopicsBody {
@@ -56,6 +50,24 @@ interface SubscribeBody extends TopicsBody {
 }
 
 type UnsubscribeBody = TopicsBody & { clientid: string };
+
+/**
+ * The ranges of the MQTT 5 PUBLISH properties (shared/api/mqtt.ts declares them, one key
+ * each here); others are dropped, as EMQX ignores them.
+ */
+const PROPERTIES = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    payload_format_indicator: { type: 'integer', enum: [0, 1] },
+    message_expiry_interval: U32,
+    response_topic: { type: 'string', minLength: 1 },
+    correlation_data: { type: 'string' },
+    subscription_identifier: { type: 'integer', minimum: 1, maximum: 268435455 },
+    user_properties: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
+    content_type: { type: 'string' },
+  } satisfies { [K in keyof PublishProperties]-?: SchemaObject },
+};
 
 const publishBody = bodySchema<PublishBody>({
   type: 'object',
@@ -66,20 +78,7 @@ const publishBody = bodySchema<PublishBody>({
     encoding: { type: 'string', enum: ['plain', 'base64'] },
     qos: QOS,
     retain: { type: 'boolean' },
-    // MQTT 5 PUBLISH properties; others are ignored, as EMQX ignores them
-    properties: {
-      type: 'object',
-      properties: {
-        payload_format_indicator: { type: 'integer', enum: [0, 1] },
-        message_expiry_interval: U32,
-        response_topic: { type: 'string', minLength: 1 },
-        correlation_data: { type: 'string' },
-        // one per message only makes sense for a subscription: accepted and not used, as by EMQX
-        subscription_identifier: { type: 'integer', minimum: 1, maximum: 268435455 },
-        user_properties: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
-        content_type: { type: 'string' },
-      },
-    },
+    properties: PROPERTIES,
   },
 });
 
@@ -143,23 +142,11 @@ function payloadBase64(b: PublishBody): string {
   return Buffer.from(s, 'base64').toString('base64');
 }
 
-function rpcProperties(p: PublishBody['properties']): PublishParams['properties'] {
-  if (!p) return undefined;
-  const out: NonNullable<PublishParams['properties']> = {};
-  if (p.payload_format_indicator !== undefined) out.payload_format_indicator = p.payload_format_indicator;
-  if (p.message_expiry_interval !== undefined) out.message_expiry_interval = p.message_expiry_interval;
-  if (p.response_topic !== undefined) {
-    // a Response Topic is a topic name [MQTT-3.3.2-14]
-    if (!validTopicName(p.response_topic)) throw badParam('properties.response_topic', 'must be a topic name without wildcards');
-    out.response_topic = p.response_topic;
+/** A Response Topic is a topic name [MQTT-3.3.2-14]: 108 for a filter. */
+function checkProperties(p: PublishProperties | undefined): void {
+  if (p?.response_topic !== undefined && !validTopicName(p.response_topic)) {
+    throw badParam('properties.response_topic', 'must be a topic name without wildcards');
   }
-  if (p.correlation_data !== undefined) out.correlation_data = p.correlation_data;
-  if (p.user_properties !== undefined) {
-    // EMQX's own example sends numbers: a User Property is a pair of UTF-8 strings
-    out.user_properties = Object.fromEntries(Object.entries(p.user_properties).map(([k, v]) => [k, String(v)]));
-  }
-  if (p.content_type !== undefined) out.content_type = p.content_type;
-  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** Where a publish is made: the publisher's node if it is connected to a live one, else the first live node. */
@@ -179,7 +166,8 @@ async function publish(ctx: ApiContext, body: unknown, where?: string): Promise<
   const b = publishBody(body, where);
   const topics = topicList(b, 'name');
   const payload = payloadBase64(b);
-  const properties = rpcProperties(b.properties);
+  checkProperties(b.properties);
+  const properties = b.properties;
   const clientid = b.clientid ?? DEFAULT_PUBLISHER;
   const node = await publishNode(ctx, clientid);
   for (const topic of topics) {
@@ -199,7 +187,7 @@ function checkReason(code: number, topic: string, op: string): void {
  * offered to every node (only the client's answers non-null), the rest go to that node alone.
  * No node holding the client is 112.
  */
-async function onClientNode(ctx: ApiContext, op: 'subscribe' | 'unsubscribe', clientid: string, topics: string[], qos: number): Promise<void> {
+async function onClientNode(ctx: ApiContext, op: 'subscribe' | 'unsubscribe', clientid: string, topics: string[], qos: QoS): Promise<void> {
   const call = (node: string | undefined, topic: string): Promise<{ node: string; data: number | null }[]> =>
     op === 'subscribe'
       ? node === undefined
@@ -233,7 +221,8 @@ async function itemCode(run: () => Promise<void>): Promise<number> {
     await run();
     return CODE.OK;
   } catch (err) {
-    if (err instanceof ApiError) return err.code;
+    const e = asApiError(err);
+    if (e) return e.code;
     throw err;
   }
 }
@@ -242,69 +231,51 @@ async function itemCode(run: () => Promise<void>): Promise<number> {
  * A batch: the body must be an array (108 otherwise); its items run one after the other, in
  * order (a batch of publishes to one topic arrives in order), each answered with its own code.
  */
-async function batch<R>(ctx: ApiContext, run: (item: unknown, where: string) => Promise<void>, row: (item: unknown, code: number) => R): Promise<R[]> {
+async function batch(ctx: ApiContext, op: Op): Promise<unknown[]> {
   if (!Array.isArray(ctx.body)) throw badParam('body', 'must be a JSON array');
-  const out: R[] = [];
-  for (const [i, item] of ctx.body.entries()) out.push(row(item, await itemCode(() => run(item, `[${i}]`))));
+  const out: unknown[] = [];
+  for (const [i, item] of ctx.body.entries()) out.push(op.row(item, await itemCode(() => op.run(ctx, item, `[${i}]`))));
   return out;
 }
 
+/** One operation: POST /mqtt/<name> runs it on the body, POST /mqtt/<name>_batch on each item of an array. */
+interface Op {
+  name: 'publish' | 'subscribe' | 'unsubscribe';
+  descr: string;
+  batchDescr: string;
+  run(ctx: ApiContext, body: unknown, where?: string): Promise<void>;
+  /** a batch item's answer */
+  row(item: unknown, code: number): unknown;
+}
+
+const OPS: Op[] = [
+  // as the spec's example: {"data":[{"topic":"a/b/c","code":0}, ...],"code":0}
+  { name: 'publish', descr: 'Publish a MQTT message', batchDescr: 'Batch publish MQTT messages', run: publish, row: (item, code) => ({ topic: itemTopic(item), code }) },
+  // the spec's example shows only {"code":0}; EMQX 4.x also answers each item's result in `data`
+  { name: 'subscribe', descr: 'Subscribe a topic', batchDescr: 'Batch subscribes topics', run: subscribe, row: (item, code) => ({ clientid: itemClientid(item), topic: itemTopic(item), code }) },
+  { name: 'unsubscribe', descr: 'Unsubscribe a topic', batchDescr: 'Batch unsubscribes topics', run: unsubscribe, row: (item, code) => ({ clientid: itemClientid(item), topic: itemTopic(item), code }) },
+];
+
 export const mqtt: Resource = [
-  {
-    method: 'POST',
-    path: '/mqtt/publish',
-    name: 'mqtt_publish',
-    descr: 'Publish a MQTT message',
-    handle: async (ctx) => {
-      await publish(ctx, ctx.body);
-      return {};
-    },
-  },
-  {
-    method: 'POST',
-    path: '/mqtt/subscribe',
-    name: 'mqtt_subscribe',
-    descr: 'Subscribe a topic',
-    handle: async (ctx) => {
-      await subscribe(ctx, ctx.body);
-      return {};
-    },
-  },
-  {
-    method: 'POST',
-    path: '/mqtt/unsubscribe',
-    name: 'mqtt_unsubscribe',
-    descr: 'Unsubscribe a topic',
-    handle: async (ctx) => {
-      await unsubscribe(ctx, ctx.body);
-      return {};
-    },
-  },
-  {
-    method: 'POST',
-    path: '/mqtt/publish_batch',
-    name: 'mqtt_publish_batch',
-    descr: 'Batch publish MQTT messages',
-    // as the spec's example: {"data":[{"topic":"a/b/c","code":0}, ...],"code":0}
-    handle: async (ctx) => ({ data: await batch(ctx, (item, where) => publish(ctx, item, where), (item, code) => ({ topic: itemTopic(item), code })) }),
-  },
-  {
-    method: 'POST',
-    path: '/mqtt/subscribe_batch',
-    name: 'mqtt_subscribe_batch',
-    descr: 'Batch subscribes topics',
-    // the spec's example shows only {"code":0}; EMQX 4.x also answers each item's result in `data`
-    handle: async (ctx) => ({
-      data: await batch(ctx, (item, where) => subscribe(ctx, item, where), (item, code) => ({ clientid: itemClientid(item), topic: itemTopic(item), code })),
+  ...OPS.map(
+    (op): Endpoint => ({
+      method: 'POST',
+      path: `/mqtt/${op.name}`,
+      name: `mqtt_${op.name}`,
+      descr: op.descr,
+      handle: async (ctx) => {
+        await op.run(ctx, ctx.body);
+        return {};
+      },
     }),
-  },
-  {
-    method: 'POST',
-    path: '/mqtt/unsubscribe_batch',
-    name: 'mqtt_unsubscribe_batch',
-    descr: 'Batch unsubscribes topics',
-    handle: async (ctx) => ({
-      data: await batch(ctx, (item, where) => unsubscribe(ctx, item, where), (item, code) => ({ clientid: itemClientid(item), topic: itemTopic(item), code })),
+  ),
+  ...OPS.map(
+    (op): Endpoint => ({
+      method: 'POST',
+      path: `/mqtt/${op.name}_batch`,
+      name: `mqtt_${op.name}_batch`,
+      descr: op.batchDescr,
+      handle: async (ctx) => ({ data: await batch(ctx, op) }),
     }),
-  },
+  ),
 ];

@@ -1,19 +1,11 @@
 import type { Resource } from '../endpoint.js';
+import { nodeObjects, nodePair } from '../node-pair.js';
 
 /** GET /nodes, /nodes/{node}: the state of each node. */
-export const nodes: Resource = [
-  {
-    method: 'GET',
-    path: '/nodes',
-    name: 'list_nodes',
-    descr: 'A list of nodes in the cluster',
-    handle: async ({ cluster }) => ({ data: (await cluster.all('nodes.get', {})).map((r) => r.data) }),
-  },
-  {
-    method: 'GET',
-    path: '/nodes/:node',
-    name: 'lookup_node',
-    descr: 'Lookup a node in the cluster',
-    handle: async ({ cluster, params }) => ({ data: await cluster.one(params.node!, 'nodes.get', {}) }),
-  },
-];
+export const nodes: Resource = nodePair({
+  path: '/nodes',
+  nodePath: '/nodes/:node',
+  name: ['list_nodes', 'lookup_node'],
+  descr: ['A list of nodes in the cluster', 'Lookup a node in the cluster'],
+  handle: nodeObjects('nodes.get', {}),
+});

@@ -1,6 +1,6 @@
-import type { RouteRow } from '../../../shared/rpc.js';
+import type { RouteRow } from '../../../shared/api/routes.js';
 import type { ApiContext, Resource } from '../endpoint.js';
-import { meta, paging } from '../params.js';
+import { pageOf, paging } from '../params.js';
 
 /**
  * Every node's routes, in node order. Route lists are one row per filter per node, small
@@ -10,7 +10,7 @@ async function allRoutes({ cluster }: ApiContext): Promise<RouteRow[]> {
   return (await cluster.all('routes.list', {})).flatMap((r) => r.data);
 }
 
-/** GET /routes, /routes/{topic}: which nodes have subscribers for which filters. */
+/** GET /routes, /routes/{topic}: which nodes have subscribers for which filters (EMQX has no per-node form). */
 export const routes: Resource = [
   {
     method: 'GET',
@@ -19,9 +19,7 @@ export const routes: Resource = [
     descr: 'List routes',
     handle: async (ctx) => {
       const { page, limit } = paging(ctx.query);
-      const rows = await allRoutes(ctx);
-      const from = (page - 1) * limit;
-      return { data: rows.slice(from, from + limit), meta: meta(page, limit, rows.length, false) };
+      return pageOf(await allRoutes(ctx), page, limit);
     },
   },
   {

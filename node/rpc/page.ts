@@ -1,4 +1,4 @@
-import type { Slice } from '../../shared/rpc.js';
+import type { Slice } from '../../shared/api/page.js';
 
 /**
  * The page `slice` of the items `keep` accepts, in iteration order; it stops as soon as the

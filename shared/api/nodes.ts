@@ -1,0 +1,24 @@
+/** The nodes resource (GET /api/v4/nodes...): the state of each node. */
+import type { ParamShapes, RpcOf } from './params-schema.js';
+
+export interface NodeRow {
+  version: string;
+  uptime: string;
+  process_used: number;
+  process_available: number;
+  otp_release: string;
+  node_status: string;
+  node: string;
+  /** as EMQX formats them: "96.75M" */
+  memory_used: string;
+  memory_total: string;
+  max_fds: number;
+  load1: string;
+  load5: string;
+  load15: string;
+  connections: number;
+}
+
+export const NODES_PARAMS = { 'nodes.get': {} } as const satisfies ParamShapes;
+
+export type NodesRpc = RpcOf<typeof NODES_PARAMS, { 'nodes.get': NodeRow }>;

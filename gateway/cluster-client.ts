@@ -1,5 +1,5 @@
 import type { ClusterStore } from '../shared/cluster/store.js';
-import type { Transport } from '../shared/cluster/transport.js';
+import type { RpcTransport } from '../shared/cluster/rpc-transport.js';
 import { CODE } from '../shared/result-codes.js';
 import { RpcError, type RpcMethod, type RpcParams, type RpcReply, type Slice } from '../shared/rpc.js';
 import { ApiError, notFound } from './api/errors.js';
@@ -17,7 +17,7 @@ export class ClusterClient {
   private cached: { at: number; nodes: string[] } | undefined;
 
   constructor(
-    private readonly transport: Transport,
+    private readonly transport: RpcTransport,
     private readonly store: ClusterStore,
     private readonly opts: { rpcTimeoutMs: number; heartbeatTtlMs: number },
   ) {}

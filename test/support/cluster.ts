@@ -1,8 +1,9 @@
 /**
  * A real cluster for integration tests: one nats-server, one redis-server and node processes
  * (`node dist/node/main.js`) named `<name>@127.0.0.1`, with short heartbeats so that failure
- * detection fits in a test. The test process also gets its own NATS transport and Redis
- * store, to call nodes over RPC (an RPC transport, as a gateway has) and to read the shared state as the nodes see it.
+ * detection fits in a test. The test process also gets its own NATS RPC transport (as a
+ * gateway has) and Redis store, to call nodes over RPC and to read the shared state as the
+ * nodes see it.
  */
 import { NatsRpcTransport } from '../../shared/cluster/nats/rpc.js';
 import { RedisStore } from '../../shared/cluster/redis-store.js';

@@ -17,7 +17,7 @@ export interface NatsLinkOptions {
   /** connection name shown by the NATS server's monitoring */
   name?: string;
   log?: Logger;
-  /** how long waiting for the server's answer to a PING may take: subscribing, a forwarder's flush() (default 2000 ms) */
+  /** how long a forwarder's flush() waits before rejecting, and serve() or onForward() for the server to have the subscription (default 2000 ms) */
   flushTimeoutMs?: number;
 }
 

@@ -1,5 +1,5 @@
 import type { ClusterStore } from '../shared/cluster/store.js';
-import type { Transport } from '../shared/cluster/transport.js';
+import type { RpcTransport } from '../shared/cluster/rpc-transport.js';
 import { CODE } from '../shared/result-codes.js';
 import type { Slice } from '../shared/api/page.js';
 import { RpcError, type RpcMethod, type RpcParams, type RpcReply } from '../shared/rpc.js';
@@ -18,7 +18,7 @@ export class ClusterClient {
   private cached: { at: number; nodes: string[] } | undefined;
 
   constructor(
-    private readonly transport: Transport,
+    private readonly transport: RpcTransport,
     private readonly store: ClusterStore,
     private readonly opts: { rpcTimeoutMs: number; heartbeatTtlMs: number },
   ) {}

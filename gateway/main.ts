@@ -1,6 +1,6 @@
 import { ConfigError, helpText, loadConfig, type Config } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
-import { NatsTransport } from '../shared/cluster/nats-transport.js';
+import { NatsRpcTransport } from '../shared/cluster/nats/rpc.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
 import { startGateway } from './server.js';
 
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(cfg.logLevel, { component: 'gateway' });
-  const transport = new NatsTransport({ url: cfg.natsUrl, name: 'gateway', log: log.child({ component: 'nats' }) });
+  const transport = new NatsRpcTransport({ url: cfg.natsUrl, name: 'gateway', log: log.child({ component: 'nats' }) });
   const store = new RedisStore({ url: cfg.redisUrl, log: log.child({ component: 'redis' }) });
   await Promise.all([transport.start(), store.start()]);
   const gw = await startGateway({ transport, store, log, bind: cfg.bind, port: cfg.apiPort, rpcTimeoutMs: cfg.rpcTimeoutMs, heartbeatTtlMs: cfg.heartbeatTtlMs });

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { ClusterStore } from '../shared/cluster/store.js';
-import type { Transport } from '../shared/cluster/transport.js';
+import type { RpcTransport } from '../shared/cluster/rpc-transport.js';
 import type { Logger } from '../shared/logger.js';
 import { createApp } from './app.js';
 import { ensureDefaultApp } from './auth.js';
@@ -9,7 +9,7 @@ import { ClusterClient } from './cluster-client.js';
 import { RequestMetrics } from './metrics.js';
 
 export interface GatewayOptions {
-  transport: Transport;
+  transport: RpcTransport;
   store: ClusterStore;
   log: Logger;
   bind: string;

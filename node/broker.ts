@@ -17,7 +17,7 @@ import { DelayedPublish } from './router/delayed.js';
 import { Router, type RouterEvents, type SubOptions } from './router/router.js';
 import { Session, detachPayload } from './session/session.js';
 import { importSession } from './cluster/session-transfer.js';
-import type { ForwardTarget } from '../shared/cluster/transport.js';
+import type { ForwardTarget } from './cluster/forwarding/transport.js';
 import { cachedUtf8 } from '../shared/cluster/message-codec.js';
 import type { SessionTransfer } from '../shared/api/session.js';
 import { Presence } from './sys/presence.js';

@@ -2,13 +2,13 @@ import { setFlagsFromString } from 'node:v8';
 import { ConfigError, helpText, loadConfig, type Config } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { ClusterStore } from '../shared/cluster/store.js';
-import type { Transport } from '../shared/cluster/transport.js';
-import { InProcessTransport } from '../shared/cluster/in-process-transport.js';
 import { MemoryStore } from '../shared/cluster/memory-store.js';
-import { NatsTransport } from '../shared/cluster/nats-transport.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
 import { Broker } from './broker.js';
 import { Cluster } from './cluster/cluster.js';
+import { InProcessTransport } from './cluster/forwarding/in-process.js';
+import { NatsTransport } from './cluster/forwarding/nats-transport.js';
+import type { Transport } from './cluster/forwarding/transport.js';
 import { startGateway } from '../gateway/server.js';
 
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */

@@ -2,7 +2,7 @@ import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Message } from '../../shared/message.js';
 import type { ClusterStore } from '../../shared/cluster/store.js';
-import type { ForwardTarget, Transport } from '../../shared/cluster/transport.js';
+import type { ForwardTarget, Transport } from './forwarding/transport.js';
 import { decodeMessage, encodeMessage } from '../../shared/cluster/message-codec.js';
 import type { SessionTransfer } from '../../shared/api/session.js';
 import type { RpcHandlers } from '../../shared/rpc.js';

@@ -4,12 +4,9 @@
  * text of an RpcResult. Going through JSON text (not object passing) also means a handler
  * never shares mutable objects with its caller.
  */
+import { CODE } from '../result-codes.js';
 import { RpcError, type RpcResult } from '../rpc.js';
-import type { RequestHandler } from './transport.js';
-
-/** EMQX result codes used by the transports. */
-export const RPC_FAILED = 101;
-export const UNKNOWN_ERROR = 102;
+import type { RequestHandler } from './rpc-transport.js';
 
 export function encodeRequest(method: string, params: unknown): string {
   return JSON.stringify({ method, params });
@@ -17,10 +14,10 @@ export function encodeRequest(method: string, params: unknown): string {
 
 /** The failure callers see when a node could not be reached or did not answer. */
 export function rpcFailure(node: string, reason: string): RpcError {
-  return new RpcError(RPC_FAILED, `rpc to ${node} failed: ${reason}`, node);
+  return new RpcError(CODE.RPC_ERROR, `rpc to ${node} failed: ${reason}`, node);
 }
 
-function errorMessage(err: unknown): string {
+export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -33,20 +30,20 @@ export async function answer(handler: RequestHandler, body: string): Promise<str
   try {
     const req = JSON.parse(body) as { method?: unknown; params?: unknown };
     if (typeof req !== 'object' || req === null || typeof req.method !== 'string') {
-      throw new RpcError(UNKNOWN_ERROR, 'malformed rpc request');
+      throw new RpcError(CODE.UNKNOWN, 'malformed rpc request');
     }
     result = { ok: true, data: await handler(req.method, req.params) };
   } catch (err) {
     result =
       err instanceof RpcError
         ? { ok: false, code: err.code, message: err.message }
-        : { ok: false, code: UNKNOWN_ERROR, message: errorMessage(err) };
+        : { ok: false, code: CODE.UNKNOWN, message: errorMessage(err) };
   }
   try {
     return JSON.stringify(result);
   } catch (err) {
     // e.g. a BigInt or a cycle in the handler's reply
-    return JSON.stringify({ ok: false, code: UNKNOWN_ERROR, message: `reply not serializable: ${errorMessage(err)}` });
+    return JSON.stringify({ ok: false, code: CODE.UNKNOWN, message: `reply not serializable: ${errorMessage(err)}` });
   }
 }
 

@@ -53,21 +53,8 @@ export function decodeNodeToken(token: string): string {
 }
 
 export const RPC_PREFIX = 'starling.rpc';
-export const FORWARD_PREFIX = 'starling.fwd';
-export const ACK_PREFIX = 'starling.ack';
 
-/** Where `node` answers RPC. */
+/** Where `node` answers RPC. (A node's forwarding subjects: node/cluster/forwarding/subjects.ts.) */
 export function rpcSubject(node: string): string {
   return `${RPC_PREFIX}.${encodeNodeToken(node)}`;
-}
-
-/** Where messages forwarded to `node` go. */
-export function forwardSubject(node: string): string {
-  return `${FORWARD_PREFIX}.${encodeNodeToken(node)}`;
-}
-
-/** Where the node listening for forwards acknowledges reliable ones to the sending transport instance (`id`: hex). */
-export function ackSubject(id: string): string {
-  if (!/^[0-9a-f]+$/.test(id)) throw new RangeError(`transport instance id ${JSON.stringify(id)} is not hex`);
-  return `${ACK_PREFIX}.${id}`;
 }

@@ -2,14 +2,17 @@
 // alike wherever a node could tell. Then NATS-only tests of a server that dies and comes back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { InProcessHub, InProcessTransport } from '../../shared/cluster/in-process-transport.js';
+import { InProcessHub, InProcessRpcTransport } from '../../shared/cluster/in-process-rpc.js';
+import { NatsRpcTransport } from '../../shared/cluster/nats/rpc.js';
+import { InProcessTransport } from '../../node/cluster/forwarding/in-process.js';
 import { pino } from 'pino';
-import { NatsTransport, type NatsTransportOptions } from '../../shared/cluster/nats-transport.js';
+import { NatsTransport, type NatsTransportOptions } from '../../node/cluster/forwarding/nats-transport.js';
 import type { Logger } from '../../shared/logger.js';
-import type { ForwardTarget, RequestHandler, Transport } from '../../shared/cluster/transport.js';
+import type { RequestHandler, RpcTransport } from '../../shared/cluster/rpc-transport.js';
+import type { ForwardTarget, Transport } from '../../node/cluster/forwarding/transport.js';
 import { RpcError, type RpcMethod } from '../../shared/rpc.js';
 import { connect as connectNats } from '@nats-io/transport-node';
-import { forwardSubject } from '../../shared/cluster/subjects.js';
+import { forwardSubject } from '../../node/cluster/forwarding/subjects.js';
 import { freePort } from '../support/ports.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { killAll } from '../support/processes.js';
@@ -32,7 +35,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** request() with an untyped method, for tests that only care about the transport. */
-function call(t: Transport, node: string, params: unknown, timeoutMs = 2_000, method = 'clients.get'): Promise<unknown> {
+function call(t: RpcTransport, node: string, params: unknown, timeoutMs = 2_000, method = 'clients.get'): Promise<unknown> {
   return t.request(node, method as RpcMethod, params as never, timeoutMs);
 }
 
@@ -65,16 +68,19 @@ let nodeSeq = 0;
 /** A fresh node name per use, shaped like real ones (dots and @), so tests never cross. */
 const nodeName = (tag: string) => `starling-${tag}-${++nodeSeq}@10.0.0.${nodeSeq % 250}`;
 
-interface Setup {
+interface Setup<T extends RpcTransport> {
   /** a new started transport, as another process would have */
-  make(): Promise<Transport>;
+  make(): Promise<T>;
   dispose(): Promise<void>;
 }
 
+/** Runs a test body with a maker of transports, closing every transport made afterwards. */
+type WithTransports<T extends RpcTransport> = (body: (make: () => Promise<T>) => Promise<void>) => Promise<void>;
+
 /** Closes every transport a test made, even when it fails. */
-function scoped(setup: () => Setup) {
-  return async (body: (make: () => Promise<Transport>) => Promise<void>) => {
-    const made: Transport[] = [];
+function scoped<T extends RpcTransport>(setup: () => Setup<T>): WithTransports<T> {
+  return async (body) => {
+    const made: T[] = [];
     try {
       await body(async () => {
         const t = await setup().make();
@@ -87,231 +93,243 @@ function scoped(setup: () => Setup) {
   };
 }
 
-function contract(name: string, createSetup: () => Promise<Setup>): void {
+/**
+ * Runs `cases` against one implementation: the RPC half for the RPC transports a gateway or
+ * a CLI uses, both halves for the transports of nodes.
+ */
+function contract<T extends RpcTransport>(name: string, createSetup: () => Promise<Setup<T>>, ...cases: ((withTransports: WithTransports<T>) => void)[]): void {
   describe(`transport contract: ${name}`, () => {
-    let setup: Setup;
+    let setup: Setup<T>;
     before(async () => {
       setup = await createSetup();
     });
     after(() => setup?.dispose());
     const withTransports = scoped(() => setup);
-
-    it('serve/request round trip with JSON params', () =>
-      withTransports(async (make) => {
-        const [server, client] = [await make(), await make()];
-        const node = nodeName('rt');
-        const seen: [string, unknown][] = [];
-        const stored = { list: [1, 2, 3], nested: { s: 'ü' } };
-        await server.serve(node, async (method, params) => {
-          seen.push([method, structuredClone(params)]);
-          (params as { clientid: string }).clientid = 'mutated by handler';
-          return stored;
-        });
-        const params = { clientid: 'c1', when: new Date(0), nothing: undefined, n: null, deep: [{ a: 1 }] };
-        const reply = (await call(client, node, params)) as typeof stored;
-        // JSON semantics on both: a Date arrives as its ISO string, undefined members vanish
-        assert.deepEqual(seen, [['clients.get', { clientid: 'c1', when: '1970-01-01T00:00:00.000Z', n: null, deep: [{ a: 1 }] }]]);
-        assert.deepEqual(reply, stored);
-        // no shared objects between caller and handler, in either direction
-        assert.notEqual(reply, stored);
-        reply.list.push(4);
-        assert.deepEqual(stored.list, [1, 2, 3]);
-        assert.equal(params.clientid, 'c1');
-      }));
-
-    it('undefined and scalar replies, and a node calling itself', () =>
-      withTransports(async (make) => {
-        const t = await make();
-        const node = nodeName('self');
-        await t.serve(node, async (_m, p) => (p as { v: unknown }).v);
-        assert.equal(await call(t, node, { v: 7 }), 7);
-        assert.equal(await call(t, node, { v: 'x' }), 'x');
-        assert.equal(await call(t, node, { v: null }), null);
-        assert.equal(await call(t, node, {}), undefined);
-        assert.equal(await call(t, node, { v: false }), false);
-      }));
-
-    it('the handler runs and the reply arrives asynchronously, never in the calling tick', () =>
-      withTransports(async (make) => {
-        const [server, client] = [await make(), await make()];
-        const node = nodeName('async');
-        let calls = 0;
-        await server.serve(node, async () => ++calls);
-        let settled = false;
-        const p = call(client, node, {}).finally(() => (settled = true));
-        await Promise.resolve();
-        assert.equal(calls, 0);
-        assert.equal(settled, false);
-        assert.equal(await p, 1);
-      }));
-
-    it('error codes pass through; other throws are 102 with their message', () =>
-      withTransports(async (make) => {
-        const [server, client] = [await make(), await make()];
-        const node = nodeName('err');
-        await server.serve(node, async (_m, p) => {
-          const kind = (p as { kind: string }).kind;
-          if (kind === 'rpc') throw new RpcError(104, 'client not found');
-          if (kind === 'rpc101') throw new RpcError(101, 'inner node down');
-          if (kind === 'error') throw new Error('boom');
-          if (kind === 'string') throw 'plain string';
-          if (kind === 'bigint') return { n: 1n };
-          return 'ok';
-        });
-        const e104 = await expectRpcError(call(client, node, { kind: 'rpc' }), 104, 'client not found');
-        assert.equal(e104.message, 'client not found');
-        assert.equal(e104.node, node);
-        await expectRpcError(call(client, node, { kind: 'rpc101' }), 101, 'inner node down');
-        const e102 = await expectRpcError(call(client, node, { kind: 'error' }), 102, 'boom');
-        assert.equal(e102.node, node);
-        await expectRpcError(call(client, node, { kind: 'string' }), 102, 'plain string');
-        // a reply JSON can't carry is the handler's fault: 102, not a hang
-        await expectRpcError(call(client, node, { kind: 'bigint' }), 102, 'not serializable');
-        assert.equal(await call(client, node, { kind: 'fine' }), 'ok');
-      }));
-
-    it('params JSON cannot carry are rejected as 102 without sending', () =>
-      withTransports(async (make) => {
-        const t = await make();
-        const node = nodeName('bad-params');
-        let calls = 0;
-        await t.serve(node, async () => ++calls);
-        await expectRpcError(call(t, node, { n: 1n }), 102, 'BigInt');
-        assert.equal(calls, 0);
-      }));
-
-    it('unknown node → 101 naming it, within the timeout', () =>
-      withTransports(async (make) => {
-        const client = await make();
-        const node = nodeName('nobody');
-        const t0 = Date.now();
-        await expectRpcError(within(call(client, node, {}, 500), 1_500, 'request'), 101, node);
-        assert.ok(Date.now() - t0 <= 700, `took ${Date.now() - t0} ms`);
-      }));
-
-    it('handler slower than the timeout → 101 in time', () =>
-      withTransports(async (make) => {
-        const [server, client] = [await make(), await make()];
-        const node = nodeName('slow');
-        let release!: () => void;
-        const released = new Promise<void>((r) => (release = r));
-        await server.serve(node, async () => {
-          await released;
-          return 'late';
-        });
-        try {
-          const t0 = Date.now();
-          await expectRpcError(within(call(client, node, {}, 300), 1_500, 'request'), 101, node, 'timeout');
-          const took = Date.now() - t0;
-          assert.ok(took >= 250 && took <= 700, `took ${took} ms`);
-        } finally {
-          release();
-        }
-      }));
-
-    it('forward delivers target and bytes exactly to the addressed node, in order, and not to others', () =>
-      withTransports(async (make) => {
-        const [a, b, sender] = [await make(), await make(), await make()];
-        const [nodeA, nodeB] = [nodeName('fa'), nodeName('fb')];
-        const gotA = await collectForwards(a, nodeA);
-        const gotB = await collectForwards(b, nodeB);
-        const buf = new Uint8Array([0, 1, 2, 255, 0x7e, 0x2e]);
-        const shared: ForwardTarget = { kind: 'shared', filter: 'a/+/ü c/#', group: 'g.1' };
-        sender.forward(nodeA, shared, buf);
-        buf[0] = 99; // the sender may reuse its buffer once forward() returned
-        assert.equal(gotA.length, 0, 'delivered within the calling tick');
-        sender.forward(nodeA, { kind: 'route' }, new Uint8Array(0));
-        sender.forward(nodeA, { kind: 'route', filter: '' }, new Uint8Array([1]));
-        for (let i = 0; i < 50; i++) sender.forward(nodeA, { kind: 'route', filter: `t/${i}` }, new Uint8Array([i]));
-        await sender.flush();
-        await eventually(() => assert.equal(gotA.length, 53), 3_000);
-        await sleep(100); // anything stray would have arrived by now
-        assert.equal(gotA.length, 53);
-        assert.deepEqual(gotA[0], { target: { kind: 'shared', filter: 'a/+/ü c/#', group: 'g.1' }, bytes: [0, 1, 2, 255, 0x7e, 0x2e] });
-        assert.deepEqual(gotA[1], { target: { kind: 'route' }, bytes: [] });
-        assert.deepEqual(gotA[2], { target: { kind: 'route', filter: '' }, bytes: [1] });
-        assert.deepEqual(
-          gotA.slice(3).map((r) => r.target.filter),
-          Array.from({ length: 50 }, (_, i) => `t/${i}`),
-        );
-        assert.deepEqual(gotB, []);
-        // a forward to a node nobody listens for vanishes quietly
-        sender.forward(nodeName('nobody'), { kind: 'route' }, new Uint8Array([1]));
-        await sender.flush();
-      }));
-
-    it('reliable and other forwards keep one order, and flush resolves once they went through', () =>
-      withTransports(async (make) => {
-        const [a, sender] = [await make(), await make()];
-        const node = nodeName('reliable');
-        const got = await collectForwards(a, node);
-        for (let i = 0; i < 30; i++) sender.forward(node, { kind: 'route', filter: `m/${i}` }, new Uint8Array([i]), i % 3 !== 0);
-        await within(sender.flush(), 2_500, 'flush');
-        await eventually(() => assert.equal(got.length, 30), 3_000);
-        assert.deepEqual(
-          got.map((r) => [r.target.filter, r.bytes[0]]),
-          Array.from({ length: 30 }, (_, i) => [`m/${i}`, i]),
-        );
-      }));
-
-    it('every listener of a node gets its own copy', () =>
-      withTransports(async (make) => {
-        const [a, sender] = [await make(), await make()];
-        const node = nodeName('copies');
-        // what each listener saw on arrival; either may run first
-        const seen: number[] = [];
-        await a.onForward(node, (_t, bytes) => {
-          seen.push(bytes[0]!);
-          bytes[0] = 42; // must not affect the other listener
-        });
-        await a.onForward(node, (_t, bytes) => {
-          seen.push(bytes[0]!);
-          bytes[0] = 43;
-        });
-        sender.forward(node, { kind: 'route' }, new Uint8Array([7]));
-        await eventually(() => assert.equal(seen.length, 2), 3_000);
-        assert.deepEqual(seen, [7, 7]);
-      }));
-
-    it('flush resolves, with and without forwards in flight', () =>
-      withTransports(async (make) => {
-        const t = await make();
-        await within(t.flush(), 2_500, 'flush');
-        for (let i = 0; i < 100; i++) t.forward(nodeName('flush'), { kind: 'route' }, new Uint8Array(100));
-        await within(Promise.all([t.flush(), t.flush()]), 2_500, 'flush');
-        assert.equal(t.connected, true);
-      }));
-
-    it('node names with dots, @, wildcards, spaces and unicode work', () =>
-      withTransports(async (make) => {
-        const [server, client] = [await make(), await make()];
-        const names = ['emqx@host.example.com', 'starling@10.0.0.5', 'ノード@例え.jp', 'a b*c>d~e.f', '🐦@x', `n${nodeSeq}`];
-        const got = new Map<string, Received[]>();
-        for (const n of names) {
-          await server.serve(n, async () => n);
-          got.set(n, await collectForwards(server, n));
-        }
-        for (const n of names) {
-          assert.equal(await call(client, n, {}), n);
-          client.forward(n, { kind: 'route', filter: n }, new Uint8Array([1]));
-        }
-        await eventually(() => {
-          for (const n of names) assert.deepEqual(got.get(n), [{ target: { kind: 'route', filter: n }, bytes: [1] }]);
-        }, 3_000);
-      }));
-
-    it('a closed transport no longer answers, and cannot call', () =>
-      withTransports(async (make) => {
-        const [server, client] = [await make(), await make()];
-        const node = nodeName('closed');
-        await server.serve(node, async () => 'here');
-        assert.equal(await call(client, node, {}), 'here');
-        await server.close();
-        await expectRpcError(within(call(client, node, {}, 500), 1_500, 'request'), 101, node);
-        await client.close();
-        await expectRpcError(within(call(client, node, {}, 500), 1_500, 'request'), 101, node);
-      }));
+    for (const c of cases) c(withTransports);
   });
+}
+
+/** The RPC half of the contract. */
+function rpcCases(withTransports: WithTransports<RpcTransport>): void {
+  it('serve/request round trip with JSON params', () =>
+    withTransports(async (make) => {
+      const [server, client] = [await make(), await make()];
+      const node = nodeName('rt');
+      const seen: [string, unknown][] = [];
+      const stored = { list: [1, 2, 3], nested: { s: 'ü' } };
+      await server.serve(node, async (method, params) => {
+        seen.push([method, structuredClone(params)]);
+        (params as { clientid: string }).clientid = 'mutated by handler';
+        return stored;
+      });
+      const params = { clientid: 'c1', when: new Date(0), nothing: undefined, n: null, deep: [{ a: 1 }] };
+      const reply = (await call(client, node, params)) as typeof stored;
+      // JSON semantics on both: a Date arrives as its ISO string, undefined members vanish
+      assert.deepEqual(seen, [['clients.get', { clientid: 'c1', when: '1970-01-01T00:00:00.000Z', n: null, deep: [{ a: 1 }] }]]);
+      assert.deepEqual(reply, stored);
+      // no shared objects between caller and handler, in either direction
+      assert.notEqual(reply, stored);
+      reply.list.push(4);
+      assert.deepEqual(stored.list, [1, 2, 3]);
+      assert.equal(params.clientid, 'c1');
+    }));
+
+  it('undefined and scalar replies, and a node calling itself', () =>
+    withTransports(async (make) => {
+      const t = await make();
+      const node = nodeName('self');
+      await t.serve(node, async (_m, p) => (p as { v: unknown }).v);
+      assert.equal(await call(t, node, { v: 7 }), 7);
+      assert.equal(await call(t, node, { v: 'x' }), 'x');
+      assert.equal(await call(t, node, { v: null }), null);
+      assert.equal(await call(t, node, {}), undefined);
+      assert.equal(await call(t, node, { v: false }), false);
+    }));
+
+  it('the handler runs and the reply arrives asynchronously, never in the calling tick', () =>
+    withTransports(async (make) => {
+      const [server, client] = [await make(), await make()];
+      const node = nodeName('async');
+      let calls = 0;
+      await server.serve(node, async () => ++calls);
+      let settled = false;
+      const p = call(client, node, {}).finally(() => (settled = true));
+      await Promise.resolve();
+      assert.equal(calls, 0);
+      assert.equal(settled, false);
+      assert.equal(await p, 1);
+    }));
+
+  it('error codes pass through; other throws are 102 with their message', () =>
+    withTransports(async (make) => {
+      const [server, client] = [await make(), await make()];
+      const node = nodeName('err');
+      await server.serve(node, async (_m, p) => {
+        const kind = (p as { kind: string }).kind;
+        if (kind === 'rpc') throw new RpcError(104, 'client not found');
+        if (kind === 'rpc101') throw new RpcError(101, 'inner node down');
+        if (kind === 'error') throw new Error('boom');
+        if (kind === 'string') throw 'plain string';
+        if (kind === 'bigint') return { n: 1n };
+        return 'ok';
+      });
+      const e104 = await expectRpcError(call(client, node, { kind: 'rpc' }), 104, 'client not found');
+      assert.equal(e104.message, 'client not found');
+      assert.equal(e104.node, node);
+      await expectRpcError(call(client, node, { kind: 'rpc101' }), 101, 'inner node down');
+      const e102 = await expectRpcError(call(client, node, { kind: 'error' }), 102, 'boom');
+      assert.equal(e102.node, node);
+      await expectRpcError(call(client, node, { kind: 'string' }), 102, 'plain string');
+      // a reply JSON can't carry is the handler's fault: 102, not a hang
+      await expectRpcError(call(client, node, { kind: 'bigint' }), 102, 'not serializable');
+      assert.equal(await call(client, node, { kind: 'fine' }), 'ok');
+    }));
+
+  it('params JSON cannot carry are rejected as 102 without sending', () =>
+    withTransports(async (make) => {
+      const t = await make();
+      const node = nodeName('bad-params');
+      let calls = 0;
+      await t.serve(node, async () => ++calls);
+      await expectRpcError(call(t, node, { n: 1n }), 102, 'BigInt');
+      assert.equal(calls, 0);
+    }));
+
+  it('unknown node → 101 naming it, within the timeout', () =>
+    withTransports(async (make) => {
+      const client = await make();
+      const node = nodeName('nobody');
+      const t0 = Date.now();
+      await expectRpcError(within(call(client, node, {}, 500), 1_500, 'request'), 101, node);
+      assert.ok(Date.now() - t0 <= 700, `took ${Date.now() - t0} ms`);
+    }));
+
+  it('handler slower than the timeout → 101 in time', () =>
+    withTransports(async (make) => {
+      const [server, client] = [await make(), await make()];
+      const node = nodeName('slow');
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      await server.serve(node, async () => {
+        await released;
+        return 'late';
+      });
+      try {
+        const t0 = Date.now();
+        await expectRpcError(within(call(client, node, {}, 300), 1_500, 'request'), 101, node, 'timeout');
+        const took = Date.now() - t0;
+        assert.ok(took >= 250 && took <= 700, `took ${took} ms`);
+      } finally {
+        release();
+      }
+    }));
+
+  it('a closed transport no longer answers, and cannot call', () =>
+    withTransports(async (make) => {
+      const [server, client] = [await make(), await make()];
+      const node = nodeName('closed');
+      await server.serve(node, async () => 'here');
+      assert.equal(await call(client, node, {}), 'here');
+      await server.close();
+      await expectRpcError(within(call(client, node, {}, 500), 1_500, 'request'), 101, node);
+      await client.close();
+      await expectRpcError(within(call(client, node, {}, 500), 1_500, 'request'), 101, node);
+    }));
+}
+
+/** The forwarding half of the contract. */
+function forwardCases(withTransports: WithTransports<Transport>): void {
+  it('forward delivers target and bytes exactly to the addressed node, in order, and not to others', () =>
+    withTransports(async (make) => {
+      const [a, b, sender] = [await make(), await make(), await make()];
+      const [nodeA, nodeB] = [nodeName('fa'), nodeName('fb')];
+      const gotA = await collectForwards(a, nodeA);
+      const gotB = await collectForwards(b, nodeB);
+      const buf = new Uint8Array([0, 1, 2, 255, 0x7e, 0x2e]);
+      const shared: ForwardTarget = { kind: 'shared', filter: 'a/+/ü c/#', group: 'g.1' };
+      sender.forward(nodeA, shared, buf);
+      buf[0] = 99; // the sender may reuse its buffer once forward() returned
+      assert.equal(gotA.length, 0, 'delivered within the calling tick');
+      sender.forward(nodeA, { kind: 'route' }, new Uint8Array(0));
+      sender.forward(nodeA, { kind: 'route', filter: '' }, new Uint8Array([1]));
+      for (let i = 0; i < 50; i++) sender.forward(nodeA, { kind: 'route', filter: `t/${i}` }, new Uint8Array([i]));
+      await sender.flush();
+      await eventually(() => assert.equal(gotA.length, 53), 3_000);
+      await sleep(100); // anything stray would have arrived by now
+      assert.equal(gotA.length, 53);
+      assert.deepEqual(gotA[0], { target: { kind: 'shared', filter: 'a/+/ü c/#', group: 'g.1' }, bytes: [0, 1, 2, 255, 0x7e, 0x2e] });
+      assert.deepEqual(gotA[1], { target: { kind: 'route' }, bytes: [] });
+      assert.deepEqual(gotA[2], { target: { kind: 'route', filter: '' }, bytes: [1] });
+      assert.deepEqual(
+        gotA.slice(3).map((r) => r.target.filter),
+        Array.from({ length: 50 }, (_, i) => `t/${i}`),
+      );
+      assert.deepEqual(gotB, []);
+      // a forward to a node nobody listens for vanishes quietly
+      sender.forward(nodeName('nobody'), { kind: 'route' }, new Uint8Array([1]));
+      await sender.flush();
+    }));
+
+  it('reliable and other forwards keep one order, and flush resolves once they went through', () =>
+    withTransports(async (make) => {
+      const [a, sender] = [await make(), await make()];
+      const node = nodeName('reliable');
+      const got = await collectForwards(a, node);
+      for (let i = 0; i < 30; i++) sender.forward(node, { kind: 'route', filter: `m/${i}` }, new Uint8Array([i]), i % 3 !== 0);
+      await within(sender.flush(), 2_500, 'flush');
+      await eventually(() => assert.equal(got.length, 30), 3_000);
+      assert.deepEqual(
+        got.map((r) => [r.target.filter, r.bytes[0]]),
+        Array.from({ length: 30 }, (_, i) => [`m/${i}`, i]),
+      );
+    }));
+
+  it('every listener of a node gets its own copy', () =>
+    withTransports(async (make) => {
+      const [a, sender] = [await make(), await make()];
+      const node = nodeName('copies');
+      // what each listener saw on arrival; either may run first
+      const seen: number[] = [];
+      await a.onForward(node, (_t, bytes) => {
+        seen.push(bytes[0]!);
+        bytes[0] = 42; // must not affect the other listener
+      });
+      await a.onForward(node, (_t, bytes) => {
+        seen.push(bytes[0]!);
+        bytes[0] = 43;
+      });
+      sender.forward(node, { kind: 'route' }, new Uint8Array([7]));
+      await eventually(() => assert.equal(seen.length, 2), 3_000);
+      assert.deepEqual(seen, [7, 7]);
+    }));
+
+  it('flush resolves, with and without forwards in flight', () =>
+    withTransports(async (make) => {
+      const t = await make();
+      await within(t.flush(), 2_500, 'flush');
+      for (let i = 0; i < 100; i++) t.forward(nodeName('flush'), { kind: 'route' }, new Uint8Array(100));
+      await within(Promise.all([t.flush(), t.flush()]), 2_500, 'flush');
+      assert.equal(t.connected, true);
+    }));
+
+  it('node names with dots, @, wildcards, spaces and unicode work', () =>
+    withTransports(async (make) => {
+      const [server, client] = [await make(), await make()];
+      const names = ['emqx@host.example.com', 'starling@10.0.0.5', 'ノード@例え.jp', 'a b*c>d~e.f', '🐦@x', `n${nodeSeq}`];
+      const got = new Map<string, Received[]>();
+      for (const n of names) {
+        await server.serve(n, async () => n);
+        got.set(n, await collectForwards(server, n));
+      }
+      for (const n of names) {
+        assert.equal(await call(client, n, {}), n);
+        client.forward(n, { kind: 'route', filter: n }, new Uint8Array([1]));
+      }
+      await eventually(() => {
+        for (const n of names) assert.deepEqual(got.get(n), [{ target: { kind: 'route', filter: n }, bytes: [1] }]);
+      }, 3_000);
+    }));
+
 }
 
 contract('in-process', async () => {
@@ -324,7 +342,7 @@ contract('in-process', async () => {
     },
     async dispose() {},
   };
-});
+}, rpcCases, forwardCases);
 
 contract('NATS', async () => {
   const nats = await startNats();
@@ -337,7 +355,33 @@ contract('NATS', async () => {
     },
     dispose: () => nats.stop(),
   };
-});
+}, rpcCases, forwardCases);
+
+// the RPC transports of a gateway or a CLI, without forwarding
+contract('in-process RPC', async () => {
+  const hub = new InProcessHub();
+  return {
+    async make() {
+      const t = new InProcessRpcTransport(hub);
+      await t.start();
+      return t;
+    },
+    async dispose() {},
+  };
+}, rpcCases);
+
+contract('NATS RPC', async () => {
+  const nats = await startNats();
+  let n = 0;
+  return {
+    async make() {
+      const t = new NatsRpcTransport({ url: nats.url, name: `contract-rpc-${++n}` });
+      await within(t.start(), 5_000, 'start');
+      return t;
+    },
+    dispose: () => nats.stop(),
+  };
+}, rpcCases);
 
 describe('in-process transport', () => {
   it('one node is served once per hub; separate hubs are separate', async () => {

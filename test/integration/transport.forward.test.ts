@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { InProcessHub, InProcessTransport } from '../../shared/cluster/in-process-transport.js';
+import { InProcessHub } from '../../shared/cluster/in-process-rpc.js';
+import { InProcessTransport } from '../../node/cluster/forwarding/in-process.js';
 import { decodeMessage, encodeMessage } from '../../shared/cluster/message-codec.js';
-import { NatsTransport, type NatsTransportOptions } from '../../shared/cluster/nats-transport.js';
-import type { ForwardTarget, Transport } from '../../shared/cluster/transport.js';
+import { NatsTransport, type NatsTransportOptions } from '../../node/cluster/forwarding/nats-transport.js';
+import type { ForwardTarget, Transport } from '../../node/cluster/forwarding/transport.js';
 import type { Logger } from '../../shared/logger.js';
 import { newMessage, type Message } from '../../shared/message.js';
 import { killAll, suspendProcess } from '../support/processes.js';

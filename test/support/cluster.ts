@@ -1,10 +1,11 @@
 /**
  * A real cluster for integration tests: one nats-server, one redis-server and node processes
  * (`node dist/node/main.js`) named `<name>@127.0.0.1`, with short heartbeats so that failure
- * detection fits in a test. The test process also gets its own NATS transport and Redis
- * store, to call nodes over RPC and to read the shared state as the nodes see it.
+ * detection fits in a test. The test process also gets its own NATS RPC transport (as a
+ * gateway has) and Redis store, to call nodes over RPC and to read the shared state as the
+ * nodes see it.
  */
-import { NatsTransport } from '../../shared/cluster/nats-transport.js';
+import { NatsRpcTransport } from '../../shared/cluster/nats/rpc.js';
 import { RedisStore } from '../../shared/cluster/redis-store.js';
 import { startNode, type NodeProcess } from './broker.js';
 import { killAll } from './processes.js';
@@ -22,7 +23,7 @@ export interface TestCluster {
   readonly nodes: Map<string, NodeProcess>;
   /** the test's own view of the store and transport */
   readonly store: RedisStore;
-  readonly transport: NatsTransport;
+  readonly transport: NatsRpcTransport;
   node(short: string): NodeProcess;
   /** starts (or starts again, under the same name) one node */
   startNode(short: string): Promise<NodeProcess>;
@@ -36,7 +37,7 @@ export async function startCluster(shorts: string[], env: Record<string, string>
   const [nats, redis] = await Promise.all([startNats(), startRedis()]);
   const nodes = new Map<string, NodeProcess>();
   const store = new RedisStore({ url: redis.url });
-  const transport = new NatsTransport({ url: nats.url, name: 'test' });
+  const transport = new NatsRpcTransport({ url: nats.url, name: 'test' });
   const launch = async (short: string): Promise<NodeProcess> => {
     const n = await startNode({
       name: short,

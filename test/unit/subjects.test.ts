@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeNodeToken, encodeNodeToken, forwardSubject, rpcSubject } from '../../shared/cluster/subjects.js';
+import { forwardSubject } from '../../node/cluster/forwarding/subjects.js';
+import { decodeNodeToken, encodeNodeToken, rpcSubject } from '../../shared/cluster/subjects.js';
 
 // Only these may appear in a token: no '.', '*', '>', whitespace or anything else NATS minds.
 const TOKEN = /^[A-Za-z0-9_~-]+$/;

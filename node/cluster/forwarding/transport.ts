@@ -1,5 +1,10 @@
-import type { Message } from '../message.js';
-import type { RpcMethod, RpcParams, RpcReply } from '../rpc.js';
+/**
+ * What a node's transport does beyond RPC: forwarding messages to one node
+ * (docs/forwarding.md). Two implementations: NATS (nats-transport.ts) and in-process
+ * (in-process.ts), both an RpcTransport too.
+ */
+import type { RpcTransport } from '../../../shared/cluster/rpc-transport.js';
+import type { Message } from '../../../shared/message.js';
 
 /** What a node receives from another node: a message, and who among its subscribers gets it. */
 export interface ForwardTarget {
@@ -15,25 +20,16 @@ export interface ForwardTarget {
  */
 export type ForwardPayload = Message | Uint8Array;
 
-/** A request handler: the node's RPC dispatcher. Throwing an RpcError answers its code. */
-export type RequestHandler = (method: string, params: unknown) => Promise<unknown>;
+/** Receives what was forwarded to a node; `encoded` is a view (see Forwarder.onForward). */
+export type ForwardHandler = (target: ForwardTarget, encoded: Uint8Array) => void;
 
-/**
- * How nodes and gateways talk: request/reply RPC addressed to one node, and message
- * forwarding to one node. Two implementations: in-process (standalone) and NATS.
- */
-export interface Transport {
-  /** connects; resolves when usable */
-  start(): Promise<void>;
-  /** answers RPC addressed to `node` with `handler` */
-  serve(node: string, handler: RequestHandler): Promise<void>;
-  /** calls one node; rejects with RpcError 101 on timeout, no responder or transport failure */
-  request<M extends RpcMethod>(node: string, method: M, params: RpcParams<M>, timeoutMs: number): Promise<RpcReply<M>>;
+/** Message forwarding to one node. */
+export interface Forwarder {
   /**
    * receives messages forwarded to `node`; `encoded` may be a view into a larger buffer of the
    * transport's, never reused and never shared with another listener: copy what is kept long
    */
-  onForward(node: string, handler: (target: ForwardTarget, encoded: Uint8Array) => void): Promise<void>;
+  onForward(node: string, handler: ForwardHandler): Promise<void>;
   /**
    * sends a message to `node`; fire and forget. `reliable` (QoS 1/2 messages): the transport
    * keeps it until it is known to have gone through, across reconnects, and delivers it at
@@ -44,9 +40,9 @@ export interface Transport {
   forward(node: string, target: ForwardTarget, payload: ForwardPayload, reliable?: boolean): boolean;
   /**
    * resolves when every reliable forward made so far has gone through (NATS: the node it went
-   * to acknowledged it, or nobody listens for that node any more) and the others were sent; may wait for a lost connection to come back. Rejects after the transport's own
-   * timeout when that doesn't happen in time, keeping the messages: a later flush() can
-   * still resolve.
+   * to acknowledged it, or nobody listens for that node any more) and the others were sent;
+   * may wait for a lost connection to come back. Rejects after the transport's own timeout
+   * when that doesn't happen in time, keeping the messages: a later flush() can still resolve.
    */
   flush(): Promise<void>;
   /**
@@ -58,8 +54,7 @@ export interface Transport {
   readonly backlogged: boolean;
   /** calls `cb` once, when the backlog is worked off or the connection it was on is gone */
   onDrained(cb: () => void): void;
-  /** called after a lost connection comes back */
-  onReconnect(cb: () => void): void;
-  readonly connected: boolean;
-  close(): Promise<void>;
 }
+
+/** How nodes talk to each other: RPC addressed to one node, and message forwarding to one node. */
+export interface Transport extends RpcTransport, Forwarder {}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type RunningGateway } from '../../gateway/server.js';
 import { LATENCY_BUCKETS, RequestMetrics, type RequestSeries } from '../../gateway/metrics.js';
-import { InProcessHub, InProcessTransport } from '../../shared/cluster/in-process-transport.js';
+import { InProcessHub, InProcessRpcTransport } from '../../shared/cluster/in-process-rpc.js';
 import { MemoryStore } from '../../shared/cluster/memory-store.js';
 import { createLogger } from '../../shared/logger.js';
 import { api } from '../support/gateway.js';
@@ -39,7 +39,7 @@ describe('a gateway counts its requests', () => {
     store = new MemoryStore({ log });
     await store.start();
     // no node at all: the cluster-wide lists are empty, /status is 503
-    const transport = new InProcessTransport({ hub: new InProcessHub(), log });
+    const transport = new InProcessRpcTransport(new InProcessHub());
     gw = await startGateway({ transport, store, log, bind: '127.0.0.1', port: 0, rpcTimeoutMs: 1000, heartbeatTtlMs: 5000 });
     base = `http://127.0.0.1:${gw.port}`;
   });

@@ -39,7 +39,7 @@ export function mqttHandlers(b: Broker): Pick<RpcHandlers, 'mqtt.publish' | 'mqt
       }
       const now = Date.now();
       const expiry = p.properties?.message_expiry_interval;
-      const delivered = b.publish(
+      const r = b.publish(
         newMessage({
           topic: p.topic,
           payload: Buffer.from(p.payload ?? '', 'base64'),
@@ -52,7 +52,9 @@ export function mqttHandlers(b: Broker): Pick<RpcHandlers, 'mqtt.publish' | 'mqt
         }),
       );
       // like a client's QoS 1/2 PUBLISH, answered once what went to other nodes has left
-      const flushed = b.cluster.forwardFlushed();
+      // (r is the broker's reused result: read it before awaiting)
+      const delivered = r.delivered;
+      const flushed = r.flushed;
       if (flushed) await flushed;
       return delivered;
     },

@@ -170,6 +170,19 @@ describe('hooks of a running broker', () => {
     assert.ok(gone.disconnectedAt > 0);
   });
 
+  it('a delivery a session drops is named with its subscriber', async (t) => {
+    const id = uid('nl');
+    const topic = `hooks/${uid('nl')}`;
+    const c = await connectClient(tcpUrl(port), { clientId: id, protocolVersion: 5 }, t);
+    await c.subscribe(topic, { qos: 1, nl: true });
+    await c.publish(topic, 'to myself', { qos: 1 });
+    assert.deepEqual(
+      of('message.dropped', (e) => e.message.topic === topic).map((e) => [e.reason, e.clientid]),
+      [['no_local', id]],
+    );
+    assert.equal(of('message.delivered', (e) => e.message.topic === topic).length, 0);
+  });
+
   it('a listener that throws does not break the publish path', async (t) => {
     const detach = hooks.on('message.publish', () => {
       throw new Error('broken rule');

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import type { ClusterStore } from '../shared/cluster/store.js';
 import { MemoryStore } from '../shared/cluster/memory-store.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
-import { Broker } from './broker.js';
+import { composeBroker } from './core/compose.js';
 import { Cluster } from './cluster/cluster.js';
 import { InProcessTransport } from './cluster/forwarding/in-process.js';
 import { NatsTransport } from './cluster/forwarding/nats-transport.js';
@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   // with `npm run bench`: 2 MB semi-spaces keep throughput and halve idle memory growth.
   setFlagsFromString(`--max-semi-space-size=${cfg.semiSpaceMb}`);
   const log = createLogger(cfg.logLevel, { node: cfg.nodeName });
-  const broker = new Broker(cfg, log);
+  // the broker with its parts and listeners (accepted streams become its connections)
+  const broker = composeBroker(cfg, log);
   const cluster = new Cluster(broker, services.transport, services.store, cfg, log.child({ component: 'cluster' }));
   broker.cluster = cluster;
   await cluster.start();

@@ -6,7 +6,8 @@ import type { ForwardTarget, Transport } from './forwarding/transport.js';
 import { decodeMessage, encodeMessage } from '../../shared/cluster/message-codec.js';
 import type { SessionTransfer } from '../../shared/api/session.js';
 import type { RpcHandlers } from '../../shared/rpc.js';
-import type { Broker, ClusterHooks } from '../broker.js';
+import type { Broker } from '../broker.js';
+import type { ClusterHooks, ForwardOutcome } from '../core/ports.js';
 import { metricIndex } from '../metrics/metrics.js';
 import type { PublishEncoder } from '../protocol/codec.js';
 import { dispatchRpc, rpcHandlers } from '../rpc/index.js';
@@ -44,14 +45,8 @@ export class Cluster implements ClusterHooks {
   private bannedLoad: Promise<void> | undefined;
   private bannedAgain = false;
   private stopped = false;
-  /**
-   * whether the message of the last forward() call went to another node at QoS 1/2: only its
-   * acknowledgement waits for the flush (not every acknowledgement made in the same I/O turn,
-   * which would hold local traffic back for as long as NATS is away)
-   */
-  private lastNeedsFlush = false;
-  /** the message of the last forward() call, when it went to another node */
-  private lastForwarded: Message | undefined = undefined;
+  /** shared-group forwards to other nodes made by the dispatchShared() call under way */
+  private sharedSent = 0;
   private turnFlush: Promise<void> | undefined;
   /** retained topics set while the store was away, written again on reconnect */
   private readonly retainedDirty = new Set<string>();
@@ -206,10 +201,14 @@ export class Cluster implements ClusterHooks {
 
   // ---- forwarding ----
 
-  forward(msg: Message, enc: PublishEncoder): number {
+  /**
+   * Only a message that went to another node at QoS 1/2 has its acknowledgement wait for the
+   * flush (`out.forwarded`), not every acknowledgement made in the same I/O turn, which would
+   * hold local traffic back for as long as NATS is away.
+   */
+  forward(msg: Message, enc: PublishEncoder, out: ForwardOutcome): number {
     const entries = this.routes.match(msg.topic);
     let n = 0;
-    this.lastForwarded = undefined;
     if (entries.length === 1) {
       // one filter: its nodes are distinct already (no Set per message)
       for (const node of entries[0]!.nodes) this.forwardTo(node, ROUTE, msg);
@@ -225,8 +224,13 @@ export class Cluster implements ClusterHooks {
       }
       n = sent.size;
     }
-    this.lastNeedsFlush = n > 0 && msg.qos > 0;
-    return n + this.dispatchShared(msg, enc, entries);
+    this.sharedSent = 0;
+    const shared = this.dispatchShared(msg, enc, entries);
+    if (n + this.sharedSent > 0) {
+      out.forwarded = msg.qos > 0;
+      out.backlogged = this.transport.backlogged;
+    }
+    return n + shared;
   }
 
   /**
@@ -236,7 +240,6 @@ export class Cluster implements ClusterHooks {
    * (not as "no subscribers").
    */
   private forwardTo(node: string, target: ForwardTarget, msg: Message): void {
-    this.lastForwarded = msg;
     if (this.transport.forward(node, target, msg, msg.qos > 0)) this.b.metrics.inc(M_FORWARD);
     else this.b.metrics.inc(M_DROPPED);
   }
@@ -281,26 +284,18 @@ export class Cluster implements ClusterHooks {
         if (this.b.router.deliverShared(c.filter, c.group, msg, enc)) n++;
       } else {
         this.forwardTo(node, { kind: 'shared', filter: c.filter, group: c.group }, msg);
-        if (msg.qos > 0) this.lastNeedsFlush = true;
+        this.sharedSent++;
         n++;
       }
     }
     return n;
   }
 
-  forwardsBacklogged(msg: Message): boolean {
-    if (this.lastForwarded !== msg) return false;
-    this.lastForwarded = undefined;
-    return this.transport.backlogged;
-  }
-
   onForwardsDrained(cb: () => void): void {
     this.transport.onDrained(cb);
   }
 
-  forwardFlushed(): Promise<void> | undefined {
-    if (!this.lastNeedsFlush) return undefined;
-    this.lastNeedsFlush = false;
+  forwardFlushed(): Promise<void> {
     // one flush covers every message forwarded during this I/O turn
     this.turnFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       this.turnFlush = undefined;

@@ -11,16 +11,13 @@ export interface RemoteEntry {
   groups: Map<string, Set<string>> | undefined;
 }
 
-const MATCH_CACHE_MAX = 10_000;
-
 /**
  * The other nodes' routes (this node's own are its local router), kept current from the
  * store's change notifications and reloaded whole after a reconnect. Matching is cached per
- * topic like the local router's, invalidated on any change.
+ * topic by the trie, like the local router's, and invalidated on any change here.
  */
 export class ClusterRoutes {
   private trie = new TopicTrie<RemoteEntry>();
-  private cache = new Map<string, RemoteEntry[]>();
   private count = 0;
 
   constructor(private readonly self: string) {}
@@ -59,13 +56,12 @@ export class ClusterRoutes {
       if (share && set.size === 0) entry.groups!.delete(share.group);
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }
-    this.cache = new Map();
+    this.trie.invalidate();
   }
 
   /** Replaces the whole table (start, reconnect). */
   load(routes: { node: string; filter: string }[]): void {
     this.trie = new TopicTrie();
-    this.cache = new Map();
     this.count = 0;
     for (const r of routes) this.apply({ op: 'add', node: r.node, filter: r.filter });
   }
@@ -76,13 +72,7 @@ export class ClusterRoutes {
   }
 
   match(topic: string): RemoteEntry[] {
-    let hit = this.cache.get(topic);
-    if (hit === undefined) {
-      hit = this.trie.match(topic);
-      if (this.cache.size >= MATCH_CACHE_MAX) this.cache = new Map();
-      this.cache.set(topic, hit);
-    }
-    return hit;
+    return this.trie.matchCached(topic);
   }
 
   /** Every remote route as `{node, filter}` with shared groups as `$share/<group>/<filter>`. */

@@ -1,9 +1,13 @@
 import type { SessionTransfer } from '../../shared/api/session.js';
 import type { QoS } from '../../shared/message.js';
 import { decodeMessage, encodeMessage } from '../../shared/cluster/message-codec.js';
-import type { Broker } from '../broker.js';
 import type { Session } from '../session/session.js';
 import type { SubOptions } from '../router/router.js';
+
+/** What rebuilding a transferred session needs of the node. */
+export interface SessionImportHost {
+  subscribe(session: Session, topic: string, opts: SubOptions): unknown;
+}
 
 /**
  * A persistent session moving between nodes on takeover [MQTT-3.1.2-4]: its subscriptions
@@ -26,7 +30,7 @@ export function exportSession(s: Session): SessionTransfer {
 }
 
 /** Rebuilds a transferred session into a fresh local one (subscriptions first, so routes exist). */
-export function importSession(b: Broker, s: Session, t: SessionTransfer): void {
+export function importSession(b: SessionImportHost, s: Session, t: SessionTransfer): void {
   s.createdAt = t.createdAt;
   for (const sub of t.subscriptions) {
     const opts: SubOptions = { qos: sub.qos as QoS, nl: sub.nl, rap: sub.rap, rh: sub.rh as 0 | 1 | 2, subId: sub.subId, share: undefined };

@@ -1,7 +1,6 @@
 import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Broker } from '../broker.js';
-import { Connection } from '../protocol/connection.js';
+import type { Accept, ConnListener, ListenedConnection } from '../core/ports.js';
 import type { ShutdownReason } from '../protocol/reason-codes.js';
 import type { ListenerRow } from '../../shared/api/listeners.js';
 
@@ -15,15 +14,16 @@ export function peerAddress(addr: string | undefined): string {
  * One MQTT listener: its server, its connection count (max_conns enforced at accept) and
  * why its connections ended (shutdown_count).
  */
-export class Listener {
+export class Listener implements ConnListener {
   current = 0;
   /** connections that have not completed CONNECT (for the idle timeout) */
-  readonly unconnected = new Set<Connection>();
+  readonly unconnected = new Set<ListenedConnection>();
   readonly shutdownCount = new Map<string, number>();
   port = 0;
 
   constructor(
-    readonly broker: Broker,
+    /** makes the connection of an accepted stream (wired in node/core/compose.ts) */
+    private readonly open: Accept,
     /** as EMQX names it: mqtt:tcp, mqtt:ws, mqtt:ssl */
     readonly protocol: string,
     readonly server: Server,
@@ -45,20 +45,25 @@ export class Listener {
   }
 
   /** Accepts a transport stream, or refuses it when the listener is full. */
-  accept(socket: Duplex, peerHost: string, peerPort: number): Connection | undefined {
+  accept(socket: Duplex, peerHost: string, peerPort: number): ListenedConnection | undefined {
     if (this.current >= this.maxConns) {
       this.count('max_conns');
       socket.destroy();
       return undefined;
     }
     this.current++;
-    const conn = new Connection(this.broker, socket, this, peerHost, peerPort);
+    const conn = this.open(socket, this, peerHost, peerPort);
     this.unconnected.add(conn);
     return conn;
   }
 
+  /** Its CONNECT was accepted: no longer subject to the idle timeout. */
+  connected(conn: ListenedConnection): void {
+    this.unconnected.delete(conn);
+  }
+
   /** Called once per connection when it ends. */
-  closed(conn: Connection, reason: ShutdownReason): void {
+  closed(conn: ListenedConnection, reason: ShutdownReason): void {
     this.unconnected.delete(conn);
     this.current--;
     this.count(reason);

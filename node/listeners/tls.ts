@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:tls';
-import type { Broker } from '../broker.js';
+import type { Accept } from '../core/ports.js';
 import { Listener, peerAddress } from './listener.js';
 
 /** MQTT over TLS (mqtt:ssl), with the configured PEM certificate and key. */
-export function tlsListener(broker: Broker, bind: string, port: number, maxConns: number, certFile: string, keyFile: string): Listener {
+export function tlsListener(accept: Accept, bind: string, port: number, maxConns: number, certFile: string, keyFile: string): Listener {
   const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
-  const listener = new Listener(broker, 'mqtt:ssl', server, bind, port, maxConns);
+  const listener = new Listener(accept, 'mqtt:ssl', server, bind, port, maxConns);
   server.on('secureConnection', (socket) => {
     socket.setNoDelay(true);
     listener.accept(socket, peerAddress(socket.remoteAddress), socket.remotePort ?? 0);

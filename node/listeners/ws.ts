@@ -1,19 +1,19 @@
 import { createServer } from 'node:http';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { Broker } from '../broker.js';
+import type { Accept } from '../core/ports.js';
 import { Listener, peerAddress } from './listener.js';
 
 /** MQTT over WebSocket (mqtt:ws) on one path, with the `mqtt` subprotocol as MQTT requires [MQTT-6.0.0-3]. */
-export function wsListener(broker: Broker, bind: string, port: number, maxConns: number, path: string): Listener {
+export function wsListener(accept: Accept, bind: string, port: number, maxConns: number, path: string, maxPacketSize: number): Listener {
   const server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the mqtt subprotocol\n');
   });
-  const listener = new Listener(broker, 'mqtt:ws', server, bind, port, maxConns);
+  const listener = new Listener(accept, 'mqtt:ws', server, bind, port, maxConns);
   const wss = new WebSocketServer({
     server,
     path,
     perMessageDeflate: false,
-    maxPayload: broker.cfg.maxPacketSize + 8,
+    maxPayload: maxPacketSize + 8,
     handleProtocols: (protocols) => {
       for (const p of ['mqtt', 'mqttv3.1', 'mqttv3.1.1']) if (protocols.has(p)) return p;
       return false;

@@ -1,70 +1,20 @@
 import type { Duplex } from 'node:stream';
-import type { IPublishPacket, Packet } from 'mqtt-packet';
-import type { Message, QoS } from '../../shared/message.js';
-import type { Broker } from '../broker.js';
-import type { Listener } from '../listeners/listener.js';
-import type { Session } from '../session/session.js';
-import type { SubOptions } from '../router/router.js';
 import type { AclCache } from '../access/acl-cache.js';
 import type { AclSubject } from '../access/acl.js';
+import { ConnState, type ClientConnection, type ConnectInfo, type ConnListener, type PacketHost } from '../core/ports.js';
 import { metricIndex } from '../metrics/metrics.js';
-import {
-  FRAME_INCOMPLETE,
-  FRAME_MALFORMED,
-  MalformedPacketError,
-  PublishEncoder,
-  decodePacket,
-  encodePacket,
-  parsePublish,
-  readFrame,
-  type ProtocolVersion,
-} from './codec.js';
-import { RC, type ShutdownReason } from './reason-codes.js';
+import { FRAME_INCOMPLETE, FRAME_MALFORMED, MalformedPacketError, decodePacket, parsePublish, readFrame } from './codec.js';
 import { handlePacket, handlePublish } from './handlers/index.js';
+import { OutboundConnection } from './outbound.js';
+import { RC, type ShutdownReason } from './reason-codes.js';
+
+export { ConnState, type ConnectInfo } from '../core/ports.js';
 
 const M_BYTES_RECEIVED = metricIndex('bytes.received');
-const M_BYTES_SENT = metricIndex('bytes.sent');
 const M_PACKETS_RECEIVED = metricIndex('packets.received');
-const M_PACKETS_SENT = metricIndex('packets.sent');
-const M_PUBLISH_SENT = metricIndex('packets.publish.sent');
-const M_MESSAGES_SENT = metricIndex('messages.sent');
-const M_QOS_SENT = [metricIndex('messages.qos0.sent'), metricIndex('messages.qos1.sent'), metricIndex('messages.qos2.sent')];
-const M_DROPPED_TOO_LARGE = metricIndex('delivery.dropped.too_large');
-const M_DELIVERY_DROPPED = metricIndex('delivery.dropped');
-const M_DISCONNECT_SENT = metricIndex('packets.disconnect.sent');
 const M_PINGREQ = metricIndex('packets.pingreq.received');
 const M_PINGRESP = metricIndex('packets.pingresp.sent');
-const ACK_METRIC: Record<string, number> = {
-  puback: metricIndex('packets.puback.sent'),
-  pubrec: metricIndex('packets.pubrec.sent'),
-  pubrel: metricIndex('packets.pubrel.sent'),
-  pubcomp: metricIndex('packets.pubcomp.sent'),
-};
 const PINGRESP = Buffer.from([0xd0, 0x00]);
-const ACK_TYPE: Record<string, number> = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 };
-
-/**
- * A connection's batch is written at once when it reaches this size, rather than at the end
- * of the I/O turn: libuv may read megabytes from busy publishers in one turn, and holding
- * all of it back would count healthy subscribers as congested.
- */
-const FLUSH_BYTES = 65536;
-
-/** Packets queued by every connection during one I/O turn, written once per connection after it. */
-const dirty: Connection[] = [];
-let flushScheduled = false;
-
-function flushAll(): void {
-  flushScheduled = false;
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
-  dirty.length = 0;
-}
-
-/** Acknowledgements (cmd, id, reason code triples) released together once `after` resolves. */
-interface AckLink {
-  after: Promise<void> | undefined;
-  acks: (string | number)[];
-}
 
 /**
  * A client throttled for the cluster transport's backlog is read again after this long at
@@ -93,87 +43,46 @@ function onSocketDrain(this: ConnSocket): void {
   this[CONN].session?.drain();
 }
 
-export const enum ConnState {
-  New = 0,
-  Connected = 1,
-  Closed = 2,
-}
-
-/** The information a CONNECT leaves on its connection (EMQX's clientinfo and conninfo). */
-export interface ConnectInfo {
-  clientId: string;
-  username: string | undefined;
-  protoName: string;
-  keepalive: number;
-  cleanStart: boolean;
-  isBridge: boolean;
-  connectedAt: number;
-  will: Message | undefined;
-  /** seconds (MQTT 5 Will Delay Interval) */
-  willDelay: number;
-  /** seconds (the will's MQTT 5 Message Expiry Interval), counted from when it is published */
-  willExpiry: number | undefined;
-}
-
 /**
  * One client connection (EMQX's channel): framing of the byte stream, dispatch to the
- * packet handlers, per-client counters, and the write side, which batches everything
- * queued during one I/O turn into one socket write.
+ * packet handlers, per-client counters and the connection's lifecycle. It is built in
+ * layers of one class: outbox.ts (the write batcher) ← outbound.ts (encoding) ← this
+ * (reading).
  */
-export class Connection implements AclSubject {
-  state = ConnState.New;
-  version: ProtocolVersion = 4;
+export class Connection extends OutboundConnection implements AclSubject, ClientConnection {
   info: ConnectInfo | undefined = undefined;
-  session: Session | undefined = undefined;
   aclCache: AclCache | undefined = undefined;
   /** ms timestamp of the last packet received, for keepalive */
   lastRecv = Date.now();
   readonly openedAt = this.lastRecv;
-
-  // MQTT 5 limits the client announced in CONNECT
-  clientReceiveMax = 65535;
-  clientMaxPacketSize = 0;
-  clientTopicAliasMax = 0;
-  problemInformation = true;
-  /** topic aliases the client set (inbound) */
+  /** topic aliases the client set (inbound), created on first use */
   inAliases: Map<number, string> | undefined = undefined;
-  /** topic aliases we set towards the client (outbound) */
-  private outAliases: Map<string, number> | undefined = undefined;
 
-  // per-client counters (GET /api/v4/clients)
+  // per-client counters of the read side (GET /api/v4/clients)
   recvOct = 0;
   recvCnt = 0;
   recvPkt = 0;
   recvMsg = 0;
-  sendOct = 0;
-  sendCnt = 0;
-  sendPkt = 0;
-  sendMsg = 0;
 
-  private pending: Buffer[] | undefined = undefined;
-  private pendingBytes = 0;
   private rest: Buffer[] | undefined = undefined;
+  private restBytes = 0;
   private held = false;
   /** reading is paused by throttle(): until the timer, or the drain callback registered (one at a time) */
   private throttled: NodeJS.Timeout | undefined = undefined;
   private drainAwaited = false;
-  /** acknowledgements waiting for forwarded messages to reach the nodes they went to, in order */
-  private ackChain: Promise<void> | undefined = undefined;
-  /** the last link of ackChain, still open for acknowledgements waiting on the same flush */
-  private ackTail: AckLink | undefined = undefined;
-  private restBytes = 0;
   // the last topic this client published to (see TopicCache)
   topicBytes: Buffer | undefined = undefined;
   topic = '';
   closeReason: ShutdownReason | undefined = undefined;
 
   constructor(
-    readonly broker: Broker,
-    readonly socket: Duplex,
-    readonly listener: Listener,
+    broker: PacketHost,
+    socket: Duplex,
+    readonly listener: ConnListener,
     readonly peerHost: string,
     readonly peerPort: number,
   ) {
+    super(broker, socket);
     (socket as Duplex & { [CONN]?: Connection })[CONN] = this;
     socket.on('data', onSocketData);
     socket.on('error', onSocketClosed);
@@ -282,7 +191,7 @@ export class Connection implements AclSubject {
     this.throttled = setTimeout(() => this.unthrottle(), MAX_THROTTLE_MS);
     if (this.drainAwaited) return; // the callback of an earlier throttle() is still registered
     this.drainAwaited = true;
-    this.broker.cluster.onForwardsDrained(() => {
+    this.broker.onForwardsDrained(() => {
       this.drainAwaited = false;
       this.unthrottle();
     });
@@ -353,156 +262,6 @@ export class Connection implements AclSubject {
     this.close(reason);
   }
 
-  // ---- write side ----
-
-  /** Queues bytes for the end of this I/O turn. */
-  write(buf: Buffer): void {
-    if (this.state === ConnState.Closed) return;
-    this.sendPkt++;
-    this.broker.metrics.inc(M_PACKETS_SENT);
-    if (this.pending === undefined) {
-      this.pending = [buf];
-      this.pendingBytes = buf.length;
-      dirty.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flushAll);
-      }
-    } else {
-      this.pending.push(buf);
-      this.pendingBytes += buf.length;
-      if (this.pendingBytes >= FLUSH_BYTES) this.flush();
-    }
-  }
-
-  flush(): void {
-    const pending = this.pending;
-    if (!pending) return;
-    const bytes = this.pendingBytes;
-    this.pending = undefined;
-    this.pendingBytes = 0;
-    if (this.state === ConnState.Closed || this.socket.destroyed) return;
-    this.sendOct += bytes;
-    this.sendCnt++;
-    this.broker.metrics.inc(M_BYTES_SENT, bytes);
-    if (pending.length === 1) this.socket.write(pending[0]!);
-    else if (bytes < 65536) this.socket.write(Buffer.concat(pending, bytes));
-    else {
-      // large batches go out as one writev rather than being copied again
-      this.socket.cork();
-      for (const b of pending) this.socket.write(b);
-      this.socket.uncork();
-    }
-  }
-
-  /** Whether the socket is backed up past the configured limit (the client reads too slowly). */
-  congested(): boolean {
-    return this.pendingBytes + this.socket.writableLength > this.broker.cfg.outBufferLimit;
-  }
-
-  sendPacket(packet: Packet): void {
-    this.write(encodePacket(packet, this.version));
-  }
-
-  sendDisconnect(reasonCode: number): void {
-    if (this.version !== 5 || this.state === ConnState.Closed) return;
-    this.broker.metrics.inc(M_DISCONNECT_SENT);
-    this.sendPacket({ cmd: 'disconnect', reasonCode });
-  }
-
-  /**
-   * Acknowledges a PUBLISH once `after` resolves (a forwarded QoS 1/2 message reached the
-   * nodes it went to). Acknowledgements leave in the order the PUBLISH packets came
-   * [MQTT-4.6.0-2], so one that waits holds back those after it.
-   */
-  ackPublish(cmd: 'puback' | 'pubrec', messageId: number, reasonCode: number, after: Promise<void> | undefined): void {
-    if (after === undefined && this.ackChain === undefined) return this.sendAck(cmd, messageId, reasonCode);
-    // acknowledgements waiting for the same flush share one link of the chain: one
-    // promise per I/O turn rather than per message
-    const tail = this.ackTail;
-    if (tail !== undefined && tail.after === after) {
-      tail.acks.push(cmd, messageId, reasonCode);
-      return;
-    }
-    const link: AckLink = { after, acks: [cmd, messageId, reasonCode] };
-    this.ackTail = link;
-    const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
-      .then(() => after)
-      .then(() => {
-        if (this.ackTail === link) this.ackTail = undefined;
-        const a = link.acks;
-        for (let i = 0; i < a.length; i += 3) this.sendAck(a[i] as 'puback' | 'pubrec', a[i + 1] as number, a[i + 2] as number);
-      })
-      .finally(() => {
-        if (this.ackChain === chain) this.ackChain = undefined;
-      });
-    this.ackChain = chain;
-  }
-
-  /** PUBACK, PUBREC, PUBREL or PUBCOMP; the reason code is only sent to MQTT 5 clients and when not 0. */
-  sendAck(cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', messageId: number, reasonCode: number): void {
-    this.broker.metrics.inc(ACK_METRIC[cmd]!);
-    if (this.version === 5 && reasonCode !== 0) {
-      this.write(Buffer.from([ACK_TYPE[cmd]!, 3, messageId >> 8, messageId & 0xff, reasonCode]));
-    } else {
-      this.write(Buffer.from([ACK_TYPE[cmd]!, 2, messageId >> 8, messageId & 0xff]));
-    }
-  }
-
-  /**
-   * Sends one PUBLISH to this client. Messages without per-subscriber MQTT 5 properties use
-   * the dispatch's shared encoding; the rest are encoded for this client by mqtt-packet.
-   */
-  sendPublish(msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, messageId: number, dup: boolean, enc: PublishEncoder | undefined): void {
-    const v5 = this.version === 5;
-    let buf: Buffer;
-    if (v5 && (msg.properties !== undefined || msg.expiresAt !== undefined || opts?.subId !== undefined || this.clientTopicAliasMax > 0)) {
-      buf = this.encodePublishV5(msg, qos, retain, opts, messageId, dup);
-    } else {
-      enc ??= new PublishEncoder(msg.topic, msg.payload);
-      buf = qos === 0 ? enc.encode(0, retain, v5) : enc.withId(qos, retain, v5, messageId, dup);
-    }
-    if (this.clientMaxPacketSize > 0 && buf.length > this.clientMaxPacketSize) {
-      // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size
-      this.broker.metrics.inc(M_DROPPED_TOO_LARGE);
-      this.broker.metrics.inc(M_DELIVERY_DROPPED);
-      if (qos > 0) this.session?.inflight.delete(messageId);
-      return;
-    }
-    const m = this.broker.metrics;
-    m.inc(M_PUBLISH_SENT);
-    m.inc(M_MESSAGES_SENT);
-    m.inc(M_QOS_SENT[qos]!);
-    this.sendMsg++;
-    this.write(buf);
-  }
-
-  private encodePublishV5(msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, messageId: number, dup: boolean): Buffer {
-    const properties: NonNullable<IPublishPacket['properties']> = { ...msg.properties };
-    if (msg.expiresAt !== undefined) {
-      // [MQTT-3.3.2-6] the interval sent is what remains of it
-      properties.messageExpiryInterval = Math.max(1, Math.ceil((msg.expiresAt - Date.now()) / 1000));
-    }
-    if (opts?.subId !== undefined) properties.subscriptionIdentifier = opts.subId;
-    let topic = msg.topic;
-    if (this.clientTopicAliasMax > 0 && !dup) {
-      this.outAliases ??= new Map();
-      const alias = this.outAliases.get(topic);
-      if (alias !== undefined) {
-        properties.topicAlias = alias;
-        topic = '';
-      } else if (this.outAliases.size < this.clientTopicAliasMax) {
-        const next = this.outAliases.size + 1;
-        this.outAliases.set(topic, next);
-        properties.topicAlias = next;
-      }
-    }
-    const buf = encodePacket({ cmd: 'publish', topic, payload: msg.payload, qos, retain, dup, messageId: qos > 0 ? messageId : undefined, properties }, 5);
-    // a packet too large for the client is dropped by the caller: the alias it would have set is not known to the client
-    if (topic !== '' && properties.topicAlias !== undefined && this.clientMaxPacketSize > 0 && buf.length > this.clientMaxPacketSize) this.outAliases!.delete(topic);
-    return buf;
-  }
-
   // ---- lifecycle ----
 
   /** Ends the connection: flushes what is queued, then closes the socket. */
@@ -531,8 +290,6 @@ export class Connection implements AclSubject {
   accept(info: ConnectInfo): void {
     this.info = info;
     this.state = ConnState.Connected;
-    this.listener.unconnected.delete(this);
+    this.listener.connected(this);
   }
-
-
 }

@@ -67,16 +67,13 @@ export interface RouterEvents {
   routeDeleted(key: string): void;
 }
 
-const MATCH_CACHE_MAX = 10_000;
-
 /**
- * The local subscription table. Matching a topic is cached per topic name; the cache holds
- * live FilterEntry objects, so it is only invalidated when a filter appears or disappears,
- * not when subscribers join or leave an existing filter.
+ * The local subscription table. Matching a topic is cached per topic name by the trie; the
+ * cache holds live FilterEntry objects, so it is only invalidated when a filter appears or
+ * disappears, not when subscribers join or leave an existing filter.
  */
 export class Router {
   private readonly trie = new TopicTrie<FilterEntry>();
-  private cache = new Map<string, FilterEntry[]>();
   private subCount = 0;
   private sharedCount = 0;
 
@@ -107,7 +104,6 @@ export class Router {
     if (!entry) {
       entry = { filter, subs: new Map(), list: undefined, shared: undefined };
       this.trie.set(filter, entry);
-      this.cache = new Map();
     }
     if (opts.share === undefined) {
       const existed = entry.subs.has(subscriber.clientId);
@@ -161,22 +157,13 @@ export class Router {
     }
     if (!removed) return false;
     this.subCount--;
-    if (entry.subs.size === 0 && (!entry.shared || entry.shared.size === 0)) {
-      this.trie.delete(filter);
-      this.cache = new Map();
-    }
+    if (entry.subs.size === 0 && (!entry.shared || entry.shared.size === 0)) this.trie.delete(filter);
     return true;
   }
 
   /** Filter entries matching a topic name. The returned array is shared: do not modify it. */
   match(topic: string): FilterEntry[] {
-    let hit = this.cache.get(topic);
-    if (hit === undefined) {
-      hit = this.trie.match(topic);
-      if (this.cache.size >= MATCH_CACHE_MAX) this.cache = new Map();
-      this.cache.set(topic, hit);
-    }
-    return hit;
+    return this.trie.matchCached(topic);
   }
 
   /**

@@ -16,9 +16,18 @@ function newNode<V>(): TrieNode<V> {
   return { children: undefined, plus: undefined, hash: undefined, value: undefined };
 }
 
+/** Topics whose matches are kept; past this the cache starts over (a flood of distinct topics). */
+const MATCH_CACHE_MAX = 10_000;
+
 export class TopicTrie<V> {
   private readonly root: TrieNode<V> = newNode();
   private count = 0;
+  /**
+   * matchCached() results by topic name. They hold the live values, so a change inside a
+   * value needs no invalidation; a filter set or deleted does (invalidate() for owners
+   * with stricter rules).
+   */
+  private cache = new Map<string, V[]>();
 
   get size(): number {
     return this.count;
@@ -50,6 +59,7 @@ export class TopicTrie<V> {
     const added = node.value === undefined;
     node.value = value;
     if (added) this.count++;
+    this.invalidate();
     return added;
   }
 
@@ -66,6 +76,7 @@ export class TopicTrie<V> {
     if (node.value === undefined) return false;
     node.value = undefined;
     this.count--;
+    this.invalidate();
     // prune from the leaf up while nodes are empty
     for (let i = path.length - 1; i >= 0; i--) {
       const [parent, level] = path[i]!;
@@ -81,7 +92,26 @@ export class TopicTrie<V> {
     return true;
   }
 
-  /** Values of all filters matching a topic name, appended to `out`. */
+  /** Drops every cached match. */
+  invalidate(): void {
+    if (this.cache.size > 0) this.cache = new Map();
+  }
+
+  /**
+   * Values of all filters matching a topic name, cached per topic (the publish path asks
+   * for the same topics again and again). The returned array is shared: do not modify it.
+   */
+  matchCached(topic: string): V[] {
+    let hit = this.cache.get(topic);
+    if (hit === undefined) {
+      hit = this.match(topic);
+      if (this.cache.size >= MATCH_CACHE_MAX) this.cache = new Map();
+      this.cache.set(topic, hit);
+    }
+    return hit;
+  }
+
+  /** Values of all filters matching a topic name, appended to `out` (not cached). */
   match(topic: string, out: V[] = []): V[] {
     const levels = topic.split('/');
     const dollar = topic.charCodeAt(0) === 36;

@@ -30,7 +30,7 @@ export function mqttHandlers(b: Broker): Pick<RpcHandlers, keyof typeof MQTT_PAR
       if (!validTopicName(p.topic, { maxLevels: b.cfg.maxTopicLevels })) throw new RpcError(CODE.BAD_TOPIC, `invalid topic: ${p.topic}`);
       const now = Date.now();
       const expiry = p.properties?.message_expiry_interval;
-      const delivered = b.publish(
+      const r = b.publish(
         newMessage({
           topic: p.topic,
           payload: Buffer.from(p.payload, 'base64'),
@@ -43,7 +43,9 @@ export function mqttHandlers(b: Broker): Pick<RpcHandlers, keyof typeof MQTT_PAR
         }),
       );
       // like a client's QoS 1/2 PUBLISH, answered once what went to other nodes has left
-      const flushed = b.cluster.forwardFlushed();
+      // (r is the broker's reused result: read it before awaiting)
+      const delivered = r.delivered;
+      const flushed = r.flushed;
       if (flushed) await flushed;
       return delivered;
     },

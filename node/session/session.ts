@@ -2,7 +2,8 @@ import type { Message, QoS } from '../../shared/message.js';
 import type { Subscriber, SubOptions } from '../router/router.js';
 import type { PublishEncoder } from '../protocol/codec.js';
 import type { Connection } from '../protocol/connection.js';
-import type { Broker } from '../broker.js';
+import type { ClientSession, SessionHost } from '../core/ports.js';
+import type { DropReason } from '../core/hooks.js';
 import { metricIndex } from '../metrics/metrics.js';
 import { MQueue, type Pending } from './mqueue.js';
 
@@ -55,7 +56,7 @@ export function detachPayload(msg: Message): void {
  * messages in flight, the message queue, and incoming QoS 2 packet identifiers awaiting
  * PUBREL. A session outlives its connection when the client asked for a persistent one.
  */
-export class Session implements Subscriber {
+export class Session implements Subscriber, ClientSession {
   conn: Connection | undefined = undefined;
   /** the connection this session last had, for what an offline session reports (address, counters) */
   lastConn: Connection | undefined = undefined;
@@ -74,7 +75,7 @@ export class Session implements Subscriber {
 
   constructor(
     readonly clientId: string,
-    private readonly broker: Broker,
+    private readonly broker: SessionHost,
   ) {
     this.mqueue = new MQueue(broker.cfg.maxMqueue);
   }
@@ -119,15 +120,19 @@ export class Session implements Subscriber {
       // [MQTT-3.8.3-3] No Local
       m.inc(M_DROPPED_NO_LOCAL);
       m.inc(M_DROPPED);
+      if (this.broker.hooks.messageDropped.active) this.dropped(msg, 'no_local');
       return;
     }
     if (msg.expiresAt !== undefined && msg.expiresAt <= Date.now()) {
       m.inc(M_DROPPED_EXPIRED);
       m.inc(M_DROPPED);
+      if (this.broker.hooks.messageDropped.active) this.dropped(msg, 'expired');
       return;
     }
     m.inc(M_DELIVERED);
     const qos = (this.broker.cfg.upgradeQos ? opts.qos : msg.qos < opts.qos ? msg.qos : opts.qos) as QoS;
+    const delivered = this.broker.hooks.messageDelivered;
+    if (delivered.active) delivered.emit({ clientid: this.clientId, message: msg, qos });
     // [MQTT-3.3.1-12] the retain flag is kept on live delivery only with Retain As Published
     this.send(msg, qos, opts.rap ? msg.retain : false, opts, enc);
   }
@@ -136,7 +141,14 @@ export class Session implements Subscriber {
   deliverRetained(msg: Message, opts: SubOptions): void {
     this.broker.metrics.inc(M_DELIVERED);
     const qos = (msg.qos < opts.qos ? msg.qos : opts.qos) as QoS;
+    const delivered = this.broker.hooks.messageDelivered;
+    if (delivered.active) delivered.emit({ clientid: this.clientId, message: msg, qos });
     this.send(msg, qos, true, opts, undefined);
+  }
+
+  /** message.dropped for one delivery to this session (the caller checked that someone listens). */
+  private dropped(msg: Message, reason: DropReason): void {
+    this.broker.hooks.messageDropped.emit({ message: msg, reason, clientid: this.clientId });
   }
 
   private send(msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, enc: PublishEncoder | undefined): void {
@@ -145,7 +157,7 @@ export class Session implements Subscriber {
     if (qos === 0) {
       // QoS 0 to a client that reads too slowly is dropped, not queued: the queue is for
       // offline sessions and for QoS 1/2, which must not be lost
-      if (conn.congested()) return this.dropQos0();
+      if (conn.congested()) return this.dropQos0(msg);
       conn.sendPublish(msg, 0, retain, opts, 0, false, enc);
       return;
     }
@@ -163,19 +175,21 @@ export class Session implements Subscriber {
     conn.sendPublish(msg, qos, retain, opts, id, false, enc);
   }
 
-  private dropQos0(): void {
+  private dropQos0(msg: Message): void {
     this.broker.metrics.inc(M_DROPPED_QOS0);
     this.broker.metrics.inc(M_DROPPED);
+    if (this.broker.hooks.messageDropped.active) this.dropped(msg, 'qos0_msg');
   }
 
   private enqueue(p: Pending): void {
     const m = this.broker.metrics;
-    if (p.qos === 0 && !this.broker.cfg.mqueueStoreQos0) return this.dropQos0();
+    if (p.qos === 0 && !this.broker.cfg.mqueueStoreQos0) return this.dropQos0(p.msg);
     detachPayload(p.msg);
     const dropped = this.mqueue.push(p);
     if (dropped) {
       m.inc(dropped.qos === 0 ? M_DROPPED_QOS0 : M_DROPPED_QUEUE_FULL);
       m.inc(M_DROPPED);
+      if (this.broker.hooks.messageDropped.active) this.dropped(dropped.msg, dropped.qos === 0 ? 'qos0_msg' : 'queue_full');
     }
   }
 
@@ -211,6 +225,7 @@ export class Session implements Subscriber {
       if (p.msg.expiresAt !== undefined && p.msg.expiresAt <= now) {
         this.broker.metrics.inc(M_DROPPED_EXPIRED);
         this.broker.metrics.inc(M_DROPPED);
+        if (this.broker.hooks.messageDropped.active) this.dropped(p.msg, 'expired');
         continue;
       }
       if (p.qos === 0) conn.sendPublish(p.msg, 0, p.retain, p.opts, 0, false, undefined);
@@ -250,6 +265,7 @@ export class Session implements Subscriber {
     if (e.qos !== 1) return this.broker.metrics.inc(M_PUBACK_INUSE);
     this.inflight.delete(id);
     this.broker.metrics.inc(M_ACKED);
+    this.acked(e.msg);
     this.drain();
   }
 
@@ -268,6 +284,7 @@ export class Session implements Subscriber {
       return;
     }
     this.broker.metrics.inc(M_ACKED);
+    this.acked(e.msg);
     if (reasonCode >= 0x80) {
       // [MQTT-4.3.3] an error PUBREC ends the exchange
       this.inflight.delete(id);
@@ -285,6 +302,11 @@ export class Session implements Subscriber {
     if (!e.released) return this.broker.metrics.inc(M_PUBCOMP_INUSE);
     this.inflight.delete(id);
     this.drain();
+  }
+
+  private acked(msg: Message): void {
+    const h = this.broker.hooks.messageAcked;
+    if (h.active) h.emit({ clientid: this.clientId, message: msg });
   }
 
   /** A packet identifier not in use by an outgoing QoS 1/2 message [MQTT-2.3.1-4]. */

@@ -1,41 +1,57 @@
-import type { Broker } from '../broker.js';
-import type { Connection } from '../protocol/connection.js';
+import type { ClientConnectedEvent, ClientDisconnectedEvent, Detach, Hooks } from '../core/hooks.js';
+import type { SysHost } from '../core/ports.js';
 
 /**
  * EMQX's presence module: `$SYS/brokers/<node>/clients/<clientid>/connected` and
- * `.../disconnected` events with the same JSON payloads as EMQX 4.x.
+ * `.../disconnected` events with the same JSON payloads as EMQX 4.x. A subscriber of the
+ * client.* hooks, switched on and off at runtime (on at start with `presenceEvents`).
  */
 export class Presence {
-  constructor(private readonly broker: Broker) {}
+  private detach: Detach[] = [];
+
+  constructor(
+    private readonly hooks: Hooks,
+    private readonly host: SysHost,
+  ) {}
+
+  get enabled(): boolean {
+    return this.detach.length > 0;
+  }
+
+  enable(): void {
+    if (this.enabled) return;
+    this.detach = [this.hooks.clientConnected.on((e) => this.connected(e)), this.hooks.clientDisconnected.on((e) => this.disconnected(e))];
+  }
+
+  disable(): void {
+    for (const d of this.detach) d();
+    this.detach = [];
+  }
 
   private topic(clientId: string, event: string): string {
-    return `$SYS/brokers/${this.broker.nodeName}/clients/${clientId}/${event}`;
+    return `$SYS/brokers/${this.host.nodeName}/clients/${clientId}/${event}`;
   }
 
-  connected(conn: Connection): void {
-    if (!this.broker.cfg.presenceEvents) return;
-    const i = conn.info!;
+  private connected({ client: c }: ClientConnectedEvent): void {
     const payload = {
-      username: i.username ?? null,
+      username: c.username ?? null,
       ts: Date.now(),
-      sockport: conn.listener.port,
-      proto_ver: conn.version,
-      proto_name: i.protoName,
-      keepalive: i.keepalive,
-      ipaddress: conn.peerHost,
-      expiry_interval: conn.session!.expiryInterval,
-      connected_at: i.connectedAt,
+      sockport: c.sockport,
+      proto_ver: c.protoVer,
+      proto_name: c.protoName,
+      keepalive: c.keepalive,
+      ipaddress: c.peerhost,
+      expiry_interval: c.expiryInterval,
+      connected_at: c.connectedAt,
       connack: 0,
-      clientid: i.clientId,
-      clean_start: i.cleanStart,
+      clientid: c.clientid,
+      clean_start: c.cleanStart,
     };
-    this.broker.publishSys(this.topic(i.clientId, 'connected'), JSON.stringify(payload));
+    this.host.publishSys(this.topic(c.clientid, 'connected'), JSON.stringify(payload));
   }
 
-  disconnected(conn: Connection, reason: string): void {
-    if (!this.broker.cfg.presenceEvents) return;
-    const i = conn.info!;
-    const payload = { username: i.username ?? null, ts: Date.now(), reason, disconnected_at: Date.now(), clientid: i.clientId };
-    this.broker.publishSys(this.topic(i.clientId, 'disconnected'), JSON.stringify(payload));
+  private disconnected({ client: c, reason, disconnectedAt }: ClientDisconnectedEvent): void {
+    const payload = { username: c.username ?? null, ts: Date.now(), reason, disconnected_at: disconnectedAt, clientid: c.clientid };
+    this.host.publishSys(this.topic(c.clientid, 'disconnected'), JSON.stringify(payload));
   }
 }

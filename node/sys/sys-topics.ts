@@ -1,7 +1,7 @@
 import { STAT_NAMES, METRIC_NAMES } from '../../shared/emqx-names.js';
 import { formatDatetime, formatUptime } from '../../shared/time-format.js';
 import { SYSDESCR, VERSION } from '../../shared/version.js';
-import type { Broker } from '../broker.js';
+import type { SysHost } from '../core/ports.js';
 
 /**
  * The `$SYS/brokers/<node>/...` topics as EMQX publishes them: version and sysdescr
@@ -11,7 +11,7 @@ import type { Broker } from '../broker.js';
 export class SysTopics {
   private timers: NodeJS.Timeout[] = [];
 
-  constructor(private readonly broker: Broker) {}
+  constructor(private readonly broker: SysHost) {}
 
   private get prefix(): string {
     return `$SYS/brokers/${this.broker.nodeName}`;

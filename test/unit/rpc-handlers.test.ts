@@ -6,13 +6,12 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Broker } from '../../node/broker.js';
+import type { Broker } from '../../node/broker.js';
 import { dispatchRpc, rpcHandlers } from '../../node/rpc/index.js';
-import { loadConfig } from '../../shared/config.js';
 import { METRIC_NAMES, STAT_NAMES } from '../../shared/emqx-names.js';
-import { createLogger } from '../../shared/logger.js';
 import type { QoS } from '../../shared/message.js';
 import { RpcError, type RpcHandlers, type RpcMethod, type RpcParams, type RpcReply } from '../../shared/rpc.js';
+import { startInProcessBroker } from '../support/in-process.js';
 import { closeAllClients, connectClient, sleep, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
 
 let broker: Broker;
@@ -20,18 +19,7 @@ let handlers: RpcHandlers;
 let port: number;
 
 before(async () => {
-  // only these settings: nothing from the developer's shell (a NATS_URL, say) leaks in
-  const env = {
-    STARLING_MQTT_PORT: '0',
-    STARLING_WS_PORT: '-1',
-    STARLING_BIND: '127.0.0.1',
-    STARLING_SYS_INTERVAL_MS: '0',
-    STARLING_SYS_HEARTBEAT_MS: '0',
-    STARLING_NODE_NAME: 'rpc-test@127.0.0.1',
-  };
-  broker = new Broker(loadConfig(env, []), createLogger('silent'));
-  const ports = await broker.start();
-  port = ports['mqtt:tcp']!;
+  ({ broker, port } = await startInProcessBroker('rpc-test@127.0.0.1'));
   handlers = rpcHandlers(broker, { 'session.takeover': () => null });
 });
 

@@ -186,3 +186,36 @@ describe('TopicTrie', () => {
     assertPruned(trie);
   });
 });
+
+describe('TopicTrie match cache', () => {
+  it('returns the cached array until a filter is set or deleted', () => {
+    const trie = new TopicTrie<string>();
+    trie.set('a/+', 'a/+');
+    const first = trie.matchCached('a/b');
+    assert.deepEqual(first, ['a/+']);
+    assert.equal(trie.matchCached('a/b'), first, 'a hit returns the cached array');
+    trie.set('a/#', 'a/#');
+    assert.deepEqual(sortedOf(trie.matchCached('a/b')), ['a/#', 'a/+'], 'a new filter is seen');
+    const second = trie.matchCached('a/b');
+    trie.set('a/#', 'replaced');
+    assert.notEqual(trie.matchCached('a/b'), second, 'replacing a value invalidates too');
+    trie.delete('a/+');
+    assert.deepEqual(trie.matchCached('a/b'), ['replaced'], 'a deleted filter is gone');
+    const third = trie.matchCached('a/b');
+    trie.invalidate();
+    assert.notEqual(trie.matchCached('a/b'), third, 'invalidate() drops every entry');
+    assert.deepEqual(trie.matchCached('a/b'), third);
+  });
+
+  it('stays bounded with many distinct topics', () => {
+    const trie = new TopicTrie<string>();
+    trie.set('#', '#');
+    for (let i = 0; i < 25_000; i++) trie.matchCached(`t/${i}`);
+    const size = (trie as unknown as { cache: Map<string, unknown> }).cache.size;
+    assert.ok(size <= 10_000, `match cache grew to ${size}`);
+  });
+});
+
+function sortedOf(a: string[]): string[] {
+  return [...a].sort();
+}

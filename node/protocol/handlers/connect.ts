@@ -3,8 +3,7 @@ import type { IConnectPacket, IConnackPacket } from 'mqtt-packet';
 import { newMessage, type MessageProperties, type QoS } from '../../../shared/message.js';
 import { validTopicName } from '../../../shared/topic.js';
 import { metricIndex } from '../../metrics/metrics.js';
-import { ConnState, type ConnectInfo, type Connection } from '../connection.js';
-import type { Session } from '../../session/session.js';
+import { ConnState, type ClientConnection, type ClientSession, type ConnectInfo } from '../../core/ports.js';
 import { RC, connackV3Code, type ShutdownReason } from '../reason-codes.js';
 
 const M_CONNECT_RECEIVED = metricIndex('packets.connect.received');
@@ -18,7 +17,7 @@ const M_AUTH_ANONYMOUS = metricIndex('client.auth.anonymous');
 const M_CLIENT_CONNECTED = metricIndex('client.connected');
 
 /** CONNECT [MQTT-3.1]: checks, authentication, session open or takeover, CONNACK. */
-export function handleConnect(conn: Connection, p: IConnectPacket): void {
+export function handleConnect(conn: ClientConnection, p: IConnectPacket): void {
   const b = conn.broker;
   const cfg = b.cfg;
   const m = b.metrics;
@@ -129,7 +128,7 @@ export function handleConnect(conn: Connection, p: IConnectPacket): void {
 }
 
 /** The session is open: CONNACK, then anything owed to a resumed session. */
-function accept(conn: Connection, info: ConnectInfo, session: Session, present: boolean, assigned: boolean, serverKeepAlive: number | undefined): void {
+function accept(conn: ClientConnection, info: ConnectInfo, session: ClientSession, present: boolean, assigned: boolean, serverKeepAlive: number | undefined): void {
   const b = conn.broker;
   const cfg = b.cfg;
   conn.accept(info);
@@ -155,7 +154,7 @@ function accept(conn: Connection, info: ConnectInfo, session: Session, present: 
   if (present) session.resume();
 }
 
-function sendConnack(conn: Connection, rc5: number, sessionPresent: boolean, properties: IConnackPacket['properties']): void {
+function sendConnack(conn: ClientConnection, rc5: number, sessionPresent: boolean, properties: IConnackPacket['properties']): void {
   const m = conn.broker.metrics;
   m.inc(M_CONNACK_SENT);
   m.inc(M_CLIENT_CONNACK);

@@ -1,12 +1,12 @@
 import type { IDisconnectPacket } from 'mqtt-packet';
 import { metricIndex } from '../../metrics/metrics.js';
-import type { Connection } from '../connection.js';
+import type { ClientConnection } from '../../core/ports.js';
 import { RC } from '../reason-codes.js';
 
 const M_DISCONNECT_RECEIVED = metricIndex('packets.disconnect.received');
 
 /** DISCONNECT [MQTT-3.14]: a clean close; the will is dropped unless an MQTT 5 client asks for it. */
-export function handleDisconnect(conn: Connection, p: IDisconnectPacket): void {
+export function handleDisconnect(conn: ClientConnection, p: IDisconnectPacket): void {
   conn.broker.metrics.inc(M_DISCONNECT_RECEIVED);
   const info = conn.info!;
   const session = conn.session!;

@@ -1,5 +1,5 @@
 import type { Packet } from 'mqtt-packet';
-import type { Connection } from '../connection.js';
+import type { ClientConnection } from '../../core/ports.js';
 import { RC } from '../reason-codes.js';
 import { handleAuth } from './auth.js';
 import { handleConnect } from './connect.js';
@@ -16,7 +16,7 @@ import { handleUnsubscribe } from './unsubscribe.js';
 export { handlePublish };
 
 /** One handler per packet type; anything a server must not receive closes the connection. */
-export function handlePacket(conn: Connection, packet: Packet): void {
+export function handlePacket(conn: ClientConnection, packet: Packet): void {
   switch (packet.cmd) {
     case 'connect':
       return handleConnect(conn, packet);

@@ -3,7 +3,7 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { newMessage } from '../../../shared/message.js';
 import { validTopicName } from '../../../shared/topic.js';
 import { metricIndex } from '../../metrics/metrics.js';
-import type { Connection } from '../connection.js';
+import type { ClientConnection } from '../../core/ports.js';
 import { RC } from '../reason-codes.js';
 import { pickMessageProperties } from './connect.js';
 
@@ -18,7 +18,7 @@ const M_MESSAGES_DROPPED = metricIndex('messages.dropped');
 const M_DROPPED_EXPIRED = metricIndex('messages.dropped.expired');
 
 /** PUBLISH from a client [MQTT-3.3]: checks, ACL, QoS 2 receive state, routing, acknowledgement. */
-export function handlePublish(conn: Connection, pkt: IPublishPacket): void {
+export function handlePublish(conn: ClientConnection, pkt: IPublishPacket): void {
   const b = conn.broker;
   const cfg = b.cfg;
   const m = b.metrics;
@@ -105,15 +105,16 @@ export function handlePublish(conn: Connection, pkt: IPublishPacket): void {
     properties: props === undefined ? undefined : pickMessageProperties(props),
     expiresAt: expiry === undefined ? undefined : Date.now() + expiry * 1000,
   });
-  const delivered = b.publish(msg);
-  if (b.cluster.forwardsBacklogged(msg)) conn.throttle();
+  // the result is the broker's reused object: read before anything publishes again
+  const r = b.publish(msg);
+  if (r.backlogged) conn.throttle();
   if (qos > 0) {
-    const rc = delivered === 0 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS;
-    conn.ackPublish(qos === 1 ? 'puback' : 'pubrec', id, rc, b.cluster.forwardFlushed());
+    const rc = r.delivered === 0 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS;
+    conn.ackPublish(qos === 1 ? 'puback' : 'pubrec', id, rc, r.flushed);
   }
 }
 
-function ack(conn: Connection, qos: number, id: number, reasonCode: number): void {
+function ack(conn: ClientConnection, qos: number, id: number, reasonCode: number): void {
   if (qos === 1) conn.sendAck('puback', id, reasonCode);
   else if (qos === 2) conn.sendAck('pubrec', id, reasonCode);
 }

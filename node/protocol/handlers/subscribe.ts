@@ -1,7 +1,7 @@
 import type { ISubscribePacket } from 'mqtt-packet';
 import type { QoS } from '../../../shared/message.js';
 import { metricIndex } from '../../metrics/metrics.js';
-import type { Connection } from '../connection.js';
+import type { ClientConnection } from '../../core/ports.js';
 import { RC } from '../reason-codes.js';
 import type { SubOptions } from '../../router/router.js';
 
@@ -12,7 +12,7 @@ const M_SUBACK_SENT = metricIndex('packets.suback.sent');
 const M_CLIENT_SUBSCRIBE = metricIndex('client.subscribe');
 
 /** SUBSCRIBE [MQTT-3.8]: each filter is checked and subscribed, SUBACK answers, then retained messages follow. */
-export function handleSubscribe(conn: Connection, p: ISubscribePacket): void {
+export function handleSubscribe(conn: ClientConnection, p: ISubscribePacket): void {
   const b = conn.broker;
   const m = b.metrics;
   m.inc(M_SUBSCRIBE_RECEIVED);

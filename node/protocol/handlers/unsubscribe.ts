@@ -1,6 +1,6 @@
 import type { IUnsubscribePacket } from 'mqtt-packet';
 import { metricIndex } from '../../metrics/metrics.js';
-import type { Connection } from '../connection.js';
+import type { ClientConnection } from '../../core/ports.js';
 
 const M_UNSUBSCRIBE_RECEIVED = metricIndex('packets.unsubscribe.received');
 const M_UNSUBSCRIBE_ERROR = metricIndex('packets.unsubscribe.error');
@@ -8,7 +8,7 @@ const M_UNSUBACK_SENT = metricIndex('packets.unsuback.sent');
 const M_CLIENT_UNSUBSCRIBE = metricIndex('client.unsubscribe');
 
 /** UNSUBSCRIBE [MQTT-3.10]: removes each filter; MQTT 5 learns per filter whether it existed. */
-export function handleUnsubscribe(conn: Connection, p: IUnsubscribePacket): void {
+export function handleUnsubscribe(conn: ClientConnection, p: IUnsubscribePacket): void {
   const b = conn.broker;
   b.metrics.inc(M_UNSUBSCRIBE_RECEIVED);
   b.metrics.inc(M_CLIENT_UNSUBSCRIBE);

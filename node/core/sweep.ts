@@ -1,0 +1,27 @@
+import type { Config } from '../../shared/config.js';
+import type { Listener } from '../listeners/listener.js';
+import type { Connection } from '../protocol/connection.js';
+import { RC } from '../protocol/reason-codes.js';
+
+/**
+ * Once a second: keepalive [MQTT-3.1.2-24], CONNECT idle timeout, MQTT 3.x retries and
+ * QoS 2 await-rel expiry, in one pass instead of a timer per connection.
+ */
+export function sweep(cfg: Config, connections: Iterable<Connection>, listeners: readonly Listener[], now: number): void {
+  for (const conn of connections) {
+    const info = conn.info!;
+    if (info.keepalive > 0 && now - conn.lastRecv > info.keepalive * 1000 * cfg.keepaliveBackoff) {
+      conn.sendDisconnect(RC.KEEP_ALIVE_TIMEOUT);
+      conn.close('keepalive_timeout');
+      continue;
+    }
+    const s = conn.session!;
+    if (cfg.retryIntervalMs > 0 && conn.version < 5 && s.inflight.size > 0) s.retry(now, cfg.retryIntervalMs);
+    if (s.awaitingRel.size > 0) {
+      for (const [id, at] of s.awaitingRel) if (now - at > cfg.awaitRelTimeoutMs) s.awaitingRel.delete(id);
+    }
+  }
+  for (const l of listeners) {
+    for (const conn of l.unconnected) if (now - conn.openedAt > cfg.idleTimeoutMs) conn.close('idle_timeout');
+  }
+}

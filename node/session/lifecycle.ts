@@ -1,0 +1,274 @@
+import type { Config } from '../../shared/config.js';
+import type { Message } from '../../shared/message.js';
+import { parseShare } from '../../shared/topic.js';
+import type { ClientInfo, Hooks } from '../core/hooks.js';
+import { ConnState, type ClusterHooks, type SessionHost } from '../core/ports.js';
+import { importSession, type SessionImportHost } from '../cluster/session-transfer.js';
+import { metricIndex } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Stats } from '../metrics/stats.js';
+import type { Connection } from '../protocol/connection.js';
+import { RC, type ShutdownReason } from '../protocol/reason-codes.js';
+import type { Router } from '../router/router.js';
+import { Session } from './session.js';
+
+const M_DISCONNECTED = metricIndex('client.disconnected');
+const M_SESSION_CREATED = metricIndex('session.created');
+const M_SESSION_RESUMED = metricIndex('session.resumed');
+const M_SESSION_TAKEOVERED = metricIndex('session.takeovered');
+const M_SESSION_DISCARDED = metricIndex('session.discarded');
+const M_SESSION_TERMINATED = metricIndex('session.terminated');
+
+const NEVER_EXPIRES = 0xffffffff;
+
+/** What the session registry needs of its node. */
+export interface RegistryHost extends SessionHost, SessionImportHost {
+  readonly cfg: Config;
+  readonly metrics: Metrics;
+  readonly stats: Stats;
+  readonly hooks: Hooks;
+  readonly router: Router;
+  /** read at each use: the cluster layer is attached after the broker is built */
+  readonly cluster: ClusterHooks;
+  readonly stopping: boolean;
+  /** publishes a will */
+  publish(msg: Message): unknown;
+  /** subscriptions were removed (stats follow) */
+  subscriptionsChanged(): void;
+}
+
+/** A client's identity for the client.* hooks, read off its connection. */
+function clientInfo(conn: Connection, expiryInterval: number): ClientInfo {
+  const i = conn.info!;
+  return {
+    clientid: i.clientId,
+    username: i.username,
+    peerhost: conn.peerHost,
+    peerport: conn.peerPort,
+    sockport: conn.listener.port,
+    protoName: i.protoName,
+    protoVer: conn.version,
+    keepalive: i.keepalive,
+    cleanStart: i.cleanStart,
+    expiryInterval,
+    connectedAt: i.connectedAt,
+    isBridge: i.isBridge,
+  };
+}
+
+/**
+ * The node's sessions and connected clients, and their lifecycle: open, resume, takeover,
+ * discard, kick, hand-over to another node, wills (with their MQTT 5 delay) and session
+ * expiry.
+ */
+export class SessionRegistry {
+  private readonly map = new Map<string, Session>();
+  private readonly conns = new Set<Connection>();
+  /** delayed wills by session, with the function that publishes each */
+  private readonly willTimers = new Map<Session, { timer: NodeJS.Timeout; fire: () => void }>();
+
+  constructor(private readonly host: RegistryHost) {}
+
+  /** sessions by clientid (a read view: the registry alone changes it) */
+  get sessions(): ReadonlyMap<string, Session> {
+    return this.map;
+  }
+
+  /** connections that completed CONNECT */
+  get connections(): ReadonlySet<Connection> {
+    return this.conns;
+  }
+
+  /**
+   * Opens the session of a connecting client [MQTT-3.1.2-4..6, MQTT-3.1.4-3]: an existing
+   * connection with the same clientid is closed; its session is resumed (clean start 0)
+   * or discarded (clean start 1).
+   */
+  openSession(conn: Connection, clientId: string, cleanStart: boolean, expiryInterval: number): { session: Session; present: boolean } {
+    const m = this.host.metrics;
+    let session = this.map.get(clientId);
+    let present = false;
+    if (session) {
+      if (session.conn) {
+        this.closeTaken(session, session.conn, cleanStart ? 'discarded' : 'takeovered');
+        if (!cleanStart) m.inc(M_SESSION_TAKEOVERED);
+      }
+      if (cleanStart) {
+        m.inc(M_SESSION_DISCARDED);
+        this.terminateSession(session);
+        session = undefined;
+      } else {
+        present = true;
+        clearTimeout(session.expiryTimer);
+        session.expiryTimer = undefined;
+        this.cancelWill(session);
+        m.inc(M_SESSION_RESUMED);
+      }
+    }
+    if (!session) {
+      session = new Session(clientId, this.host);
+      this.map.set(clientId, session);
+      m.inc(M_SESSION_CREATED);
+      this.sessionCountChanged();
+    }
+    session.cleanStart = cleanStart;
+    session.expiryInterval = expiryInterval;
+    session.conn = conn;
+    conn.session = session;
+    return { session, present };
+  }
+
+  /**
+   * Opens a session the cluster way: the clientid is claimed in the registry first, and a
+   * session another node holds is taken over (and, with clean start 0, moved here).
+   */
+  async openClusterSession(conn: Connection, clientId: string, cleanStart: boolean, expiryInterval: number): Promise<{ session: Session; present: boolean }> {
+    const cluster = this.host.cluster;
+    const transfer = await cluster.claimSession(clientId, !cleanStart);
+    if (conn.state === ConnState.Closed) {
+      // the client left while we waited: nothing is opened; a claim without a session is released
+      if (!this.map.has(clientId)) cluster.sessionEnded(clientId);
+      throw new Error('connection closed during CONNECT');
+    }
+    const opened = this.openSession(conn, clientId, cleanStart, expiryInterval);
+    if (transfer && !opened.present && !cleanStart) {
+      importSession(this.host, opened.session, transfer);
+      return { session: opened.session, present: true };
+    }
+    return opened;
+  }
+
+  /** A CONNECT was accepted. */
+  clientConnected(conn: Connection): void {
+    this.conns.add(conn);
+    this.host.stats.set('connections', this.conns.size);
+    const h = this.host.hooks.clientConnected;
+    if (h.active) h.emit({ client: clientInfo(conn, conn.session!.expiryInterval) });
+  }
+
+  /** Every connection ends here, once, whatever closed it. */
+  connectionClosed(conn: Connection, reason: ShutdownReason, wasConnected: boolean): void {
+    conn.listener.closed(conn, reason);
+    if (!wasConnected) return;
+    const host = this.host;
+    this.conns.delete(conn);
+    host.stats.set('connections', this.conns.size);
+    host.metrics.inc(M_DISCONNECTED);
+    const info = conn.info!;
+    // openSession gave every connected connection its session (the connection sees it through a port)
+    const session = conn.session as Session;
+    const h = host.hooks.clientDisconnected;
+    if (h.active) h.emit({ client: clientInfo(conn, session.expiryInterval), reason, disconnectedAt: Date.now() });
+    const owns = session.conn === conn;
+    if (owns) {
+      session.conn = undefined;
+      session.lastConn = conn;
+      session.disconnectedAt = Date.now();
+    }
+    if (info.will) this.scheduleWill(session, info.will, info.willDelay, info.willExpiry, owns);
+    if (!owns) return; // taken over: the session lives on with its new connection
+    if (session.expiryInterval === 0 || host.stopping) {
+      this.terminateSession(session);
+    } else if (session.expiryInterval !== NEVER_EXPIRES) {
+      session.expiryTimer = setTimeout(() => this.terminateSession(session), session.expiryInterval * 1000);
+      session.expiryTimer.unref();
+    }
+  }
+
+  /**
+   * Publishes a will now, or after its MQTT 5 delay unless the session is resumed first;
+   * the session ending publishes it at once [MQTT-3.1.3-9, MQTT-3.1.2-8].
+   */
+  private scheduleWill(session: Session, will: Message, delay: number, expiry: number | undefined, sessionContinues: boolean): void {
+    const fire = (): void => {
+      this.willTimers.delete(session);
+      const now = Date.now();
+      this.host.publish({ ...will, timestamp: now, expiresAt: expiry === undefined ? undefined : now + expiry * 1000 });
+    };
+    if (delay > 0 && sessionContinues && session.expiryInterval > 0 && !this.host.stopping) {
+      const timer = setTimeout(fire, Math.min(delay, session.expiryInterval) * 1000);
+      timer.unref();
+      this.willTimers.set(session, { timer, fire });
+    } else {
+      fire();
+    }
+  }
+
+  private cancelWill(session: Session): void {
+    const w = this.willTimers.get(session);
+    if (w) {
+      clearTimeout(w.timer);
+      this.willTimers.delete(session);
+    }
+  }
+
+  /** Ends a session: its subscriptions go, a pending delayed will is published. */
+  terminateSession(session: Session): void {
+    if (this.map.get(session.clientId) !== session) return;
+    const host = this.host;
+    clearTimeout(session.expiryTimer);
+    const will = this.willTimers.get(session);
+    if (will) {
+      clearTimeout(will.timer);
+      will.fire();
+    }
+    for (const [topic, opts] of session.subscriptions) {
+      const share = parseShare(topic);
+      host.router.unsubscribe(session.clientId, share ? share.filter : topic, opts.share);
+    }
+    session.subscriptions.clear();
+    this.map.delete(session.clientId);
+    host.cluster.sessionEnded(session.clientId);
+    host.metrics.inc(M_SESSION_TERMINATED);
+    this.sessionCountChanged();
+    host.subscriptionsChanged();
+  }
+
+  /**
+   * The session moved to (or was discarded by) a connection on another node: our
+   * connection is told and closed, and the session ends here [MQTT-3.1.4-3].
+   */
+  handOver(session: Session, transferred: boolean): void {
+    if (session.conn) this.closeTaken(session, session.conn, transferred ? 'takeovered' : 'discarded');
+    this.host.metrics.inc(transferred ? M_SESSION_TAKEOVERED : M_SESSION_DISCARDED);
+    this.terminateSession(session);
+  }
+
+  /** A newer connection took the session (or discarded it): the old one is told and closed. */
+  private closeTaken(session: Session, conn: Connection, reason: 'takeovered' | 'discarded'): void {
+    conn.closeReason = reason;
+    conn.sendDisconnect(RC.SESSION_TAKEN_OVER);
+    session.conn = undefined;
+    conn.close(reason);
+  }
+
+  /** Kicks a client off this node (DELETE /api/v4/clients/{clientid}); false when it is not here. */
+  kick(clientId: string): boolean {
+    const session = this.map.get(clientId);
+    if (!session) return false;
+    const conn = session.conn;
+    if (conn) {
+      conn.closeReason = 'kicked';
+      conn.sendDisconnect(RC.ADMINISTRATIVE_ACTION);
+      conn.close('kicked');
+    }
+    // EMQX's kick ends the session too, persistent or not
+    this.terminateSession(session);
+    return true;
+  }
+
+  /** Shutdown: MQTT 5 clients are told the server is going away, every connection closes, timers stop. */
+  stop(): void {
+    for (const conn of this.conns) {
+      conn.sendDisconnect(RC.SERVER_SHUTTING_DOWN);
+      conn.close('shutdown');
+    }
+    for (const s of this.map.values()) clearTimeout(s.expiryTimer);
+    for (const w of this.willTimers.values()) clearTimeout(w.timer);
+  }
+
+  private sessionCountChanged(): void {
+    this.host.stats.set('sessions', this.map.size);
+    this.host.stats.set('channels', this.map.size);
+  }
+}

@@ -11,11 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './broker.js';
 import { freePorts } from './ports.js';
+import { findBinary } from './services.js';
 // processes.js turns SIGTERM/SIGINT into a normal exit, so the 'exit' handler below runs.
 import './processes.js';
 import type { ExitStatus } from './processes.js';
-
-export const LAUNCHER = join(REPO_ROOT, 'deploy', 'cluster.mjs');
 
 /** One row of the launcher's table (and of its cluster.json). */
 export interface ClusterRow {
@@ -27,6 +26,7 @@ export interface ClusterRow {
 }
 
 export interface LaunchedCluster {
+  /** npm's pid, which is also the id of the process group of everything the cluster runs. */
   readonly pid: number;
   readonly runDir: string;
   /** The ports the test chose (the launcher's CLUSTER_*_PORT settings). */
@@ -37,7 +37,7 @@ export interface LaunchedCluster {
   stdout(): string;
   stderr(): string;
   readonly exited: Promise<ExitStatus>;
-  /** SIGTERM to the launcher; resolves with its exit status (SIGKILL to its group after graceMs). */
+  /** SIGTERM to npm, which passes it on to the launcher; resolves with its exit status (SIGKILL to its group after graceMs). */
   stop(graceMs?: number): Promise<ExitStatus>;
   /** SIGKILL to every process left in the launcher's group, and the runtime folder removed. Never throws. */
   destroy(): Promise<void>;
@@ -107,7 +107,8 @@ export async function launchCluster(opts: LaunchOptions = {}): Promise<LaunchedC
     ...opts.env,
   });
 
-  const child: ChildProcess = spawn(process.execPath, [LAUNCHER], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As an operator starts it: `npm run cluster`, so npm's passing signals on is tested too.
+  const child: ChildProcess = spawn(findBinary('npm'), ['run', '--silent', 'cluster'], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', reject);

@@ -49,8 +49,9 @@ function usage() {
     'Environment (variable, default, meaning):',
     ...rows,
     `  ${'CLUSTER_HAPROXY_CHECK_INTER'.padEnd(28)} ${'2s'.padEnd(6)} HAProxy health check interval`,
-    `  ${'CLUSTER_RUN_DIR'.padEnd(28)} ${'deploy/.run'.padEnd(6)} logs and runtime files`,
+    `  ${'CLUSTER_RUN_DIR'.padEnd(28)} deploy/.run  logs and runtime files`,
     '  STARLING_*                   passed to every node and gateway (see the README)',
+    '  NODE4_ADDR, GATEWAY3_ADDR..  passed to HAProxy, for servers added to deploy/haproxy.cfg (README: scaling)',
     '',
   ].join('\n');
 }
@@ -116,7 +117,11 @@ function describeExit(s) {
   return s.signal ? `signal ${s.signal}` : `code ${s.code}`;
 }
 
-/** Starts one process with its output going to <runDir>/<name>.log. */
+/**
+ * Starts one process with its output going to <runDir>/<name>.log. Children stay in the
+ * launcher's process group: Ctrl-C in a terminal reaches each of them at once (each stops
+ * itself, the launcher waits for all), and whoever kills the group kills the whole cluster.
+ */
 function launch(name, cmd, args, extraEnv = {}) {
   const logPath = join(runDir, `${name}.log`);
   const fd = openSync(logPath, 'w');

@@ -24,7 +24,9 @@ async function healthcheck(role: string, env: Record<string, string>): Promise<n
   }
 }
 
+/** Listens on a free 127.0.0.1 port; unref'd, so a failed assertion never keeps the file running. */
 function listening(srv: Server | ReturnType<typeof createHttpServer>): Promise<number> {
+  srv.unref();
   return new Promise((resolve) => srv.listen({ host: '127.0.0.1', port: 0 }, () => resolve((srv.address() as { port: number }).port)));
 }
 

@@ -125,11 +125,18 @@ export async function launchCluster(opts: LaunchOptions = {}): Promise<LaunchedC
     err += d;
     if (process.env.STARLING_TEST_ECHO) process.stderr.write(`[cluster!] ${d}`);
   });
-  const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let gone = false;
+  const exited = new Promise<ExitStatus>((resolve) =>
+    child.once('exit', (code, signal) => {
+      gone = true; // its pid may be reused from now on: never signal it again
+      resolve({ code, signal });
+    }),
+  );
   let rows: ClusterRow[] = [];
 
   const destroy = async (): Promise<void> => {
-    killGroup(pid, 'SIGKILL');
+    // the group outlives npm's exit while a child of it runs; an empty group is never signalled
+    if (processGroup(pid).length > 0) killGroup(pid, 'SIGKILL');
     const deadline = Date.now() + 5000;
     while (processGroup(pid).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     groups.delete(pid);
@@ -152,6 +159,7 @@ export async function launchCluster(opts: LaunchOptions = {}): Promise<LaunchedC
     stderr: () => err,
     exited,
     async stop(graceMs = 30_000) {
+      if (gone) return exited;
       try {
         process.kill(pid, 'SIGTERM');
       } catch {

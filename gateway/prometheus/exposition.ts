@@ -41,27 +41,28 @@ function names(declared: readonly string[], nodes: Required<NodeScrape>[], part:
   return [...all];
 }
 
-/** One metric per EMQX name with its per-node series, and its cluster total. */
+/**
+ * One metric per EMQX name with its per-node series, and its cluster total; a name no
+ * node reported a value for is left out (a total of 0 would read as a counter reset).
+ */
 function family(registry: Registry, kind: MetricKind, what: string, emqxNames: string[], nodes: Required<NodeScrape>[], part: 'metrics' | 'stats'): void {
   const Metric = kind === 'counter' ? Counter : Gauge;
-  const seen = new Set<string>();
   for (const emqx of emqxNames) {
     const name = prometheusName(emqx, kind);
-    if (seen.has(name)) continue; // two EMQX names the rule maps to one: the first wins
-    seen.add(name);
-    const perNode = new Metric({ name, help: `EMQX ${what} ${emqx}, per node`, labelNames: ['node'], registers: [registry] });
-    const total = new Metric({ name: prometheusName(emqx, kind, 'cluster'), help: `EMQX ${what} ${emqx}, summed over the nodes that answered`, registers: [registry] });
-    let sum = 0;
-    let any = false;
+    const totalName = prometheusName(emqx, kind, 'cluster');
+    // a name the rule maps onto one already there (starling_node_up, another EMQX name): the first wins
+    if (registry.getSingleMetric(name) || registry.getSingleMetric(totalName)) continue;
+    const values: [string, number][] = [];
     for (const n of nodes) {
       const v = (n.reply[part] as Record<string, number>)[emqx];
       // a counter only takes what it can count; a node's garbage must not fail the scrape
-      if (typeof v !== 'number' || !Number.isFinite(v) || (kind === 'counter' && v < 0)) continue;
-      set(perNode, { node: n.node }, v);
-      sum += v;
-      any = true;
+      if (typeof v === 'number' && Number.isFinite(v) && (kind === 'gauge' || v >= 0)) values.push([n.node, v]);
     }
-    if (any) set(total, {}, sum);
+    if (values.length === 0) continue;
+    const perNode = new Metric({ name, help: `EMQX ${what} ${emqx}, per node`, labelNames: ['node'], registers: [registry] });
+    const total = new Metric({ name: totalName, help: `EMQX ${what} ${emqx}, summed over the nodes that answered`, registers: [registry] });
+    for (const [node, v] of values) set(perNode, { node }, v);
+    set(total, {}, values.reduce((a, [, v]) => a + v, 0));
   }
 }
 

@@ -9,6 +9,7 @@ import { MemoryStore } from '../../shared/cluster/memory-store.js';
 import { createLogger } from '../../shared/logger.js';
 import { startGateway, type RunningGateway } from '../../gateway/server.js';
 import { SharedCache } from '../../gateway/prometheus/cache.js';
+import { exposition } from '../../gateway/prometheus/exposition.js';
 import { prometheusName } from '../../gateway/prometheus/names.js';
 import { api } from '../support/gateway.js';
 
@@ -79,6 +80,14 @@ describe('SharedCache', () => {
   });
 });
 
+describe('the exposition of a round', () => {
+  it('with no node answering: only the up gauges, no totals that would read as counter resets', async () => {
+    const text = await exposition({ at: 0, nodes: [{ node: 'a@host', up: false, error: 'timeout' }, { node: 'b@host', up: false }] });
+    const samples = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.deepEqual(samples, ['starling_node_up{node="a@host"} 0', 'starling_node_up{node="b@host"} 0']);
+  });
+});
+
 describe('GET /metrics over fake nodes', () => {
   const TIMEOUT_MS = 200;
   let gw: RunningGateway;
@@ -94,7 +103,8 @@ describe('GET /metrics over fake nodes', () => {
     const metrics = Object.fromEntries(METRIC_NAMES.map((n) => [n, 0]));
     await nodes[0]!.serve('a@host', async (method) => {
       assert.equal(method, 'metrics.scrape');
-      return { metrics: { ...metrics, 'messages.qos1.received': 42 }, stats: { 'connections.count': 7, 'connections.max': 9 } };
+      // with garbage a newer or broken node could send: a name the rule maps onto the up gauge, a negative counter
+      return { metrics: { ...metrics, 'messages.qos1.received': 42, 'bytes.sent': -1 }, stats: { 'connections.count': 7, 'connections.max': 9, 'node.up': 5 } };
     });
     // registered and heartbeating, but never answering within the timeout
     await nodes[1]!.serve('b@host', () => new Promise((r) => setTimeout(r, 5 * TIMEOUT_MS)));
@@ -133,6 +143,9 @@ describe('GET /metrics over fake nodes', () => {
     // a node down has no broker series in this scrape, only its up gauge (and the gateway's RPC series)
     const ofDown = text.split('\n').filter((l) => /node="[bc]@host"/.test(l) && !/^starling_(node_up|gateway_)/.test(l));
     assert.deepEqual(ofDown, []);
+    // the garbage is left out, never failing the scrape
+    assert.ok(!text.includes('starling_bytes_sent_total{'), 'no negative counter');
+    assert.equal(text.split('\n').filter((l) => l.startsWith('starling_node_up{node="a@host"}')).length, 1);
     // the failed RPC is counted as one, the stale node was not asked
     line('starling_gateway_rpc_errors_total{method="metrics.scrape",node="b@host"} 1');
     assert.doesNotMatch(text, /rpc_duration_seconds_count\{method="metrics\.scrape",node="c@host"\}/);

@@ -20,6 +20,11 @@ export interface AccessControlOptions {
   now?: () => number;
 }
 
+/** The rule set with no rules (no file, or emqx_mod_acl_internal unloaded): aclNoMatch alone decides, as in fromConfig. */
+export function noRulesAcl(noMatch: AclResult): Acl | undefined {
+  return noMatch === 'deny' ? new Acl([], 'deny') : undefined;
+}
+
 /** What the connection code calls for ACL: one shared rule set, one cache per client. */
 export class AccessControl {
   private aclRules: Acl | undefined;

@@ -1,0 +1,17 @@
+/** The plugins resource on this node (GET .../plugins, PUT /nodes/{node}/plugins/{plugin}/...): the feature registry under plugin names. */
+import type { PLUGINS_PARAMS, PluginRow } from '../../shared/api/plugins.js';
+import type { RpcHandlers } from '../../shared/rpc.js';
+import { VERSION } from '../../shared/version.js';
+import type { Broker } from '../broker.js';
+
+export function pluginsHandlers(b: Broker): Pick<RpcHandlers, keyof typeof PLUGINS_PARAMS> {
+  const f = b.features;
+  return {
+    // a plugin's version is the node's: they are one build
+    'plugins.list': () =>
+      f.list('plugin').map(({ entry, active }): PluginRow => ({ name: entry.name, version: VERSION, description: entry.description, active, type: entry.type ?? 'feature' })),
+    'plugins.load': ({ name }) => f.switch('plugin', name, 'load'),
+    'plugins.unload': ({ name }) => f.switch('plugin', name, 'unload'),
+    'plugins.reload': ({ name }) => f.switch('plugin', name, 'reload'),
+  };
+}

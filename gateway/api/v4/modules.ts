@@ -1,16 +1,16 @@
 import { CODE } from '../../../shared/result-codes.js';
 import type { ApiContext, ApiReply, Resource } from '../endpoint.js';
-import { ApiError } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import { nodeLists, nodePair } from '../node-pair.js';
-import { changed, switchAnswer } from './switch-outcome.js';
+import { switchAnswer } from './switch-outcome.js';
 
 /**
  * GET /modules, /nodes/{node}/modules and PUT [/nodes/{node}]/modules/{module}/load|unload|reload,
  * as EMQX's emqx_modules_api. A per-node switch acts on that node and is kept as its record;
  * a cluster-wide load or unload is kept as the '*' record (replacing the nodes' own) and
  * applied on every live node before the answer, so the answer says what the nodes do: 101
- * naming a node that did not answer, 102 naming one whose module refused, 110/111 when
- * every node already had it so. A cluster-wide reload reloads on every node.
+ * naming a node that did not answer, 102 naming one whose module refused. A cluster-wide
+ * reload reloads on every node.
  */
 type Op = 'load' | 'unload' | 'reload';
 
@@ -25,21 +25,27 @@ const DESCR: Record<Op, readonly [cluster: string, node: string]> = {
   reload: ['Reload a module in the cluster', 'Reload a module'],
 };
 
-/** The cluster-wide form of `op` on module `name`. */
+/**
+ * The cluster-wide form of `op` on module `name`. A load or unload that every node already
+ * has is 110/111 and writes nothing; otherwise the '*' record is written and every node
+ * switched (a node may already have applied the record by the time it is asked: that is
+ * no refusal).
+ */
 async function everywhere({ cluster }: ApiContext, op: Op, name: string): Promise<ApiReply> {
-  let outcomes;
-  if (op === 'reload') outcomes = await cluster.all('modules.reload', { name });
-  else {
-    const active = op === 'load';
-    const [first] = await cluster.nodes();
-    if (first === undefined) throw new ApiError(200, CODE.RPC_ERROR, 'no live node');
-    switchAnswer(await cluster.one(first, 'modules.setClusterState', { name, active }));
-    outcomes = await cluster.all('modules.apply', { name, active });
-    if (outcomes.length > 0 && !outcomes.some((o) => changed(o.data) || o.data.code !== CODE.OK)) {
-      throw new ApiError(200, active ? CODE.PLUGIN_LOADED : CODE.PLUGIN_UNLOADED, `module ${name} is already ${active ? 'loaded' : 'unloaded'} on every node`);
-    }
+  if (op === 'reload') {
+    for (const o of await cluster.all('modules.reload', { name })) switchAnswer(o.data, o.node);
+    return {};
   }
-  for (const o of outcomes) switchAnswer(o.data, o.node);
+  const active = op === 'load';
+  const lists = await cluster.all('modules.list', {});
+  const states = lists.map((l) => l.data.find((m) => m.name === name)?.active);
+  if (states.length === 0) throw new ApiError(200, CODE.RPC_ERROR, 'no live node');
+  if (states.includes(undefined)) throw notFound(`module ${name}`);
+  if (states.every((s) => s === active)) {
+    throw new ApiError(200, active ? CODE.PLUGIN_LOADED : CODE.PLUGIN_UNLOADED, `module ${name} is already ${active ? 'loaded' : 'unloaded'} on every node`);
+  }
+  switchAnswer(await cluster.one(lists[0]!.node, 'modules.setClusterState', { name, active }));
+  for (const o of await cluster.all('modules.apply', { name, active })) switchAnswer(o.data, o.node);
   return {};
 }
 

@@ -14,5 +14,3 @@ export function switchAnswer(o: SwitchOutcome, node?: string): ApiReply {
   throw new ApiError(o.code === CODE.NOT_FOUND ? 404 : 200, o.code, node === undefined ? message : `${node}: ${message}`);
 }
 
-/** Whether a switch changed the node (a refusal did not). */
-export const changed = (o: SwitchOutcome): boolean => o.code === CODE.OK && 'changed' in o && o.changed;

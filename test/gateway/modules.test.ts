@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { activeOn as featureActive } from '../support/features.js';
 import { fullName, startCluster, type TestCluster } from '../support/cluster.js';
 import { api, fails, ok, startGateway, type GatewayProcess } from '../support/gateway.js';
 import { closeAllClients, connectClient, PresenceWatcher, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
@@ -37,18 +38,8 @@ const url = (node: string): string => tcpUrl(c!.node(node).mqttPort);
 const everywhere = (module: string, op: string) => api(base, 'PUT', `/api/v4/modules/${module}/${op}`);
 const onNode = (node: string, module: string, op: string) => api(base, 'PUT', `/api/v4/nodes/${fullName(node)}/modules/${module}/${op}`);
 
-/** `active` of one module on each node, in node order. */
-async function activeOn(module: string): Promise<boolean[]> {
-  const r = await api(base, 'GET', '/api/v4/modules');
-  ok(r);
-  return (r.body.data as { node: string; modules: { name: string; active: boolean }[] }[]).map((n) => n.modules.find((m) => m.name === module)!.active);
-}
-
-async function pluginActiveOn(plugin: string): Promise<boolean[]> {
-  const r = await api(base, 'GET', '/api/v4/plugins');
-  ok(r);
-  return (r.body.data as { plugins: { name: string; active: boolean }[] }[]).map((n) => n.plugins.find((p) => p.name === plugin)!.active);
-}
+const activeOn = (module: string) => featureActive(base, 'modules', module);
+const pluginActiveOn = (plugin: string) => featureActive(base, 'plugins', plugin);
 
 async function client(node: string, ...topics: string[]): Promise<TestClient> {
   const cl = await connectClient(url(node), { clientId: uid('c') });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { VERSION } from '../../shared/version.js';
+import { activeOn as featureActive } from '../support/features.js';
 import { fullName, startCluster, type TestCluster } from '../support/cluster.js';
 import { api, fails, ok, startGateway, type GatewayProcess } from '../support/gateway.js';
 import { closeAllClients, connectClient, RawClient, tcpUrl, uid } from '../support/mqtt-clients.js';
@@ -37,12 +38,7 @@ const N = ['n1', 'n2', 'n3'].map(fullName);
 const put = (node: string, plugin: string, op: string) => api(base, 'PUT', `/api/v4/nodes/${fullName(node)}/plugins/${plugin}/${op}`);
 const url = (node: string): string => tcpUrl(c!.node(node).mqttPort);
 
-/** `active` of one plugin on each node, in node order. */
-async function activeOn(plugin: string): Promise<boolean[]> {
-  const r = await api(base, 'GET', '/api/v4/plugins');
-  ok(r);
-  return (r.body.data as { node: string; plugins: { name: string; active: boolean }[] }[]).map((n) => n.plugins.find((p) => p.name === plugin)!.active);
-}
+const activeOn = (plugin: string) => featureActive(base, 'plugins', plugin);
 
 async function moduleActive(node: string, module: string): Promise<boolean> {
   const r = await api(base, 'GET', `/api/v4/nodes/${fullName(node)}/modules`);

@@ -5,25 +5,24 @@
  * rather than when their cached results expire.
  */
 import type { Config } from '../../shared/config.js';
-import { Acl, loadAclFile, noRulesAcl, type AccessControl } from '../access/index.js';
+import { configuredAcl, noRulesAcl, type AccessControl, type Acl } from '../access/index.js';
 import type { Connection } from '../protocol/connection.js';
 import type { Feature } from './feature.js';
 
 export function aclInternalFeature(cfg: Pick<Config, 'aclFile' | 'aclNoMatch'>, access: AccessControl, connections: ReadonlySet<Connection>): Feature {
   // on at start: AccessControl.fromConfig built the configured rules
   let active = true;
+  // configuredAcl reads and parses the file before anything is swapped: a bad file changes nothing
   const use = (acl: Acl | undefined): void => {
     access.setAcl(acl);
     for (const c of connections) c.aclCache?.clear();
   };
-  // reads and parses the file first (throwing AclParseError), so a bad file changes nothing
-  const configured = (): Acl | undefined => (cfg.aclFile ? new Acl(loadAclFile(cfg.aclFile), cfg.aclNoMatch) : noRulesAcl(cfg.aclNoMatch));
   return {
     get active() {
       return active;
     },
     load() {
-      use(configured());
+      use(configuredAcl(cfg));
       active = true;
     },
     unload() {
@@ -31,7 +30,7 @@ export function aclInternalFeature(cfg: Pick<Config, 'aclFile' | 'aclNoMatch'>, 
       active = false;
     },
     reload() {
-      use(configured());
+      use(configuredAcl(cfg));
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Resource } from '../endpoint.js';
+import type { ApiContext, Endpoint, Resource } from '../endpoint.js';
 import { nodeLists, nodePair } from '../node-pair.js';
 import { switchAnswer } from './switch-outcome.js';
 
@@ -20,12 +20,13 @@ export const plugins: Resource = [
     descr: ['List all plugins in the cluster', 'List all plugins on a node'],
     handle: nodeLists('plugins.list', {}, 'plugins'),
   }),
-  ...ops.map(([op, name, descr]) => ({
-    method: 'PUT' as const,
-    path: `/nodes/:node/plugins/:plugin/${op}`,
-    name,
-    descr,
-    handle: async ({ cluster, params }: Parameters<Resource[number]['handle']>[0]) =>
-      switchAnswer(await cluster.one(params.node!, `plugins.${op}`, { name: params.plugin! })),
-  })),
+  ...ops.map(
+    ([op, name, descr]): Endpoint => ({
+      method: 'PUT',
+      path: `/nodes/:node/plugins/:plugin/${op}`,
+      name,
+      descr,
+      handle: async ({ cluster, params }: ApiContext) => switchAnswer(await cluster.one(params.node!, `plugins.${op}`, { name: params.plugin! })),
+    }),
+  ),
 ];

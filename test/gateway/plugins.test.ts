@@ -75,6 +75,8 @@ describe('plugins', () => {
         assert.ok(['auth', 'bridge', 'feature', 'protocol'].includes(p.type), p.type);
         assert.equal(p.version, VERSION);
       }
+      const names = n.plugins.map((p: { name: string }) => p.name);
+      assert.deepEqual(names, [...names].sort(), 'by name, as EMQX lists them');
       const by = Object.fromEntries(n.plugins.map((p: { name: string }) => [p.name, p]));
       assert.deepEqual(by.emqx_management, { name: 'emqx_management', version: VERSION, description: 'EMQX Management API and CLI', active: true, type: 'feature' });
       assert.deepEqual(by.emqx_retainer, { name: 'emqx_retainer', version: VERSION, description: 'EMQX Retainer', active: true, type: 'feature' });

@@ -15,6 +15,7 @@ import type { Stats } from './metrics/stats.js';
 import { PublishEncoder } from './protocol/codec.js';
 import type { Connection } from './protocol/connection.js';
 import { RC, type ShutdownReason } from './protocol/reason-codes.js';
+import { FeatureRegistry } from './features/registry.js';
 import { DelayedPublish } from './router/delayed.js';
 import type { RetainedStore } from './router/retained.js';
 import type { Router, SubOptions } from './router/router.js';
@@ -81,6 +82,8 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   readonly sys: SysTopics;
   readonly presence: Presence;
   readonly delayed = new DelayedPublish((msg) => this.publish(msg));
+  /** the plugins and modules (node/features/catalog.ts registers them once the broker is built) */
+  readonly features: FeatureRegistry;
   private readonly registry: SessionRegistry;
   private readonly result = new PublishOutcome(this);
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -101,6 +104,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.registry = new SessionRegistry(this);
     this.sys = new SysTopics(this);
     this.presence = new Presence(this.hooks, this);
+    this.features = new FeatureRegistry(this.cfg.nodeName, this.log.child({ component: 'features' }));
     if (this.cfg.presenceEvents) this.presence.enable();
   }
 
@@ -168,7 +172,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
         return r.local(0);
       }
     }
-    if (msg.retain && this.cfg.retainAvailable) {
+    if (msg.retain && this.cfg.retainAvailable && this.retained.enabled) {
       detachPayload(msg);
       this.retained.set(msg);
       this.cluster.retainedChanged(msg.topic, msg.payload.length > 0 ? msg : undefined);

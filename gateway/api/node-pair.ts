@@ -48,3 +48,11 @@ export function nodeObjects<M extends RpcMethod>(method: M, params: RpcParams<M>
     return { data: node === undefined ? rows : rows[0] };
   };
 }
+
+/** The handle of a resource each node answers with a list: `[{node, <key>: list}]` over the cluster, the list on one node. */
+export function nodeLists<M extends RpcMethod>(method: M, params: RpcParams<M>, key: string): NodePair['handle'] {
+  return async ({ cluster }, node) => {
+    const answers = await gather(cluster, node, method, params);
+    return { data: node === undefined ? answers.map((r) => ({ node: r.node, [key]: r.data })) : answers[0]!.data };
+  };
+}

@@ -20,6 +20,20 @@ export interface AccessControlOptions {
   now?: () => number;
 }
 
+/** The rule set with no rules (no file, or emqx_mod_acl_internal unloaded): aclNoMatch alone decides ('allow' needs no Acl at all). */
+export function noRulesAcl(noMatch: AclResult): Acl | undefined {
+  return noMatch === 'deny' ? new Acl([], 'deny') : undefined;
+}
+
+/**
+ * The configured rule set, read now: aclFile's rules (read and parsed, throwing
+ * AclParseError) when it is set, else none. At start, and on each load or reload of
+ * emqx_mod_acl_internal (node/features/acl-internal.ts).
+ */
+export function configuredAcl(cfg: Pick<Config, 'aclFile' | 'aclNoMatch'>): Acl | undefined {
+  return cfg.aclFile ? new Acl(loadAclFile(cfg.aclFile), cfg.aclNoMatch) : noRulesAcl(cfg.aclNoMatch);
+}
+
 /** What the connection code calls for ACL: one shared rule set, one cache per client. */
 export class AccessControl {
   private aclRules: Acl | undefined;
@@ -63,14 +77,14 @@ export class AccessControl {
   /**
    * Builds from config; reads and parses aclFile (throwing AclParseError) when it is set.
    * Without a file, aclNoMatch alone decides, as in EMQX: 'allow' needs no Acl at all,
-   * 'deny' becomes an empty rule set that denies everything.
+   * 'deny' becomes an empty rule set that denies everything (configuredAcl).
    */
   static fromConfig(
     cfg: Pick<Config, 'aclFile' | 'aclNoMatch' | 'aclCacheEnable' | 'aclCacheMaxSize' | 'aclCacheTtlMs'>,
     hooks: { onCheck?: () => void; now?: () => number } = {},
   ): AccessControl {
     return new AccessControl({
-      acl: cfg.aclFile ? new Acl(loadAclFile(cfg.aclFile), cfg.aclNoMatch) : cfg.aclNoMatch === 'deny' ? new Acl([], 'deny') : undefined,
+      acl: configuredAcl(cfg),
       cacheEnabled: cfg.aclCacheEnable,
       cacheMaxSize: cfg.aclCacheMaxSize,
       cacheTtlMs: cfg.aclCacheTtlMs,

@@ -2,6 +2,7 @@ import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { AccessControl, Authenticator, BannedList, loadBannedFile, loadUsersFile } from '../access/index.js';
 import { Broker } from '../broker.js';
+import { catalog } from '../features/catalog.js';
 import { configuredListeners } from '../listeners/index.js';
 import { Metrics, metricIndex } from '../metrics/metrics.js';
 import { Stats } from '../metrics/stats.js';
@@ -44,6 +45,7 @@ export function composeBroker(cfg: Config, log: Logger, hooks: Hooks = new Hooks
       stats.set('retained', n);
     }),
   });
+  broker.features.register(catalog(broker));
   const accept: Accept = (socket, listener, peerHost, peerPort) => new Connection(broker, socket, listener, peerHost, peerPort);
   broker.listeners.push(...configuredListeners(cfg, accept));
   return broker;

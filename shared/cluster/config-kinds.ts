@@ -7,6 +7,7 @@
  */
 import { asAppRecord, type AppRecord } from '../api/apps.js';
 import { asBannedEntry, bannedKey, type BannedEntry } from '../api/banned.js';
+import { asFeatureState, featureStateKey, type FeatureStateRecord } from '../api/feature-states.js';
 
 /** The fields of T holding a number. */
 type NumberField<T> = { [P in keyof T]: T[P] extends number ? P : never }[keyof T] & string;
@@ -49,6 +50,12 @@ const KINDS = {
     from: asBannedEntry,
     compare: (a, b) => compareStrings(a.as, b.as) || compareStrings(a.who, b.who),
     expiry: 'until',
+  }),
+  /** plugin and module states (shared/api/feature-states.ts), by `<scope>/<feature>` */
+  feature_states: kind<FeatureStateRecord>({
+    key: (r) => featureStateKey(r.scope, r.feature),
+    from: asFeatureState,
+    compare: (a, b) => compareStrings(a.scope, b.scope) || compareStrings(a.feature, b.feature),
   }),
 };
 

@@ -12,8 +12,10 @@ export function handleUnsubscribe(conn: ClientConnection, p: IUnsubscribePacket)
   const b = conn.broker;
   b.metrics.inc(M_UNSUBSCRIBE_RECEIVED);
   b.metrics.inc(M_CLIENT_UNSUBSCRIBE);
+  const rw = b.rewrite;
   const codes = p.unsubscriptions.map((topic) => {
-    const code = b.unsubscribe(conn.session!, topic);
+    // emqx_mod_rewrite: the filter is rewritten as it was on SUBSCRIBE
+    const code = b.unsubscribe(conn.session!, rw === undefined ? topic : rw.filter(topic, conn.session!.clientId, conn.info!.username));
     if (code >= 0x80) b.metrics.inc(M_UNSUBSCRIBE_ERROR);
     return code;
   });

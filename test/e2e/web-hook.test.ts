@@ -56,9 +56,14 @@ let hook: Hook;
 let plugin: Feature & { readonly counts: SenderCounts | undefined };
 
 const RULES = [
+  { event: 'client.connect', action: 'on_client_connect' },
+  { event: 'client.connack' },
   { event: 'client.connected', action: 'on_client_connected' },
   { event: 'client.disconnected', action: 'on_client_disconnected' },
+  { event: 'client.subscribe', topic: 'wh/#' },
+  { event: 'client.unsubscribe', topic: 'wh/#' },
   { event: 'session.subscribed', action: 'on_session_subscribed', topic: 'wh/#' },
+  { event: 'session.terminated' },
   { event: 'message.publish', action: 'on_message_publish', topic: 'wh/#' },
 ];
 
@@ -102,13 +107,22 @@ test('the server receives the EMQX bodies of the configured events only', async 
   await c.publish('wh/a', 'hello', { qos: 1, retain: false });
   await c.publish('other/b', 'skipped', { qos: 1 });
   await c.waitForMessages(2);
+  await c.unsubscribe(['wh/a', 'other/b']);
   await c.end();
-  await eventually(() => assert.ok(about(id).some((b) => b.action === 'client_disconnected')));
+  const want = ['client_connect', 'client_connack', 'client_connected', 'client_subscribe', 'session_subscribed', 'message_publish', 'client_unsubscribe', 'client_disconnected', 'session_terminated'];
+  await eventually(() => assert.equal(about(id).length, want.length));
   await sleep(100); // anything else still on its way
+  // one request each, over several connections: they may arrive in any order
   const got = about(id);
-  assert.deepEqual(got.map((b) => b.action), ['client_connected', 'session_subscribed', 'message_publish', 'client_disconnected']);
-  const [conn, sub, pub, disc] = got;
+  assert.deepEqual(got.map((b) => b.action).sort(), [...want].sort());
+  const one = (action: string) => got.find((b) => b.action === action)!;
+  const [conn, sub, pub, disc] = ['client_connected', 'session_subscribed', 'message_publish', 'client_disconnected'].map(one);
   const node1 = node.broker.nodeName;
+  assert.deepEqual(one('client_connect'), { action: 'client_connect', node: node1, clientid: id, username: 'u1', ipaddress: '127.0.0.1', keepalive: 30, proto_ver: 4 });
+  assert.deepEqual(one('client_connack'), { ...one('client_connect'), action: 'client_connack', conn_ack: 'success', connected_at: one('client_connected').connected_at });
+  assert.deepEqual(one('client_subscribe'), { action: 'client_subscribe', node: node1, clientid: id, username: 'u1', topic: 'wh/a', opts: { qos: 1, nl: 0, rap: 0, rh: 0 } });
+  assert.deepEqual(one('client_unsubscribe'), { action: 'client_unsubscribe', node: node1, clientid: id, username: 'u1', topic: 'wh/a', opts: {} });
+  assert.deepEqual(one('session_terminated'), { action: 'session_terminated', node: node1, clientid: id, username: 'u1', reason: 'normal' });
   assert.deepEqual({ ...conn, connected_at: 0 }, { action: 'client_connected', node: node1, clientid: id, username: 'u1', ipaddress: '127.0.0.1', keepalive: 30, proto_ver: 4, connected_at: 0 });
   assert.ok(Math.abs(conn!.connected_at - Date.now()) < 10_000);
   assert.deepEqual(sub, { action: 'session_subscribed', node: node1, clientid: id, username: 'u1', topic: 'wh/a', opts: { qos: 1, nl: 0, rap: 0, rh: 0, is_new: true } });
@@ -155,8 +169,8 @@ test('a slow server: events past the queue bound are dropped and counted, MQTT k
   for (let i = 0; i < 100; i++) await c.publish('wh/slow', `s${i}`, { qos: 1 });
   await c.waitForMessages(100);
   await eventually(() => assert.equal(hook.held.length, 4));
-  // 102 events (connected, subscribed, 100 publishes): 4 in flight, 10 waiting, the rest dropped
-  assert.equal(plugin.counts!.dropped, 102 - 14);
+  // 105 events (connect, connack, connected, client and session subscribe, 100 publishes): 4 in flight, 10 waiting, the rest dropped
+  assert.equal(plugin.counts!.dropped, 105 - 14);
 });
 
 test('the server down: MQTT keeps serving, failures are counted; unloaded, nothing is sent', async (t) => {
@@ -165,7 +179,7 @@ test('the server down: MQTT keeps serving, failures are counted; unloaded, nothi
   const url = node.broker.cfg.webHookUrl;
   node.broker.cfg.webHookUrl = down.url;
   t.after(() => (node.broker.cfg.webHookUrl = url));
-  const hooks = ['clientConnected', 'clientDisconnected', 'sessionSubscribed', 'messagePublish'] as const;
+  const hooks = ['clientConnect', 'clientConnack', 'clientConnected', 'clientDisconnected', 'clientSubscribe', 'clientUnsubscribe', 'sessionSubscribed', 'sessionTerminated', 'messagePublish'] as const;
   const listeners = hooks.map((h) => node.broker.hooks[h].listenerCount);
   await plugin.load();
   assert.deepEqual(hooks.map((h) => node.broker.hooks[h].listenerCount), listeners.map((n) => n + 1));

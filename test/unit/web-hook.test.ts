@@ -35,8 +35,7 @@ test('web hook rules: EMQX event names and actions, topic filters, checks', () =
   ]);
   assert.deepEqual(parseWebHookRules('[]'), []);
   for (const [raw, msg] of [
-    ['[{"event":"client.connect"}]', /webHookRules\[0\]\.event "client.connect" is not offered/],
-    ['[{"event":"nope"}]', /is not an event/],
+    ['[{"event":"client.connected"},{"event":"nope"}]', /webHookRules\[1\]\.event "nope" is not an event/],
     ['[{"event":"client.connected","action":"on_message_publish"}]', /must be "on_client_connected"/],
     ['[{"event":"client.connected","topic":"t"}]', /have no topic/],
     ['[{"event":"message.publish","topic":"a/#/b"}]', /valid topic filter/],
@@ -81,6 +80,21 @@ test('web hook bodies are EMQX 4.4 JSON, field for field', () => {
   });
   assert.deepEqual(JSON.parse(body.messageDropped(plain, { message: msg, reason: 'no_subscribers', clientid: undefined }, undefined)), {
     action: 'message_dropped', node: 'n1@127.0.0.1', reason: 'no_subscribers', qos: 1, ...fields,
+  });
+  const who = { clientid: 'c1', username: 'u1', peerhost: '10.0.0.1', keepalive: 30, protoVer: 4 };
+  assert.deepEqual(JSON.parse(body.clientConnect(plain, who)), { action: 'client_connect', node: 'n1@127.0.0.1', clientid: 'c1', username: 'u1', ipaddress: '10.0.0.1', keepalive: 30, proto_ver: 4 });
+  assert.deepEqual(JSON.parse(body.clientConnack(plain, { ...who, reasonCode: 0, connectedAt: 5 })), {
+    action: 'client_connack', node: 'n1@127.0.0.1', clientid: 'c1', username: 'u1', ipaddress: '10.0.0.1', keepalive: 30, proto_ver: 4, conn_ack: 'success', connected_at: 5,
+  });
+  assert.equal(JSON.parse(body.clientConnack(plain, { ...who, reasonCode: 0x86, connectedAt: undefined })).conn_ack, 'bad_username_or_password');
+  assert.deepEqual(JSON.parse(body.clientSubscribe(plain, { clientid: 'c1', username: undefined, topic: '$share/g/a/#', opts: { ...opts, share: undefined } })), {
+    action: 'client_subscribe', node: 'n1@127.0.0.1', clientid: 'c1', username: null, topic: 'a/#', opts: { qos: 1, nl: 1, rap: 0, rh: 0, share: 'g' },
+  });
+  assert.deepEqual(JSON.parse(body.clientUnsubscribe(plain, { clientid: 'c1', username: 'u1', topic: 'a/#' })), {
+    action: 'client_unsubscribe', node: 'n1@127.0.0.1', clientid: 'c1', username: 'u1', topic: 'a/#', opts: {},
+  });
+  assert.deepEqual(JSON.parse(body.sessionTerminated(plain, { clientid: 'c1', username: 'u1', reason: 'kicked' })), {
+    action: 'session_terminated', node: 'n1@127.0.0.1', clientid: 'c1', username: 'u1', reason: 'kicked',
   });
   // base64: the payload field only
   const b64 = JSON.parse(body.messagePublish({ ...plain, encoding: 'base64' }, msg));

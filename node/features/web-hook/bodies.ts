@@ -1,7 +1,13 @@
 import type { Message } from '../../../shared/message.js';
 import { parseShare } from '../../../shared/topic.js';
+import { RC } from '../../protocol/reason-codes.js';
 import type {
+  ClientConnackEvent,
+  ClientConnectEvent,
   ClientConnectedEvent,
+  ClientSubscribeEvent,
+  ClientUnsubscribeEvent,
+  SessionTerminatedEvent,
   ClientDisconnectedEvent,
   MessageAckedEvent,
   MessageDeliveredEvent,
@@ -36,6 +42,29 @@ function messageFields(ctx: BodyContext, m: Message, qos: number): Record<string
     payload: payload(ctx, m.payload),
     ts: m.timestamp,
   };
+}
+
+/** EMQX's names of reason codes (emqx_reason_codes:name/1): the RC table's keys in lower case. */
+const RC_NAMES = new Map<number, string>();
+for (const [k, v] of Object.entries(RC)) if (!RC_NAMES.has(v)) RC_NAMES.set(v, k.toLowerCase());
+
+export function clientConnect(ctx: BodyContext, e: ClientConnectEvent): string {
+  return JSON.stringify({ action: 'client_connect', node: ctx.node, clientid: e.clientid, username: e.username ?? null, ipaddress: e.peerhost, keepalive: e.keepalive, proto_ver: e.protoVer });
+}
+
+export function clientConnack(ctx: BodyContext, e: ClientConnackEvent): string {
+  const b: Record<string, unknown> = {
+    action: 'client_connack',
+    node: ctx.node,
+    clientid: e.clientid,
+    username: e.username ?? null,
+    ipaddress: e.peerhost,
+    keepalive: e.keepalive,
+    proto_ver: e.protoVer,
+    conn_ack: RC_NAMES.get(e.reasonCode) ?? 'unspecified_error',
+  };
+  if (e.connectedAt !== undefined) b.connected_at = e.connectedAt;
+  return JSON.stringify(b);
 }
 
 export function clientConnected(ctx: BodyContext, { client: c }: ClientConnectedEvent): string {
@@ -73,6 +102,26 @@ function subOpts(opts: SubOptions, isNew: boolean): Record<string, unknown> {
 /** EMQX's hooks see a shared subscription's filter without its `$share/<group>/` prefix. */
 export function plainFilter(topic: string): string {
   return parseShare(topic)?.filter ?? topic;
+}
+
+/** EMQX's client.* hooks see the requested options, a share group apart from the filter. */
+function requested(topic: string, opts?: SubOptions): Record<string, unknown> {
+  const share = parseShare(topic);
+  const o: Record<string, unknown> = opts ? { qos: opts.qos, nl: opts.nl ? 1 : 0, rap: opts.rap ? 1 : 0, rh: opts.rh } : {};
+  if (share) o.share = share.group;
+  return o;
+}
+
+export function clientSubscribe(ctx: BodyContext, e: ClientSubscribeEvent): string {
+  return JSON.stringify({ action: 'client_subscribe', node: ctx.node, clientid: e.clientid, username: e.username ?? null, topic: plainFilter(e.topic), opts: requested(e.topic, e.opts) });
+}
+
+export function clientUnsubscribe(ctx: BodyContext, e: ClientUnsubscribeEvent): string {
+  return JSON.stringify({ action: 'client_unsubscribe', node: ctx.node, clientid: e.clientid, username: e.username ?? null, topic: plainFilter(e.topic), opts: requested(e.topic) });
+}
+
+export function sessionTerminated(ctx: BodyContext, e: SessionTerminatedEvent): string {
+  return JSON.stringify({ action: 'session_terminated', node: ctx.node, clientid: e.clientid, username: e.username ?? null, reason: e.reason });
 }
 
 export function sessionSubscribed(ctx: BodyContext, e: SessionSubscribedEvent, username: string | undefined): string {

@@ -63,6 +63,20 @@ export function webHookPlugin(host: WebHookHost): Feature {
     const want = topicTest(rules);
     const h = host.hooks;
     switch (event) {
+      case 'client.connect':
+        return h.clientConnect.on((e) => out.send(body.clientConnect(ctx, e)));
+      case 'client.connack':
+        return h.clientConnack.on((e) => out.send(body.clientConnack(ctx, e)));
+      case 'client.subscribe':
+        return h.clientSubscribe.on((e) => {
+          if (want(body.plainFilter(e.topic))) out.send(body.clientSubscribe(ctx, e));
+        });
+      case 'client.unsubscribe':
+        return h.clientUnsubscribe.on((e) => {
+          if (want(body.plainFilter(e.topic))) out.send(body.clientUnsubscribe(ctx, e));
+        });
+      case 'session.terminated':
+        return h.sessionTerminated.on((e) => out.send(body.sessionTerminated(ctx, e)));
       case 'client.connected':
         return h.clientConnected.on((e) => out.send(body.clientConnected(ctx, e)));
       case 'client.disconnected':

@@ -4,15 +4,20 @@ import type { HookName } from '../../core/hooks.js';
 import { jsonList } from '../json-setting.js';
 
 /**
- * The events the web hook can send: EMQX's web hook rule names (web.hook.rule.<event>)
- * that this node has a hookpoint for, each with the only action EMQX accepts for it.
- * `message.dropped` is this node's addition (EMQX 4.x sends it from the rule engine only).
+ * The events the web hook can send: EMQX's web hook rule names (web.hook.rule.<event>),
+ * each with the only action EMQX accepts for it. `message.dropped` is this node's addition
+ * (EMQX 4.x sends it from the rule engine only).
  */
 export const WEB_HOOK_EVENTS = {
+  'client.connect': 'on_client_connect',
+  'client.connack': 'on_client_connack',
   'client.connected': 'on_client_connected',
   'client.disconnected': 'on_client_disconnected',
+  'client.subscribe': 'on_client_subscribe',
+  'client.unsubscribe': 'on_client_unsubscribe',
   'session.subscribed': 'on_session_subscribed',
   'session.unsubscribed': 'on_session_unsubscribed',
+  'session.terminated': 'on_session_terminated',
   'message.publish': 'on_message_publish',
   'message.delivered': 'on_message_delivered',
   'message.acked': 'on_message_acked',
@@ -21,11 +26,8 @@ export const WEB_HOOK_EVENTS = {
 
 export type WebHookEvent = keyof typeof WEB_HOOK_EVENTS;
 
-/** EMQX events this node has no hookpoint for: named in the error, rather than "unknown". */
-const NOT_OFFERED = ['client.connect', 'client.connack', 'client.subscribe', 'client.unsubscribe', 'session.terminated'];
-
 /** Events whose rules may carry a topic filter (EMQX filters these by topic). */
-const FILTERED: ReadonlySet<WebHookEvent> = new Set(['session.subscribed', 'session.unsubscribed', 'message.publish', 'message.delivered', 'message.acked', 'message.dropped']);
+const FILTERED: ReadonlySet<WebHookEvent> = new Set(['client.subscribe', 'client.unsubscribe', 'session.subscribed', 'session.unsubscribed', 'message.publish', 'message.delivered', 'message.acked', 'message.dropped']);
 
 export interface WebHookRule {
   event: WebHookEvent;
@@ -54,10 +56,7 @@ export function parseWebHookRules(raw: string | undefined): WebHookRule[] {
   return jsonList(raw, 'webHookRules (STARLING_WEB_HOOK_RULES)', '{"event","action","topic"}').map((o, i) => {
     const at = `webHookRules[${i}]`;
     const event = o.event as string;
-    if (!(event in WEB_HOOK_EVENTS)) {
-      const why = NOT_OFFERED.includes(event) ? 'is not offered by this node' : 'is not an event';
-      throw new ConfigError(`${at}.event ${JSON.stringify(o.event)} ${why}; one of ${Object.keys(WEB_HOOK_EVENTS).join(', ')}`);
-    }
+    if (!(event in WEB_HOOK_EVENTS)) throw new ConfigError(`${at}.event ${JSON.stringify(o.event)} is not an event; one of ${Object.keys(WEB_HOOK_EVENTS).join(', ')}`);
     const action = WEB_HOOK_EVENTS[event as WebHookEvent];
     if (o.action !== undefined && o.action !== action) throw new ConfigError(`${at}.action for ${event} must be "${action}", got ${JSON.stringify(o.action)}`);
     if (o.topic !== undefined) {

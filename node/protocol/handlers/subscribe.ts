@@ -1,7 +1,7 @@
 import type { ISubscribePacket } from 'mqtt-packet';
 import type { QoS } from '../../../shared/message.js';
 import { metricIndex } from '../../metrics/metrics.js';
-import type { ClientConnection, SubscribeResult, TopicRewrite } from '../../core/ports.js';
+import type { ClientConnection, SubscribeResult } from '../../core/ports.js';
 import { RC } from '../reason-codes.js';
 import type { SubOptions } from '../../router/router.js';
 
@@ -25,7 +25,11 @@ export function handleSubscribe(conn: ClientConnection, p: ISubscribePacket): vo
   let failed = false;
   for (const s of p.subscriptions) {
     const opts: SubOptions = { qos: s.qos as QoS, nl: s.nl ?? false, rap: s.rap ?? false, rh: (s.rh ?? 0) as 0 | 1 | 2, subId, share: undefined };
-    const r = rw === undefined ? b.subscribe(session, s.topic, opts, conn) : subscribeRewritten(conn, rw, s.topic, opts);
+    // emqx_mod_rewrite: the rewritten filter is subscribed; ACL checks the one sent
+    const topic = rw === undefined ? s.topic : rw.filter(s.topic, session.clientId, conn.info!.username);
+    const r = b.subscribe(session, topic, opts, conn, topic === s.topic ? undefined : s.topic);
+    const h = b.hooks.clientSubscribe;
+    if (h.active && r.code !== RC.NOT_AUTHORIZED) h.emit({ clientid: session.clientId, username: conn.info!.username, topic, opts });
     if (r.code >= 0x80) {
       failed = true;
       if (r.code === RC.NOT_AUTHORIZED) m.inc(M_SUBSCRIBE_AUTH_ERROR);
@@ -47,11 +51,4 @@ export function handleSubscribe(conn: ClientConnection, p: ISubscribePacket): vo
 /** [MQTT-3.3.1-9..11] whether a granted subscription gets the retained messages, per Retain Handling; shared subscriptions get none. */
 export function wantsRetained(r: SubscribeResult): boolean {
   return r.code < 0x80 && r.opts.share === undefined && (r.opts.rh === 0 || (r.opts.rh === 1 && r.isNew));
-}
-
-/** emqx_mod_rewrite: the rewritten filter is subscribed; ACL checks the one sent. */
-function subscribeRewritten(conn: ClientConnection, rw: TopicRewrite, sent: string, opts: SubOptions): SubscribeResult {
-  const session = conn.session!;
-  const topic = rw.filter(sent, session.clientId, conn.info!.username);
-  return conn.broker.subscribe(session, topic, opts, conn, topic === sent ? undefined : sent);
 }

@@ -13,9 +13,14 @@ export function handleUnsubscribe(conn: ClientConnection, p: IUnsubscribePacket)
   b.metrics.inc(M_UNSUBSCRIBE_RECEIVED);
   b.metrics.inc(M_CLIENT_UNSUBSCRIBE);
   const rw = b.rewrite;
-  const codes = p.unsubscriptions.map((topic) => {
+  const session = conn.session!;
+  const username = conn.info!.username;
+  const h = b.hooks.clientUnsubscribe;
+  const codes = p.unsubscriptions.map((sent) => {
     // emqx_mod_rewrite: the filter is rewritten as it was on SUBSCRIBE
-    const code = b.unsubscribe(conn.session!, rw === undefined ? topic : rw.filter(topic, conn.session!.clientId, conn.info!.username));
+    const topic = rw === undefined ? sent : rw.filter(sent, session.clientId, username);
+    if (h.active) h.emit({ clientid: session.clientId, username, topic });
+    const code = b.unsubscribe(session, topic);
     if (code >= 0x80) b.metrics.inc(M_UNSUBSCRIBE_ERROR);
     return code;
   });

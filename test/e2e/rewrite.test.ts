@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rewriteModule } from '../../node/features/rewrite.js';
 import type { Feature } from '../../node/features/feature.js';
+import { startNode } from '../support/broker.js';
 import { closeAllClients, connectClient, tcpUrl, uid } from '../support/mqtt-clients.js';
 import { startStandalone, type Standalone } from '../support/standalone.js';
 
@@ -75,4 +76,9 @@ test('with the module unloaded, topics are not rewritten', async (t) => {
   await sub.waitForMessages(2);
   await sub.barrier();
   assert.deepEqual(sub.messages().map((m) => m.topic).sort(), ['old/b', 'x/y/9']);
+});
+
+test('a node with a bad rule does not start: the error names the rule', async () => {
+  const bad = [RULES[0], { action: 'all', source_topic: 'a/#', re: '^a/(+$', dest_topic: 'b' }];
+  await assert.rejects(startNode({ name: 'bad-rewrite', env: { STARLING_REWRITE_RULES: JSON.stringify(bad) } }), /exited \(code 2[\s\S]*rewriteRules\[1\]\.re: Invalid regular expression/);
 });

@@ -8,9 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { webHookPlugin } from '../../node/features/web-hook/index.js';
-import type { SenderCounts } from '../../node/features/web-hook/sender.js';
-import type { Feature } from '../../node/features/feature.js';
+import { webHookPlugin, type WebHookPlugin } from '../../node/features/web-hook/index.js';
 import { closeAllClients, connectClient, sleep, tcpUrl, uid } from '../support/mqtt-clients.js';
 import { startStandalone, type Standalone } from '../support/standalone.js';
 import { eventually } from '../support/wait.js';
@@ -53,7 +51,7 @@ function closeServer(h: Hook): Promise<void> {
 
 let node: Standalone;
 let hook: Hook;
-let plugin: Feature & { readonly counts: SenderCounts | undefined };
+let plugin: WebHookPlugin;
 
 const RULES = [
   { event: 'client.connect', action: 'on_client_connect' },
@@ -75,7 +73,7 @@ before(async () => {
     STARLING_WEB_HOOK_RULES: JSON.stringify(RULES),
     STARLING_WEB_HOOK_POOL_SIZE: '4',
   });
-  plugin = webHookPlugin(node.broker) as typeof plugin;
+  plugin = webHookPlugin(node.broker);
 });
 
 after(async () => {

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError } from '../../shared/config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../shared/config.js';
+import { parseAutoSubscribe } from '../../node/features/auto-subscribe.js';
 import { newMessage } from '../../shared/message.js';
 import { parseRewriteRules, TopicRewriter, type RewriteRule } from '../../node/features/rewrite.js';
 
@@ -61,4 +65,19 @@ test('rewrite rules are checked: a bad rule is a config error naming its positio
   for (const [raw, msg] of bad) assert.throws(() => parseRewriteRules(raw), (err: Error) => err instanceof ConfigError && msg.test(err.message), raw);
   // a wildcard destination is fine for SUBSCRIBE
   assert.equal(parseRewriteRules('[{"action":"subscribe","source_topic":"a/#","re":"a","dest_topic":"b/+"}]').length, 1);
+});
+
+test('the config file may give the rules and topic lists as JSON values', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-cfg-'));
+  const file = join(dir, 'config.json');
+  const rules = [{ action: 'all', source_topic: 'a/#', re: '^a/(.+)$', dest_topic: 'b/$1' }];
+  writeFileSync(file, JSON.stringify({ rewriteRules: rules, autoSubscribe: [{ topic: 'c/%c', qos: 1 }], webHookHeaders: { 'x-a': '1' } }));
+  try {
+    const cfg = loadConfig({ STARLING_CONFIG: file }, []);
+    assert.deepEqual(parseRewriteRules(cfg.rewriteRules), rules);
+    assert.deepEqual(parseAutoSubscribe(cfg.autoSubscribe), [{ topic: 'c/%c', qos: 1, nl: false, rap: false, rh: 0 }]);
+    assert.deepEqual(JSON.parse(cfg.webHookHeaders!), { 'x-a': '1' });
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
 });

@@ -43,6 +43,12 @@ function sysTopic(m: Message): boolean {
   return m.sys || m.topic.startsWith('$SYS/');
 }
 
+/** The plugin, with what its delivery counted since it was loaded. */
+export interface WebHookPlugin extends Feature {
+  /** sent, failed and dropped requests while loaded; undefined while unloaded */
+  readonly counts: SenderCounts | undefined;
+}
+
 /**
  * emqx_web_hook: HTTP POSTs of client, session and message events to one URL, EMQX's JSON
  * bodies, for the events the rules name (several rules for one event: sent once when any
@@ -50,7 +56,7 @@ function sysTopic(m: Message): boolean {
  * queues it (web-hook/sender.ts); unloaded, every listener is detached and the connections
  * are closed. Loading without a URL is refused.
  */
-export function webHookPlugin(host: WebHookHost): Feature {
+export function webHookPlugin(host: WebHookHost): WebHookPlugin {
   let detach: Detach[] = [];
   let sender: WebHookSender | undefined;
 
@@ -108,11 +114,10 @@ export function webHookPlugin(host: WebHookHost): Feature {
     }
   };
 
-  const feature: Feature & { readonly counts: SenderCounts | undefined } = {
+  return {
     get active() {
       return sender !== undefined;
     },
-    /** the current delivery's counts while loaded */
     get counts() {
       return sender?.counts;
     },
@@ -133,5 +138,4 @@ export function webHookPlugin(host: WebHookHost): Feature {
       sender = undefined;
     },
   };
-  return feature;
 }

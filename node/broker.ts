@@ -6,7 +6,7 @@ import type { ForwardTarget } from './cluster/forwarding/transport.js';
 import { cachedUtf8 } from '../shared/cluster/message-codec.js';
 import type { AccessControl, Authenticator, BannedList } from './access/index.js';
 import type { Hooks } from './core/hooks.js';
-import type { ClusterHooks, PacketHost, PublishResult, SubscribeResult, SysHost } from './core/ports.js';
+import type { ClusterHooks, PacketHost, PublishResult, SubscribeResult, SysHost, TopicRewrite } from './core/ports.js';
 import { PublishOutcome } from './core/publish-result.js';
 import { sweep } from './core/sweep.js';
 import type { Listener } from './listeners/listener.js';
@@ -88,6 +88,8 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   private readonly result = new PublishOutcome(this);
   private sweepTimer: NodeJS.Timeout | undefined;
   cluster: ClusterHooks = standaloneHooks;
+  /** emqx_mod_rewrite's rules while it is loaded with some (node/features/rewrite.ts) */
+  rewrite: TopicRewrite | undefined = undefined;
   stopping = false;
 
   constructor(parts: BrokerParts) {
@@ -155,6 +157,9 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   publish(msg: Message): PublishResult {
     const m = this.metrics;
     const r = this.result;
+    // EMQX rewrites in its first message.publish hook: everything after sees the new topic
+    const rw = this.rewrite;
+    if (rw !== undefined) rw.publish(msg);
     if (!msg.sys) m.inc(M_PUBLISH);
     const published = this.hooks.messagePublish;
     if (published.active) published.emit({ message: msg });
@@ -209,9 +214,10 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   /**
    * Subscribes a session to a filter as subscribed (`$share/...` and `$queue/...` included).
    * `conn` is given for a client's own SUBSCRIBE (ACL is checked for it); the API subscribes
-   * on a client's behalf without.
+   * on a client's behalf without. `asSent` is the filter as the client sent it when a topic
+   * rewrite changed it: ACL checks that one, as EMQX checks before rewriting.
    */
-  subscribe(session: Session, topic: string, opts: SubOptions, conn?: Connection): SubscribeResult {
+  subscribe(session: Session, topic: string, opts: SubOptions, conn?: Connection, asSent?: string): SubscribeResult {
     const cfg = this.cfg;
     const fail = (code: number): SubscribeResult => ({ code, isNew: false, filter: topic, opts });
     const share = parseShare(topic);
@@ -223,7 +229,8 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     if (!cfg.wildcardSubscription && isWildcard(filter)) return fail(RC.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED);
     const existing = session.subscriptions.has(topic);
     if (!existing && cfg.maxSubscriptions > 0 && session.subscriptions.size >= cfg.maxSubscriptions) return fail(RC.QUOTA_EXCEEDED);
-    if (conn && this.access.check(conn, conn.aclCache, 'subscribe', filter) === 'deny') return fail(RC.NOT_AUTHORIZED);
+    const aclFilter = asSent === undefined ? filter : (parseShare(asSent)?.filter ?? asSent);
+    if (conn && this.access.check(conn, conn.aclCache, 'subscribe', aclFilter) === 'deny') return fail(RC.NOT_AUTHORIZED);
     // the granted QoS is capped by what the server allows [MQTT-3.9.3]
     const qos = (opts.qos > cfg.maxQosAllowed ? cfg.maxQosAllowed : opts.qos) as SubOptions['qos'];
     const stored: SubOptions = { ...opts, qos, share: share ? share.group : undefined };

@@ -16,12 +16,16 @@ export interface GatewayOptions {
   port: number;
   rpcTimeoutMs: number;
   heartbeatTtlMs: number;
+  /** refuse connections beyond this many (unset: no limit) */
+  maxConnections?: number;
 }
 
 export interface RunningGateway {
   port: number;
   /** the gateway's own request counts and latencies (GET /metrics will export them) */
   requests: RequestMetrics;
+  /** open HTTP connections */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -41,11 +45,20 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     });
   });
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+  if (o.maxConnections !== undefined) server.maxConnections = o.maxConnections;
+  let connections = 0;
+  server.on('connection', (socket) => {
+    connections++;
+    socket.once('close', () => connections--);
+  });
   const port = (server.address() as AddressInfo).port;
   o.log.info({ port, address: o.bind }, 'api listening');
   return {
     port,
     requests,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

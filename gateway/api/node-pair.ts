@@ -48,3 +48,14 @@ export function nodeObjects<M extends RpcMethod>(method: M, params: RpcParams<M>
     return { data: node === undefined ? rows : rows[0] };
   };
 }
+
+/**
+ * The handle of a resource each node answers with an array: over the cluster one
+ * `{node, <key>: array}` object per node, on one node the array itself (listeners, alarms).
+ */
+export function nodeArrays<M extends RpcMethod>(key: string, method: M, params: RpcParams<M>): NodePair['handle'] {
+  return async ({ cluster }, node) => {
+    const rows = await gather(cluster, node, method, params);
+    return { data: node === undefined ? rows.map((r) => ({ node: r.node, [key]: r.data })) : rows[0]!.data };
+  };
+}

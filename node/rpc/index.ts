@@ -11,6 +11,7 @@ import { CODE } from '../../shared/result-codes.js';
 import { RPC_PARAMS, RpcError, type RpcHandlers } from '../../shared/rpc.js';
 import type { Broker } from '../broker.js';
 import { aclCacheHandlers } from './acl-cache.js';
+import { alarmsHandlers } from './alarms.js';
 import { brokersHandlers } from './brokers.js';
 import { clientsHandlers } from './clients.js';
 import { listenersHandlers } from './listeners.js';
@@ -34,6 +35,7 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...metricsHandlers(b),
     ...statsHandlers(b),
     ...listenersHandlers(b),
+    ...alarmsHandlers(b),
     ...extra,
   };
 }

@@ -294,6 +294,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     await measured('pageLast', `GET ${pagePath(lastPage)}`, opts.apiSamples, get(pagePath(lastPage)), rows(connected - (lastPage - 1) * LIMIT));
     metrics.pageP99 = Math.max(metrics.pageFirstP99!, metrics.pageMidP99!, metrics.pageLastP99!);
     await measured('like', `GET ${likePath} (${likeExpect} match)`, opts.apiSamples, get(likePath), rows(Math.min(LIMIT, likeExpect)));
+    await measured('alarms', 'GET /api/v4/alarms', opts.apiSamples, get('/api/v4/alarms'), rows(NODES));
     await measured('kick', `DELETE /api/v4/clients/{id} (${kicks} different clients)`, kicks, (j) => ({ method: 'DELETE', path: `/api/v4/clients/${encodeURIComponent(kickId(j))}` }));
     const left = (await api.ok('GET', '/api/v4/clients?_limit=1')).meta?.count;
     const kicked = metrics.kickN! - metrics.kickFailures!;
@@ -370,6 +371,8 @@ export const apiScenario: Scenario = {
     { key: 'pageLastP99', label: 'last page p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'likeP50', label: '_like_clientid p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'likeP99', label: '_like_clientid p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'alarmsP50', label: '/alarms p50', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'alarmsP99', label: '/alarms p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP50', label: 'kick p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP99', label: 'kick p99', unit: 'ms', better: 'lower', digits: 2 },
   ],

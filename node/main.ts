@@ -5,7 +5,7 @@ import type { ClusterStore } from '../shared/cluster/store.js';
 import { MemoryStore } from '../shared/cluster/memory-store.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
 import { composeBroker } from './core/compose.js';
-import { listenOn, type ListenerInfo } from './listeners/index.js';
+import { MANAGEMENT_MAX_CONNS, managementListener } from './listeners/management.js';
 import { Cluster } from './cluster/cluster.js';
 import { InProcessTransport } from './cluster/forwarding/in-process.js';
 import { NatsTransport } from './cluster/forwarding/nats-transport.js';
@@ -24,16 +24,6 @@ function clusterServices(cfg: Config, log: Logger): { transport: Transport; stor
   }
   if (cfg.natsUrl || cfg.redisUrl) throw new ConfigError('a cluster node needs both NATS_URL and REDIS_URL (neither: standalone)');
   return { transport: new InProcessTransport({ log }), store: new MemoryStore({ log }), mode: 'standalone' };
-}
-
-/** EMQX's management listener's max_connections. */
-const MANAGEMENT_MAX_CONNS = 512;
-
-/** The standalone node's management API as the listeners API shows it (EMQX lists it as `http:management`). */
-function managementListener(bind: string, gateway: { port: number; connections: number }): ListenerInfo {
-  return {
-    info: () => ({ protocol: 'http:management', listen_on: listenOn(bind, gateway.port), acceptors: 1, max_conns: MANAGEMENT_MAX_CONNS, current_conns: gateway.connections, shutdown_count: [] }),
-  };
 }
 
 /** Entry point of a broker node: standalone with embedded defaults, or a cluster member with NATS_URL and REDIS_URL. */

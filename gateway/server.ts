@@ -20,6 +20,8 @@ export interface GatewayOptions {
   port: number;
   rpcTimeoutMs: number;
   heartbeatTtlMs: number;
+  /** refuse connections beyond this many (unset: no limit) */
+  maxConnections?: number;
   /** GET /metrics: how long a scrape round is reused, how long it waits for each node, whether it needs an app's credentials (shared/config.ts: metricsCacheMs, metricsTimeoutMs, metricsAuth) */
   metricsCacheMs?: number;
   metricsTimeoutMs?: number;
@@ -47,6 +49,8 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   /** the cluster's metrics and stats per node, fetched at most once per metricsCacheMs: what GET /metrics shows, for any other reader too */
   scrapes: SharedCache<ClusterScrape>;
+  /** open HTTP connections */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -74,6 +78,12 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     });
   });
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+  if (o.maxConnections !== undefined) server.maxConnections = o.maxConnections;
+  let connections = 0;
+  server.on('connection', (socket) => {
+    connections++;
+    socket.once('close', () => connections--);
+  });
   const port = (server.address() as AddressInfo).port;
   o.log.info({ port, address: o.bind }, 'api listening');
   return {
@@ -81,6 +91,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     requests,
     metrics,
     scrapes,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -5,11 +5,14 @@ import { parseShare, validTopicFilter, isWildcard } from '../shared/topic.js';
 import type { ForwardTarget } from './cluster/forwarding/transport.js';
 import { cachedUtf8 } from '../shared/cluster/message-codec.js';
 import type { AccessControl, Authenticator, BannedList } from './access/index.js';
+import { Alarms } from './alarms/alarms.js';
+import { AlarmMonitors } from './alarms/monitors.js';
+import { publishAlarms } from './alarms/sys.js';
 import type { Hooks } from './core/hooks.js';
 import type { ClusterHooks, PacketHost, PublishResult, SubscribeResult, SysHost, TopicRewrite } from './core/ports.js';
 import { PublishOutcome } from './core/publish-result.js';
 import { sweep } from './core/sweep.js';
-import type { Listener } from './listeners/listener.js';
+import type { Listener, ListenerInfo } from './listeners/listener.js';
 import { metricIndex, type Metrics } from './metrics/metrics.js';
 import type { Stats } from './metrics/stats.js';
 import { PublishEncoder } from './protocol/codec.js';
@@ -78,9 +81,15 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   readonly retained: RetainedStore;
   /** the listeners, wired to this broker by node/core/compose.ts; started and closed by start() and stop() */
   readonly listeners: Listener[] = [];
+  /** what else the node listens on, for the listeners API (a standalone node's management API) */
+  readonly otherListeners: ListenerInfo[] = [];
   readonly startedAt = Date.now();
   readonly sys: SysTopics;
   readonly presence: Presence;
+  /** the node's active alarms and their history (node/alarms/: raised by its monitors) */
+  readonly alarms: Alarms;
+  /** what raises and clears them: memory, CPU, listener connections, the cluster's services */
+  readonly alarmMonitors: AlarmMonitors;
   readonly delayed = new DelayedPublish((msg) => this.publish(msg));
   /** the plugins and modules (node/features/catalog.ts registers them once the broker is built) */
   readonly features: FeatureRegistry;
@@ -107,6 +116,9 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.sys = new SysTopics(this);
     this.presence = new Presence(this.hooks, this);
     this.features = new FeatureRegistry(this.cfg.nodeName, this.log.child({ component: 'features' }));
+    this.alarms = new Alarms(this.hooks, this.log.child({ component: 'alarms' }), this.cfg.alarmSizeLimit);
+    this.alarmMonitors = new AlarmMonitors(this);
+    publishAlarms(this.hooks, this);
     if (this.cfg.presenceEvents) this.presence.enable();
   }
 
@@ -134,6 +146,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.sweepTimer = setInterval(() => sweep(this.cfg, this.registry.connections, this.listeners, Date.now()), SWEEP_MS);
     this.sweepTimer.unref();
     this.sys.start();
+    this.alarmMonitors.start();
     return ports;
   }
 
@@ -142,6 +155,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.stopping = true;
     clearInterval(this.sweepTimer);
     this.sys.stop();
+    this.alarmMonitors.stop();
     this.delayed.stop();
     const closing = this.listeners.map((l) => l.close());
     this.registry.stop();

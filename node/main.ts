@@ -5,6 +5,7 @@ import type { ClusterStore } from '../shared/cluster/store.js';
 import { MemoryStore } from '../shared/cluster/memory-store.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
 import { composeBroker } from './core/compose.js';
+import { MANAGEMENT_MAX_CONNS, managementListener } from './listeners/management.js';
 import { Cluster } from './cluster/cluster.js';
 import { InProcessTransport } from './cluster/forwarding/in-process.js';
 import { NatsTransport } from './cluster/forwarding/nats-transport.js';
@@ -64,6 +65,11 @@ async function main(): Promise<void> {
   const broker = composeBroker(cfg, log);
   const cluster = new Cluster(broker, services.transport, services.store, cfg, log.child({ component: 'cluster' }));
   broker.cluster = cluster;
+  if (services.mode === 'cluster') {
+    // an unreachable Redis or NATS raises an alarm on this node (standalone, both are in-process)
+    broker.alarmMonitors.watch('store', 'redis', services.store);
+    broker.alarmMonitors.watch('transport', 'nats', services.transport);
+  }
   await cluster.start();
   const listeners = await broker.start();
   // standalone, the same process serves the management API over the in-process transport
@@ -74,9 +80,13 @@ async function main(): Promise<void> {
           store: services.store,
           log: log.child({ component: 'gateway' }),
           ...gatewaySettings(cfg),
+          maxConnections: MANAGEMENT_MAX_CONNS,
         })
       : undefined;
-  if (gateway) listeners['http:management'] = gateway.port;
+  if (gateway) {
+    listeners['http:management'] = gateway.port;
+    broker.otherListeners.push(managementListener(cfg.bind, gateway));
+  }
   log.info({ listeners, mode: services.mode }, 'node started');
 
   let stopping = false;

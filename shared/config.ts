@@ -83,6 +83,14 @@ const options = {
   webHookMaxQueue: { env: 'STARLING_WEB_HOOK_MAX_QUEUE', kind: 'int', default: 10000, help: 'emqx_web_hook: events waiting for a connection; past it new events are dropped and counted' },
   rewriteRules: { env: 'STARLING_REWRITE_RULES', kind: 'string', default: undefined, help: 'emqx_mod_rewrite: topic rewrite rules, a JSON array of {"action","source_topic","re","dest_topic"} (see Topic rewrite); the module is loaded when set' },
   autoSubscribe: { env: 'STARLING_AUTO_SUBSCRIBE', kind: 'string', default: undefined, help: 'emqx_mod_subscription: topics every client is subscribed to on connect, a JSON array of {"topic","qos","nl","rap","rh"} with %c and %u; the module is loaded when set' },
+  alarmCheckIntervalMs: { env: 'STARLING_ALARM_CHECK_INTERVAL_MS', kind: 'int', default: 60000, help: "how often memory, CPU and listener connections are checked against the alarm watermarks (EMQX's os_mon check interval)" },
+  alarmSizeLimit: { env: 'STARLING_ALARM_SIZE_LIMIT', kind: 'int', default: 1000, help: "deactivated alarms kept per node, the oldest dropped first; 0: no limit (EMQX's alarm.size_limit)" },
+  alarmSysmemHighWatermark: { env: 'STARLING_ALARM_SYSMEM_HIGH_WATERMARK', kind: 'int', default: 70, help: 'percent of system memory in use above which high_system_memory_usage is raised' },
+  alarmProcmemHighWatermark: { env: 'STARLING_ALARM_PROCMEM_HIGH_WATERMARK', kind: 'int', default: 5, help: "percent of system memory the node process's resident set may use before high_process_memory_usage is raised" },
+  alarmCpuHighWatermark: { env: 'STARLING_ALARM_CPU_HIGH_WATERMARK', kind: 'int', default: 80, help: 'percent of CPU busy over a check interval above which high_cpu_usage is raised' },
+  alarmCpuLowWatermark: { env: 'STARLING_ALARM_CPU_LOW_WATERMARK', kind: 'int', default: 60, help: 'percent of CPU busy below which high_cpu_usage is cleared' },
+  alarmConnsHighWatermark: { env: 'STARLING_ALARM_CONNS_HIGH_WATERMARK', kind: 'int', default: 90, help: "percent of a listener's max_conns in use above which too_many_connections/<listener> is raised" },
+  alarmClusterGraceMs: { env: 'STARLING_ALARM_CLUSTER_GRACE_MS', kind: 'int', default: 5000, help: 'how long the cluster store (Redis) or transport (NATS) may be unreachable before cluster_store_unreachable or cluster_transport_unreachable is raised' },
 } as const satisfies Record<string, OptionSpec>;
 
 type ValueOf<S extends OptionSpec> = S['kind'] extends 'int' | 'float'

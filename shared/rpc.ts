@@ -5,6 +5,7 @@
  * and this one are the only places where the two sides agree on a shape.
  */
 import { ACL_CACHE_PARAMS, type AclCacheRpc } from './api/acl-cache.js';
+import { ALARMS_PARAMS, type AlarmsRpc } from './api/alarms.js';
 import { BROKERS_PARAMS, type BrokersRpc } from './api/brokers.js';
 import { CLIENTS_PARAMS, type ClientsRpc } from './api/clients.js';
 import { LISTENERS_PARAMS, type ListenersRpc } from './api/listeners.js';
@@ -33,7 +34,8 @@ export interface RpcMethods
     ListenersRpc,
     SessionRpc,
     PluginsRpc,
-    ModulesRpc {}
+    ModulesRpc,
+    AlarmsRpc {}
 
 /** Every method's parameter shape, which a node checks a request against (a method without one fails the build). */
 export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
@@ -47,6 +49,7 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
   ...METRICS_PARAMS,
   ...STATS_PARAMS,
   ...LISTENERS_PARAMS,
+  ...ALARMS_PARAMS,
   ...SESSION_PARAMS,
   ...PLUGINS_PARAMS,
   ...MODULES_PARAMS,

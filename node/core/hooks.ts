@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/logger.js';
 import type { Message, QoS } from '../../shared/message.js';
+import type { AlarmRow } from '../../shared/api/alarms.js';
 import type { ShutdownReason } from '../protocol/reason-codes.js';
 import type { SubOptions } from '../router/router.js';
 
@@ -120,6 +121,11 @@ export interface MessageDroppedEvent {
   clientid: string | undefined;
 }
 
+/** An alarm raised or cleared on this node (node/alarms/alarms.ts); a copy, as the API shows it. */
+export interface AlarmEvent {
+  alarm: AlarmRow;
+}
+
 export interface HookEvents {
   'client.connect': ClientConnectEvent;
   'client.connack': ClientConnackEvent;
@@ -134,6 +140,8 @@ export interface HookEvents {
   'message.delivered': MessageDeliveredEvent;
   'message.acked': MessageAckedEvent;
   'message.dropped': MessageDroppedEvent;
+  'alarm.activated': AlarmEvent;
+  'alarm.deactivated': AlarmEvent;
 }
 
 export type HookName = keyof HookEvents;
@@ -202,6 +210,8 @@ export class Hooks {
   readonly messageDelivered: Hook<MessageDeliveredEvent>;
   readonly messageAcked: Hook<MessageAckedEvent>;
   readonly messageDropped: Hook<MessageDroppedEvent>;
+  readonly alarmActivated: Hook<AlarmEvent>;
+  readonly alarmDeactivated: Hook<AlarmEvent>;
   private readonly byName: { [E in HookName]: Hook<HookEvents[E]> };
 
   constructor(log: Logger) {
@@ -219,6 +229,8 @@ export class Hooks {
       'message.delivered': (this.messageDelivered = new Hook('message.delivered', log)),
       'message.acked': (this.messageAcked = new Hook('message.acked', log)),
       'message.dropped': (this.messageDropped = new Hook('message.dropped', log)),
+      'alarm.activated': (this.alarmActivated = new Hook('alarm.activated', log)),
+      'alarm.deactivated': (this.alarmDeactivated = new Hook('alarm.deactivated', log)),
     };
   }
 

@@ -5,7 +5,7 @@ import { tcpListener } from './tcp.js';
 import { tlsListener } from './tls.js';
 import { wsListener } from './ws.js';
 
-export { Listener, peerAddress } from './listener.js';
+export { Listener, peerAddress, type ListenerInfo } from './listener.js';
 
 /** The configured listeners (a negative port turns one off; TLS needs a certificate and key), not yet started. */
 export function configuredListeners(c: Config, accept: Accept): Listener[] {

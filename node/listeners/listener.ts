@@ -4,6 +4,16 @@ import type { Accept, ConnListener, ListenedConnection } from '../core/ports.js'
 import type { ShutdownReason } from '../protocol/reason-codes.js';
 import type { ListenerRow } from '../../shared/api/listeners.js';
 
+/** Where a listener listens, as EMQX shows it: the port alone when bound to every address, else address:port. */
+export function listenOn(bind: string, port: number): string {
+  return bind === '0.0.0.0' || bind === '::' ? String(port) : `${bind}:${port}`;
+}
+
+/** Anything the listeners API shows a row for: the MQTT listeners, and a standalone node's management API. */
+export interface ListenerInfo {
+  info(): ListenerRow;
+}
+
 /** Strips the IPv4-mapped prefix so peers read as EMQX shows them ("127.0.0.1"). */
 export function peerAddress(addr: string | undefined): string {
   if (!addr) return '';
@@ -14,7 +24,7 @@ export function peerAddress(addr: string | undefined): string {
  * One MQTT listener: its server, its connection count (max_conns enforced at accept) and
  * why its connections ended (shutdown_count).
  */
-export class Listener implements ConnListener {
+export class Listener implements ConnListener, ListenerInfo {
   current = 0;
   /** connections that have not completed CONNECT (for the idle timeout) */
   readonly unconnected = new Set<ListenedConnection>();
@@ -77,7 +87,7 @@ export class Listener implements ConnListener {
   info(): ListenerRow {
     return {
       protocol: this.protocol,
-      listen_on: this.bind === '0.0.0.0' || this.bind === '::' ? String(this.port) : `${this.bind}:${this.port}`,
+      listen_on: listenOn(this.bind, this.port),
       acceptors: 1, // one event loop accepts for every listener
       max_conns: this.maxConns,
       current_conns: this.current,

@@ -11,6 +11,7 @@ import { CODE } from '../../shared/result-codes.js';
 import { RPC_PARAMS, RpcError, type RpcHandlers } from '../../shared/rpc.js';
 import type { Broker } from '../broker.js';
 import { aclCacheHandlers } from './acl-cache.js';
+import { alarmsHandlers } from './alarms.js';
 import { brokersHandlers } from './brokers.js';
 import { clientsHandlers } from './clients.js';
 import { listenersHandlers } from './listeners.js';
@@ -38,6 +39,7 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...listenersHandlers(b),
     ...pluginsHandlers(b),
     ...modulesHandlers(b),
+    ...alarmsHandlers(b),
     ...extra,
   };
 }

@@ -3,5 +3,5 @@ import type { Broker } from '../broker.js';
 
 /** The listeners resource on this node (GET /api/v4/listeners): each listener's row. */
 export function listenersHandlers(b: Broker): Pick<RpcHandlers, 'listeners.list'> {
-  return { 'listeners.list': () => b.listeners.map((l) => l.info()) };
+  return { 'listeners.list': () => [...b.listeners, ...b.otherListeners].map((l) => l.info()) };
 }

@@ -6,10 +6,12 @@ import { clients } from './clients.js';
 import { routes } from './routes.js';
 import { subscriptions } from './subscriptions.js';
 import { mqtt } from './mqtt.js';
+import { listeners } from './listeners.js';
+import { alarms } from './alarms.js';
 import { banned } from './banned.js';
 import { apps } from './apps.js';
 import { plugins } from './plugins.js';
 import { modules } from './modules.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, banned, apps, plugins, modules];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, listeners, alarms, banned, apps, plugins, modules];

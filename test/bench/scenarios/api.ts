@@ -310,6 +310,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     const scrapeOk = (r: Reply) => scrapeFailure(r.status, r.body, NODES);
     for (let i = 0; i < 20; i++) await api.request('GET', '/metrics');
     await measured('scrape', 'GET /metrics (uncached: one metrics.scrape RPC per node each)', opts.apiSamples, get('/metrics'), undefined, scrapeOk);
+    await measured('alarms', 'GET /api/v4/alarms', opts.apiSamples, get('/api/v4/alarms'), rows(NODES));
     await measured('kick', `DELETE /api/v4/clients/{id} (${kicks} different clients)`, kicks, (j) => ({ method: 'DELETE', path: `/api/v4/clients/${encodeURIComponent(kickId(j))}` }));
     const left = (await api.ok('GET', '/api/v4/clients?_limit=1')).meta?.count;
     const kicked = metrics.kickN! - metrics.kickFailures!;
@@ -386,6 +387,8 @@ export const apiScenario: Scenario = {
     { key: 'pageLastP99', label: 'last page p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'likeP50', label: '_like_clientid p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'likeP99', label: '_like_clientid p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'alarmsP50', label: '/alarms p50', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'alarmsP99', label: '/alarms p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP50', label: 'kick p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP99', label: 'kick p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'scrapeP50', label: '/metrics p50 (uncached)', unit: 'ms', better: 'lower', digits: 2 },

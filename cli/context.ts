@@ -107,6 +107,11 @@ export function action<A extends string[]>(fn: (ctx: Ctx, opts: Record<string, u
     const cmd = params[params.length - 1] as Command;
     const args = params.slice(0, cmd.registeredArguments.length) as A;
     const opts = cmd.optsWithGlobals();
+    // an empty name would change the path itself (`/clients/` is the client list)
+    cmd.registeredArguments.forEach((a, i) => {
+      if (args[i] === '') cmd.error(`error: argument '${a.name()}' must not be empty`);
+    });
+    if (opts.node === '') cmd.error("error: option '--node <node>' must not be empty");
     await fn(contextOf(opts as unknown as GlobalOptions), opts, ...args);
   };
 }

@@ -341,6 +341,8 @@ describe('connection settings and failures', () => {
       [['clients', 'list', '--colour'], /error: unknown option '--colour'/],
       [['routes', 'show', 'a', 'b'], /error: too many arguments for 'show'/],
       [['--url', 'not a url', 'cluster'], /argument 'not a url' is invalid\. must be a URL/],
+      [['clients', 'show', ''], /error: argument 'clientid' must not be empty/],
+      [['clients', 'list', '--node', ''], /error: option '--node <node>' must not be empty/],
     ] as const) {
       const r = await runCli([...args]);
       assert.equal(r.code, 2, shown(r));

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SOURCE_DIRS = ['node', 'shared', 'gateway'];
+const SOURCE_DIRS = ['node', 'shared', 'gateway', 'cli'];
 /** Lines past which a source file must be split (the reshape's "about 500"). */
 const MAX_LINES = 520;
 

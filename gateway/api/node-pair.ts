@@ -48,3 +48,15 @@ export function nodeObjects<M extends RpcMethod>(method: M, params: RpcParams<M>
     return { data: node === undefined ? rows : rows[0] };
   };
 }
+
+/**
+ * The handle of a resource EMQX answers over the cluster as one row per node naming it,
+ * `[{"node": ..., <key>: <the node's object>}]`, and on one node as the object alone
+ * (GET /metrics, /stats).
+ */
+export function perNode<M extends RpcMethod>(key: string, method: M, params: RpcParams<M>): NodePair['handle'] {
+  return async ({ cluster }, node) => {
+    const rows = await gather(cluster, node, method, params);
+    return { data: node === undefined ? rows.map((r) => ({ node: r.node, [key]: r.data })) : rows[0]!.data };
+  };
+}

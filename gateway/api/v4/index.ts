@@ -8,6 +8,8 @@ import { subscriptions } from './subscriptions.js';
 import { mqtt } from './mqtt.js';
 import { banned } from './banned.js';
 import { apps } from './apps.js';
+import { metrics } from './metrics.js';
+import { stats } from './stats.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, banned, apps];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, banned, apps, metrics, stats];

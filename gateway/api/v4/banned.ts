@@ -9,7 +9,7 @@ import { stored } from '../stored.js';
 
 /**
  * GET /banned, POST /banned, DELETE /banned/{as}/{who}: the cluster's banned table, kept in
- * the cluster store. Every node loads it on each change (node/cluster/cluster.ts) and refuses
+ * the cluster store. Every node loads it on each change (node/cluster/config-sync.ts) and refuses
  * a banned client at CONNECT; times are epoch seconds, as in EMQX.
  */
 

@@ -1,0 +1,213 @@
+import type { Config } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Message } from '../../shared/message.js';
+import { decodeMessage } from '../../shared/cluster/message-codec.js';
+import type { Broker } from '../broker.js';
+import type { ForwardOutcome } from '../core/ports.js';
+import { metricIndex } from '../metrics/metrics.js';
+import type { PublishEncoder } from '../protocol/codec.js';
+import type { FilterEntry } from '../router/router.js';
+import type { ForwardTarget, Transport } from './forwarding/transport.js';
+import type { ClusterRoutes, RemoteEntry } from './routes.js';
+
+const M_FORWARD = metricIndex('messages.forward');
+const M_DROPPED = metricIndex('messages.dropped');
+/** the target of every non-shared forward (the transport encodes it at once and keeps no reference) */
+const ROUTE: ForwardTarget = Object.freeze({ kind: 'route' });
+const hasGroups = (e: RemoteEntry): boolean => e.groups !== undefined;
+const hasShared = (e: FilterEntry): boolean => e.shared !== undefined;
+/** a failed flush is retried when the transport reconnects, or after this pause */
+const FLUSH_RETRY_MS = 100;
+
+/**
+ * Cluster-level forwarding over the transport (node/cluster/forwarding/ is the transport's
+ * own machinery): a publish goes to the other nodes with matching routes, shared groups get
+ * their cluster-wide choice of node, acknowledgements of forwarded QoS 1/2 messages wait for
+ * the flush, and what other nodes forward here is delivered locally. forward() runs for
+ * every publish while another node has routes: it allocates nothing when one filter matches.
+ */
+export class ForwardDispatch {
+  /** shared-group forwards to other nodes made by the dispatchShared() call under way */
+  private sharedSent = 0;
+  private turnFlush: Promise<void> | undefined;
+  private readonly roundRobin = new Map<string, number>();
+  private readonly self: string;
+  private stopped = false;
+
+  constructor(
+    private readonly b: Broker,
+    private readonly routes: ClusterRoutes,
+    private readonly transport: Transport,
+    private readonly cfg: Config,
+    private readonly log: Logger,
+  ) {
+    this.self = b.nodeName;
+  }
+
+  /** Delivers here what the other nodes forward to this one. */
+  listen(): Promise<void> {
+    return this.transport.onForward(this.self, (target, bytes) => this.receive(target, bytes));
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * Only a message that went to another node at QoS 1/2 has its acknowledgement wait for the
+   * flush (`out.forwarded`), not every acknowledgement made in the same I/O turn, which would
+   * hold local traffic back for as long as NATS is away.
+   */
+  forward(msg: Message, enc: PublishEncoder, out: ForwardOutcome): number {
+    const entries = this.routes.match(msg.topic);
+    let n = 0;
+    if (entries.length === 1) {
+      // one filter: its nodes are distinct already (no Set per message)
+      for (const node of entries[0]!.nodes) this.forwardTo(node, ROUTE, msg);
+      n = entries[0]!.nodes.size;
+    } else if (entries.length > 1) {
+      const sent = new Set<string>();
+      for (const e of entries) {
+        for (const node of e.nodes) {
+          if (sent.has(node)) continue;
+          sent.add(node);
+          this.forwardTo(node, ROUTE, msg);
+        }
+      }
+      n = sent.size;
+    }
+    this.sharedSent = 0;
+    const shared = this.dispatchShared(msg, enc, entries);
+    if (n + this.sharedSent > 0) {
+      out.forwarded = msg.qos > 0;
+      out.backlogged = this.transport.backlogged;
+    }
+    return n + shared;
+  }
+
+  /**
+   * The message goes to another node: encoded by the transport straight into what it sends.
+   * A QoS 0 message the transport cannot take now (NATS away or backlogged) counts as
+   * messages.dropped here, on the sending node; it still counts as a delivery for the caller
+   * (not as "no subscribers").
+   */
+  private forwardTo(node: string, target: ForwardTarget, msg: Message): void {
+    if (this.transport.forward(node, target, msg, msg.qos > 0)) this.b.metrics.inc(M_FORWARD);
+    else this.b.metrics.inc(M_DROPPED);
+  }
+
+  /**
+   * Shared groups, cluster-wide: for each group with members matching the topic, one node
+   * is chosen among those with members (this one included) by the dispatch strategy, and
+   * that node gives the message to one of its members. Nodes are chosen uniformly: their
+   * member counts are not shared.
+   */
+  private dispatchShared(msg: Message, enc: PublishEncoder, remote: RemoteEntry[]): number {
+    const local = this.b.router.match(msg.topic);
+    // most topics have no shared group anywhere: no candidate map for them
+    if (!remote.some(hasGroups) && !local.some(hasShared)) return 0;
+    const candidates = new Map<string, { filter: string; group: string; nodes: string[] }>();
+    for (const l of local) {
+      if (!l.shared) continue;
+      for (const g of l.shared.keys()) candidates.set(`${g}\u0000${l.filter}`, { filter: l.filter, group: g, nodes: [this.self] });
+    }
+    for (const e of remote) {
+      if (!e.groups) continue;
+      for (const [g, nodes] of e.groups) {
+        const key = `${g}\u0000${e.filter}`;
+        const c = candidates.get(key) ?? { filter: e.filter, group: g, nodes: [] };
+        c.nodes.push(...nodes);
+        candidates.set(key, c);
+      }
+    }
+    let n = 0;
+    for (const [key, c] of candidates) {
+      const nodes = c.nodes;
+      let i: number;
+      if (this.cfg.sharedDispatchStrategy === 'round_robin') {
+        const next = this.roundRobin.get(key) ?? 0;
+        this.roundRobin.set(key, next + 1);
+        i = next % nodes.length;
+      } else {
+        i = Math.floor(Math.random() * nodes.length);
+      }
+      const node = nodes[i]!;
+      if (node === this.self) {
+        if (this.b.router.deliverShared(c.filter, c.group, msg, enc)) n++;
+      } else {
+        this.forwardTo(node, { kind: 'shared', filter: c.filter, group: c.group }, msg);
+        this.sharedSent++;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  onForwardsDrained(cb: () => void): void {
+    this.transport.onDrained(cb);
+  }
+
+  forwardFlushed(): Promise<void> {
+    // one flush covers every message forwarded during this I/O turn
+    this.turnFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.turnFlush = undefined;
+      return this.flushUntilDone();
+    });
+    return this.turnFlush;
+  }
+
+  /**
+   * The transport's flush, retried until it succeeds: acknowledgements wait rather than lie.
+   * The transport keeps QoS 1/2 forwards and resends them once it is back, so a retry right
+   * after it reconnects lets acknowledgements resume at once.
+   */
+  private async flushUntilDone(): Promise<void> {
+    for (;;) {
+      try {
+        return await this.transport.flush();
+      } catch {
+        if (this.stopped) return;
+        await this.transportBackOr(FLUSH_RETRY_MS);
+      }
+    }
+  }
+
+  /** woken when the transport reconnects; registered on first use */
+  private flushRetries: (() => void)[] | undefined;
+
+  /** Resolves when the transport reconnects, or after `ms`. */
+  private transportBackOr(ms: number): Promise<void> {
+    if (!this.flushRetries) {
+      const retries: (() => void)[] = (this.flushRetries = []);
+      this.transport.onReconnect(() => {
+        for (const wake of retries.splice(0)) wake();
+      });
+    }
+    const retries = this.flushRetries;
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        const i = retries.indexOf(wake);
+        if (i >= 0) retries.splice(i, 1);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      retries.push(wake);
+    });
+  }
+
+  private receive(target: ForwardTarget, bytes: Uint8Array): void {
+    let msg: Message;
+    try {
+      // The payload stays a view into the transport's buffer, as a local PUBLISH's stays a
+      // view into its socket read: sessions copy what they keep (detachPayload). A copy here
+      // was one more per message: wasted on QoS 0 written out at once, and for a queued
+      // message detachPayload copied the (pooled) copy again.
+      msg = decodeMessage(bytes, false);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'undecodable forwarded message');
+      return;
+    }
+    this.b.deliverForwarded(msg, target);
+  }
+}

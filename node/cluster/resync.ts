@@ -1,0 +1,47 @@
+import type { Config } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import type { ClusterStore } from '../../shared/cluster/store.js';
+import type { Broker } from '../broker.js';
+import type { Membership } from './membership.js';
+import type { RetainedSync } from './retained-sync.js';
+import type { RouteSync } from './route-sync.js';
+
+/**
+ * After the store comes back: notifications may have been missed and writes failed, so
+ * this node's routes, registrations and retained changes are written again and the
+ * route table and retained replica reloaded.
+ */
+export class StoreResync {
+  private stopped = false;
+
+  constructor(
+    private readonly b: Broker,
+    private readonly store: ClusterStore,
+    private readonly membership: Membership,
+    private readonly routes: RouteSync,
+    private readonly retained: RetainedSync,
+    private readonly cfg: Config,
+    private readonly log: Logger,
+  ) {}
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  async run(what: string): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.membership.heartbeat();
+      await this.store.setRoutes(this.b.nodeName, this.b.router.routeKeys());
+      await this.store.registerClients([...this.b.sessions.keys()], this.b.nodeName);
+      await this.retained.restore();
+      // The table is reloaded whole only after the other nodes had time to write their
+      // routes again too (a store that restarted empty has none of theirs yet); until
+      // then the known routes stay and notifications keep them current.
+      setTimeout(() => void this.routes.reload(), 2 * this.cfg.heartbeatMs).unref();
+      this.log.info({ sessions: this.b.sessions.size }, `${what} reconnected: routes and registrations restored`);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, `${what} resync failed; retrying at the next reconnect`);
+    }
+  }
+}

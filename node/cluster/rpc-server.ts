@@ -1,0 +1,22 @@
+import type { RpcHandlers } from '../../shared/rpc.js';
+import type { Broker } from '../broker.js';
+import { dispatchRpc, rpcHandlers } from '../rpc/index.js';
+import type { Transport } from './forwarding/transport.js';
+import type { ClientRegistry } from './registry.js';
+
+/**
+ * The node's RPC service (shared/rpc.ts): the management API's methods, answered from this
+ * node's broker, and session.takeover, answered by the clientid registry.
+ */
+export class RpcServer {
+  private readonly handlers: RpcHandlers;
+
+  constructor(b: Broker, registry: ClientRegistry) {
+    this.handlers = rpcHandlers(b, { 'session.takeover': (p) => registry.giveUpSession(p.clientid, p.transfer) });
+  }
+
+  /** Answers the requests made to `node` over the transport. */
+  serve(transport: Transport, node: string): Promise<void> {
+    return transport.serve(node, (method, params) => dispatchRpc(this.handlers, method, params));
+  }
+}

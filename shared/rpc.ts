@@ -16,6 +16,7 @@ import { ROUTES_PARAMS, type RoutesRpc } from './api/routes.js';
 import { SESSION_PARAMS, type SessionRpc } from './api/session.js';
 import { STATS_PARAMS, type StatsRpc } from './api/stats.js';
 import { SUBSCRIPTIONS_PARAMS, type SubscriptionsRpc } from './api/subscriptions.js';
+import { TOPIC_METRICS_PARAMS, type TopicMetricsRpc } from './api/topic-metrics.js';
 
 /** Every RPC method: name → [params, reply]. */
 export interface RpcMethods
@@ -29,7 +30,8 @@ export interface RpcMethods
     MetricsRpc,
     StatsRpc,
     ListenersRpc,
-    SessionRpc {}
+    SessionRpc,
+    TopicMetricsRpc {}
 
 /** Every method's parameter shape, which a node checks a request against (a method without one fails the build). */
 export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
@@ -44,6 +46,7 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
   ...STATS_PARAMS,
   ...LISTENERS_PARAMS,
   ...SESSION_PARAMS,
+  ...TOPIC_METRICS_PARAMS,
 };
 
 export type RpcMethod = keyof RpcMethods;

@@ -6,7 +6,7 @@ import type { SessionTransfer } from '../../shared/api/session.js';
 import type { Broker } from '../broker.js';
 import type { ClusterHooks, ForwardOutcome } from '../core/ports.js';
 import type { PublishEncoder } from '../protocol/codec.js';
-import { BannedSync } from './config-sync.js';
+import { BannedSync, ConfigSync } from './config-sync.js';
 import { ForwardDispatch } from './forward-dispatch.js';
 import type { Transport } from './forwarding/transport.js';
 import { Membership } from './membership.js';
@@ -35,6 +35,7 @@ export class Cluster implements ClusterHooks {
   private readonly registry: ClientRegistry;
   private readonly retained: RetainedSync;
   private readonly banned: BannedSync;
+  private readonly topicMetrics: ConfigSync<'topic_metrics'>;
   private readonly resync: StoreResync;
   private readonly rpc: RpcServer;
 
@@ -52,6 +53,7 @@ export class Cluster implements ClusterHooks {
     this.registry = new ClientRegistry(b, store, transport, this.membership, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
     this.banned = new BannedSync(store, b.banned, log);
+    this.topicMetrics = new ConfigSync(store, 'topic_metrics', (records) => b.topicMetrics.setTopics(records), log);
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, cfg, log);
     this.rpc = new RpcServer(b, this.registry);
   }
@@ -72,6 +74,7 @@ export class Cluster implements ClusterHooks {
     await this.routeSync.load();
     await this.retained.load();
     await this.banned.start();
+    await this.topicMetrics.start();
     await this.membership.start();
   }
 
@@ -83,6 +86,7 @@ export class Cluster implements ClusterHooks {
     this.registry.stop();
     this.membership.stop();
     this.banned.stop();
+    this.topicMetrics.stop();
     try {
       await this.store.purgeNode(this.b.nodeName);
     } catch (err) {

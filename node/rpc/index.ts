@@ -20,6 +20,7 @@ import { nodesHandlers } from './nodes.js';
 import { routesHandlers } from './routes.js';
 import { statsHandlers } from './stats.js';
 import { subscriptionsHandlers } from './subscriptions.js';
+import { topicMetricsHandlers } from './topic-metrics.js';
 
 /** Every method of the contract; `extra` is what the cluster layer answers itself (session takeover). */
 export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeover'>): RpcHandlers {
@@ -34,6 +35,7 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...metricsHandlers(b),
     ...statsHandlers(b),
     ...listenersHandlers(b),
+    ...topicMetricsHandlers(b),
     ...extra,
   };
 }

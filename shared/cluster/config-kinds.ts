@@ -7,6 +7,7 @@
  */
 import { asAppRecord, type AppRecord } from '../api/apps.js';
 import { asBannedEntry, bannedKey, type BannedEntry } from '../api/banned.js';
+import { asTopicMetricsRecord, type TopicMetricsRecord } from '../api/topic-metrics.js';
 
 /** The fields of T holding a number. */
 type NumberField<T> = { [P in keyof T]: T[P] extends number ? P : never }[keyof T] & string;
@@ -49,6 +50,12 @@ const KINDS = {
     from: asBannedEntry,
     compare: (a, b) => compareStrings(a.as, b.as) || compareStrings(a.who, b.who),
     expiry: 'until',
+  }),
+  /** the topics whose messages every node counts (shared/api/topic-metrics.ts), in registration order */
+  topic_metrics: kind<TopicMetricsRecord>({
+    key: (r) => r.topic,
+    from: asTopicMetricsRecord,
+    compare: (a, b) => a.create_time - b.create_time || compareStrings(a.topic, b.topic),
   }),
 };
 

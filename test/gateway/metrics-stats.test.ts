@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { eventually, fullName, startCluster, type TestCluster } from '../support/cluster.js';
 import { api, fails, ok, startGateway, type ApiAnswer, type GatewayProcess } from '../support/gateway.js';
 import { closeAllClients, connectClient, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
+import { routed } from '../support/routed.js';
 
 let c: TestCluster | undefined;
 let gw: GatewayProcess | undefined;
@@ -53,24 +54,6 @@ const nodeStats = async (short: string): Promise<Counters> => {
   ok(r);
   return r.body.data as Counters;
 };
-
-/**
- * Resolves once a QoS 0 probe from `pub` reaches `sub`: the subscription's route has reached
- * the publisher's node. Only the last probe is waited for, so no earlier one is still on
- * its way (a connection's messages are routed and forwarded in order) when counting starts.
- */
-async function routed(pub: TestClient, sub: TestClient, topic: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    const from = sub.mark();
-    await pub.publish(topic, `probe-${i}`, { qos: 0 });
-    try {
-      await sub.waitForMessages(1, { filter: (m) => m.payload === `probe-${i}`, from, timeoutMs: 200 });
-      return;
-    } catch {
-      if (i > 50) throw new Error(`${topic} never routed from ${pub.label} to ${sub.label}`);
-    }
-  }
-}
 
 /** after − before for the named counters. */
 const delta = (before: Counters, after: Counters, names: string[]): Counters => Object.fromEntries(names.map((n) => [n, after[n]! - before[n]!]));

@@ -432,7 +432,7 @@ function contract(name: string, factory: BackendFactory): void {
     });
 
     test('config: every put mode on every kind, a purge only for a kind with an expiry, records of their kind only', async (t) => {
-      assert.deepEqual(CONFIG_KINDS, ['apps', 'banned']);
+      assert.deepEqual(CONFIG_KINDS, ['apps', 'banned', 'topic_metrics']);
       const be = await factory(t);
       const [a, b] = [await be.store(), await be.store()];
       const seenA = configRecorder(a);
@@ -440,8 +440,9 @@ function contract(name: string, factory: BackendFactory): void {
       const samples: { [K in ConfigKind]: (v: string) => ConfigRecord<K> } = {
         apps: (v) => app('k', { name: v }),
         banned: (v) => ban('clientid', 'k', 4_000_000_000, v),
+        topic_metrics: (v) => ({ topic: 'k', create_time: 1_000 + Number(v) }),
       };
-      const keys: Record<ConfigKind, string> = { apps: 'k', banned: bannedKey('clientid', 'k') };
+      const keys: Record<ConfigKind, string> = { apps: 'k', banned: bannedKey('clientid', 'k'), topic_metrics: 'k' };
       const each = async <K extends ConfigKind>(kind: K) => {
         const other = CONFIG_KINDS.find((k) => k !== kind)!;
         const step = async (expected: ConfigKind[]) => {
@@ -469,6 +470,7 @@ function contract(name: string, factory: BackendFactory): void {
       };
       await each('apps');
       await each('banned');
+      await each('topic_metrics');
       await assert.rejects(a.configPurgeExpired('apps', 2_000), /apps has no expiry/);
       await assert.rejects(a.configPurgeExpired('banned', NaN), /finite/);
     });

@@ -50,7 +50,6 @@ const NOT_SERVED_YET: Record<string, string[]> = {
     'DELETE /alarms/deactivated',
     'DELETE /nodes/:node/alarms/deactivated',
   ],
-  'topic metrics': ['GET /topic-metrics', 'GET /topic-metrics/:topic', 'POST /topic-metrics', 'DELETE /topic-metrics/:topic', 'DELETE /topic-metrics'],
   // issue 10: the rule engine, data export/import, telemetry
   'issue 10': [
     'GET /data/export',

@@ -10,6 +10,7 @@ import { banned } from './banned.js';
 import { apps } from './apps.js';
 import { metrics } from './metrics.js';
 import { stats } from './stats.js';
+import { topicMetrics } from './topic-metrics.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, banned, apps, metrics, stats];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, banned, apps, metrics, topicMetrics, stats];

@@ -5,8 +5,8 @@
  *
  * Then, from the bench process itself:
  *  - latency: sequential requests on one keep-alive connection (write → last body byte):
- *    a page of the client list (first, middle, last page), a fuzzy `_like_clientid` query
- *    and a kick (DELETE, a different connected client each time);
+ *    a page of the client list (first, middle, last page), a fuzzy `_like_clientid` query,
+ *    GET /api/v4/metrics and /stats, and a kick (DELETE, a different connected client each time);
  *  - throughput: autocannon (in-process, 10 connections) on GET /status and GET /api/v4/nodes.
  * Every answer is checked (HTTP 200, result code 0, the expected number of rows).
  */
@@ -294,6 +294,9 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     await measured('pageLast', `GET ${pagePath(lastPage)}`, opts.apiSamples, get(pagePath(lastPage)), rows(connected - (lastPage - 1) * LIMIT));
     metrics.pageP99 = Math.max(metrics.pageFirstP99!, metrics.pageMidP99!, metrics.pageLastP99!);
     await measured('like', `GET ${likePath} (${likeExpect} match)`, opts.apiSamples, get(likePath), rows(Math.min(LIMIT, likeExpect)));
+    // one row per node, from each node's counters (answered whatever the number of clients)
+    await measured('metrics', 'GET /api/v4/metrics', opts.apiSamples, get('/api/v4/metrics'), rows(NODES));
+    await measured('stats', 'GET /api/v4/stats', opts.apiSamples, get('/api/v4/stats'), rows(NODES));
     await measured('kick', `DELETE /api/v4/clients/{id} (${kicks} different clients)`, kicks, (j) => ({ method: 'DELETE', path: `/api/v4/clients/${encodeURIComponent(kickId(j))}` }));
     const left = (await api.ok('GET', '/api/v4/clients?_limit=1')).meta?.count;
     const kicked = metrics.kickN! - metrics.kickFailures!;
@@ -370,6 +373,10 @@ export const apiScenario: Scenario = {
     { key: 'pageLastP99', label: 'last page p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'likeP50', label: '_like_clientid p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'likeP99', label: '_like_clientid p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'metricsP50', label: '/metrics p50', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'metricsP99', label: '/metrics p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'statsP50', label: '/stats p50', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'statsP99', label: '/stats p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP50', label: 'kick p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP99', label: 'kick p99', unit: 'ms', better: 'lower', digits: 2 },
   ],

@@ -163,9 +163,12 @@ export class TopicMetrics implements Feature {
   };
 }
 
+/** How GET /api/v4/modules names it (the spec's example). */
+export const TOPIC_METRICS_MODULE = { name: 'emqx_mod_topic_metrics', description: 'EMQX Topic Metrics Module' } as const;
+
 /**
  * The topic metrics module (EMQX's emqx_mod_topic_metrics) as a feature the modules
- * registry switches; loaded at once unless `loaded` is false.
+ * registry switches; loaded at once unless `loaded` is false (EMQX ships it unloaded).
  */
 export function topicMetricsFeature(hooks: Hooks, opts: { loaded?: boolean } = {}): TopicMetrics {
   const f = new TopicMetrics(hooks);

@@ -22,6 +22,8 @@ export interface GatewayDeps {
    * the request's arrival to the last byte of the answer, whichever way it was answered.
    */
   observe?: (endpoint: string, status: number, seconds: number) => void;
+  /** GET /metrics (Prometheus), open unless `auth` (then an API app's credentials, as /api/v4). */
+  metrics?: { handler: express.RequestHandler; auth: boolean };
 }
 
 /** The endpoint name of a request to a path no resource table has. */
@@ -29,6 +31,7 @@ export const UNKNOWN_ENDPOINT = 'unknown';
 /** Names for the two paths outside the resource tables. */
 const STATUS_ENDPOINT = 'status';
 const INDEX_ENDPOINT = 'list_endpoints';
+const METRICS_ENDPOINT = 'prometheus';
 
 /** Times every request from its arrival and reports it to `observe` once answered. */
 function observed(observe: NonNullable<GatewayDeps['observe']>): express.RequestHandler {
@@ -55,8 +58,8 @@ function sendError(res: Response, err: ApiError): void {
 }
 
 /**
- * The gateway's Express app: `/status` for load balancers, then `/api/v4` behind Basic
- * auth, routed from the resources' endpoint tables. Every answer under /api is JSON, errors
+ * The gateway's Express app: `/status` for load balancers, `/metrics` for Prometheus,
+ * then `/api/v4` behind Basic auth, routed from the resources' endpoint tables. Every answer under /api is JSON, errors
  * included (no HTML, no stack traces).
  */
 export function createApp(deps: GatewayDeps): express.Express {
@@ -68,6 +71,7 @@ export function createApp(deps: GatewayDeps): express.Express {
 
   if (deps.observe) app.use(observed(deps.observe));
   app.get('/status', tag(STATUS_ENDPOINT), statusHandler(cluster));
+  if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [appAuth(store)] : []), deps.metrics.handler);
 
   const api = express.Router({ caseSensitive: true, strict: false });
   const all: Resource = resources.flat();

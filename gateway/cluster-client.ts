@@ -9,6 +9,19 @@ import { ApiError, notFound } from './api/errors.js';
 const NODES_CACHE_MS = 250;
 
 /**
+ * Told of every RPC the gateway makes, once answered or failed: the method, the node, the
+ * seconds it took and whether the RPC itself failed (timeout, no responder, transport:
+ * result code 101). A node's own refusal (a bad topic, an unknown client) is an answer.
+ */
+export type RpcObserver = (method: string, node: string, seconds: number, failed: boolean) => void;
+
+/** A node of the cluster registry, with whether its heartbeat is fresh. */
+export interface RegisteredNode {
+  name: string;
+  live: boolean;
+}
+
+/**
  * The gateway's view of the cluster: the live nodes (from the registry's heartbeats) and
  * RPC to one node or to every node. A cluster-wide call addresses each live node on its
  * own subject and needs every answer: one failure or timeout fails the whole call with
@@ -20,8 +33,14 @@ export class ClusterClient {
   constructor(
     private readonly transport: RpcTransport,
     private readonly store: ClusterStore,
-    private readonly opts: { rpcTimeoutMs: number; heartbeatTtlMs: number },
+    private readonly opts: { rpcTimeoutMs: number; heartbeatTtlMs: number; observe?: RpcObserver },
   ) {}
+
+  /** Every node in the registry, live or dead but not purged yet, in name order (not cached: GET /metrics caches its own scrape). */
+  async registered(): Promise<RegisteredNode[]> {
+    const now = Date.now();
+    return (await this.store.nodes()).map((r) => ({ name: r.name, live: now - r.heartbeatAt <= this.opts.heartbeatTtlMs })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
 
   /** Live nodes in name order (the order rows are paged in). */
   async nodes(): Promise<string[]> {
@@ -53,16 +72,25 @@ export class ClusterClient {
     return Promise.all(nodes.map(async (node) => ({ node, data: await this.call(node, method, params) })));
   }
 
-  private async call<M extends RpcMethod>(node: string, method: M, params: RpcParams<M>): Promise<RpcReply<M>> {
+  /**
+   * Calls one node by name, live or not (no membership check), within `timeoutMs`. Every
+   * RPC of the gateway goes through here, so this is where RpcObserver hears of them.
+   */
+  async call<M extends RpcMethod>(node: string, method: M, params: RpcParams<M>, timeoutMs = this.opts.rpcTimeoutMs): Promise<RpcReply<M>> {
+    const started = this.opts.observe ? process.hrtime.bigint() : 0n;
+    let failed = false;
     try {
-      return await this.transport.request(node, method, params, this.opts.rpcTimeoutMs);
+      return await this.transport.request(node, method, params, timeoutMs);
     } catch (err) {
       if (err instanceof RpcError && err.code !== CODE.RPC_ERROR && err.code !== CODE.UNKNOWN) {
         // a node's own answer (bad topic, ...): the request was wrong, not the RPC
         throw new ApiError(err.code === CODE.NOT_FOUND ? 404 : 400, err.code, err.message);
       }
+      failed = true;
       const reason = err instanceof Error ? err.message : String(err);
       throw new ApiError(200, CODE.RPC_ERROR, reason.includes(node) ? reason : `rpc to ${node} failed: ${reason}`);
+    } finally {
+      this.opts.observe?.(method, node, Number(process.hrtime.bigint() - started) / 1e9, failed);
     }
   }
 

@@ -2,7 +2,7 @@ import { ConfigError, helpText, loadConfig, type Config } from '../shared/config
 import { createLogger } from '../shared/logger.js';
 import { NatsRpcTransport } from '../shared/cluster/nats/rpc.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
-import { startGateway } from './server.js';
+import { gatewaySettings, startGateway } from './server.js';
 
 /**
  * Entry point of a gateway: the stateless management API of a cluster. It holds nothing
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const transport = new NatsRpcTransport({ url: cfg.natsUrl, name: 'gateway', log: log.child({ component: 'nats' }) });
   const store = new RedisStore({ url: cfg.redisUrl, log: log.child({ component: 'redis' }) });
   await Promise.all([transport.start(), store.start()]);
-  const gw = await startGateway({ transport, store, log, bind: cfg.bind, port: cfg.apiPort, rpcTimeoutMs: cfg.rpcTimeoutMs, heartbeatTtlMs: cfg.heartbeatTtlMs });
+  const gw = await startGateway({ transport, store, log, ...gatewaySettings(cfg) });
   log.info({ port: gw.port }, 'gateway started');
 
   const shutdown = async (): Promise<void> => {

@@ -9,7 +9,7 @@ import { Cluster } from './cluster/cluster.js';
 import { InProcessTransport } from './cluster/forwarding/in-process.js';
 import { NatsTransport } from './cluster/forwarding/nats-transport.js';
 import type { Transport } from './cluster/forwarding/transport.js';
-import { startGateway } from '../gateway/server.js';
+import { gatewaySettings, startGateway } from '../gateway/server.js';
 
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */
 function clusterServices(cfg: Config, log: Logger): { transport: Transport; store: ClusterStore; mode: string } {
@@ -66,10 +66,7 @@ async function main(): Promise<void> {
           transport: services.transport,
           store: services.store,
           log: log.child({ component: 'gateway' }),
-          bind: cfg.bind,
-          port: cfg.apiPort,
-          rpcTimeoutMs: cfg.rpcTimeoutMs,
-          heartbeatTtlMs: cfg.heartbeatTtlMs,
+          ...gatewaySettings(cfg),
         })
       : undefined;
   if (gateway) listeners['http:management'] = gateway.port;

@@ -1,7 +1,17 @@
-/** The metrics resource (GET /api/v4/metrics): each node's EMQX counters by name. */
+/**
+ * The metrics resource (GET /api/v4/metrics): each node's EMQX counters by name; and
+ * `metrics.scrape`, what a gateway's GET /metrics asks each node once per scrape: the
+ * counters and the stats (gauges) in one reply, so a scrape costs one RPC per node.
+ */
 import type { MetricName } from '../emqx-names.js';
 import type { ParamShapes, RpcOf } from './params-schema.js';
 
-export const METRICS_PARAMS = { 'metrics.get': {} } as const satisfies ParamShapes;
+export const METRICS_PARAMS = { 'metrics.get': {}, 'metrics.scrape': {} } as const satisfies ParamShapes;
 
-export type MetricsRpc = RpcOf<typeof METRICS_PARAMS, { 'metrics.get': Record<MetricName, number> }>;
+/** One node's counters and stats, as GET /api/v4/metrics and GET /api/v4/stats show them. */
+export interface MetricsScrape {
+  metrics: Record<MetricName, number>;
+  stats: Record<string, number>;
+}
+
+export type MetricsRpc = RpcOf<typeof METRICS_PARAMS, { 'metrics.get': Record<MetricName, number>; 'metrics.scrape': MetricsScrape }>;

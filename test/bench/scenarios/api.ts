@@ -6,7 +6,10 @@
  * Then, from the bench process itself:
  *  - latency: sequential requests on one keep-alive connection (write → last body byte):
  *    a page of the client list (first, middle, last page), a fuzzy `_like_clientid` query,
- *    GET /api/v4/metrics and /stats, and a kick (DELETE, a different connected client each time);
+ *    GET /api/v4/metrics and /stats, a kick (DELETE, a different connected client each
+ *    time), and GET /metrics with the gateway's scrape cache off
+ *    (STARLING_METRICS_CACHE_MS=0: each scrape is one metrics.scrape RPC per node, the
+ *    uncached cost);
  *  - throughput: autocannon (in-process, 10 connections) on GET /status and GET /api/v4/nodes.
  * Every answer is checked (HTTP 200, result code 0, the expected number of rows).
  */
@@ -16,6 +19,7 @@ import autocannon, { type Result as AutocannonResult } from 'autocannon';
 import { HOST, startGateway, type RunningBroker } from '../brokers.js';
 import { Gen } from '../loadgen/client.js';
 import { sleep } from '../procs.js';
+import { scrapeFailure } from './scrape.js';
 import { assertAlive, loggedWarnings } from './servers.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from './types.js';
 
@@ -102,14 +106,16 @@ function quantiles(ms: number[]): Pick<LatencyStats, 'n' | 'p50' | 'p99' | 'max'
 }
 
 /**
- * `n` requests one after another (`make(i)` gives the i-th), each checked by `check` (an
- * extra condition on its JSON, e.g. the row count). Stops early after PHASE_MAX_MS.
+ * `n` requests one after another (`make(i)` gives the i-th), each checked by `judge`
+ * (default: a JSON success) and `check` (an extra condition on its JSON, e.g. the row
+ * count). Stops early after PHASE_MAX_MS.
  */
 async function sequential(
   api: Api,
   n: number,
   make: (i: number) => { method: string; path: string },
   check?: (j: { data: unknown; meta?: { count: number } }) => string | null,
+  judge: (r: Reply) => string | null = failure,
 ): Promise<LatencyStats> {
   const ms: number[] = [];
   let failures = 0;
@@ -120,7 +126,7 @@ async function sequential(
     const { method, path } = make(i);
     const r = await api.request(method, path);
     ms.push(r.ms);
-    let why = failure(r);
+    let why = judge(r);
     if (!why && check) why = check(JSON.parse(r.body) as { data: unknown; meta?: { count: number } });
     if (why) {
       failures++;
@@ -197,7 +203,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   // One generator process per node: ~10,000 sockets each.
   const gens = nodes.map((_, k) => Gen.spawn(`conn${k + 1}`));
   try {
-    gateway = await startGateway(ctx.clusterEnv);
+    gateway = await startGateway({ ...ctx.clusterEnv, STARLING_METRICS_CACHE_MS: '0' });
     api = new Api(gateway.port);
     const gw = gateway;
     const alive = () => {
@@ -273,9 +279,16 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       gens,
     );
     const metrics: Record<string, number> = { connected, connRate: connected / connectS, connectS, ...Object.fromEntries(rssMB.map((v, i) => [`node${i + 1}RssMB`, v])) };
-    const measured = async (key: string, label: string, n: number, make: (i: number) => { method: string; path: string }, check?: Parameters<typeof sequential>[3]) => {
+    const measured = async (
+      key: string,
+      label: string,
+      n: number,
+      make: (i: number) => { method: string; path: string },
+      check?: Parameters<typeof sequential>[3],
+      judge?: Parameters<typeof sequential>[4],
+    ) => {
       const a = await meter.sample();
-      const st = await sequential(api!, n, make, check);
+      const st = await sequential(api!, n, make, check, judge);
       const cpu = meter.between(a, await meter.sample());
       metrics[`${key}P50`] = st.p50;
       metrics[`${key}P99`] = st.p99;
@@ -297,6 +310,10 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     // one row per node, from each node's counters (answered whatever the number of clients)
     await measured('metrics', 'GET /api/v4/metrics', opts.apiSamples, get('/api/v4/metrics'), rows(NODES));
     await measured('stats', 'GET /api/v4/stats', opts.apiSamples, get('/api/v4/stats'), rows(NODES));
+    // uncached: every scrape asks each node (warm it up first)
+    const scrapeOk = (r: Reply) => scrapeFailure(r.status, r.body, NODES);
+    for (let i = 0; i < 20; i++) await api.request('GET', '/metrics');
+    await measured('scrape', 'GET /metrics (uncached: one metrics.scrape RPC per node each)', opts.apiSamples, get('/metrics'), undefined, scrapeOk);
     await measured('kick', `DELETE /api/v4/clients/{id} (${kicks} different clients)`, kicks, (j) => ({ method: 'DELETE', path: `/api/v4/clients/${encodeURIComponent(kickId(j))}` }));
     const left = (await api.ok('GET', '/api/v4/clients?_limit=1')).meta?.count;
     const kicked = metrics.kickN! - metrics.kickFailures!;
@@ -373,16 +390,18 @@ export const apiScenario: Scenario = {
     { key: 'pageLastP99', label: 'last page p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'likeP50', label: '_like_clientid p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'likeP99', label: '_like_clientid p99', unit: 'ms', better: 'lower', digits: 2 },
-    { key: 'metricsP50', label: '/metrics p50', unit: 'ms', better: 'lower', digits: 2 },
-    { key: 'metricsP99', label: '/metrics p99', unit: 'ms', better: 'lower', digits: 2 },
-    { key: 'statsP50', label: '/stats p50', unit: 'ms', better: 'lower', digits: 2 },
-    { key: 'statsP99', label: '/stats p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'metricsP50', label: '/api/v4/metrics p50', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'metricsP99', label: '/api/v4/metrics p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'statsP50', label: '/api/v4/stats p50', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'statsP99', label: '/api/v4/stats p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP50', label: 'kick p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP99', label: 'kick p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'scrapeP50', label: '/metrics p50 (uncached)', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'scrapeP99', label: '/metrics p99 (uncached)', unit: 'ms', better: 'lower', digits: 2 },
   ],
   note:
     `Management API (api): Starling only (N/A for the others). nats-server, redis-server, 3 Starling nodes, the gateway, 3 idle MQTT generator processes (one per node) and the HTTP client (the bench process: sequential requests on one keep-alive connection, then autocannon in-process with ${AC_CONNECTIONS} connections) all share the same ${cpus().length} cores: the gateway competes with the nodes that answer its RPCs and with autocannon, so the /status and /nodes rates are bounded by their combined CPU, unlike a deployment with a machine per node. ` +
     'Sequential latencies run from writing the request to the last body byte; autocannon latencies have 1 ms resolution. The CPU table row is the /status throughput window (http = the bench process running autocannon); every phase with its CPU is under Details. ' +
-    'Clients are connected before anything is timed; the page numbers are 1, the middle and the last page of the full list (_limit=100); kicks end a different connected client each time.',
+    'Clients are connected before anything is timed; the page numbers are 1, the middle and the last page of the full list (_limit=100); kicks end a different connected client each time; GET /metrics runs with the gateway\'s scrape cache off, so each measured scrape makes its 3 RPCs (the uncached cost).',
   run,
 };

@@ -3,8 +3,9 @@ import { apiScenario } from './api.js';
 import { xnodeLatency, xnodeQos0, xnodeQos1 } from './cluster.js';
 import { idleConnections } from './idle.js';
 import { latency } from './latency.js';
+import { xnodeScrape } from './scrape.js';
 import { fanOut, qos0FanIn, qos1FanIn } from './throughput.js';
 import type { Scenario } from './types.js';
 
-export const SCENARIOS: readonly Scenario[] = [qos0FanIn, qos1FanIn, fanOut, idleConnections, latency, xnodeQos0, xnodeQos1, xnodeLatency, apiScenario];
+export const SCENARIOS: readonly Scenario[] = [qos0FanIn, qos1FanIn, fanOut, idleConnections, latency, xnodeQos0, xnodeQos1, xnodeLatency, xnodeScrape, apiScenario];
 export type { Scenario, ScenarioResult, ScenarioContext, BenchOptions, MetricSpec } from './types.js';

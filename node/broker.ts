@@ -6,7 +6,7 @@ import type { ForwardTarget } from './cluster/forwarding/transport.js';
 import { cachedUtf8 } from '../shared/cluster/message-codec.js';
 import type { AccessControl, Authenticator, BannedList } from './access/index.js';
 import type { Hooks } from './core/hooks.js';
-import type { ClusterHooks, PacketHost, PublishResult, SubscribeResult, SysHost } from './core/ports.js';
+import type { ClusterHooks, PacketHost, PublishResult, SubscribeResult, SysHost, TopicRewrite } from './core/ports.js';
 import { PublishOutcome } from './core/publish-result.js';
 import { sweep } from './core/sweep.js';
 import type { TopicMetrics } from './features/topic-metrics.js';
@@ -16,6 +16,7 @@ import type { Stats } from './metrics/stats.js';
 import { PublishEncoder } from './protocol/codec.js';
 import type { Connection } from './protocol/connection.js';
 import { RC, type ShutdownReason } from './protocol/reason-codes.js';
+import { FeatureRegistry } from './features/registry.js';
 import { DelayedPublish } from './router/delayed.js';
 import type { RetainedStore } from './router/retained.js';
 import type { Router, SubOptions } from './router/router.js';
@@ -85,10 +86,14 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   readonly sys: SysTopics;
   readonly presence: Presence;
   readonly delayed = new DelayedPublish((msg) => this.publish(msg));
+  /** the plugins and modules (node/features/catalog.ts registers them once the broker is built) */
+  readonly features: FeatureRegistry;
   private readonly registry: SessionRegistry;
   private readonly result = new PublishOutcome(this);
   private sweepTimer: NodeJS.Timeout | undefined;
   cluster: ClusterHooks = standaloneHooks;
+  /** emqx_mod_rewrite's rules while it is loaded with some (node/features/rewrite.ts) */
+  rewrite: TopicRewrite | undefined = undefined;
   stopping = false;
 
   constructor(parts: BrokerParts) {
@@ -106,6 +111,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.registry = new SessionRegistry(this);
     this.sys = new SysTopics(this);
     this.presence = new Presence(this.hooks, this);
+    this.features = new FeatureRegistry(this.cfg.nodeName, this.log.child({ component: 'features' }));
     if (this.cfg.presenceEvents) this.presence.enable();
   }
 
@@ -156,6 +162,9 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   publish(msg: Message): PublishResult {
     const m = this.metrics;
     const r = this.result;
+    // EMQX rewrites in its first message.publish hook: everything after sees the new topic
+    const rw = this.rewrite;
+    if (rw !== undefined) rw.publish(msg);
     if (!msg.sys) m.inc(M_PUBLISH);
     const published = this.hooks.messagePublish;
     if (published.active) published.emit({ message: msg });
@@ -173,7 +182,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
         return r.local(0);
       }
     }
-    if (msg.retain && this.cfg.retainAvailable) {
+    if (msg.retain && this.cfg.retainAvailable && this.retained.enabled) {
       detachPayload(msg);
       this.retained.set(msg);
       this.cluster.retainedChanged(msg.topic, msg.payload.length > 0 ? msg : undefined);
@@ -210,9 +219,10 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   /**
    * Subscribes a session to a filter as subscribed (`$share/...` and `$queue/...` included).
    * `conn` is given for a client's own SUBSCRIBE (ACL is checked for it); the API subscribes
-   * on a client's behalf without.
+   * on a client's behalf without. `asSent` is the filter as the client sent it when a topic
+   * rewrite changed it: ACL checks that one, as EMQX checks before rewriting.
    */
-  subscribe(session: Session, topic: string, opts: SubOptions, conn?: Connection): SubscribeResult {
+  subscribe(session: Session, topic: string, opts: SubOptions, conn?: Connection, asSent?: string): SubscribeResult {
     const cfg = this.cfg;
     const fail = (code: number): SubscribeResult => ({ code, isNew: false, filter: topic, opts });
     const share = parseShare(topic);
@@ -224,7 +234,8 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     if (!cfg.wildcardSubscription && isWildcard(filter)) return fail(RC.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED);
     const existing = session.subscriptions.has(topic);
     if (!existing && cfg.maxSubscriptions > 0 && session.subscriptions.size >= cfg.maxSubscriptions) return fail(RC.QUOTA_EXCEEDED);
-    if (conn && this.access.check(conn, conn.aclCache, 'subscribe', filter) === 'deny') return fail(RC.NOT_AUTHORIZED);
+    const aclFilter = asSent === undefined ? filter : (parseShare(asSent)?.filter ?? asSent);
+    if (conn && this.access.check(conn, conn.aclCache, 'subscribe', aclFilter) === 'deny') return fail(RC.NOT_AUTHORIZED);
     // the granted QoS is capped by what the server allows [MQTT-3.9.3]
     const qos = (opts.qos > cfg.maxQosAllowed ? cfg.maxQosAllowed : opts.qos) as SubOptions['qos'];
     const stored: SubOptions = { ...opts, qos, share: share ? share.group : undefined };

@@ -10,6 +10,9 @@ import { InProcessTransport } from './cluster/forwarding/in-process.js';
 import { NatsTransport } from './cluster/forwarding/nats-transport.js';
 import type { Transport } from './cluster/forwarding/transport.js';
 import { gatewaySettings, startGateway } from '../gateway/server.js';
+import { parseAutoSubscribe } from './features/auto-subscribe.js';
+import { parseRewriteRules } from './features/rewrite.js';
+import { checkWebHookConfig } from './features/web-hook/settings.js';
 
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */
 function clusterServices(cfg: Config, log: Logger): { transport: Transport; store: ClusterStore; mode: string } {
@@ -40,6 +43,10 @@ async function main(): Promise<void> {
   const log0 = createLogger('info');
   try {
     cfg = loadConfig();
+    // the features' JSON settings are checked at start, loaded or not: a bad rule stops the node here
+    parseRewriteRules(cfg.rewriteRules);
+    parseAutoSubscribe(cfg.autoSubscribe);
+    checkWebHookConfig(cfg);
     services = clusterServices(cfg, log0);
   } catch (err) {
     if (err instanceof ConfigError) {

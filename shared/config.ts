@@ -73,6 +73,16 @@ const options = {
   sysIntervalMs: { env: 'STARLING_SYS_INTERVAL_MS', kind: 'int', default: 60000, help: 'how often $SYS stats and metrics are published (0 disables)' },
   sysHeartbeatMs: { env: 'STARLING_SYS_HEARTBEAT_MS', kind: 'int', default: 30000, help: 'how often $SYS uptime and datetime are published (0 disables)' },
   presenceEvents: { env: 'STARLING_PRESENCE_EVENTS', kind: 'bool', default: true, help: 'publish $SYS client connected/disconnected events' },
+
+  webHookUrl: { env: 'STARLING_WEB_HOOK_URL', kind: 'string', default: undefined, help: 'emqx_web_hook: the http(s) URL events are POSTed to (the plugin refuses to load without it)' },
+  webHookHeaders: { env: 'STARLING_WEB_HOOK_HEADERS', kind: 'string', default: undefined, help: 'emqx_web_hook: extra request headers, a JSON object of strings (content-type is application/json)' },
+  webHookEncoding: { env: 'STARLING_WEB_HOOK_ENCODING', kind: 'enum', default: 'plain', values: ['plain', 'base64'], help: 'emqx_web_hook: encoding of the payload field of message events' },
+  webHookRules: { env: 'STARLING_WEB_HOOK_RULES', kind: 'string', default: undefined, help: 'emqx_web_hook: the events sent, a JSON array of {"event","action","topic"} (see Web hook); unset: every event' },
+  webHookPoolSize: { env: 'STARLING_WEB_HOOK_POOL_SIZE', kind: 'int', default: 32, help: 'emqx_web_hook: HTTP connections kept open to the server (requests in flight at once)' },
+  webHookTimeoutMs: { env: 'STARLING_WEB_HOOK_TIMEOUT_MS', kind: 'int', default: 5000, help: 'emqx_web_hook: timeout of one request in ms' },
+  webHookMaxQueue: { env: 'STARLING_WEB_HOOK_MAX_QUEUE', kind: 'int', default: 10000, help: 'emqx_web_hook: events waiting for a connection; past it new events are dropped and counted' },
+  rewriteRules: { env: 'STARLING_REWRITE_RULES', kind: 'string', default: undefined, help: 'emqx_mod_rewrite: topic rewrite rules, a JSON array of {"action","source_topic","re","dest_topic"} (see Topic rewrite); the module is loaded when set' },
+  autoSubscribe: { env: 'STARLING_AUTO_SUBSCRIBE', kind: 'string', default: undefined, help: 'emqx_mod_subscription: topics every client is subscribed to on connect, a JSON array of {"topic","qos","nl","rap","rh"} with %c and %u; the module is loaded when set' },
 } as const satisfies Record<string, OptionSpec>;
 
 type ValueOf<S extends OptionSpec> = S['kind'] extends 'int' | 'float'
@@ -113,7 +123,8 @@ function parseValue(key: string, spec: OptionSpec, raw: unknown): unknown {
       return s;
     }
     default:
-      return s;
+      // a config file may give a JSON value (rules, topic lists) as JSON rather than as a string
+      return typeof raw === 'object' ? JSON.stringify(raw) : s;
   }
 }
 

@@ -9,9 +9,11 @@ import { BROKERS_PARAMS, type BrokersRpc } from './api/brokers.js';
 import { CLIENTS_PARAMS, type ClientsRpc } from './api/clients.js';
 import { LISTENERS_PARAMS, type ListenersRpc } from './api/listeners.js';
 import { METRICS_PARAMS, type MetricsRpc } from './api/metrics.js';
+import { MODULES_PARAMS, type ModulesRpc } from './api/modules.js';
 import { MQTT_PARAMS, type MqttRpc } from './api/mqtt.js';
 import { NODES_PARAMS, type NodesRpc } from './api/nodes.js';
 import type { Shape } from './api/params-schema.js';
+import { PLUGINS_PARAMS, type PluginsRpc } from './api/plugins.js';
 import { ROUTES_PARAMS, type RoutesRpc } from './api/routes.js';
 import { SESSION_PARAMS, type SessionRpc } from './api/session.js';
 import { STATS_PARAMS, type StatsRpc } from './api/stats.js';
@@ -31,6 +33,8 @@ export interface RpcMethods
     StatsRpc,
     ListenersRpc,
     SessionRpc,
+    PluginsRpc,
+    ModulesRpc,
     TopicMetricsRpc {}
 
 /** Every method's parameter shape, which a node checks a request against (a method without one fails the build). */
@@ -46,6 +50,8 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
   ...STATS_PARAMS,
   ...LISTENERS_PARAMS,
   ...SESSION_PARAMS,
+  ...PLUGINS_PARAMS,
+  ...MODULES_PARAMS,
   ...TOPIC_METRICS_PARAMS,
 };
 

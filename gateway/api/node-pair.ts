@@ -49,14 +49,10 @@ export function nodeObjects<M extends RpcMethod>(method: M, params: RpcParams<M>
   };
 }
 
-/**
- * The handle of a resource EMQX answers over the cluster as one row per node naming it,
- * `[{"node": ..., <key>: <the node's object>}]`, and on one node as the object alone
- * (GET /metrics, /stats).
- */
-export function perNode<M extends RpcMethod>(key: string, method: M, params: RpcParams<M>): NodePair['handle'] {
+/** The handle of a resource each node answers with a list or an object: `[{node, <key>: it}]` over the cluster, it alone on one node (plugins, metrics). */
+export function nodeLists<M extends RpcMethod>(method: M, params: RpcParams<M>, key: string): NodePair['handle'] {
   return async ({ cluster }, node) => {
-    const rows = await gather(cluster, node, method, params);
-    return { data: node === undefined ? rows.map((r) => ({ node: r.node, [key]: r.data })) : rows[0]!.data };
+    const answers = await gather(cluster, node, method, params);
+    return { data: node === undefined ? answers.map((r) => ({ node: r.node, [key]: r.data })) : answers[0]!.data };
   };
 }

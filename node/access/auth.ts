@@ -36,6 +36,8 @@ function compile(u: UserEntry): Stored {
 export class Authenticator {
   private users = new Map<string, Stored>();
   private readonly allowAnonymous: boolean;
+  /** whether the users file is consulted (plugin emqx_auth_username): off, every username is unknown */
+  usersEnabled = true;
 
   constructor(opts: { allowAnonymous: boolean; users: UserEntry[] }) {
     this.allowAnonymous = opts.allowAnonymous;
@@ -54,7 +56,7 @@ export class Authenticator {
 
   authenticate(username: string | undefined, password: Buffer | undefined): AuthResult {
     if (!username) return this.allowAnonymous ? 'anonymous' : 'not_authorized';
-    const user = this.users.get(username);
+    const user = this.usersEnabled ? this.users.get(username) : undefined;
     if (!user) {
       sha256(DUMMY.salt, password ?? EMPTY);
       // EMQX with no auth source that knows the user lets it in as anonymous when allowed.

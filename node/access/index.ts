@@ -23,6 +23,22 @@ export interface AccessControlOptions {
   now?: () => number;
 }
 
+/** The rule set with no rules (no file, or emqx_mod_acl_internal unloaded): aclNoMatch alone decides ('allow' needs no Acl at all). */
+export function noRulesAcl(noMatch: AclResult): Acl | undefined {
+  return noMatch === 'deny' ? new Acl([], 'deny') : undefined;
+}
+
+/**
+ * The configured rule set, read now: aclFile's rules (read and parsed, throwing
+ * AclParseError) when it names a file (the default: the package's etc/acl.conf; `none`:
+ * no file), else none. At start, and on each load or reload of emqx_mod_acl_internal
+ * (node/features/acl-internal.ts).
+ */
+export function configuredAcl(cfg: Pick<Config, 'aclNoMatch'> & { aclFile: string | undefined }): Acl | undefined {
+  const file = aclFilePath(cfg.aclFile);
+  return file ? new Acl(loadAclFile(file), cfg.aclNoMatch) : noRulesAcl(cfg.aclNoMatch);
+}
+
 /** What the connection code calls for ACL: one shared rule set, one cache per client. */
 export class AccessControl {
   private aclRules: Acl | undefined;
@@ -65,17 +81,15 @@ export class AccessControl {
 
   /**
    * Builds from config; reads and parses aclFile (throwing AclParseError) when it names a
-   * file (the default: the package's etc/acl.conf; `none`: no file). Without a file,
-   * aclNoMatch alone decides, as in EMQX: 'allow' needs no Acl at all, 'deny' becomes an
-   * empty rule set that denies everything.
+   * file. Without a file, aclNoMatch alone decides, as in EMQX: 'allow' needs no Acl at
+   * all, 'deny' becomes an empty rule set that denies everything (configuredAcl).
    */
   static fromConfig(
     cfg: Pick<Config, 'aclNoMatch' | 'aclCacheEnable' | 'aclCacheMaxSize' | 'aclCacheTtlMs'> & { aclFile: string | undefined },
     hooks: { onCheck?: () => void; now?: () => number } = {},
   ): AccessControl {
-    const file = aclFilePath(cfg.aclFile);
     return new AccessControl({
-      acl: file ? new Acl(loadAclFile(file), cfg.aclNoMatch) : cfg.aclNoMatch === 'deny' ? new Acl([], 'deny') : undefined,
+      acl: configuredAcl(cfg),
       cacheEnabled: cfg.aclCacheEnable,
       cacheMaxSize: cfg.aclCacheMaxSize,
       cacheTtlMs: cfg.aclCacheTtlMs,

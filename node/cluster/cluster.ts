@@ -36,6 +36,7 @@ export class Cluster implements ClusterHooks {
   private readonly retained: RetainedSync;
   private readonly banned: BannedSync;
   private readonly topicMetrics: ConfigSync<'topic_metrics'>;
+  private readonly features: ConfigSync<'feature_states'>;
   private readonly resync: StoreResync;
   private readonly rpc: RpcServer;
 
@@ -53,6 +54,9 @@ export class Cluster implements ClusterHooks {
     this.registry = new ClientRegistry(b, store, transport, this.membership, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
     this.banned = new BannedSync(store, b.banned, log);
+    // plugin and module states: this node's switches are kept in the store, every change applied here
+    b.features.attachStore(store);
+    this.features = new ConfigSync(store, 'feature_states', (records) => b.features.applyRecords(records), log);
     this.topicMetrics = new ConfigSync(store, 'topic_metrics', (records) => b.topicMetrics.setTopics(records), log);
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, cfg, log);
     this.rpc = new RpcServer(b, this.registry);
@@ -75,6 +79,7 @@ export class Cluster implements ClusterHooks {
     await this.retained.load();
     await this.banned.start();
     await this.topicMetrics.start();
+    await this.features.start();
     await this.membership.start();
   }
 
@@ -87,6 +92,7 @@ export class Cluster implements ClusterHooks {
     this.membership.stop();
     this.banned.stop();
     this.topicMetrics.stop();
+    this.features.stop();
     try {
       await this.store.purgeNode(this.b.nodeName);
     } catch (err) {

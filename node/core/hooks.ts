@@ -28,6 +28,39 @@ export interface ClientInfo {
   isBridge: boolean;
 }
 
+/** A CONNECT as received, before any check (EMQX's conninfo at client.connect): clientid as sent. */
+export interface ClientConnectEvent {
+  clientid: string;
+  username: string | undefined;
+  peerhost: string;
+  keepalive: number;
+  protoVer: number;
+}
+
+/** The CONNACK answering it. */
+export interface ClientConnackEvent extends ClientConnectEvent {
+  /** MQTT 5 numbering, whatever the client's version */
+  reasonCode: number;
+  /** epoch ms; undefined for a refusal */
+  connectedAt: number | undefined;
+}
+
+/** One filter of a client's SUBSCRIBE that ACL allowed (after any topic rewrite, `$share/<group>/` included). */
+export interface ClientSubscribeEvent {
+  clientid: string;
+  username: string | undefined;
+  topic: string;
+  /** as requested */
+  opts: SubOptions;
+}
+
+/** One filter of a client's UNSUBSCRIBE (after any topic rewrite). */
+export interface ClientUnsubscribeEvent {
+  clientid: string;
+  username: string | undefined;
+  topic: string;
+}
+
 export interface ClientConnectedEvent {
   client: ClientInfo;
 }
@@ -52,6 +85,13 @@ export interface SessionSubscribedEvent {
 export interface SessionUnsubscribedEvent {
   clientid: string;
   topic: string;
+}
+
+export interface SessionTerminatedEvent {
+  clientid: string;
+  username: string | undefined;
+  /** why it ended: its connection's shutdown reason, or `expired`, `discarded`, `takeovered`, `kicked` */
+  reason: string;
 }
 
 export interface MessagePublishEvent {
@@ -81,6 +121,11 @@ export interface MessageDroppedEvent {
 }
 
 export interface HookEvents {
+  'client.connect': ClientConnectEvent;
+  'client.connack': ClientConnackEvent;
+  'client.subscribe': ClientSubscribeEvent;
+  'client.unsubscribe': ClientUnsubscribeEvent;
+  'session.terminated': SessionTerminatedEvent;
   'client.connected': ClientConnectedEvent;
   'client.disconnected': ClientDisconnectedEvent;
   'session.subscribed': SessionSubscribedEvent;
@@ -144,6 +189,11 @@ export class Hook<P> {
 
 /** The node's hookpoints, one field each (the emitting sites read the field, not a name). */
 export class Hooks {
+  readonly clientConnect: Hook<ClientConnectEvent>;
+  readonly clientConnack: Hook<ClientConnackEvent>;
+  readonly clientSubscribe: Hook<ClientSubscribeEvent>;
+  readonly clientUnsubscribe: Hook<ClientUnsubscribeEvent>;
+  readonly sessionTerminated: Hook<SessionTerminatedEvent>;
   readonly clientConnected: Hook<ClientConnectedEvent>;
   readonly clientDisconnected: Hook<ClientDisconnectedEvent>;
   readonly sessionSubscribed: Hook<SessionSubscribedEvent>;
@@ -156,6 +206,11 @@ export class Hooks {
 
   constructor(log: Logger) {
     this.byName = {
+      'client.connect': (this.clientConnect = new Hook('client.connect', log)),
+      'client.connack': (this.clientConnack = new Hook('client.connack', log)),
+      'client.subscribe': (this.clientSubscribe = new Hook('client.subscribe', log)),
+      'client.unsubscribe': (this.clientUnsubscribe = new Hook('client.unsubscribe', log)),
+      'session.terminated': (this.sessionTerminated = new Hook('session.terminated', log)),
       'client.connected': (this.clientConnected = new Hook('client.connected', log)),
       'client.disconnected': (this.clientDisconnected = new Hook('client.disconnected', log)),
       'session.subscribed': (this.sessionSubscribed = new Hook('session.subscribed', log)),

@@ -151,6 +151,17 @@ export interface ConnectionHost {
   connectionClosed(conn: ClientConnection, reason: ShutdownReason, wasConnected: boolean): void;
 }
 
+/**
+ * Topic rewriting (emqx_mod_rewrite, node/features/rewrite.ts): set on the node only while
+ * the module is loaded with rules, so the PUBLISH and SUBSCRIBE paths test one field.
+ */
+export interface TopicRewrite {
+  /** rewrites a message's topic in place, before anything else sees it */
+  publish(msg: Message): void;
+  /** a SUBSCRIBE or UNSUBSCRIBE filter (a `$share/<group>/` or `$queue/` prefix is kept) */
+  filter(topic: string, clientid: string, username: string | undefined): string;
+}
+
 /** What the packet handlers need of the node, through their connection. */
 export interface PacketHost extends ConnectionHost {
   readonly banned: BannedList;
@@ -158,8 +169,9 @@ export interface PacketHost extends ConnectionHost {
   readonly access: AccessControl;
   readonly retained: RetainedStore;
   publish(msg: Message): PublishResult;
-  /** `conn` is given for a client's own SUBSCRIBE (ACL is checked for it) */
-  subscribe(session: ClientSession, topic: string, opts: SubOptions, conn?: ClientConnection): SubscribeResult;
+  readonly rewrite: TopicRewrite | undefined;
+  /** `conn` is given for a client's own SUBSCRIBE (ACL is checked for it, on `asSent` when a rewrite changed the filter) */
+  subscribe(session: ClientSession, topic: string, opts: SubOptions, conn?: ClientConnection, asSent?: string): SubscribeResult;
   unsubscribe(session: ClientSession, topic: string): number;
   /** claims the clientid cluster-wide, then opens (or takes over) its session */
   openClusterSession(conn: ClientConnection, clientId: string, cleanStart: boolean, expiryInterval: number): Promise<{ session: ClientSession; present: boolean }>;

@@ -12,6 +12,12 @@ interface RNode {
 export class RetainedStore {
   private readonly root: RNode = { children: undefined, msg: undefined };
   private count = 0;
+  /**
+   * Whether this node's retainer is loaded (plugin emqx_retainer): off, a retained PUBLISH
+   * here is not stored (delivered as any other message) and subscribers here get no retained
+   * messages; the replica keeps following the cluster, so loading it again serves them again.
+   */
+  enabled = true;
 
   constructor(private readonly onCount: (n: number) => void = () => {}) {}
 
@@ -62,9 +68,10 @@ export class RetainedStore {
     return true;
   }
 
-  /** Retained messages whose topic matches a filter; expired ones are dropped on the way. */
+  /** Retained messages whose topic matches a filter (none while the retainer is unloaded); expired ones are dropped on the way. */
   match(filter: string, now = Date.now()): Message[] {
     const out: Message[] = [];
+    if (!this.enabled) return out;
     this.walk(this.root, filter.split('/'), 0, out, now);
     return out;
   }

@@ -15,8 +15,10 @@ import { brokersHandlers } from './brokers.js';
 import { clientsHandlers } from './clients.js';
 import { listenersHandlers } from './listeners.js';
 import { metricsHandlers } from './metrics.js';
+import { modulesHandlers } from './modules.js';
 import { mqttHandlers } from './mqtt.js';
 import { nodesHandlers } from './nodes.js';
+import { pluginsHandlers } from './plugins.js';
 import { routesHandlers } from './routes.js';
 import { statsHandlers } from './stats.js';
 import { subscriptionsHandlers } from './subscriptions.js';
@@ -35,6 +37,8 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...metricsHandlers(b),
     ...statsHandlers(b),
     ...listenersHandlers(b),
+    ...pluginsHandlers(b),
+    ...modulesHandlers(b),
     ...topicMetricsHandlers(b),
     ...extra,
   };

@@ -95,7 +95,7 @@ export class SessionRegistry {
       }
       if (cleanStart) {
         m.inc(M_SESSION_DISCARDED);
-        this.terminateSession(session);
+        this.terminateSession(session, 'discarded');
         session = undefined;
       } else {
         present = true;
@@ -168,9 +168,9 @@ export class SessionRegistry {
     if (info.will) this.scheduleWill(session, info.will, info.willDelay, info.willExpiry, owns);
     if (!owns) return; // taken over: the session lives on with its new connection
     if (session.expiryInterval === 0 || host.stopping) {
-      this.terminateSession(session);
+      this.terminateSession(session, reason);
     } else if (session.expiryInterval !== NEVER_EXPIRES) {
-      session.expiryTimer = setTimeout(() => this.terminateSession(session), session.expiryInterval * 1000);
+      session.expiryTimer = setTimeout(() => this.terminateSession(session, 'expired'), session.expiryInterval * 1000);
       session.expiryTimer.unref();
     }
   }
@@ -203,7 +203,7 @@ export class SessionRegistry {
   }
 
   /** Ends a session: its subscriptions go, a pending delayed will is published. */
-  terminateSession(session: Session): void {
+  terminateSession(session: Session, reason: string): void {
     if (this.map.get(session.clientId) !== session) return;
     const host = this.host;
     clearTimeout(session.expiryTimer);
@@ -222,6 +222,8 @@ export class SessionRegistry {
     host.metrics.inc(M_SESSION_TERMINATED);
     this.sessionCountChanged();
     host.subscriptionsChanged();
+    const h = host.hooks.sessionTerminated;
+    if (h.active) h.emit({ clientid: session.clientId, username: (session.conn ?? session.lastConn)?.info?.username, reason });
   }
 
   /**
@@ -231,7 +233,7 @@ export class SessionRegistry {
   handOver(session: Session, transferred: boolean): void {
     if (session.conn) this.closeTaken(session, session.conn, transferred ? 'takeovered' : 'discarded');
     this.host.metrics.inc(transferred ? M_SESSION_TAKEOVERED : M_SESSION_DISCARDED);
-    this.terminateSession(session);
+    this.terminateSession(session, transferred ? 'takeovered' : 'discarded');
   }
 
   /** A newer connection took the session (or discarded it): the old one is told and closed. */
@@ -253,7 +255,7 @@ export class SessionRegistry {
       conn.close('kicked');
     }
     // EMQX's kick ends the session too, persistent or not
-    this.terminateSession(session);
+    this.terminateSession(session, 'kicked');
     return true;
   }
 

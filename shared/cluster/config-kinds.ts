@@ -7,6 +7,7 @@
  */
 import { asAppRecord, type AppRecord } from '../api/apps.js';
 import { asBannedEntry, bannedKey, type BannedEntry } from '../api/banned.js';
+import { asFeatureState, featureStateKey, type FeatureStateRecord } from '../api/feature-states.js';
 import { asTopicMetricsRecord, type TopicMetricsRecord } from '../api/topic-metrics.js';
 
 /** The fields of T holding a number. */
@@ -50,6 +51,12 @@ const KINDS = {
     from: asBannedEntry,
     compare: (a, b) => compareStrings(a.as, b.as) || compareStrings(a.who, b.who),
     expiry: 'until',
+  }),
+  /** plugin and module states (shared/api/feature-states.ts), by `<scope>/<feature>` */
+  feature_states: kind<FeatureStateRecord>({
+    key: (r) => featureStateKey(r.scope, r.feature),
+    from: asFeatureState,
+    compare: (a, b) => compareStrings(a.scope, b.scope) || compareStrings(a.feature, b.feature),
   }),
   /** the topics whose messages every node counts (shared/api/topic-metrics.ts), in registration order */
   topic_metrics: kind<TopicMetricsRecord>({

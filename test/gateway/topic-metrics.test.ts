@@ -1,5 +1,6 @@
 // Topic metrics (GET/POST/DELETE /api/v4/topic-metrics, /topic-metrics/{topic}) through a
-// real gateway over a real three-node cluster: a registered topic is counted on every node
+// real gateway over a real three-node cluster: the module loaded through the modules API
+// (EMQX ships it unloaded), a registered topic is counted on every node
 // with real MQTT traffic at QoS 0/1/2 from publishers on several nodes, the cluster answer
 // sums the nodes, rates rise after traffic; deleting one and all; the 512 limit and errors.
 import assert from 'node:assert/strict';
@@ -54,6 +55,14 @@ describe('registering and counting', () => {
   // outside the subscriber's tm/#: nobody receives it
   const lonely = uid('tm-lonely/x');
   const subs: TestClient[] = [];
+
+  it('unloaded by default (EMQX): module_not_loaded until PUT /modules/emqx_mod_topic_metrics/load loads it on every node', async () => {
+    const r = await get('/topic-metrics');
+    fails(r, 200, 102);
+    assert.equal(r.body.message, 'module_not_loaded');
+    ok(await call('PUT', '/modules/emqx_mod_topic_metrics/load'), ['code']);
+    for (const n of SHORTS) assert.equal(await c!.transport.request(fullName(n), 'topicMetrics.loaded', {}, 2000), true, n);
+  });
 
   it('starts empty; POST registers a topic, listed with every metric at zero', async () => {
     const empty = await get('/topic-metrics');

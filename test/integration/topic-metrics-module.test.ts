@@ -1,6 +1,7 @@
-// The topic metrics API while the module is unloaded (EMQX: module_not_loaded on every
-// endpoint) and once loaded again, on a standalone node wired as `npm start` wires it: the
-// broker, its cluster layer over the in-process transport and memory store, and a gateway.
+// The topic metrics API while the module is unloaded (EMQX's default: module_not_loaded on
+// every endpoint) and once loaded through the modules API, on a standalone node wired as
+// `npm start` wires it: the broker, its cluster layer over the in-process transport and
+// memory store, and a gateway.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { startGateway, type RunningGateway } from '../../gateway/server.js';
@@ -39,21 +40,35 @@ after(async () => {
 
 const call = (method: string, path: string, body?: unknown) => api(`http://127.0.0.1:${gw!.port}`, method, `/api/v4${path}`, { body });
 
-it('unloaded: every endpoint answers 102 module_not_loaded; loaded again, they work and the registrations are kept', async () => {
-  ok(await call('POST', '/topic-metrics', { topic: 'm/a' }), ['code']);
-  broker!.topicMetrics.unload();
-  for (const [method, path, body] of [
-    ['GET', '/topic-metrics'],
-    ['GET', '/topic-metrics/m%2Fa'],
-    ['POST', '/topic-metrics', { topic: 'm/b' }],
-    ['DELETE', '/topic-metrics/m%2Fa'],
-    ['DELETE', '/topic-metrics'],
-  ] as const) {
+const ENDPOINTS = [
+  ['GET', '/topic-metrics'],
+  ['GET', '/topic-metrics/m%2Fa'],
+  ['POST', '/topic-metrics', { topic: 'm/b' }],
+  ['DELETE', '/topic-metrics/m%2Fa'],
+  ['DELETE', '/topic-metrics'],
+] as const;
+
+async function allNotLoaded(): Promise<void> {
+  for (const [method, path, body] of ENDPOINTS) {
     const r = await call(method, path, body);
     fails(r, 200, 102);
     assert.equal(r.body.message, 'module_not_loaded', `${method} ${path}`);
   }
-  broker!.topicMetrics.load();
+}
+
+it('unloaded by default, as EMQX ships emqx_mod_topic_metrics: every endpoint answers 102 module_not_loaded', async () => {
+  assert.equal(broker!.topicMetrics.active, false);
+  await allNotLoaded();
+});
+
+it('loaded and unloaded through the modules API: the endpoints follow, the registrations are kept', async () => {
+  ok(await call('PUT', '/modules/emqx_mod_topic_metrics/load'), ['code']);
+  assert.equal(broker!.topicMetrics.active, true);
+  ok(await call('POST', '/topic-metrics', { topic: 'm/a' }), ['code']);
+  ok(await call('PUT', '/modules/emqx_mod_topic_metrics/unload'), ['code']);
+  assert.equal(broker!.topicMetrics.active, false);
+  await allNotLoaded();
+  ok(await call('PUT', '/modules/emqx_mod_topic_metrics/load'), ['code']);
   const list = await call('GET', '/topic-metrics');
   ok(list);
   assert.deepEqual(list.body.data.map((r: { topic: string }) => r.topic), ['m/a']);

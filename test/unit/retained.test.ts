@@ -135,4 +135,13 @@ describe('RetainedStore', () => {
     }
     assert.ok(nonEmpty > 200, `only ${nonEmpty} filters matched anything`);
   });
+  it('with the retainer unloaded, match serves nothing; loaded again, what was stored meanwhile is served', () => {
+    const r = new RetainedStore();
+    r.set(m('a/b'));
+    r.enabled = false;
+    assert.deepEqual(r.match('a/#'), []);
+    r.set(m('a/c')); // the replica keeps following the cluster
+    r.enabled = true;
+    assert.deepEqual(topicsOf(r.match('a/#')), ['a/b', 'a/c']);
+  });
 });

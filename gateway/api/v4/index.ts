@@ -8,9 +8,11 @@ import { subscriptions } from './subscriptions.js';
 import { mqtt } from './mqtt.js';
 import { banned } from './banned.js';
 import { apps } from './apps.js';
+import { plugins } from './plugins.js';
+import { modules } from './modules.js';
 import { metrics } from './metrics.js';
-import { stats } from './stats.js';
 import { topicMetrics } from './topic-metrics.js';
+import { stats } from './stats.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, banned, apps, metrics, topicMetrics, stats];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, banned, apps, plugins, modules, metrics, topicMetrics, stats];

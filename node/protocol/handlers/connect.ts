@@ -3,6 +3,7 @@ import type { IConnectPacket, IConnackPacket } from 'mqtt-packet';
 import { newMessage, type MessageProperties, type QoS } from '../../../shared/message.js';
 import { validTopicName } from '../../../shared/topic.js';
 import { metricIndex } from '../../metrics/metrics.js';
+import type { ClientConnectEvent } from '../../core/hooks.js';
 import { ConnState, type ClientConnection, type ClientSession, type ConnectInfo } from '../../core/ports.js';
 import { RC, connackV3Code, type ShutdownReason } from '../reason-codes.js';
 
@@ -29,9 +30,12 @@ export function handleConnect(conn: ClientConnection, p: IConnectPacket): void {
   }
   const version = p.protocolVersion ?? 4;
   conn.version = version;
+  const hooks = b.hooks;
+  if (hooks.clientConnect.active) hooks.clientConnect.emit(connectEvent(conn, p));
   const refuse = (rc5: number, reason: ShutdownReason, authError = false): void => {
     m.inc(M_CONNACK_ERROR);
     if (authError) m.inc(M_CONNACK_AUTH_ERROR);
+    if (hooks.clientConnack.active) hooks.clientConnack.emit({ ...connectEvent(conn, p), reasonCode: rc5, connectedAt: undefined });
     sendConnack(conn, rc5, false, undefined);
     conn.close(reason);
   };
@@ -148,10 +152,19 @@ function accept(conn: ClientConnection, info: ConnectInfo, session: ClientSessio
           ...(serverKeepAlive !== undefined ? { serverKeepAlive } : {}),
         }
       : undefined;
+  const ack = b.hooks.clientConnack;
+  if (ack.active) {
+    ack.emit({ clientid: info.clientId, username: info.username, peerhost: conn.peerHost, keepalive: info.keepalive, protoVer: conn.version, reasonCode: RC.SUCCESS, connectedAt: info.connectedAt });
+  }
   sendConnack(conn, RC.SUCCESS, present, connackProps);
   b.metrics.inc(M_CLIENT_CONNECTED);
   b.clientConnected(conn);
   if (present) session.resume();
+}
+
+/** The client.connect hook's view of a CONNECT, as sent. */
+function connectEvent(conn: ClientConnection, p: IConnectPacket): ClientConnectEvent {
+  return { clientid: p.clientId ?? '', username: p.username === '' ? undefined : p.username, peerhost: conn.peerHost, keepalive: p.keepalive ?? 0, protoVer: conn.version };
 }
 
 function sendConnack(conn: ClientConnection, rc5: number, sessionPresent: boolean, properties: IConnackPacket['properties']): void {

@@ -12,8 +12,15 @@ export function handleUnsubscribe(conn: ClientConnection, p: IUnsubscribePacket)
   const b = conn.broker;
   b.metrics.inc(M_UNSUBSCRIBE_RECEIVED);
   b.metrics.inc(M_CLIENT_UNSUBSCRIBE);
-  const codes = p.unsubscriptions.map((topic) => {
-    const code = b.unsubscribe(conn.session!, topic);
+  const rw = b.rewrite;
+  const session = conn.session!;
+  const username = conn.info!.username;
+  const h = b.hooks.clientUnsubscribe;
+  const codes = p.unsubscriptions.map((sent) => {
+    // emqx_mod_rewrite: the filter is rewritten as it was on SUBSCRIBE
+    const topic = rw === undefined ? sent : rw.filter(sent, session.clientId, username);
+    if (h.active) h.emit({ clientid: session.clientId, username, topic });
+    const code = b.unsubscribe(session, topic);
     if (code >= 0x80) b.metrics.inc(M_UNSUBSCRIBE_ERROR);
     return code;
   });

@@ -12,6 +12,9 @@ import { banned } from './banned.js';
 import { apps } from './apps.js';
 import { plugins } from './plugins.js';
 import { modules } from './modules.js';
+import { metrics } from './metrics.js';
+import { topicMetrics } from './topic-metrics.js';
+import { stats } from './stats.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, listeners, alarms, banned, apps, plugins, modules];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, mqtt, plugins, listeners, modules, metrics, topicMetrics, stats, alarms, aclCache, banned, apps];

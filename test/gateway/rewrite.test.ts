@@ -97,6 +97,14 @@ describe('emqx_mod_rewrite through the API', () => {
     await late.end();
   });
 
+  it('a delayed publish is rewritten when it is published, after the delay', async () => {
+    const sent = Date.now();
+    await pubs.n1!.publish('$delayed/1/x/y/later', 'd', { qos: 1 });
+    const m = await sub.waitForMessage((x) => x.topic === 'z/y/later' || x.topic === 'x/y/later', { timeoutMs: 3000 });
+    assert.deepEqual([m.topic, m.payload], ['z/y/later', 'd']);
+    assert.ok(Date.now() - sent >= 900, `after ${Date.now() - sent} ms`);
+  });
+
   it('a will is published on its rewritten topic', async () => {
     const w = await connectClient(url('n1'), { clientId: uid('rw-will'), will: { topic: 'x/y/will', payload: Buffer.from('gone'), qos: 1, retain: false } });
     await w.destroy();

@@ -132,6 +132,39 @@ describe('emqx_web_hook through the API', () => {
     await p.end();
   });
 
+  it('a session taken over from n1 by n2, or discarded on n1: client_disconnected says why, no session_terminated (as EMQX)', async () => {
+    const cases = [
+      { id: uid('wh-take'), to: 'n2', clean: false, reason: 'takeovered' },
+      { id: uid('wh-discard'), to: 'n1', clean: true, reason: 'discarded' },
+    ];
+    for (const k of cases) {
+      const old = await connectClient(url('n1'), { clientId: k.id, clean: false });
+      await old.subscribe(`wh/${k.id}`, { qos: 1 });
+      const next = await connectClient(url(k.to), { clientId: k.id, clean: k.clean });
+      await old.waitClose();
+      await eventually(() => assert.ok(about(k.id).some((b) => b.action === 'client_disconnected'), JSON.stringify(about(k.id))));
+      await next.end();
+    }
+    const probe = await connectClient(url('n1'), { clientId: uid('probe') });
+    await settle(probe);
+    await probe.end();
+    for (const k of cases) {
+      const got = about(k.id).filter((b) => b.node === N[0]);
+      const disconnected = got.filter((b) => b.action === 'client_disconnected');
+      assert.deepEqual(
+        disconnected.map((b) => b.reason),
+        k.to === 'n1' ? [k.reason, 'normal'] : [k.reason],
+        JSON.stringify(got),
+      );
+      // the second connection ended normally on n1 (discard case): its session ends then
+      assert.deepEqual(
+        got.filter((b) => b.action === 'session_terminated').map((b) => b.reason),
+        k.to === 'n1' ? ['normal'] : [],
+        JSON.stringify(got),
+      );
+    }
+  });
+
   it('reloaded on n1 while loaded: it goes on sending', async () => {
     ok(await put('n1', 'reload'), ['code']);
     assert.deepEqual(await activeOn(), [true, false, false]);

@@ -1,7 +1,7 @@
 // emqx_mod_subscription through the API on a real 3-node cluster configured with `client/%c`:
 // a client connecting to any node is subscribed (it receives what another node publishes to
 // client/<its id>, the API lists the subscription); unloaded cluster-wide, a new client is not
-// subscribed; loaded again, it is.
+// subscribed; loaded again, it is; unloaded on one node, only that node's clients are not.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { activeOn as featureActive } from '../support/features.js';
@@ -81,6 +81,18 @@ describe('emqx_mod_subscription through the API', () => {
       assert.deepEqual(await subscriptions(cl.clientId), [[`client/${cl.clientId}`, 1, fullName(node)]]);
       await receivesFromAnotherNode(cl, node);
     }
+  });
+
+  it('unloaded on one node: only that node stops subscribing', async () => {
+    ok(await api(gc.base, 'PUT', `/api/v4/nodes/${fullName('n3')}/modules/emqx_mod_subscription/unload`), ['code']);
+    assert.deepEqual(await activeOn(), [true, true, false]);
+    await notSubscribed(await connectClient(url('n3'), { clientId: uid('as-off-n3') }), 'n3');
+    for (const node of ['n1', 'n2']) {
+      const cl = await connectClient(url(node), { clientId: uid(`as-on-${node}`) });
+      assert.deepEqual(await subscriptions(cl.clientId), [[`client/${cl.clientId}`, 1, fullName(node)]]);
+    }
+    ok(await api(gc.base, 'PUT', `/api/v4/nodes/${fullName('n3')}/modules/emqx_mod_subscription/load`), ['code']);
+    assert.deepEqual(await activeOn(), [true, true, true]);
   });
 
   // resumed on the same node or moved to another one: subscribed where it is, once

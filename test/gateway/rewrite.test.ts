@@ -2,7 +2,7 @@
 // same rules: a PUBLISH is received on its rewritten topic by a subscriber on another node, a
 // SUBSCRIBE makes the rewritten subscription (the API lists it); a cluster-wide unload stops
 // every node rewriting within a second and a load resumes it; a per-node switch acts on that
-// node only.
+// node only, and lasts across its restart. Wills, API, delayed and retained publishes too.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { activeOn as featureActive } from '../support/features.js';
@@ -112,6 +112,18 @@ describe('emqx_mod_rewrite through the API', () => {
     assert.deepEqual([m.topic, m.payload], ['z/y/will', 'gone']);
   });
 
+  it('a SUBSCRIBE to a rewritten filter gets the retained messages of the rewritten one, stored on another node', async () => {
+    await pubs.n1!.publish('new/r', 'kept', { qos: 1, retain: true });
+    const s = await connectClient(url('n3'), { clientId: uid('rw-ret') });
+    await eventually(async () => {
+      await s.subscribe('old/r', { qos: 1 });
+      const m = await s.waitForMessage('new/r', { timeoutMs: 200 });
+      assert.deepEqual([m.payload, m.retain], ['kept', true]);
+    });
+    await pubs.n1!.publish('new/r', '', { qos: 1, retain: true });
+    await s.end();
+  });
+
   it('a shared SUBSCRIBE has its filter rewritten, its group kept, and gets messages from another node', async () => {
     const id = uid('rw-share');
     const s = await connectClient(url('n3'), { clientId: id });
@@ -205,5 +217,16 @@ describe('emqx_mod_rewrite through the API', () => {
         { feature: 'rewrite', scope: N[1], active: true },
       ],
     );
+  });
+
+  it('unloaded on one node, it stays unloaded there after a restart', async () => {
+    ok(await onNode('n2', 'unload'), ['code']);
+    await gc.c.node('n2').stop();
+    await gc.c.startNode('n2');
+    await eventually(async () => assert.deepEqual(await activeOn(), [true, false, true]), 5000, 100);
+    pubs.n2 = await connectClient(url('n2'), { clientId: uid('rw-pub-n2') });
+    sub = await connectClient(url('n2'), { clientId: uid('rw-sub') });
+    await sub.subscribe(['x/y/#', 'z/y/#'], { qos: 1 });
+    assert.deepEqual(await rewrittenBy(), ['z', 'x', 'z']);
   });
 });

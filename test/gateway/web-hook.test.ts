@@ -1,8 +1,10 @@
 // emqx_web_hook through the API on a real 3-node cluster, with a local HTTP server this test
 // runs: PUT /nodes/{node}/plugins/emqx_web_hook/load on n1 makes n1's clients' events arrive
 // as EMQX's JSON bodies, and nobody else's (n2 has the URL too but not the plugin loaded, n3
-// has no URL); GET /plugins shows it; unloaded, nothing more is sent; loading where no URL is
-// configured is refused (102) and leaves it unloaded; the state survives a restart of the node.
+// has no URL); a message from another node delivered on n1 is sent as message_delivered and
+// message_acked; a session taken over or discarded sends no session_terminated (as EMQX); GET
+// /plugins shows it; unloaded, nothing more is sent; loading where no URL is configured is
+// refused (102) and leaves it unloaded; the state survives a restart of the node.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { activeOn as featureActive } from '../support/features.js';

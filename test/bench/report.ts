@@ -66,6 +66,7 @@ export const TARGETS: Target[] = [
   { label: 'API DELETE /clients/{id} (kick) p99 < 20 ms', scenario: 'api', metric: 'kickP99', max: 20, strict: true, digits: 2 },
   { label: 'API GET /api/v4/metrics p99 < 20 ms (3 nodes, 30,000 clients)', scenario: 'api', metric: 'metricsP99', max: 20, strict: true, digits: 2 },
   { label: 'API GET /api/v4/stats p99 < 20 ms (3 nodes, 30,000 clients)', scenario: 'api', metric: 'statsP99', max: 20, strict: true, digits: 2 },
+  { label: 'API GET /api/v4/alarms p99 < 20 ms (3 nodes, 30,000 clients)', scenario: 'api', metric: 'alarmsP99', max: 20, strict: true, digits: 2 },
   { label: 'Gateway GET /status > 5,000 requests/s', scenario: 'api', metric: 'statusRps', min: 5000, strict: true, digits: 0 },
   { label: 'Gateway non-2xx answers under load (/status, /nodes) = 0', scenario: 'api', metric: 'non2xx', max: 0, digits: 0 },
   { label: 'Gateway GET /metrics scrape p99 < 50 ms (uncached: one RPC per node each; 30,000 clients on 3 nodes)', scenario: 'api', metric: 'scrapeP99', max: 50, strict: true, digits: 2 },

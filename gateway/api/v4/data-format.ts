@@ -1,6 +1,7 @@
 import { asAppRecord, type AppRecord } from '../../../shared/api/apps.js';
 import { asResourceRecord } from '../../../shared/api/resources.js';
 import { resourcesOf, type RuleRecord } from '../../../shared/api/rule-refs.js';
+import { CODE } from '../../../shared/result-codes.js';
 import { CONFIG_KINDS, configKind, type ConfigKind, type ConfigRecord } from '../../../shared/cluster/config-kinds.js';
 import { formatDatetime } from '../../../shared/time-format.js';
 import { VERSION } from '../../../shared/version.js';
@@ -57,7 +58,7 @@ export async function exportData(ctx: ApiContext, now: number): Promise<Record<s
 /** A file's records, kind by kind, every one checked. */
 export type Parsed = { kind: ConfigKind; records: object[] }[];
 
-const bad = (why: string): ApiError => new ApiError(400, 108, `bad import file: ${why}`);
+const bad = (why: string): ApiError => new ApiError(400, CODE.BAD_PARAM, `bad import file: ${why}`);
 
 /**
  * Reads and checks a whole file before anything is written: each record with its kind's
@@ -93,7 +94,7 @@ export async function parseImport(ctx: ApiContext, text: string): Promise<Parsed
     try {
       res.config = await checkedConfig(ctx, res.type, res.config);
     } catch (err) {
-      throw err instanceof ApiError && err.code === 108 ? bad(`resources[${i}] (${res.id}): ${err.message}`) : err;
+      throw err instanceof ApiError && err.code === CODE.BAD_PARAM ? bad(`resources[${i}] (${res.id}): ${err.message}`) : err;
     }
     resources[i] = res;
   }
@@ -129,6 +130,6 @@ export async function applyImport(ctx: ApiContext, parsed: Parsed): Promise<void
       const old = before.get(kind)!.get(key);
       await (old ? ctx.store.configPut(kind, old as never, 'upsert') : ctx.store.configDelete(kind, key)).catch(() => undefined);
     }
-    throw new ApiError(200, 101, `import failed, nothing kept: cluster store unavailable (${(err as Error).message})`);
+    throw new ApiError(200, CODE.RPC_ERROR, `import failed, nothing kept: cluster store unavailable (${(err as Error).message})`);
   }
 }

@@ -50,13 +50,12 @@ async function statuses(ctx: ApiContext, id?: string): Promise<Map<string, { nod
       out.set(row.id, list);
     }
   }
-  // a node that has not loaded a resource yet has no instance of it: not alive there
-  for (const list of out.values()) list.sort((a, b) => (a.node < b.node ? -1 : 1));
   return out;
 }
 
 function withStatus(r: ResourceRecord, nodes: readonly string[], st: Map<string, { node: string; is_alive: boolean }[]>) {
   const known = st.get(r.id) ?? [];
+  // a node that has not loaded the resource yet has no instance of it: not alive there
   const status = nodes.map((node) => known.find((s) => s.node === node) ?? { node, is_alive: false });
   return { id: r.id, type: r.type, config: r.config, status, description: r.description };
 }

@@ -106,8 +106,12 @@ export class Resources {
 
   private drop(id: string, l: Live): void {
     this.live.delete(id);
-    Promise.resolve()
-      .then(() => l.instance.close())
-      .catch((err: unknown) => this.log.warn({ resource: id, err: (err as Error).message }, 'resource close failed'));
+    const failed = (err: unknown): void => this.log.warn({ resource: id, err: (err as Error).message }, 'resource close failed');
+    // closed at once (an action holding it sees that and looks the new one up), a close that is async awaited aside
+    try {
+      void Promise.resolve(l.instance.close()).catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { ParamShapes, RpcOf } from './params-schema.js';
 
-/** The key of the one telemetry record. */
+/** The key of the telemetry record; `report:<interval>` records claim an interval's report (gateway/telemetry-report.ts). */
 export const TELEMETRY_KEY = 'cluster';
 
 export interface TelemetryRecord {

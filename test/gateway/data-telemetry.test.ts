@@ -15,16 +15,19 @@ import { startHttpSink, type HttpSink } from '../support/http-sink.js';
 let c: TestCluster | undefined;
 let a: GatewayProcess | undefined;
 let b: GatewayProcess | undefined;
+/** a second gateway with the report URL: the two report once per interval between them */
+let b2: GatewayProcess | undefined;
 let sink: HttpSink | undefined;
 
 before(async () => {
   [c, sink] = await Promise.all([startCluster(['n1', 'n2', 'n3']), startHttpSink()]);
-  [a, b] = await Promise.all([startGateway(c), startGateway(c, { STARLING_TELEMETRY_URL: `${sink.url}/telemetry`, STARLING_TELEMETRY_INTERVAL_S: '1' })]);
+  const reporting = { STARLING_TELEMETRY_URL: `${sink.url}/telemetry`, STARLING_TELEMETRY_INTERVAL_S: '1' };
+  [a, b, b2] = await Promise.all([startGateway(c), startGateway(c, reporting), startGateway(c, reporting)]);
 });
 
 after(async () => {
   await closeAllClients();
-  await Promise.allSettled([a?.stop(), b?.stop(), sink?.close()]);
+  await Promise.allSettled([a?.stop(), b?.stop(), b2?.stop(), sink?.close()]);
   await c?.stop();
 });
 
@@ -186,10 +189,16 @@ describe('telemetry', () => {
   });
 
   it('reports go only to the configured URL, only while enabled', async () => {
-    // gateway a has no URL; b posts every second while enabled
-    await eventually(() => assert.ok(sink!.requests.some((x) => x.url === '/telemetry')), 5000);
-    const report = JSON.parse(sink!.requests.find((x) => x.url === '/telemetry')!.body);
+    // gateway a has no URL; b and b2 report every second while enabled, once per second between them
+    const reports = () => sink!.requests.filter((x) => x.url === '/telemetry');
+    await eventually(() => assert.ok(reports().length > 0), 5000);
+    const report = JSON.parse(reports()[0]!.body);
     assert.equal(report.license.edition, 'community');
+    assert.equal(report.uuid, (await on(a, 'GET', '/telemetry/data')).body.data.uuid);
+    const from = reports().length;
+    await new Promise((r) => setTimeout(r, 3000));
+    const sent = reports().length - from;
+    assert.ok(sent >= 1 && sent <= 4, `${sent} reports in 3 s from two gateways at one a second: claimed once per interval`);
     ok(await on(a, 'PUT', '/telemetry/status', { enabled: false }), ['code']);
     await new Promise((r) => setTimeout(r, 1500));
     const n = sink!.requests.filter((x) => x.url === '/telemetry').length;

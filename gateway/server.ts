@@ -11,6 +11,7 @@ import { GatewayMetrics, type RequestMetrics } from './metrics.js';
 import { SharedCache } from './prometheus/cache.js';
 import { metricsHandler } from './prometheus/route.js';
 import { clusterScraper, type ClusterScrape } from './prometheus/scrape.js';
+import { startTelemetryReport } from './telemetry-report.js';
 
 export interface GatewayOptions {
   transport: RpcTransport;
@@ -26,6 +27,9 @@ export interface GatewayOptions {
   metricsCacheMs?: number;
   metricsTimeoutMs?: number;
   metricsAuth?: boolean;
+  /** emqx_telemetry's report URL and interval (shared/config.ts: telemetryUrl, telemetryIntervalS); unset: no report */
+  telemetryUrl?: string;
+  telemetryIntervalS?: number;
 }
 
 /** The gateway's settings from the config (a gateway's or a standalone node's). */
@@ -38,6 +42,8 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
     metricsCacheMs: cfg.metricsCacheMs,
     metricsTimeoutMs: cfg.metricsTimeoutMs,
     metricsAuth: cfg.metricsAuth,
+    telemetryUrl: cfg.telemetryUrl,
+    telemetryIntervalS: cfg.telemetryIntervalS,
   };
 }
 
@@ -84,6 +90,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     connections++;
     socket.once('close', () => connections--);
   });
+  const stopReport = o.telemetryUrl ? startTelemetryReport({ url: o.telemetryUrl, intervalMs: (o.telemetryIntervalS ?? 604800) * 1000, cluster, store: o.store, log: o.log }) : () => {};
   const port = (server.address() as AddressInfo).port;
   o.log.info({ port, address: o.bind }, 'api listening');
   return {
@@ -96,6 +103,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        stopReport();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -26,6 +26,7 @@ import type { Router, SubOptions } from './router/router.js';
 import { SessionRegistry, type RegistryHost } from './session/lifecycle.js';
 import { detachPayload, type Session } from './session/session.js';
 import { Presence } from './sys/presence.js';
+import { Resources } from './rules/resources.js';
 import { SysTopics } from './sys/sys-topics.js';
 
 export type { ClusterHooks, PublishResult, SubscribeResult } from './core/ports.js';
@@ -97,6 +98,8 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   readonly delayed = new DelayedPublish((msg) => this.publish(msg));
   /** the plugins and modules (node/features/catalog.ts registers them once the broker is built) */
   readonly features: FeatureRegistry;
+  /** the rule engine's resources instantiated on this node (node/rules/resources.ts; the cluster layer loads them) */
+  readonly resources: Resources;
   private readonly registry: SessionRegistry;
   private readonly result = new PublishOutcome(this);
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -121,6 +124,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.sys = new SysTopics(this);
     this.presence = new Presence(this.hooks, this);
     this.features = new FeatureRegistry(this.cfg.nodeName, this.log.child({ component: 'features' }));
+    this.resources = new Resources(this.log.child({ component: 'resources' }));
     this.alarms = new Alarms(this.hooks, this.log.child({ component: 'alarms' }), this.cfg.alarmSizeLimit);
     this.alarmMonitors = new AlarmMonitors(this);
     publishAlarms(this.hooks, this);

@@ -37,6 +37,7 @@ export class Cluster implements ClusterHooks {
   private readonly banned: BannedSync;
   private readonly topicMetrics: ConfigSync<'topic_metrics'>;
   private readonly features: ConfigSync<'feature_states'>;
+  private readonly resources: ConfigSync<'resources'>;
   private readonly resync: StoreResync;
   private readonly rpc: RpcServer;
 
@@ -58,6 +59,7 @@ export class Cluster implements ClusterHooks {
     b.features.attachStore(store);
     this.features = new ConfigSync(store, 'feature_states', (records) => b.features.applyRecords(records), log);
     this.topicMetrics = new ConfigSync(store, 'topic_metrics', (records) => b.topicMetrics.setTopics(records), log);
+    this.resources = new ConfigSync(store, 'resources', (records) => b.resources.apply(records), log);
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, cfg, log);
     this.rpc = new RpcServer(b, this.registry);
   }
@@ -80,6 +82,7 @@ export class Cluster implements ClusterHooks {
     await this.banned.start();
     await this.topicMetrics.start();
     await this.features.start();
+    await this.resources.start();
     await this.membership.start();
   }
 
@@ -93,6 +96,8 @@ export class Cluster implements ClusterHooks {
     this.banned.stop();
     this.topicMetrics.stop();
     this.features.stop();
+    this.resources.stop();
+    this.b.resources.close();
     try {
       await this.store.purgeNode(this.b.nodeName);
     } catch (err) {

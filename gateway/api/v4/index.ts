@@ -15,6 +15,10 @@ import { modules } from './modules.js';
 import { metrics } from './metrics.js';
 import { topicMetrics } from './topic-metrics.js';
 import { stats } from './stats.js';
+import { resourceTypes } from './resource-types.js';
+import { resources as ruleResources } from './resources.js';
+import { data } from './data.js';
+import { telemetry } from './telemetry.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, mqtt, plugins, listeners, modules, metrics, topicMetrics, stats, alarms, aclCache, banned, apps];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, mqtt, plugins, listeners, modules, metrics, topicMetrics, stats, alarms, aclCache, banned, apps, resourceTypes, ruleResources, data, telemetry];

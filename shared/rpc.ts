@@ -15,6 +15,7 @@ import { MQTT_PARAMS, type MqttRpc } from './api/mqtt.js';
 import { NODES_PARAMS, type NodesRpc } from './api/nodes.js';
 import type { Shape } from './api/params-schema.js';
 import { PLUGINS_PARAMS, type PluginsRpc } from './api/plugins.js';
+import { RULES_PARAMS, type RulesRpc } from './api/rules.js';
 import { ROUTES_PARAMS, type RoutesRpc } from './api/routes.js';
 import { SESSION_PARAMS, type SessionRpc } from './api/session.js';
 import { STATS_PARAMS, type StatsRpc } from './api/stats.js';
@@ -37,7 +38,8 @@ export interface RpcMethods
     PluginsRpc,
     ModulesRpc,
     AlarmsRpc,
-    TopicMetricsRpc {}
+    TopicMetricsRpc,
+    RulesRpc {}
 
 /** Every method's parameter shape, which a node checks a request against (a method without one fails the build). */
 export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
@@ -56,6 +58,7 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
   ...PLUGINS_PARAMS,
   ...MODULES_PARAMS,
   ...TOPIC_METRICS_PARAMS,
+  ...RULES_PARAMS,
 };
 
 export type RpcMethod = keyof RpcMethods;

@@ -8,6 +8,7 @@
 import { asAppRecord, type AppRecord } from '../api/apps.js';
 import { asBannedEntry, bannedKey, type BannedEntry } from '../api/banned.js';
 import { asFeatureState, featureStateKey, type FeatureStateRecord } from '../api/feature-states.js';
+import { asRuleRecord, type RuleRecord } from '../api/rules.js';
 import { asTopicMetricsRecord, type TopicMetricsRecord } from '../api/topic-metrics.js';
 
 /** The fields of T holding a number. */
@@ -63,6 +64,12 @@ const KINDS = {
     key: (r) => r.topic,
     from: asTopicMetricsRecord,
     compare: (a, b) => a.create_time - b.create_time || compareStrings(a.topic, b.topic),
+  }),
+  /** the rule engine's rules (shared/api/rules.ts), by id, oldest first */
+  rules: kind<RuleRecord>({
+    key: (r) => r.id,
+    from: asRuleRecord,
+    compare: (a, b) => a.created_at - b.created_at || compareStrings(a.id, b.id),
   }),
 };
 

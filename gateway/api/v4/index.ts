@@ -14,7 +14,9 @@ import { plugins } from './plugins.js';
 import { modules } from './modules.js';
 import { metrics } from './metrics.js';
 import { topicMetrics } from './topic-metrics.js';
+import { rules } from './rules.js';
+import { actions } from './actions.js';
 import { stats } from './stats.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, mqtt, plugins, listeners, modules, metrics, topicMetrics, stats, alarms, aclCache, banned, apps];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, mqtt, plugins, listeners, modules, metrics, topicMetrics, stats, alarms, aclCache, banned, apps, rules, actions];

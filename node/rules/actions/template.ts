@@ -1,0 +1,36 @@
+import type { Selected } from '../contracts.js';
+import { field, str } from '../sql/values.js';
+
+/**
+ * EMQX's `${path}` placeholders (emqx_rule_utils:preproc_tmpl), compiled once per action: a
+ * path is looked up in the selected data first, then in the event's columns
+ * (`${payload.x}` goes into the JSON payload). An unknown path is empty text.
+ */
+export function template(tmpl: string): (selected: Selected, envs: Selected) => string {
+  const parts: (string | string[])[] = [];
+  const re = /\$\{([^}]+)\}/g;
+  let last = 0;
+  for (let m = re.exec(tmpl); m !== null; m = re.exec(tmpl)) {
+    if (m.index > last) parts.push(tmpl.slice(last, m.index));
+    parts.push(m[1]!.trim().split('.'));
+    last = m.index + m[0].length;
+  }
+  if (last < tmpl.length) parts.push(tmpl.slice(last));
+  if (parts.length === 1 && typeof parts[0] === 'string') {
+    const s = parts[0];
+    return () => s;
+  }
+  return (selected, envs) => {
+    let out = '';
+    for (const p of parts) out += typeof p === 'string' ? p : text(lookup(selected, p) ?? lookup(envs, p));
+    return out;
+  };
+}
+
+function lookup(root: Selected, path: string[]): unknown {
+  let v: unknown = root[path[0]!];
+  for (let i = 1; i < path.length && v !== undefined; i++) v = field(v, path[i]!);
+  return v;
+}
+
+const text = (v: unknown): string => (v === undefined || v === null ? '' : str(v));

@@ -1,0 +1,170 @@
+import { topicMatches } from '../../../shared/topic.js';
+import type { Expr, Field, Statement } from './ast.js';
+import { FUNCTIONS } from './functions.js';
+import { parseSql, SqlError } from './parser.js';
+import { compare, equal, field, index, num, str, truthy, type Value } from './values.js';
+
+/**
+ * Compiles a rule SQL once into closures: each message or event then runs the closures,
+ * never the syntax tree. SELECT runs first, then WHERE, which sees the selected columns
+ * under their aliases (as EMQX's) and the event's columns otherwise.
+ */
+
+/** What an event offers a rule: its columns (node/rules/events.ts), the payload decoded once. */
+export interface Source {
+  col(name: string): Value;
+  /** the payload decoded as JSON (undefined when it is not JSON), decoded at most once per event */
+  payloadJson(): Value;
+  /** every column, for `SELECT *` */
+  all(): Record<string, Value>;
+  /** every column, made once per event: what actions get as their envs (not to be changed) */
+  envs(): Record<string, Value>;
+}
+
+type Sel = Record<string, Value>;
+type Eval = (src: Source, sel: Sel) => Value;
+
+export interface CompiledSql {
+  /** the FROM topic filters */
+  from: string[];
+  /** the selected columns, or undefined when WHERE does not pass; throws when evaluating fails */
+  run(src: Source): Sel | undefined;
+}
+
+export function compileSql(sql: string): CompiledSql {
+  return compileStatement(parseSql(sql));
+}
+
+export function compileStatement(stmt: Statement): CompiledSql {
+  // the top-level names an expression column defines: WHERE reads those from the selection
+  const aliases = new Set<string>();
+  for (const f of stmt.fields) if (f.kind === 'expr') aliases.add(f.as[0]!);
+  const select = stmt.fields.map((f) => compileField(f));
+  const where = stmt.where === undefined ? undefined : compileExpr(stmt.where, aliases);
+  return {
+    from: stmt.from,
+    run(src) {
+      const sel: Sel = {};
+      for (let i = 0; i < select.length; i++) select[i]!(src, sel);
+      if (where !== undefined && !truthy(where(src, sel))) return undefined;
+      return sel;
+    },
+  };
+}
+
+function compileField(f: Field): (src: Source, sel: Sel) => void {
+  if (f.kind === 'all') return (src, sel) => void Object.assign(sel, src.all());
+  const e = compileExpr(f.expr, undefined);
+  const path = f.as;
+  if (path.length === 1) {
+    const name = path[0]!;
+    return (src, sel) => void (sel[name] = e(src, sel));
+  }
+  return (src, sel) => {
+    let at = sel;
+    for (let i = 0; i < path.length - 1; i++) {
+      const k = path[i]!;
+      const next = at[k];
+      at = typeof next === 'object' && next !== null ? (next as Sel) : (at[k] = {});
+    }
+    at[path[path.length - 1]!] = e(src, sel);
+  };
+}
+
+/** `aliases`: in WHERE, the names read from the selection (undefined in SELECT: all from the event). */
+function compileExpr(e: Expr, aliases: Set<string> | undefined): Eval {
+  const sub = (x: Expr): Eval => compileExpr(x, aliases);
+  switch (e.kind) {
+    case 'num':
+    case 'str':
+    case 'bool': {
+      const v = e.value;
+      return () => v;
+    }
+    case 'null':
+      return () => undefined;
+    case 'col': {
+      const name = e.name;
+      if (aliases?.has(name)) return (_src, sel) => sel[name];
+      return (src) => src.col(name);
+    }
+    case 'get': {
+      const key = e.key;
+      // payload.x reads the payload decoded once per event, not once per reference
+      if (e.of.kind === 'col' && e.of.name === 'payload' && !aliases?.has('payload')) return (src) => field(src.payloadJson(), key);
+      const of = sub(e.of);
+      return (src, sel) => field(of(src, sel), key);
+    }
+    case 'index': {
+      const of = sub(e.of);
+      const i = sub(e.index);
+      return (src, sel) => index(of(src, sel), i(src, sel));
+    }
+    case 'neg': {
+      const of = sub(e.of);
+      return (src, sel) => -num(of(src, sel));
+    }
+    case 'not': {
+      const of = sub(e.of);
+      return (src, sel) => !truthy(of(src, sel));
+    }
+    case 'call': {
+      const def = FUNCTIONS[e.name];
+      if (def === undefined) throw new SqlError(`unknown function ${e.name}`, e.line, e.column);
+      if (e.args.length < def.min || e.args.length > def.max) {
+        const want = def.min === def.max ? `${def.min}` : def.max === Infinity ? `at least ${def.min}` : `${def.min} to ${def.max}`;
+        throw new SqlError(`${e.name} takes ${want} argument(s), not ${e.args.length}`, e.line, e.column);
+      }
+      const args = e.args.map(sub);
+      const fn = def.fn;
+      if (args.length === 0) return () => fn();
+      if (args.length === 1) {
+        const a = args[0]!;
+        return (src, sel) => fn(a(src, sel));
+      }
+      return (src, sel) => fn(...args.map((a) => a(src, sel)));
+    }
+    case 'bin':
+      return binary(e.op, sub(e.left), sub(e.right));
+  }
+}
+
+function binary(op: Extract<Expr, { kind: 'bin' }>['op'], l: Eval, r: Eval): Eval {
+  switch (op) {
+    case 'and':
+      return (s, c) => truthy(l(s, c)) && truthy(r(s, c));
+    case 'or':
+      return (s, c) => truthy(l(s, c)) || truthy(r(s, c));
+    case '=':
+      return (s, c) => equal(l(s, c), r(s, c));
+    case '!=':
+      return (s, c) => !equal(l(s, c), r(s, c));
+    case '>':
+      return (s, c) => compare(l(s, c), r(s, c)) > 0;
+    case '<':
+      return (s, c) => compare(l(s, c), r(s, c)) < 0;
+    case '>=':
+      return (s, c) => compare(l(s, c), r(s, c)) >= 0;
+    case '<=':
+      return (s, c) => compare(l(s, c), r(s, c)) <= 0;
+    case '=~':
+      return (s, c) => topicMatches(str(r(s, c)), str(l(s, c)));
+    case '+':
+      return (s, c) => {
+        const a = l(s, c);
+        const b = r(s, c);
+        // numbers add, anything else concatenates (EMQX's '+')
+        return typeof a === 'number' && typeof b === 'number' ? a + b : str(a) + str(b);
+      };
+    case '-':
+      return (s, c) => num(l(s, c)) - num(r(s, c));
+    case '*':
+      return (s, c) => num(l(s, c)) * num(r(s, c));
+    case '/':
+      return (s, c) => num(l(s, c)) / num(r(s, c));
+    case 'div':
+      return (s, c) => Math.trunc(num(l(s, c)) / num(r(s, c)));
+    case 'mod':
+      return (s, c) => num(l(s, c)) % num(r(s, c));
+  }
+}

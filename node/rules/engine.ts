@@ -199,7 +199,7 @@ export class RuleEngine implements Feature {
       this.host.log.debug({ rule: rule.id, err: (err as Error).message }, 'rule SQL failed');
       return;
     }
-    if (selected === undefined) return;
+    if (selected === undefined || rule.actions.length === 0) return;
     const envs = src.envs();
     rule.running = true;
     try {

@@ -13,10 +13,46 @@ import { decodeJson, type Value } from './sql/values.js';
 /** Who a client is, for columns its event does not carry (its session's connection, while there is one). */
 export type ClientLookup = (clientid: string) => { username: string | undefined; peerhost: string | undefined } | undefined;
 
-/** EMQX's message id: 32 hex digits, made when a rule first reads it. */
-const newId = (): string => randomBytes(16).toString('hex').toUpperCase();
+/**
+ * EMQX's message id: 32 hex digits, unique per node (time, a per-process random part and a
+ * sequence, as EMQX's GUIDs are built), made when a rule first reads it: cheap enough for
+ * every message a rule passes.
+ */
+const ID_NODE = `${Date.now().toString(16)}${randomBytes(8).toString('hex')}`.slice(0, 18).toUpperCase().padStart(18, '0');
+let idSeq = 0;
+const newId = (): string => ID_NODE + (++idSeq).toString(16).toUpperCase().padStart(14, '0');
 
 const peername = (c: ClientInfo): string => `${c.peerhost}:${c.peerport}`;
+
+/** A class per column list: its instances read each column from their source when asked (getters on the prototype). */
+/** (one per fixed column list of the message sources) */
+const lazyClasses = new Map<readonly string[], new (src: Source) => Record<string, Value>>();
+
+/**
+ * An event's columns as a record without computing them: what actions get as their envs
+ * (most read one or two, or none). JSON.stringify (toJSON) and `for...in` see every column.
+ */
+function lazyRecord(src: Source, names: readonly string[]): Record<string, Value> {
+  let C = lazyClasses.get(names);
+  if (C === undefined) {
+    class Lazy {
+      readonly #src: Source;
+      constructor(src: Source) {
+        this.#src = src;
+      }
+      static read(l: Lazy, n: string): Value {
+        return l.#src.col(n);
+      }
+      toJSON(): Record<string, Value> {
+        return this.#src.all();
+      }
+    }
+    for (const n of names) Object.defineProperty(Lazy.prototype, n, { get(this: Lazy) { return Lazy.read(this, n); }, enumerable: true });
+    C = Lazy as unknown as new (src: Source) => Record<string, Value>;
+    lazyClasses.set(names, C);
+  }
+  return new C(src);
+}
 
 /** The columns of an event, by name; `all` lists them for `SELECT *`. */
 abstract class EventSource implements Source {
@@ -54,8 +90,9 @@ abstract class EventSource implements Source {
   }
 
   private envsMade: Record<string, Value> | undefined;
+  /** the columns as a lazy record: a column is computed when an action reads it */
   envs(): Record<string, Value> {
-    return (this.envsMade ??= this.all());
+    return (this.envsMade ??= lazyRecord(this, this.names));
   }
 
   all(): Record<string, Value> {
@@ -68,13 +105,13 @@ abstract class EventSource implements Source {
 const MESSAGE_COLUMNS = ['id', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'headers', 'pub_props', 'timestamp', 'publish_received_at', 'node'] as const;
 
 /** A message's own columns, shared by the publish, delivered, acked and dropped events. */
-function messageColumn(s: EventSource & { msg: Message; lookup: ClientLookup }, name: string): Value {
+function messageColumn(s: MessageSource, name: string): Value {
   const m = s.msg;
   switch (name) {
     case 'id':
       return s.id();
     case 'payload':
-      return m.payload.toString('utf8');
+      return s.payloadText();
     case 'topic':
       return m.topic;
     case 'qos':
@@ -82,14 +119,14 @@ function messageColumn(s: EventSource & { msg: Message; lookup: ClientLookup }, 
     case 'flags':
       return { retain: m.retain, sys: m.sys };
     case 'headers':
-      return { username: m.fromUsername, peerhost: s.lookup(m.from)?.peerhost };
+      return { username: m.fromUsername, peerhost: s.who(m.from)?.peerhost };
     case 'pub_props':
       return m.properties?.userProperties === undefined ? {} : { 'User-Property': m.properties.userProperties };
     case 'timestamp':
     case 'publish_received_at':
       return m.timestamp;
     case 'peerhost':
-      return s.lookup(m.from)?.peerhost;
+      return s.who(m.from)?.peerhost;
   }
   return undefined;
 }
@@ -107,6 +144,21 @@ export class MessageSource extends EventSource {
   }
   protected override payload(): Buffer {
     return this.msg.payload;
+  }
+  private text: string | undefined;
+  /** the payload as text, decoded once */
+  payloadText(): string {
+    return (this.text ??= this.msg.payload.toString('utf8'));
+  }
+  private whoId: string | undefined;
+  private whoIs: ReturnType<ClientLookup>;
+  /** a client's username and address, looked up once per event and client */
+  who(clientid: string): ReturnType<ClientLookup> {
+    if (this.whoId !== clientid) {
+      this.whoId = clientid;
+      this.whoIs = this.lookup(clientid);
+    }
+    return this.whoIs;
   }
   protected column(name: string): Value {
     if (name === 'clientid') return this.msg.from;
@@ -136,9 +188,9 @@ class DeliverySource extends MessageSource {
       case 'clientid':
         return this.clientid;
       case 'username':
-        return this.lookup(this.clientid)?.username;
+        return this.who(this.clientid)?.username;
       case 'peerhost':
-        return this.lookup(this.clientid)?.peerhost;
+        return this.who(this.clientid)?.peerhost;
       case 'timestamp':
         return Date.now();
     }
@@ -176,6 +228,10 @@ class RecordSource extends EventSource {
   }
   protected column(name: string): Value {
     return this.cols[name];
+  }
+  // its columns are all computed already
+  override envs(): Record<string, Value> {
+    return this.all();
   }
 }
 

@@ -1,4 +1,5 @@
 import { newMessage, type QoS } from '../../../shared/message.js';
+import { validTopicName } from '../../../shared/topic.js';
 import type { ActionType, Selected } from '../contracts.js';
 import { template } from './template.js';
 
@@ -34,6 +35,18 @@ export const doNothingAction: ActionType = {
     return { run() {} };
   },
 };
+
+// The last payload text encoded, and its bytes: several rules republishing one message's
+// payload encode it once (messages share payload buffers; nothing writes into one).
+let lastText: string | undefined;
+let lastBytes: Buffer = Buffer.alloc(0);
+function encoded(text: string): Buffer {
+  if (text !== lastText) {
+    lastText = text;
+    lastBytes = Buffer.from(text);
+  }
+  return lastBytes;
+}
 
 const QOS_VALUES = [-1, 0, 1, 2] as const;
 
@@ -86,12 +99,17 @@ export const republishAction: ActionType = {
     if (typeof tmpl !== 'string') throw new Error('republish: payload_tmpl must be a string');
     const topic = template(params.target_topic);
     const payload = template(tmpl);
+    // the last topic found valid: a template giving the same string again is not rescanned
+    let valid: string | undefined;
     return {
       run(selected, envs) {
         const t = topic(selected, envs);
-        if (t === '' || t.includes('+') || t.includes('#')) throw new Error(`republish: not a topic name: ${JSON.stringify(t)}`);
+        if (t !== valid) {
+          if (!validTopicName(t)) throw new Error(`republish: not a topic name: ${JSON.stringify(t)}`);
+          valid = t;
+        }
         const q = (qos === -1 ? (envs.qos ?? 0) : qos) as QoS;
-        host.publish(newMessage({ topic: t, payload: Buffer.from(payload(selected, envs)), qos: q, retain, from: String(envs.clientid ?? host.nodeName), fromUsername: undefined }));
+        host.publish(newMessage({ topic: t, payload: encoded(payload(selected, envs)), qos: q, retain, from: String(envs.clientid ?? host.nodeName), fromUsername: undefined }));
       },
     };
   },

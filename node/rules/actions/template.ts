@@ -20,9 +20,30 @@ export function template(tmpl: string): (selected: Selected, envs: Selected) => 
     const s = parts[0];
     return () => s;
   }
+  if (parts.length === 1) {
+    const path = parts[0] as string[];
+    return (selected, envs) => text(lookup(selected, path) ?? lookup(envs, path));
+  }
+  // the last values and their result: the same values (a publisher's clientid, again and
+  // again) give the very same string, whose hash the router and the topic caches keep
+  const paths = parts.filter((p): p is string[] => typeof p !== 'string');
+  const prev: unknown[] = paths.map(() => undefined);
+  let lastOut: string | undefined;
   return (selected, envs) => {
+    let same = lastOut !== undefined;
+    for (let i = 0; i < paths.length; i++) {
+      const v = lookup(selected, paths[i]!) ?? lookup(envs, paths[i]!);
+      if (v !== prev[i]) {
+        same = false;
+        prev[i] = v;
+      }
+    }
+    if (same) return lastOut!;
     let out = '';
-    for (const p of parts) out += typeof p === 'string' ? p : text(lookup(selected, p) ?? lookup(envs, p));
+    let k = 0;
+    for (const p of parts) out += typeof p === 'string' ? p : text(prev[k++]);
+    // a value that is an object may change inside: only text and numbers are remembered
+    lastOut = prev.every((v) => typeof v !== 'object' || v === null) ? out : undefined;
     return out;
   };
 }

@@ -1,6 +1,7 @@
 import { topicMatches } from '../../../shared/topic.js';
 import type { Expr, Field, Statement } from './ast.js';
 import { FUNCTIONS } from './functions.js';
+import { filterMatcher } from './topic-match.js';
 import { parseSql, SqlError } from './parser.js';
 import { compare, equal, field, index, num, str, truthy, type Value } from './values.js';
 
@@ -38,18 +39,73 @@ export function compileSql(sql: string): CompiledSql {
 export function compileStatement(stmt: Statement): CompiledSql {
   // the top-level names an expression column defines: WHERE reads those from the selection
   const aliases = new Set<string>();
-  for (const f of stmt.fields) if (f.kind === 'expr') aliases.add(f.as[0]!);
-  const select = stmt.fields.map((f) => compileField(f));
+  // (a column selected under its own name, `SELECT qos`, reads the same from either)
+  for (const f of stmt.fields) if (f.kind === 'expr' && !(f.expr.kind === 'col' && f.as.length === 1 && f.as[0] === f.expr.name)) aliases.add(f.as[0]!);
+  const select = selection(stmt.fields);
   const where = stmt.where === undefined ? undefined : compileExpr(stmt.where, aliases);
+  // a WHERE that reads no alias runs first: an event it refuses costs no selection
+  if (where !== undefined && !readsAlias(stmt.where!, aliases)) {
+    return {
+      from: stmt.from,
+      run(src) {
+        if (!truthy(where(src, NO_SELECTION))) return undefined;
+        return select(src);
+      },
+    };
+  }
   return {
     from: stmt.from,
     run(src) {
-      const sel: Sel = {};
-      for (let i = 0; i < select.length; i++) select[i]!(src, sel);
+      const sel = select(src);
       if (where !== undefined && !truthy(where(src, sel))) return undefined;
       return sel;
     },
   };
+}
+
+/**
+ * The SELECT list as one function from the event to the selected columns. The usual list
+ * (expressions each under one distinct name) builds an object literal with fixed keys, made
+ * once per rule with `new Function` (keys are JSON string literals, values the compiled
+ * closures): one allocation of one stable shape per event instead of keyed stores.
+ */
+function selection(fields: Field[]): (src: Source) => Sel {
+  const names = fields.map((f) => (f.kind === 'expr' && f.as.length === 1 ? f.as[0]! : undefined));
+  const simple = names.every((n) => n !== undefined && n !== '__proto__') && new Set(names).size === names.length;
+  if (simple) {
+    const fns = fields.map((f) => compileExpr((f as Extract<Field, { kind: 'expr' }>).expr, undefined));
+    const body = names.map((n, i) => `${JSON.stringify(n)}: f[${i}](src, s)`).join(', ');
+    const make = new Function('f', 's', `return (src) => ({ ${body} });`) as (f: Eval[], s: Sel) => (src: Source) => Sel;
+    return make(fns, NO_SELECTION);
+  }
+  const each = fields.map((f) => compileField(f));
+  return (src) => {
+    const sel: Sel = {};
+    for (let i = 0; i < each.length; i++) each[i]!(src, sel);
+    return sel;
+  };
+}
+
+const NO_SELECTION: Sel = Object.freeze({}) as Sel;
+
+/** Whether an expression reads a column of the selection (an alias) rather than of the event. */
+function readsAlias(e: Expr, aliases: Set<string>): boolean {
+  switch (e.kind) {
+    case 'col':
+      return aliases.has(e.name);
+    case 'get':
+    case 'neg':
+    case 'not':
+      return readsAlias(e.of, aliases);
+    case 'index':
+      return readsAlias(e.of, aliases) || readsAlias(e.index, aliases);
+    case 'call':
+      return e.args.some((x) => readsAlias(x, aliases));
+    case 'bin':
+      return readsAlias(e.left, aliases) || readsAlias(e.right, aliases);
+    default:
+      return false;
+  }
 }
 
 function compileField(f: Field): (src: Source, sel: Sel) => void {
@@ -125,6 +181,11 @@ function compileExpr(e: Expr, aliases: Set<string> | undefined): Eval {
       return (src, sel) => fn(...args.map((a) => a(src, sel)));
     }
     case 'bin':
+      if (e.op === '=~' && e.right.kind === 'str') {
+        const match = filterMatcher(e.right.value);
+        const l = sub(e.left);
+        return (src, sel) => match(str(l(src, sel)));
+      }
       return binary(e.op, sub(e.left), sub(e.right));
   }
 }

@@ -24,34 +24,29 @@ const newId = (): string => ID_NODE + (++idSeq).toString(16).toUpperCase().padSt
 
 const peername = (c: ClientInfo): string => `${c.peerhost}:${c.peerport}`;
 
-/** A class per column list: its instances read each column from their source when asked (getters on the prototype). */
-/** (one per fixed column list of the message sources) */
-const lazyClasses = new Map<readonly string[], new (src: Source) => Record<string, Value>>();
+/** A record class of one column list: its instances read each column from their source when asked (getters on the prototype). */
+type LazyRecord = new (src: Source) => Record<string, Value>;
 
 /**
- * An event's columns as a record without computing them: what actions get as their envs
- * (most read one or two, or none). JSON.stringify (toJSON) and `for...in` see every column.
+ * A class of records of an event's columns that computes none of them until read: what
+ * actions get as their envs (most read one or two, or none). JSON.stringify (toJSON) and
+ * `for...in` see every column. One class per column list, made once.
  */
-function lazyRecord(src: Source, names: readonly string[]): Record<string, Value> {
-  let C = lazyClasses.get(names);
-  if (C === undefined) {
-    class Lazy {
-      readonly #src: Source;
-      constructor(src: Source) {
-        this.#src = src;
-      }
-      static read(l: Lazy, n: string): Value {
-        return l.#src.col(n);
-      }
-      toJSON(): Record<string, Value> {
-        return this.#src.all();
-      }
+function lazyRecord(names: readonly string[]): LazyRecord {
+  class Lazy {
+    readonly #src: Source;
+    constructor(src: Source) {
+      this.#src = src;
     }
-    for (const n of names) Object.defineProperty(Lazy.prototype, n, { get(this: Lazy) { return Lazy.read(this, n); }, enumerable: true });
-    C = Lazy as unknown as new (src: Source) => Record<string, Value>;
-    lazyClasses.set(names, C);
+    static read(l: Lazy, n: string): Value {
+      return l.#src.col(n);
+    }
+    toJSON(): Record<string, Value> {
+      return this.#src.all();
+    }
   }
-  return new C(src);
+  for (const n of names) Object.defineProperty(Lazy.prototype, n, { get(this: Lazy) { return Lazy.read(this, n); }, enumerable: true });
+  return Lazy as unknown as LazyRecord;
 }
 
 /** The columns of an event, by name; `all` lists them for `SELECT *`. */
@@ -65,6 +60,8 @@ abstract class EventSource implements Source {
   ) {}
 
   protected abstract names: readonly string[];
+  /** the lazy record class of `names` (RecordSource computes its columns at once and needs none) */
+  protected lazy: LazyRecord = NO_LAZY;
   protected abstract column(name: string): Value;
   protected payload(): Buffer | undefined {
     return undefined;
@@ -92,7 +89,7 @@ abstract class EventSource implements Source {
   private envsMade: Record<string, Value> | undefined;
   /** the columns as a lazy record: a column is computed when an action reads it */
   envs(): Record<string, Value> {
-    return (this.envsMade ??= lazyRecord(this, this.names));
+    return (this.envsMade ??= new this.lazy(this));
   }
 
   all(): Record<string, Value> {
@@ -102,7 +99,14 @@ abstract class EventSource implements Source {
   }
 }
 
-const MESSAGE_COLUMNS = ['id', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'headers', 'pub_props', 'timestamp', 'publish_received_at', 'node'] as const;
+const NO_LAZY: LazyRecord = lazyRecord([]);
+
+const MESSAGE_COLUMNS = ['id', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'headers', 'pub_props', 'timestamp', 'publish_received_at', 'node'];
+const DELIVERY_COLUMNS = ['id', 'from_clientid', 'from_username', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'pub_props', 'timestamp', 'publish_received_at', 'node'];
+const DROPPED_COLUMNS = ['id', 'reason', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'pub_props', 'timestamp', 'publish_received_at', 'node'];
+const MESSAGE_ENVS = lazyRecord(MESSAGE_COLUMNS);
+const DELIVERY_ENVS = lazyRecord(DELIVERY_COLUMNS);
+const DROPPED_ENVS = lazyRecord(DROPPED_COLUMNS);
 
 /** A message's own columns, shared by the publish, delivered, acked and dropped events. */
 function messageColumn(s: MessageSource, name: string): Value {
@@ -134,6 +138,7 @@ function messageColumn(s: MessageSource, name: string): Value {
 /** A message published (a FROM topic filter), EMQX's message.publish columns. */
 export class MessageSource extends EventSource {
   protected names: readonly string[] = MESSAGE_COLUMNS;
+  protected override lazy = MESSAGE_ENVS;
   constructor(
     readonly msg: Message,
     node: string,
@@ -169,7 +174,8 @@ export class MessageSource extends EventSource {
 
 /** message.delivered / message.acked: the message and whom it went to (`from_*` the publisher). */
 class DeliverySource extends MessageSource {
-  protected override names: readonly string[] = ['id', 'from_clientid', 'from_username', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'pub_props', 'timestamp', 'publish_received_at', 'node'];
+  protected override lazy = DELIVERY_ENVS;
+  protected override names: readonly string[] = DELIVERY_COLUMNS;
   constructor(
     msg: Message,
     readonly clientid: string,
@@ -199,7 +205,8 @@ class DeliverySource extends MessageSource {
 }
 
 class DroppedSource extends MessageSource {
-  protected override names: readonly string[] = ['id', 'reason', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'pub_props', 'timestamp', 'publish_received_at', 'node'];
+  protected override lazy = DROPPED_ENVS;
+  protected override names: readonly string[] = DROPPED_COLUMNS;
   constructor(
     msg: Message,
     readonly reason: string,

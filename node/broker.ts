@@ -13,6 +13,7 @@ import type { ClusterHooks, PacketHost, PublishResult, SubscribeResult, SysHost,
 import { PublishOutcome } from './core/publish-result.js';
 import { sweep } from './core/sweep.js';
 import type { TopicMetrics } from './features/topic-metrics.js';
+import type { RuleEngine } from './rules/engine.js';
 import type { Listener, ListenerInfo } from './listeners/listener.js';
 import { metricIndex, type Metrics } from './metrics/metrics.js';
 import type { Stats } from './metrics/stats.js';
@@ -64,6 +65,8 @@ export interface BrokerParts {
   retained: RetainedStore;
   /** EMQX's topic metrics module (node/features/topic-metrics.ts) */
   topicMetrics: TopicMetrics;
+  /** EMQX's rule engine (node/rules/engine.ts); built with the broker, which it publishes through */
+  rules: (b: Broker) => RuleEngine;
 }
 
 /**
@@ -84,6 +87,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   readonly router: Router;
   readonly retained: RetainedStore;
   readonly topicMetrics: TopicMetrics;
+  readonly rules: RuleEngine;
   /** the listeners, wired to this broker by node/core/compose.ts; started and closed by start() and stop() */
   readonly listeners: Listener[] = [];
   /** what else the node listens on, for the listeners API (a standalone node's management API) */
@@ -120,6 +124,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.router = parts.router;
     this.retained = parts.retained;
     this.topicMetrics = parts.topicMetrics;
+    this.rules = parts.rules(this);
     this.registry = new SessionRegistry(this);
     this.sys = new SysTopics(this);
     this.presence = new Presence(this.hooks, this);

@@ -16,6 +16,7 @@ import { NODES_PARAMS, type NodesRpc } from './api/nodes.js';
 import type { Shape } from './api/params-schema.js';
 import { PLUGINS_PARAMS, type PluginsRpc } from './api/plugins.js';
 import { RESOURCES_PARAMS, type ResourcesRpc } from './api/resources.js';
+import { RULES_PARAMS, type RulesRpc } from './api/rules.js';
 import { ROUTES_PARAMS, type RoutesRpc } from './api/routes.js';
 import { SESSION_PARAMS, type SessionRpc } from './api/session.js';
 import { STATS_PARAMS, type StatsRpc } from './api/stats.js';
@@ -41,7 +42,8 @@ export interface RpcMethods
     AlarmsRpc,
     TopicMetricsRpc,
     ResourcesRpc,
-    TelemetryRpc {}
+    TelemetryRpc,
+    RulesRpc {}
 
 /** Every method's parameter shape, which a node checks a request against (a method without one fails the build). */
 export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
@@ -62,6 +64,7 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
   ...TOPIC_METRICS_PARAMS,
   ...RESOURCES_PARAMS,
   ...TELEMETRY_PARAMS,
+  ...RULES_PARAMS,
 };
 
 export type RpcMethod = keyof RpcMethods;

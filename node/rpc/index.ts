@@ -26,6 +26,7 @@ import { subscriptionsHandlers } from './subscriptions.js';
 import { topicMetricsHandlers } from './topic-metrics.js';
 import { resourcesHandlers } from './resources.js';
 import { telemetryHandlers } from './telemetry.js';
+import { rulesHandlers } from './rules.js';
 
 /** Every method of the contract; `extra` is what the cluster layer answers itself (session takeover). */
 export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeover'>): RpcHandlers {
@@ -46,6 +47,7 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...topicMetricsHandlers(b),
     ...resourcesHandlers(b),
     ...telemetryHandlers(b),
+    ...rulesHandlers(b),
     ...extra,
   };
 }

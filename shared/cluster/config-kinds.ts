@@ -8,10 +8,10 @@
 import { asAppRecord, type AppRecord } from '../api/apps.js';
 import { asBannedEntry, bannedKey, type BannedEntry } from '../api/banned.js';
 import { asFeatureState, featureStateKey, type FeatureStateRecord } from '../api/feature-states.js';
+import { asRuleRecord, type RuleRecord } from '../api/rules.js';
 import { asTopicMetricsRecord, type TopicMetricsRecord } from '../api/topic-metrics.js';
 import { asDataFileRecord, type DataFileRecord } from '../api/data-files.js';
 import { asResourceRecord, type ResourceRecord } from '../api/resources.js';
-import { asRuleRecord, type RuleRecord } from '../api/rule-refs.js';
 import { asTelemetryRecord, type TelemetryRecord } from '../api/telemetry.js';
 
 /** The fields of T holding a number. */
@@ -76,14 +76,11 @@ const KINDS = {
     from: asResourceRecord,
     compare: (a, b) => a.created_at - b.created_at || compareStrings(a.id, b.id),
   }),
-  /**
-   * PROVISIONAL: the rule engine's rules, by id, with the minimal check of shared/api/rule-refs.ts;
-   * the rule engine's own declaration replaces this one at merge.
-   */
+  /** the rule engine's rules (shared/api/rules.ts), by id, oldest first */
   rules: kind<RuleRecord>({
     key: (r) => r.id,
     from: asRuleRecord,
-    compare: (a, b) => compareStrings(a.id, b.id),
+    compare: (a, b) => a.created_at - b.created_at || compareStrings(a.id, b.id),
   }),
   /** the telemetry switch and the cluster's uuid (shared/api/telemetry.ts): one record */
   telemetry: kind<TelemetryRecord>({

@@ -45,7 +45,7 @@ describe('data export and import', () => {
     const res = await on(a, 'POST', '/resources', { type: 'web_hook', config: { url: sink!.url }, description: 'exported' });
     ok(res);
     resourceId = res.body.data.id;
-    await c!.store.configPut('rules', { id: 'rule:exp', rawsql: 'SELECT * FROM "t/#"', actions: [{ name: 'data_to_webserver', params: { $resource: resourceId } }], enabled: true, description: '' }, 'upsert');
+    await c!.store.configPut('rules', { id: 'rule:exp', rawsql: 'SELECT * FROM "t/#"', actions: [{ id: 'data_to_webserver_1', name: 'data_to_webserver', params: { $resource: resourceId } }], enabled: true, description: '', for: ['t/#'], created_at: Date.now() }, 'upsert');
 
     const r = await on(a, 'POST', '/data/export');
     ok(r);

@@ -114,7 +114,7 @@ describe('resources', () => {
   });
 
   it('a resource a rule uses is not deleted (both kept); once the rule goes it is', async () => {
-    const rule = { id: 'rule:uses', rawsql: 'SELECT * FROM "t/#"', actions: [{ name: 'data_to_webserver', params: { $resource: id } }], enabled: true, description: '' };
+    const rule = { id: 'rule:uses', rawsql: 'SELECT * FROM "t/#"', actions: [{ id: 'data_to_webserver_1', name: 'data_to_webserver', params: { $resource: id } }], enabled: true, description: '', for: ['t/#'], created_at: Date.now() };
     assert.equal(await c!.store.configPut('rules', rule, 'upsert'), true);
     const r = await call('DELETE', `/resources/${enc(id)}`);
     fails(r, 400, 102);

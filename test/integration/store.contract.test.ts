@@ -445,7 +445,7 @@ function contract(name: string, factory: BackendFactory): void {
         feature_states: (v) => ({ feature: 'k', scope: '*', active: Number(v) % 2 === 1 }),
         topic_metrics: (v) => ({ topic: 'k', create_time: 1_000 + Number(v) }),
         resources: (v) => ({ id: 'resource:k', type: 'web_hook', config: { url: `http://h/${v}`, headers: { a: v } }, description: v, created_at: 1_000 }),
-        rules: (v) => ({ id: 'k', actions: [{ name: 'do_nothing', params: { v } }], rawsql: v }),
+        rules: (v) => ({ id: 'k', rawsql: 'SELECT * FROM "t"', for: ['t'], actions: [], description: v, enabled: true, created_at: 1_000 }),
         telemetry: (v) => ({ key: 'k', enabled: Number(v) % 2 === 1, uuid: `u${v}` }),
         data_files: (v) => ({ filename: 'k', created_at: 1_000, content: v }),
       };

@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import { validDataFilename } from '../../shared/api/data-files.js';
 import { ParamError } from '../../shared/api/query-schema.js';
 import { createLogger } from '../../shared/logger.js';
-import { parseTemplate, render } from '../../node/rules/actions/template.js';
+import { hasPlaceholder, template } from '../../node/rules/actions/template.js';
 import type { ParamsSchema } from '../../node/rules/contracts.js';
 import { checkSchema, durationMs } from '../../node/rules/params-check.js';
 import { WebHookResource } from '../../node/rules/resource-types/web-hook.js';
 import { Resources } from '../../node/rules/resources.js';
 
-test('templates render fields, nested JSON payload fields, non-strings as JSON, missing ones as undefined', () => {
+test('templates render fields, nested JSON payload fields, non-strings as JSON, missing ones as empty text', () => {
   const data = { clientid: 'c1', qos: 1, payload: '{"a":{"b":[1,2]},"s":"x"}', obj: { k: true }, nil: null };
   const cases: [string, string][] = [
     ['plain', 'plain'],
@@ -22,13 +22,13 @@ test('templates render fields, nested JSON payload fields, non-strings as JSON, 
     ['${payload.s}-${payload.a.b}', 'x-[1,2]'],
     ['${obj}', '{"k":true}'],
     ['${ clientid }', 'c1'],
-    ['${missing}|${nil}|${payload.none}', 'undefined|undefined|undefined'],
+    ['${missing}|${nil}|${payload.none}', '||'],
     ['${payload}', '{"a":{"b":[1,2]},"s":"x"}'],
     ['$ {x} ${', '$ {x} ${'],
   ];
-  for (const [src, want] of cases) assert.equal(render(parseTemplate(src), data), want, src);
-  assert.equal(parseTemplate('abc').constant, true);
-  assert.equal(parseTemplate('a${b}').constant, false);
+  for (const [src, want] of cases) assert.equal(template(src)(data, {}), want, src);
+  assert.equal(hasPlaceholder('abc'), false);
+  assert.equal(hasPlaceholder('a${b}'), true);
 });
 
 const SCHEMA: ParamsSchema = {

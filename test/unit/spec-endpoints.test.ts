@@ -23,16 +23,6 @@ const SPEC: SpecEndpoint[] = JSON.parse(readFileSync(`${REPO_ROOT}test/data/emqx
 
 /** The document's endpoints no table serves yet, by why. Remove a group's lines as its endpoints land. */
 const NOT_SERVED_YET: Record<string, string[]> = {
-  // issue 10: the rule engine
-  'issue 10': [
-    'GET /rules',
-    'GET /rules/:rule_id',
-    'POST /rules',
-    'PUT /rules/:rule_id',
-    'DELETE /rules/:rule_id',
-    'GET /actions',
-    'GET /actions/:action_name',
-  ],
   // EMQX Enterprise only
   license: ['POST /license/upload'],
 };

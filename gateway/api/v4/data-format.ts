@@ -1,6 +1,6 @@
 import { asAppRecord, type AppRecord } from '../../../shared/api/apps.js';
 import { asResourceRecord } from '../../../shared/api/resources.js';
-import { resourcesOf, type RuleRecord } from '../../../shared/api/rule-refs.js';
+import { resourcesOf, type RuleRecord } from '../../../shared/api/rules.js';
 import { CODE } from '../../../shared/result-codes.js';
 import { CONFIG_KINDS, configKind, type ConfigKind, type ConfigRecord } from '../../../shared/cluster/config-kinds.js';
 import { formatDatetime } from '../../../shared/time-format.js';

@@ -14,6 +14,8 @@ import { plugins } from './plugins.js';
 import { modules } from './modules.js';
 import { metrics } from './metrics.js';
 import { topicMetrics } from './topic-metrics.js';
+import { rules } from './rules.js';
+import { actions } from './actions.js';
 import { stats } from './stats.js';
 import { resourceTypes } from './resource-types.js';
 import { resources as ruleResources } from './resources.js';
@@ -21,4 +23,4 @@ import { data } from './data.js';
 import { telemetry } from './telemetry.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, mqtt, plugins, listeners, modules, metrics, topicMetrics, stats, alarms, aclCache, banned, apps, resourceTypes, ruleResources, data, telemetry];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, mqtt, plugins, listeners, modules, metrics, topicMetrics, stats, alarms, aclCache, banned, apps, data, rules, actions, resourceTypes, ruleResources, telemetry];

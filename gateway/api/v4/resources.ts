@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ResourceRecord, ResourceStatusRow } from '../../../shared/api/resources.js';
-import { resourcesOf } from '../../../shared/api/rule-refs.js';
+import { resourcesOf } from '../../../shared/api/rules.js';
 import { CODE } from '../../../shared/result-codes.js';
 import type { ApiContext, Resource } from '../endpoint.js';
 import { ApiError, notFound } from '../errors.js';

@@ -1,7 +1,7 @@
 import type { ActionHost, ActionInstance, ActionType, ParamsSchema, Selected } from '../contracts.js';
 import { checkSchema } from '../params-check.js';
 import { WebHookResource } from '../resource-types/web-hook.js';
-import { parseTemplate, render, type Template } from './template.js';
+import { hasPlaceholder, template, type Template } from './template.js';
 
 /**
  * EMQX's `data_to_webserver` action (emqx_web_hook_actions): one HTTP request per event
@@ -38,7 +38,7 @@ const PARAMS: ParamsSchema = {
 };
 
 /** A header: name and value templates (EMQX normalises names: lower case, `_` as `-`). */
-type HeaderTemplate = [string, Template];
+type HeaderTemplate = [string, Template, boolean];
 
 class DataToWebServer implements ActionInstance {
   private resource: WebHookResource;
@@ -53,25 +53,25 @@ class DataToWebServer implements ActionInstance {
     private readonly body: Template | undefined,
   ) {
     this.resource = resourceOf(host, resourceId);
-    this.constantHeaders = headers.every(([, v]) => v.constant) ? this.headersFor({}) : undefined;
+    this.constantHeaders = headers.every(([, , constant]) => constant) ? this.headersFor({}, {}) : undefined;
   }
 
-  async run(selected: Selected): Promise<void> {
+  async run(selected: Selected, envs: Selected): Promise<void> {
     // a resource whose config changed is a new instance: pick it up
     if (this.resource.closed) this.resource = resourceOf(this.host, this.resourceId);
     const r = this.resource;
     const withBody = this.method === 'POST' || this.method === 'PUT';
-    const body = withBody ? (this.body ? render(this.body, selected) : JSON.stringify(selected)) : undefined;
-    const headers = this.constantHeaders ?? this.headersFor(selected);
-    const answer = await r.send(this.method, r.pathOf(render(this.path, selected)), headers, body);
+    const body = withBody ? (this.body ? this.body(selected, envs) : JSON.stringify(selected)) : undefined;
+    const headers = this.constantHeaders ?? this.headersFor(selected, envs);
+    const answer = await r.send(this.method, r.pathOf(this.path(selected, envs)), headers, body);
     if (answer.status < 200 || answer.status >= 300) throw new Error(`HTTP request failed with status code ${answer.status}`);
   }
 
-  private headersFor(selected: Selected): Record<string, string> {
+  private headersFor(selected: Selected, envs: Selected): Record<string, string> {
     const cfg = this.resource.cfg;
     // the resource's headers and content type first, the action's over them
     const out: Record<string, string> = { 'content-type': cfg.contentType, ...cfg.headers };
-    for (const [k, v] of this.headers) out[k] = render(v, selected);
+    for (const [k, v] of this.headers) out[k] = v(selected, envs);
     if (this.method === 'GET' || this.method === 'DELETE') delete out['content-type'];
     return out;
   }
@@ -97,9 +97,9 @@ export const dataToWebserverAction: ActionType = {
     const headers: HeaderTemplate[] = [];
     for (const [k, v] of Object.entries(p.headers as Record<string, unknown>)) {
       if (typeof v !== 'string') throw new Error(`bad parameter params.headers.${k}: must be a string`);
-      headers.push([k.toLowerCase().replaceAll('_', '-'), parseTemplate(v)]);
+      headers.push([k.toLowerCase().replaceAll('_', '-'), template(v), !hasPlaceholder(v)]);
     }
     const body = p.body as string;
-    return new DataToWebServer(host, p.$resource as string, p.method as string, parseTemplate(p.path as string), headers, body === '' ? undefined : parseTemplate(body));
+    return new DataToWebServer(host, p.$resource as string, p.method as string, template(p.path as string), headers, body === '' ? undefined : template(body));
   },
 };

@@ -1,57 +1,67 @@
+import type { Selected } from '../contracts.js';
+import { field, str } from '../sql/values.js';
+
 /**
- * `${field}` templates of the rule engine's actions (EMQX's emqx_rule_utils:preproc_tmpl /
- * proc_tmpl): parsed once when the action is made, rendered per event. `${payload.x.y}`
- * reads into nested objects (a JSON payload string is decoded for it); a string renders
- * as itself, anything else as JSON, a missing field as "undefined" (as EMQX renders it).
+ * EMQX's `${path}` placeholders (emqx_rule_utils:preproc_tmpl), compiled once per action: a
+ * path is looked up in the selected data first, then in the event's columns
+ * (`${payload.x}` goes into the JSON payload). An unknown path is empty text.
  */
+/** A compiled template: the text for one event's selected data and columns. */
+export type Template = (selected: Selected, envs: Selected) => string;
 
-type Part = string | readonly string[];
+const PLACEHOLDER = /\$\{([^}]+)\}/g;
 
-export interface Template {
-  readonly parts: readonly Part[];
-  /** true if the template has no placeholder */
-  readonly constant: boolean;
+/** Whether `tmpl` has a `${path}` (a constant one renders the same for every event). */
+export function hasPlaceholder(tmpl: string): boolean {
+  return new RegExp(PLACEHOLDER.source).test(tmpl);
 }
 
-export function parseTemplate(src: string): Template {
-  const parts: Part[] = [];
-  const re = /\$\{([^}]*)\}/g;
+export function template(tmpl: string): Template {
+  const parts: (string | string[])[] = [];
+  const re = new RegExp(PLACEHOLDER.source, 'g');
   let last = 0;
-  for (let m = re.exec(src); m; m = re.exec(src)) {
-    if (m.index > last) parts.push(src.slice(last, m.index));
+  for (let m = re.exec(tmpl); m !== null; m = re.exec(tmpl)) {
+    if (m.index > last) parts.push(tmpl.slice(last, m.index));
     parts.push(m[1]!.trim().split('.'));
     last = m.index + m[0].length;
   }
-  if (last < src.length) parts.push(src.slice(last));
-  return { parts, constant: parts.every((p) => typeof p === 'string') };
-}
-
-/** The value at `path` in `data`, descending into JSON strings where a path goes on. */
-export function lookup(data: Record<string, unknown>, path: readonly string[]): unknown {
-  let v: unknown = data;
-  for (const key of path) {
-    if (typeof v === 'string') {
-      try {
-        v = JSON.parse(v);
-      } catch {
-        return undefined;
+  if (last < tmpl.length) parts.push(tmpl.slice(last));
+  if (parts.length === 1 && typeof parts[0] === 'string') {
+    const s = parts[0];
+    return () => s;
+  }
+  if (parts.length === 1) {
+    const path = parts[0] as string[];
+    return (selected, envs) => text(lookup(selected, path) ?? lookup(envs, path));
+  }
+  // the last values and their result: the same values (a publisher's clientid, again and
+  // again) give the very same string, whose hash the router and the topic caches keep
+  const paths = parts.filter((p): p is string[] => typeof p !== 'string');
+  const prev: unknown[] = paths.map(() => undefined);
+  let lastOut: string | undefined;
+  return (selected, envs) => {
+    let same = lastOut !== undefined;
+    for (let i = 0; i < paths.length; i++) {
+      const v = lookup(selected, paths[i]!) ?? lookup(envs, paths[i]!);
+      if (v !== prev[i]) {
+        same = false;
+        prev[i] = v;
       }
     }
-    if (typeof v !== 'object' || v === null) return undefined;
-    v = (v as Record<string, unknown>)[key];
-  }
+    if (same) return lastOut!;
+    let out = '';
+    let k = 0;
+    for (const p of parts) out += typeof p === 'string' ? p : text(prev[k++]);
+    // a value that is an object may change inside: only text and numbers are remembered
+    lastOut = prev.every((v) => typeof v !== 'object' || v === null) ? out : undefined;
+    return out;
+  };
+}
+
+function lookup(root: Selected, path: string[]): unknown {
+  let v: unknown = root[path[0]!];
+  for (let i = 1; i < path.length && v !== undefined; i++) v = field(v, path[i]!);
   return v;
 }
 
-export function renderValue(v: unknown): string {
-  if (v === undefined || v === null) return 'undefined';
-  if (typeof v === 'string') return v;
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
-  return JSON.stringify(v);
-}
-
-export function render(t: Template, data: Record<string, unknown>): string {
-  let out = '';
-  for (const p of t.parts) out += typeof p === 'string' ? p : renderValue(lookup(data, p));
-  return out;
-}
+const text = (v: unknown): string => (v === undefined || v === null ? '' : str(v));

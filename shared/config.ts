@@ -33,6 +33,7 @@ const options = {
   metricsCacheMs: { env: 'STARLING_METRICS_CACHE_MS', kind: 'int', default: 1000, help: 'how long a gateway reuses the nodes\' answers for GET /metrics, in ms: scrapes within it cost the cluster nothing (0: every scrape asks; concurrent ones still share one round)' },
   metricsTimeoutMs: { env: 'STARLING_METRICS_TIMEOUT_MS', kind: 'int', default: 2000, help: 'how long GET /metrics waits for each node\'s answer, in ms; a node that does not answer in time is reported down (starling_node_up 0)' },
   metricsAuth: { env: 'STARLING_METRICS_AUTH', kind: 'bool', default: false, help: 'require Basic auth with an API app\'s AppID and AppSecret on GET /metrics (default: open, as a Prometheus target usually is)' },
+  dashboardPort: { env: 'STARLING_DASHBOARD_PORT', kind: 'int', default: -1, help: 'a second port of the gateway for the web dashboard (also always at /dashboard/ on the API port; 0 picks a free port, -1 disables)' },
   semiSpaceMb: { env: 'STARLING_SEMI_SPACE_MB', kind: 'int', default: 2, help: "V8 young-generation semi-space cap in MB (node only): small keeps idle connections' memory low" },
   logLevel: { env: 'STARLING_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
 

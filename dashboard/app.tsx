@@ -48,7 +48,7 @@ export function App(): JSX.Element {
           Log out
         </button>
       </header>
-      <nav id="nav" class={menu ? 'nav open' : 'nav'} aria-label="pages">
+      <nav id="nav" class={menu ? "nav open" : "nav"} aria-label="Main">
         <ul>
           {PAGES.map((p) => (
             <li key={p.path}>

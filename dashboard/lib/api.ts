@@ -79,6 +79,28 @@ export async function checkCredentials(appId: string, secret: string): Promise<v
   await call('GET', '/brokers', undefined, basicAuth({ appId, secret }), false);
 }
 
+/**
+ * GET /metrics (Prometheus' text): the gateway answers it from its short scrape cache, so
+ * any number of open dashboards cost the nodes one scrape per cache interval.
+ */
+export async function prometheus(): Promise<string> {
+  const s = currentSession();
+  if (!s) throw new ApiFailure(401, -1, 'not logged in');
+  let res: Response;
+  try {
+    res = await fetch('../metrics', { headers: { authorization: basicAuth(s) }, cache: 'no-store', credentials: 'omit' });
+  } catch (err) {
+    throw new ApiFailure(0, -1, `the gateway did not answer: ${(err as Error).message}`);
+  }
+  if (res.status === 401) {
+    logout();
+    throw new ApiFailure(401, -1, 'unauthorized');
+  }
+  if (!res.ok) throw new ApiFailure(res.status, -1, `GET /metrics: HTTP ${res.status}`);
+  touch();
+  return res.text();
+}
+
 export const get = <T>(path: string): Promise<Answer<T>> => api<T>('GET', path);
 
 /** Query string from the set fields only. */

@@ -85,9 +85,9 @@ describe('the dashboard in a browser', () => {
     await shoot('login');
     await login('admin', 'not-the-secret');
     await page.getByText('Wrong AppID or AppSecret.').waitFor();
-    assert.equal(await page.getByRole('navigation', { name: 'pages' }).count(), 0, 'nothing but the login form without a session');
+    assert.equal(await page.getByRole('navigation', { name: 'Main', exact: true }).count(), 0, 'nothing but the login form without a session');
     await login('admin', 'public');
-    await page.getByRole('navigation', { name: 'pages' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main', exact: true }).waitFor();
   });
 
   it('the overview shows 3 running nodes and its message chart moves when clients publish', async () => {
@@ -145,6 +145,12 @@ describe('the dashboard in a browser', () => {
     const dialog = page.getByRole('dialog', { name: 'Kick this client?' });
     await dialog.waitFor();
     await page.screenshot({ path: join(SHOTS, 'kick-dialog-desktop.png') });
+    // the modal dialog keeps the keyboard: Tab moves between its buttons only
+    for (let i = 0; i < 5; i++) {
+      await page.keyboard.press('Tab');
+      const inside = await page.evaluate(() => document.activeElement === document.body || document.activeElement?.closest('dialog') !== null);
+      assert.ok(inside, `focus left the dialog after ${i + 1} Tab(s)`);
+    }
     // Escape leaves it be
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
@@ -198,12 +204,23 @@ describe('the dashboard in a browser', () => {
     else assert.equal(await page.getByText('The rule engine is not available').count(), 0);
   });
 
-  it('the dialog keeps the keyboard inside it; navigation is real links', async () => {
+  it('navigation is real links, reached with the keyboard; a menu at a phone\'s width', async () => {
     await page.goto(dash('#/overview'));
     await page.getByRole('link', { name: 'Clients' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Clients' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'Clients' }).getAttribute('aria-current'), 'page');
+    // at a phone's width the navigation is a menu behind a button
+    await page.setViewportSize(PHONE);
+    const menu = page.getByRole('button', { name: 'Menu' });
+    assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+    assert.equal(await page.getByRole('link', { name: 'Alarms' }).isVisible(), false);
+    await menu.click();
+    await page.screenshot({ path: join(SHOTS, 'menu-phone.png') });
+    await page.getByRole('link', { name: 'Alarms' }).click();
+    await page.getByRole('heading', { name: 'Alarms', exact: true }).waitFor();
+    assert.equal(await menu.getAttribute('aria-expanded'), 'false', 'the menu closes after a choice');
+    await page.setViewportSize(DESKTOP);
   });
 
   it('with one node killed, the UI names it', async () => {
@@ -221,7 +238,7 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('AppSecret').waitFor();
     await login('admin', 'public');
-    await page.getByRole('navigation', { name: 'pages' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main', exact: true }).waitFor();
     await page.evaluate(() => {
       const s = JSON.parse(sessionStorage.getItem('starling.session')!) as { expires: number };
       sessionStorage.setItem('starling.session', JSON.stringify({ ...s, expires: Date.now() - 1 }));

@@ -20,7 +20,7 @@ export function Chart({ title, t, series, version }: { title: string; t: number[
         width: el.clientWidth || 300,
         height: 220,
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { size: 4 } }))],
-        axes: [{}, { size: 60 }],
+        axes: [{ space: 90 }, { size: 60 }],
         // at least a minute wide, so the first samples do not stretch over years
         scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - 60), max] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
         legend: { live: true },

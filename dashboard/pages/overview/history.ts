@@ -1,6 +1,6 @@
 // The last hour of cluster-wide samples, kept in the browser (module state: it survives
 // moving between pages, not a reload). Counters become per-second rates between samples.
-import { get } from '../../lib/api.js';
+import { prometheus } from '../../lib/api.js';
 
 export const SAMPLE_MS = 3000;
 const KEEP_MS = 60 * 60 * 1000;
@@ -16,27 +16,35 @@ export interface History {
 export const history: History = { t: [], connections: [], received: [], sent: [], dropped: [] };
 let last: { at: number; received: number; sent: number; dropped: number } | undefined;
 
-type PerNode<K extends string> = ({ node: string } & Record<K, Record<string, number>>)[];
-
-function sum(rows: Record<string, number>[], name: string): number {
-  let s = 0;
-  for (const r of rows) s += r[name] ?? 0;
-  return s;
+/** The cluster totals (`starling_cluster_*`, no labels) of a Prometheus text exposition. */
+export function clusterTotals(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('starling_cluster_')) continue;
+    // `name value [timestamp]`; a labelled series is not a total
+    const [name, value] = line.split(' ');
+    if (!name || name.includes('{')) continue;
+    const v = Number(value);
+    if (Number.isFinite(v)) out.set(name, v);
+  }
+  return out;
 }
 
-/** One sample from GET /api/v4/metrics and /stats (one row per node, summed). */
+/**
+ * One sample from GET /metrics' cluster totals (served from the gateway's scrape cache,
+ * not one RPC round per open dashboard as /api/v4/metrics and /stats would be).
+ */
 export async function sample(): Promise<void> {
-  const [m, s] = await Promise.all([get<PerNode<'metrics'>>('/metrics'), get<PerNode<'stats'>>('/stats')]);
-  const metrics = m.data.map((r) => r.metrics ?? r);
-  const stats = s.data.map((r) => r.stats ?? r);
+  const totals = clusterTotals(await prometheus());
+  const v = (name: string): number => totals.get(`starling_cluster_${name}`) ?? 0;
   const at = Date.now();
-  const now = { at, received: sum(metrics, 'messages.received'), sent: sum(metrics, 'messages.sent'), dropped: sum(metrics, 'messages.dropped') };
+  const now = { at, received: v('messages_received_total'), sent: v('messages_sent_total'), dropped: v('messages_dropped_total') };
   if (last) {
     const dt = Math.max(0.001, (at - last.at) / 1000);
     // a node restart resets its counters: never show a negative rate
     const rate = (a: number, b: number): number => Math.max(0, (a - b) / dt);
     history.t.push(at / 1000);
-    history.connections.push(sum(stats, 'connections.count'));
+    history.connections.push(v('connections_count'));
     history.received.push(rate(now.received, last.received));
     history.sent.push(rate(now.sent, last.sent));
     history.dropped.push(rate(now.dropped, last.dropped));

@@ -11,7 +11,7 @@ interface Plugin {
   type?: string;
 }
 
-/** Each node's plugins (GET /plugins: one entry per node), loaded or unloaded on that node. */
+/** Each node's plugins (GET /plugins: one entry per node), loaded or unloaded on that node; state and switch first, so a phone shows them without scrolling. */
 export function Plugins(): JSX.Element {
   const list = useApi(() => get<{ node: string; plugins: Plugin[] }[]>('/plugins'), 'plugins', 5000);
   const { run, status } = useAction();
@@ -30,8 +30,6 @@ export function Plugins(): JSX.Element {
             empty="No plugin."
             columns={[
               { title: 'Plugin', cell: (p) => p.name },
-              { title: 'Version', cell: (p) => p.version },
-              { title: 'Description', cell: (p) => p.description },
               { title: 'State', cell: (p) => <span class={p.active ? 'pill up' : 'pill'}>{p.active ? 'loaded' : 'unloaded'}</span> },
               {
                 title: 'Action',
@@ -44,6 +42,8 @@ export function Plugins(): JSX.Element {
                   );
                 },
               },
+              { title: 'Version', cell: (p) => p.version },
+              { title: 'Description', cell: (p) => p.description },
             ]}
           />
         </div>

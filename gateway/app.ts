@@ -3,6 +3,7 @@ import type { ClusterStore } from '../shared/cluster/store.js';
 import type { Logger } from '../shared/logger.js';
 import { CODE } from '../shared/result-codes.js';
 import { appAuth } from './auth.js';
+import { dashboardRouter } from './dashboard.js';
 import type { ClusterClient } from './cluster-client.js';
 import { ApiError, asApiError } from './api/errors.js';
 import type { Endpoint, Resource } from './api/endpoint.js';
@@ -32,6 +33,7 @@ export const UNKNOWN_ENDPOINT = 'unknown';
 const STATUS_ENDPOINT = 'status';
 const INDEX_ENDPOINT = 'list_endpoints';
 const METRICS_ENDPOINT = 'prometheus';
+const DASHBOARD_ENDPOINT = 'dashboard';
 
 /** Times every request from its arrival and reports it to `observe` once answered. */
 function observed(observe: NonNullable<GatewayDeps['observe']>): express.RequestHandler {
@@ -59,7 +61,7 @@ function sendError(res: Response, err: ApiError): void {
 
 /**
  * The gateway's Express app: `/status` for load balancers, `/metrics` for Prometheus,
- * then `/api/v4` behind Basic auth, routed from the resources' endpoint tables. Every answer under /api is JSON, errors
+ * `/dashboard/` (the web dashboard's static files), then `/api/v4` behind Basic auth, routed from the resources' endpoint tables. Every answer under /api is JSON, errors
  * included (no HTML, no stack traces).
  */
 export function createApp(deps: GatewayDeps): express.Express {
@@ -103,6 +105,8 @@ export function createApp(deps: GatewayDeps): express.Express {
     });
   }
   app.use('/api/v4', api);
+  // static files only: the dashboard talks to /api/v4 and /metrics like any other client
+  app.use('/dashboard', tag(DASHBOARD_ENDPOINT), dashboardRouter());
 
   // unknown paths, under /api or not: 404 with a JSON body
   app.use((_req: Request, res: Response) => {

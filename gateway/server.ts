@@ -30,6 +30,8 @@ export interface GatewayOptions {
   /** emqx_telemetry's report URL and interval (shared/config.ts: telemetryUrl, telemetryIntervalS); unset: no report */
   telemetryUrl?: string;
   telemetryIntervalS?: number;
+  /** a second port serving the same app, for the dashboard (shared/config.ts: dashboardPort; -1 or unset: none) */
+  dashboardPort?: number;
 }
 
 /** The gateway's settings from the config (a gateway's or a standalone node's). */
@@ -44,6 +46,7 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
     metricsAuth: cfg.metricsAuth,
     telemetryUrl: cfg.telemetryUrl,
     telemetryIntervalS: cfg.telemetryIntervalS,
+    dashboardPort: cfg.dashboardPort,
   };
 }
 
@@ -55,6 +58,8 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   /** the cluster's metrics and stats per node, fetched at most once per metricsCacheMs: what GET /metrics shows, for any other reader too */
   scrapes: SharedCache<ClusterScrape>;
+  /** the dashboard's own port, when configured */
+  dashboardPort?: number;
   /** open HTTP connections */
   readonly connections: number;
   close(): Promise<void>;
@@ -74,15 +79,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     observe: (endpoint, status, seconds) => requests.observe(endpoint, status, seconds),
     metrics: { handler: metricsHandler(scrapes, metrics.registry), auth: o.metricsAuth ?? false },
   });
-  // http.createServer rather than app.listen: Express 5 calls listen's callback on errors too
-  const server: Server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.bind, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const server: Server = await listen(createServer(app), o.port, o.bind);
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
   if (o.maxConnections !== undefined) server.maxConnections = o.maxConnections;
   let connections = 0;
@@ -93,19 +90,53 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const stopReport = o.telemetryUrl ? startTelemetryReport({ url: o.telemetryUrl, intervalMs: (o.telemetryIntervalS ?? 604800) * 1000, cluster, store: o.store, log: o.log }) : () => {};
   const port = (server.address() as AddressInfo).port;
   o.log.info({ port, address: o.bind }, 'api listening');
+  // the dashboard's own port (18083, as EMQX's) is the same app, its root sending to /dashboard/
+  let dashboard: Server | undefined;
+  if (o.dashboardPort !== undefined && o.dashboardPort >= 0) {
+    dashboard = await listen(
+      createServer((req, res) => {
+        if (req.url === '/' || req.url === '') {
+          res.writeHead(302, { location: '/dashboard/' }).end();
+          return;
+        }
+        app(req, res);
+      }),
+      o.dashboardPort,
+      o.bind,
+    );
+    o.log.info({ port: (dashboard.address() as AddressInfo).port, address: o.bind }, 'dashboard listening');
+  }
   return {
     port,
+    dashboardPort: dashboard ? (dashboard.address() as AddressInfo).port : undefined,
     requests,
     metrics,
     scrapes,
     get connections() {
       return connections;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        stopReport();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      stopReport();
+      await Promise.all([server, ...(dashboard ? [dashboard] : [])].map(closeServer));
+    },
   };
+}
+
+/** Listens; http.createServer rather than app.listen: Express 5 calls listen's callback on errors too. */
+async function listen(server: Server, port: number, bind: string): Promise<Server> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

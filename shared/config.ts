@@ -35,6 +35,7 @@ const options = {
   telemetryUrl: { env: 'STARLING_TELEMETRY_URL', kind: 'string', default: undefined, help: 'emqx_telemetry: the URL a gateway POSTs GET /api/v4/telemetry/data to while telemetry is enabled (unset: nothing is sent)' },
   telemetryIntervalS: { env: 'STARLING_TELEMETRY_INTERVAL_S', kind: 'int', default: 604800, help: 'emqx_telemetry: seconds between reports to STARLING_TELEMETRY_URL (EMQX: 7 days)' },
   metricsAuth: { env: 'STARLING_METRICS_AUTH', kind: 'bool', default: false, help: 'require Basic auth with an API app\'s AppID and AppSecret on GET /metrics (default: open, as a Prometheus target usually is)' },
+  dashboardPort: { env: 'STARLING_DASHBOARD_PORT', kind: 'int', default: -1, help: 'a second port of the gateway for the web dashboard (also always at /dashboard/ on the API port; 0 picks a free port, -1 disables)' },
   semiSpaceMb: { env: 'STARLING_SEMI_SPACE_MB', kind: 'int', default: 2, help: "V8 young-generation semi-space cap in MB (node only): small keeps idle connections' memory low" },
   logLevel: { env: 'STARLING_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
 

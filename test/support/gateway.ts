@@ -10,6 +10,8 @@ export const GATEWAY_MAIN = fileURLToPath(new URL('../../../dist/gateway/main.js
 export interface GatewayProcess {
   port: number;
   url: string;
+  /** the dashboard's own port, when STARLING_DASHBOARD_PORT is set */
+  dashboardPort?: number;
   proc: ManagedProcess;
   stop(): Promise<void>;
 }
@@ -17,6 +19,7 @@ export interface GatewayProcess {
 /** Starts `node dist/gateway/main.js` for a test cluster on a free 127.0.0.1 port; resolves once it logs "gateway started". */
 export async function startGateway(c: TestCluster, env: Record<string, string> = {}): Promise<GatewayProcess> {
   let port = 0;
+  let dashboardPort: number | undefined;
   const proc = await spawnProcess({
     name: 'gateway',
     cmd: process.execPath,
@@ -34,9 +37,10 @@ export async function startGateway(c: TestCluster, env: Record<string, string> =
     },
     readyLine: (line) => {
       try {
-        const e = JSON.parse(line) as { msg?: string; port?: number };
+        const e = JSON.parse(line) as { msg?: string; port?: number; dashboardPort?: number };
         if (e.msg === 'gateway started' && typeof e.port === 'number') {
           port = e.port;
+          dashboardPort = e.dashboardPort;
           return true;
         }
       } catch {
@@ -45,7 +49,7 @@ export async function startGateway(c: TestCluster, env: Record<string, string> =
       return false;
     },
   });
-  return { port, url: `http://127.0.0.1:${port}`, proc, stop: () => proc.kill('SIGTERM', 3000) };
+  return { port, url: `http://127.0.0.1:${port}`, dashboardPort, proc, stop: () => proc.kill('SIGTERM', 3000) };
 }
 
 export interface ApiAnswer {

@@ -1,0 +1,2 @@
+// esbuild bundles imported stylesheets into the one hashed CSS file.
+declare module '*.css';

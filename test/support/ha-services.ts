@@ -4,7 +4,7 @@
  * replica watched by three sentinels. Everything on free 127.0.0.1 ports, with its files in
  * a temp dir; killAll() (processes.ts) ends what a test leaves.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -114,10 +114,17 @@ async function sentinelMaster(port: number): Promise<Record<string, string>> {
  * every sentinel sees the replica and the two other sentinels (a failover can happen).
  */
 export async function startRedisSentinel(): Promise<RedisSentinel> {
-  const primary = await startRedis();
-  const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
-  await replica.proc.waitForLine(/MASTER <-> REPLICA sync: Finished with success/, 10_000);
   const dir = mkdtempSync(join(tmpdir(), 'starling-sentinel-'));
+  // A replica writes the dump it syncs from to its dir, and any server loads one found there
+  // at start: a dir of their own each, not the shared temp dir startRedis() uses.
+  const dirOf = (name: string) => {
+    const d = join(dir, name);
+    mkdirSync(d);
+    return ['--dir', d];
+  };
+  const primary = await startRedis({ args: dirOf('primary') });
+  const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port), ...dirOf('replica')] });
+  await replica.proc.waitForLine(/MASTER <-> REPLICA sync: Finished with success|Master accepted a Partial Resynchronization/, 10_000);
   const bin = findBinary('redis-sentinel', 'redis-sentinel');
   const sentinels = await Promise.all(
     [1, 2, 3].map(async (i) => {

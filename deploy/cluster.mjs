@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run cluster`: the docker-compose topology as local processes on 127.0.0.1, for
-// machines without a Docker engine: nats-server, redis-server, three broker nodes, two
-// gateways, HAProxy in front of both (deploy/haproxy.cfg) and Prometheus scraping the
+// machines without a Docker engine: nats-server, redis-server (CLUSTER_HA=1: three routed
+// nats-servers, a Redis primary, its replica and three redis-sentinels, as
+// docker-compose.ha.yml), three broker nodes, two gateways, HAProxy in front of both (deploy/haproxy.cfg) and Prometheus scraping the
 // gateways (deploy/prometheus.yml). It waits for each to be ready, prints where
 // everything listens, and stops everything on Ctrl-C or SIGTERM. A process that dies
 // while the cluster starts stops the rest and exits 1; one that dies later is reported

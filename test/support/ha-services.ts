@@ -59,6 +59,12 @@ export async function startNatsCluster(n = 3, opts: { jetstream?: boolean } = {}
       }, 15_000),
     ),
   );
+  // JetStream is usable once its meta group has elected a leader
+  if (opts.jetstream) {
+    await eventually(() => {
+      if (!servers.some((s) => s.proc.lines.some((l) => /new JetStream cluster metadata leader|JetStream cluster new metadata leader/.test(l)))) throw new Error('no JetStream metadata leader yet');
+    }, 15_000);
+  }
   return {
     servers,
     get url() {

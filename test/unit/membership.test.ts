@@ -10,7 +10,7 @@ import { Membership } from '../../node/cluster/membership.js';
 import type { ClusterRoutes } from '../../node/cluster/routes.js';
 import { sleep } from '../support/wait.js';
 
-const TTL_MS = 100;
+const TTL_MS = 300;
 
 test('a store outage does not get the other nodes purged until they had one TTL to heartbeat again', async () => {
   let up = true;

@@ -9,13 +9,14 @@
  * password is the data servers' (sentinels without auth, as Debian ships them).
  */
 import type { RedisOptions } from 'ioredis';
+import { ConfigError } from '../../config.js';
 
 export type RedisTarget = { url: string } | { sentinel: RedisOptions };
 
 const SENTINEL_SCHEME = 'redis-sentinel://';
 const DEFAULT_SENTINEL_PORT = 26379;
 
-/** Parses REDIS_URL; throws on a malformed Sentinel form (a plain URL is left to ioredis). */
+/** Parses REDIS_URL; throws a ConfigError (the entry points print it as one) on a malformed Sentinel form (a plain URL is left to ioredis). */
 export function redisTarget(url: string): RedisTarget {
   if (!url.startsWith(SENTINEL_SCHEME)) return { url };
   const rest = url.slice(SENTINEL_SCHEME.length);
@@ -23,11 +24,11 @@ export function redisTarget(url: string): RedisTarget {
   const auth = at >= 0 ? rest.slice(0, at) : '';
   const afterAuth = at >= 0 ? rest.slice(at + 1) : rest;
   const slash = afterAuth.indexOf('/');
-  if (slash < 0) throw new Error(`REDIS_URL ${redactTarget(url)}: the Sentinel form needs /<master name> after the addresses`);
+  if (slash < 0) throw new ConfigError(`REDIS_URL ${redactTarget(url)}: the Sentinel form needs /<master name> after the addresses`);
   const hosts = afterAuth.slice(0, slash);
   const [path, query = ''] = afterAuth.slice(slash + 1).split('?', 2);
   const name = decodeURIComponent(path ?? '');
-  if (!name) throw new Error(`REDIS_URL ${redactTarget(url)}: the Sentinel form needs a master name`);
+  if (!name) throw new ConfigError(`REDIS_URL ${redactTarget(url)}: the Sentinel form needs a master name`);
   const sentinels = hosts
     .split(',')
     .map((h) => h.trim())
@@ -36,10 +37,10 @@ export function redisTarget(url: string): RedisTarget {
       const colon = h.lastIndexOf(':');
       const host = colon < 0 ? h : h.slice(0, colon);
       const port = colon < 0 ? DEFAULT_SENTINEL_PORT : Number(h.slice(colon + 1));
-      if (!host || !Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`REDIS_URL ${redactTarget(url)}: bad sentinel address ${h}`);
+      if (!host || !Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigError(`REDIS_URL ${redactTarget(url)}: bad sentinel address ${h}`);
       return { host, port };
     });
-  if (sentinels.length === 0) throw new Error(`REDIS_URL ${redactTarget(url)}: no sentinel address`);
+  if (sentinels.length === 0) throw new ConfigError(`REDIS_URL ${redactTarget(url)}: no sentinel address`);
   const opts: RedisOptions = { sentinels, name };
   if (auth) {
     const colon = auth.indexOf(':');
@@ -51,7 +52,7 @@ export function redisTarget(url: string): RedisTarget {
   const db = new URLSearchParams(query).get('db');
   if (db !== null) {
     const n = Number(db);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`REDIS_URL ${redactTarget(url)}: bad db ${db}`);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`REDIS_URL ${redactTarget(url)}: bad db ${db}`);
     opts.db = n;
   }
   return { sentinel: opts };

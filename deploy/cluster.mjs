@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run cluster`: the docker-compose topology as local processes on 127.0.0.1, for
-// machines without a Docker engine: nats-server, redis-server, three broker nodes, two
-// gateways, HAProxy in front of both (deploy/haproxy.cfg) and Prometheus scraping the
+// machines without a Docker engine: nats-server, redis-server (CLUSTER_HA=1: three routed
+// nats-servers, a Redis primary, its replica and three redis-sentinels, as
+// docker-compose.ha.yml), three broker nodes, two gateways, HAProxy in front of both (deploy/haproxy.cfg) and Prometheus scraping the
 // gateways (deploy/prometheus.yml). It waits for each to be ready, prints where
 // everything listens, and stops everything on Ctrl-C or SIGTERM. A process that dies
 // while the cluster starts stops the rest and exits 1; one that dies later is reported
@@ -25,6 +26,13 @@ const START_TIMEOUT_MS = Number(process.env.CLUSTER_START_TIMEOUT_MS || 60_000);
 const STOP_GRACE_MS = 10_000;
 const NODES = ['n1', 'n2', 'n3'];
 const GATEWAYS = ['gw1', 'gw2'];
+// CLUSTER_HA=1: no single point of failure, three routed nats-servers and a Redis primary
+// with a replica watched by three sentinels (README: "No single point of failure").
+const HA = process.env.CLUSTER_HA === '1' || process.env.CLUSTER_HA === 'true';
+const NATS_SERVERS = HA ? ['nats1', 'nats2', 'nats3'] : ['nats'];
+const SENTINELS = HA ? ['sentinel1', 'sentinel2', 'sentinel3'] : [];
+const REDIS_SERVERS = HA ? ['redis', 'redis-replica'] : ['redis'];
+const SENTINEL_MASTER = 'starling';
 
 // [environment variable, default, what]. A node or gateway port is the first one's;
 // the next ones count up from it. 0 lets each node or gateway pick a free port.
@@ -35,8 +43,10 @@ const PORTS = {
   nodeMqtt: ['CLUSTER_NODE_MQTT_PORT', 1884, "first node's MQTT port (0: free ports)"],
   nodeWs: ['CLUSTER_NODE_WS_PORT', 8084, "first node's MQTT over WebSocket port (0: free ports, -1: off)"],
   gateway: ['CLUSTER_GATEWAY_PORT', 8091, "first gateway's API port (0: free ports)"],
-  nats: ['CLUSTER_NATS_PORT', 4222, 'nats-server'],
-  redis: ['CLUSTER_REDIS_PORT', 6379, 'redis-server'],
+  nats: ['CLUSTER_NATS_PORT', 4222, 'nats-server (CLUSTER_HA: the first of three)'],
+  redis: ['CLUSTER_REDIS_PORT', 6379, 'redis-server (CLUSTER_HA: the primary, its replica on the next port)'],
+  natsRoutes: ['CLUSTER_NATS_CLUSTER_PORT', 6222, 'CLUSTER_HA: the first nats-server\'s cluster (route) port'],
+  sentinel: ['CLUSTER_SENTINEL_PORT', 26379, 'CLUSTER_HA: the first of three redis-sentinels'],
   prometheus: ['CLUSTER_PROMETHEUS_PORT', 9090, 'Prometheus'],
 };
 
@@ -49,6 +59,7 @@ function usage() {
     'Environment (variable, default, meaning):',
     ...rows,
     `  ${'CLUSTER_HAPROXY_CHECK_INTER'.padEnd(28)} ${'2s'.padEnd(6)} HAProxy health check interval`,
+    `  ${'CLUSTER_HA'.padEnd(28)} ${'0'.padEnd(6)} 1: 3 routed nats-servers, Redis primary + replica + 3 redis-sentinels`,
     `  ${'CLUSTER_RUN_DIR'.padEnd(28)} deploy/.run  logs and runtime files`,
     '  STARLING_*                   passed to every node and gateway (see the README)',
     '  NODE4_ADDR, GATEWAY3_ADDR..  passed to HAProxy, for servers added to deploy/haproxy.cfg (README: scaling)',
@@ -229,7 +240,7 @@ function haproxyServersUp(statsPort) {
 
 /** Stops processes tier by tier (front to back): SIGTERM, SIGKILL after the grace period. */
 async function stopAll() {
-  const tiers = [['haproxy', 'prometheus'], GATEWAYS, NODES, ['nats', 'redis']];
+  const tiers = [['haproxy', 'prometheus'], GATEWAYS, NODES, [...NATS_SERVERS, ...SENTINELS], REDIS_SERVERS];
   for (const tier of tiers) {
     const group = children.filter((c) => tier.includes(c.name) && !c.status);
     for (const c of group) c.kill('SIGTERM');
@@ -268,6 +279,73 @@ function printTable(rows) {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+const readyLine = (child, text) => ready(child, 'ready', logLine(child, (l) => (text.test(l) ? true : undefined)));
+
+/**
+ * NATS and Redis: one server each, or (CLUSTER_HA) three nats-servers routed to each other
+ * and a Redis primary, its replica and three sentinels. Resolves with the URLs the nodes and
+ * gateways get and the table's rows.
+ */
+async function startServices(ports, bins) {
+  const redisArgs = (port, dir) => ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
+  if (!HA) {
+    const nats = launch('nats', bins.nats, ['-a', HOST, '-p', String(ports.nats)]);
+    const redis = launch('redis', bins.redis, redisArgs(ports.redis, runDir));
+    await Promise.all([readyLine(nats, /Server is ready/), readyLine(redis, /Ready to accept connections/)]);
+    const natsUrl = `nats://${HOST}:${ports.nats}`;
+    const redisUrl = `redis://${HOST}:${ports.redis}`;
+    return {
+      natsUrl,
+      redisUrl,
+      serviceRows: [
+        { name: 'nats', what: 'nats-server', address: natsUrl, port: ports.nats, pid: nats.pid },
+        { name: 'redis', what: 'redis-server', address: redisUrl, port: ports.redis, pid: redis.pid },
+      ],
+    };
+  }
+  const at = (base, i) => (base <= 0 ? 0 : base + i);
+  const routes = NATS_SERVERS.map((_, i) => `nats://${HOST}:${at(ports.natsRoutes, i)}`);
+  const nats = NATS_SERVERS.map((name, i) =>
+    launch(name, bins.nats, ['-a', HOST, '-p', String(at(ports.nats, i)), '-n', name, '--cluster_name', 'starling', '-cluster', routes[i], '-routes', routes.filter((_, j) => j !== i).join(',')]),
+  );
+  // each Redis server in a dir of its own: a replica writes the dump it syncs to its dir
+  const dirs = REDIS_SERVERS.map((name) => join(runDir, name));
+  dirs.forEach((d) => mkdirSync(d, { recursive: true }));
+  const primary = launch('redis', bins.redis, redisArgs(ports.redis, dirs[0]));
+  await Promise.all([...nats.map((n) => readyLine(n, /Server is ready/)), readyLine(primary, /Ready to accept connections/)]);
+  const replica = launch('redis-replica', bins.redis, [...redisArgs(at(ports.redis, 1), dirs[1]), '--replicaof', HOST, String(ports.redis)]);
+  await readyLine(replica, /MASTER <-> REPLICA sync: Finished with success|Master accepted a Partial Resynchronization/);
+  // sentinel rewrites its config file with what it learns: one writable file each
+  const sentinels = SENTINELS.map((name, i) => {
+    const conf = join(runDir, `${name}.conf`);
+    const lines = [
+      `port ${at(ports.sentinel, i)}`,
+      `bind ${HOST}`,
+      `dir ${runDir}`,
+      `sentinel monitor ${SENTINEL_MASTER} ${HOST} ${ports.redis} 2`,
+      `sentinel down-after-milliseconds ${SENTINEL_MASTER} 2000`,
+      `sentinel failover-timeout ${SENTINEL_MASTER} 10000`,
+      `sentinel parallel-syncs ${SENTINEL_MASTER} 1`,
+    ];
+    writeFileSync(conf, `${lines.join('\n')}\n`);
+    return launch(name, bins.sentinel, [conf]);
+  });
+  await Promise.all(sentinels.map((s) => readyLine(s, /\+monitor master/)));
+  const natsUrl = NATS_SERVERS.map((_, i) => `nats://${HOST}:${at(ports.nats, i)}`).join(',');
+  const redisUrl = `redis-sentinel://${SENTINELS.map((_, i) => `${HOST}:${at(ports.sentinel, i)}`).join(',')}/${SENTINEL_MASTER}`;
+  return {
+    natsUrl,
+    redisUrl,
+    serviceRows: [
+      ...nats.map((n, i) => ({ name: n.name, what: `nats-server ${n.name}`, address: `nats://${HOST}:${at(ports.nats, i)}`, port: at(ports.nats, i), pid: n.pid })),
+      { name: 'redis', what: 'redis-server primary', address: `redis://${HOST}:${ports.redis}`, port: ports.redis, pid: primary.pid },
+      { name: 'redis-replica', what: 'redis-server replica', address: `redis://${HOST}:${at(ports.redis, 1)}`, port: at(ports.redis, 1), pid: replica.pid },
+      ...sentinels.map((s, i) => ({ name: s.name, what: `redis-sentinel ${s.name}`, address: `${HOST}:${at(ports.sentinel, i)}`, port: at(ports.sentinel, i), pid: s.pid })),
+      { name: 'redis-url', what: 'REDIS_URL of the nodes', address: redisUrl, port: '', pid: undefined },
+    ],
+  };
+}
+
 async function main() {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(usage());
@@ -279,6 +357,7 @@ async function main() {
   const bins = {
     nats: findBinary('nats-server', 'nats-server'),
     redis: findBinary('redis-server', 'redis-server'),
+    ...(HA ? { sentinel: findBinary('redis-sentinel', 'redis-sentinel') } : {}),
     haproxy: findBinary('haproxy', 'haproxy'),
     prometheus: findBinary('prometheus', 'prometheus'),
   };
@@ -289,10 +368,11 @@ async function main() {
       die(`${main} is missing: build first (npm run build)`);
     }
   }
+  const counts = { nodeMqtt: NODES.length, nodeWs: NODES.length, gateway: GATEWAYS.length, nats: NATS_SERVERS.length, redis: REDIS_SERVERS.length, natsRoutes: HA ? 3 : 0, sentinel: SENTINELS.length };
   const fixed = Object.entries(PORTS).flatMap(([key, [name]]) => {
     const p = ports[key];
     if (p <= 0) return [];
-    const count = key === 'nodeMqtt' || key === 'nodeWs' ? NODES.length : key === 'gateway' ? GATEWAYS.length : 1;
+    const count = counts[key] ?? 1;
     return Array.from({ length: count }, (_, i) => [p + i, name]);
   });
   for (const [p, name] of fixed) {
@@ -313,14 +393,7 @@ async function main() {
   mkdirSync(join(runDir, 'prometheus', 'targets'), { recursive: true });
   writeFileSync(pidFile, String(process.pid));
 
-  const natsUrl = `nats://${HOST}:${ports.nats}`;
-  const redisUrl = `redis://${HOST}:${ports.redis}`;
-  const nats = launch('nats', bins.nats, ['-a', HOST, '-p', String(ports.nats)]);
-  const redis = launch('redis', bins.redis, ['--bind', HOST, '--port', String(ports.redis), '--save', '', '--appendonly', 'no', '--dir', runDir]);
-  await Promise.all([
-    ready(nats, 'ready', logLine(nats, (l) => (l.includes('Server is ready') ? true : undefined))),
-    ready(redis, 'ready', logLine(redis, (l) => (l.includes('Ready to accept connections') ? true : undefined))),
-  ]);
+  const { natsUrl, redisUrl, serviceRows } = await startServices(ports, bins);
 
   const clusterEnv = { NATS_URL: natsUrl, REDIS_URL: redisUrl, STARLING_BIND: HOST };
   const from = (base, i) => (base <= 0 ? base : base + i);
@@ -377,8 +450,7 @@ async function main() {
         ? [{ name: `${n.name}-ws`, what: `node ${n.name}@${HOST} WebSocket`, address: `ws://${HOST}:${nodeListeners[i]['mqtt:ws']}/mqtt`, port: nodeListeners[i]['mqtt:ws'], pid: n.pid }]
         : []),
     ]),
-    { name: 'nats', what: 'nats-server', address: natsUrl, port: ports.nats, pid: nats.pid },
-    { name: 'redis', what: 'redis-server', address: redisUrl, port: ports.redis, pid: redis.pid },
+    ...serviceRows,
   ];
   writeFileSync(join(runDir, 'cluster.json'), `${JSON.stringify(rows, null, 2)}\n`);
   phase = 'running';

@@ -2,6 +2,7 @@ import { ConfigError, helpText, loadConfig, type Config } from '../shared/config
 import { createLogger } from '../shared/logger.js';
 import { NatsRpcTransport } from '../shared/cluster/nats/rpc.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
+import { redisTarget } from '../shared/cluster/redis/url.js';
 import { gatewaySettings, startGateway } from './server.js';
 
 /**
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   try {
     cfg = loadConfig();
     if (!cfg.natsUrl || !cfg.redisUrl) throw new ConfigError('a gateway needs NATS_URL and REDIS_URL (a standalone node serves its own API: npm start)');
+    redisTarget(cfg.redisUrl); // a malformed Sentinel form is a config error
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`starling: ${err.message}\n`);

@@ -13,6 +13,14 @@ export class Membership {
   /** the last heartbeat seen of each live node */
   private readonly lastHeartbeat = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Since when the store has taken every heartbeat of this node (undefined: the last one
+   * failed). After an outage (a Redis restart, a Sentinel failover) every other node's
+   * record is stale too, through no fault of theirs: for one TTL they keep counting as live
+   * and are not purged, so that their routes and registrations are not dropped before they
+   * write them again.
+   */
+  private storeOkSince: number | undefined = -Infinity;
 
   constructor(
     private readonly store: MembershipTable,
@@ -48,6 +56,8 @@ export class Membership {
     try {
       await this.heartbeat();
       const now = Date.now();
+      this.storeOkSince ??= now;
+      const storeWasAway = now - this.storeOkSince < this.cfg.heartbeatTtlMs;
       const live = new Set<string>();
       const records = await this.store.nodes();
       for (const n of records) {
@@ -55,6 +65,8 @@ export class Membership {
         if (now - n.heartbeatAt <= this.cfg.heartbeatTtlMs) {
           live.add(n.name);
           this.lastHeartbeat.set(n.name, n.heartbeatAt);
+        } else if (storeWasAway && this.lastHeartbeat.has(n.name)) {
+          live.add(n.name);
         } else if (await this.store.claimPurge(n.name, this.self, this.cfg.heartbeatTtlMs)) {
           this.log.warn({ dead: n.name, lastHeartbeat: new Date(n.heartbeatAt).toISOString() }, 'purging a dead node');
           await this.store.purgeNode(n.name);
@@ -65,13 +77,14 @@ export class Membership {
       const recorded = new Set(records.map((r) => r.name));
       for (const [n, at] of this.lastHeartbeat) {
         if (live.has(n)) continue;
-        if (!recorded.has(n) && now - at <= this.cfg.heartbeatTtlMs) live.add(n);
+        if (!recorded.has(n) && (storeWasAway || now - at <= this.cfg.heartbeatTtlMs)) live.add(n);
         else this.lastHeartbeat.delete(n);
       }
       // a node that left loses its routes here even if a deletion notice was missed
       for (const n of this.live) if (!live.has(n)) this.routes.removeNode(n);
       this.live = live;
     } catch (err) {
+      this.storeOkSince = undefined;
       this.log.debug({ err: (err as Error).message }, 'heartbeat failed');
     }
   }

@@ -94,3 +94,23 @@ it('prometheus.yml is valid with the targets file compose mounts beside it', BOU
   const env = serviceEnv(config, 'gateway1');
   assert.deepEqual(targets.flatMap((t) => t.targets), [`gateway1:${env.STARLING_API_PORT}`, `gateway2:${env.STARLING_API_PORT}`]);
 });
+
+const HA_FILE = join(DEPLOY, 'docker-compose.ha.yml');
+
+it('docker-compose.ha.yml over it: three routed NATS servers, Redis primary, replica and three sentinels, every node and gateway pointed at them all', BOUNDED, async () => {
+  const { stdout: config } = await run(findBinary('docker-compose'), ['-f', COMPOSE_FILE, '-f', HA_FILE, 'config'], { cwd: REPO_ROOT, timeout: 30_000 });
+  const { stdout: services } = await run(findBinary('docker-compose'), ['-f', COMPOSE_FILE, '-f', HA_FILE, 'config', '--services'], { cwd: REPO_ROOT, timeout: 30_000 });
+  assert.deepEqual(services.trim().split('\n').sort(), [...SERVICES, 'nats2', 'nats3', 'redis-replica', 'sentinel1', 'sentinel2', 'sentinel3'].sort());
+  for (const s of ['n1', 'n2', 'n3', 'gateway1', 'gateway2']) {
+    const env = serviceEnv(config, s);
+    assert.deepEqual(env.NATS_URL?.split(','), ['nats://nats:4222', 'nats://nats2:4222', 'nats://nats3:4222'], `${s}'s NATS_URL`);
+    const sentinel = /^redis-sentinel:\/\/(.+)\/(\w+)$/.exec(env.REDIS_URL ?? '');
+    assert.ok(sentinel, `${s}'s REDIS_URL names the sentinels: ${env.REDIS_URL}`);
+    assert.deepEqual(sentinel[1]!.split(','), ['sentinel1:26379', 'sentinel2:26379', 'sentinel3:26379']);
+    // the master name the sentinels monitor (read from the file: config folds the command)
+    assert.match(readFileSync(HA_FILE, 'utf8'), new RegExp(`'sentinel monitor ${sentinel[2]} redis 6379 2'`));
+  }
+  // every NATS server routes to the two others (the route lists differ: one a server)
+  for (const routes of ['nats://nats2:6222,nats://nats3:6222', 'nats://nats:6222,nats://nats3:6222', 'nats://nats:6222,nats://nats2:6222']) assert.ok(config.includes(`- ${routes}\n`), `a NATS server with -routes ${routes}`);
+  assert.match(config, /--replicaof\n\s+- redis\n\s+- '6379'/);
+});

@@ -9,6 +9,7 @@ import { NatsRpcTransport } from '../../shared/cluster/nats/rpc.js';
 import { RedisStore } from '../../shared/cluster/redis-store.js';
 import { startNode, type NodeProcess } from './broker.js';
 import { killAll } from './processes.js';
+import { startNatsCluster, startRedisSentinel, type NatsCluster, type RedisSentinel } from './ha-services.js';
 import { startNats, startRedis, type Service } from './services.js';
 export { eventually, sleep } from './wait.js';
 
@@ -17,8 +18,14 @@ export const HEARTBEAT_TTL_MS = 600;
 export const RPC_TIMEOUT_MS = 1000;
 
 export interface TestCluster {
+  /** the NATS server (with `natsCluster`: the first of them) */
   readonly nats: Service;
+  /** the Redis server (with `sentinel`: the primary it started with) */
   readonly redis: Service;
+  /** with topology.natsServers: every NATS server; the nodes' NATS_URL lists them all */
+  readonly natsCluster?: NatsCluster;
+  /** with topology.sentinel: the primary, its replica and the sentinels; the nodes' REDIS_URL names the sentinels */
+  readonly sentinel?: RedisSentinel;
   /** running nodes by short name ('n1' …) */
   readonly nodes: Map<string, NodeProcess>;
   /** the test's own view of the store and transport */
@@ -33,21 +40,32 @@ export interface TestCluster {
 
 export const fullName = (short: string): string => `${short}@127.0.0.1`;
 
+/** The replicated services instead of single servers (ha-services.ts). */
+export interface Topology {
+  /** a NATS cluster of this many servers */
+  natsServers?: number;
+  /** Redis primary + replica + three sentinels */
+  sentinel?: boolean;
+}
+
 /**
  * `env` applies to every node; `perNode` adds to it by short name (a setting one node has and
  * the others lack), also when that node is started again.
  */
-export async function startCluster(shorts: string[], env: Record<string, string> = {}, perNode: Record<string, Record<string, string>> = {}): Promise<TestCluster> {
-  const [nats, redis] = await Promise.all([startNats(), startRedis()]);
+export async function startCluster(shorts: string[], env: Record<string, string> = {}, perNode: Record<string, Record<string, string>> = {}, topology: Topology = {}): Promise<TestCluster> {
+  const [natsCluster, sentinel] = await Promise.all([topology.natsServers ? startNatsCluster(topology.natsServers) : undefined, topology.sentinel ? startRedisSentinel() : undefined]);
+  const [nats, redis] = await Promise.all([natsCluster?.servers[0] ?? startNats(), sentinel?.primary ?? startRedis()]);
+  const natsUrl = natsCluster?.url ?? nats.url;
+  const redisUrl = sentinel?.url ?? redis.url;
   const nodes = new Map<string, NodeProcess>();
-  const store = new RedisStore({ url: redis.url });
-  const transport = new NatsRpcTransport({ url: nats.url, name: 'test' });
+  const store = new RedisStore({ url: redisUrl });
+  const transport = new NatsRpcTransport({ url: natsUrl, name: 'test' });
   const launch = async (short: string): Promise<NodeProcess> => {
     const n = await startNode({
       name: short,
       env: {
-        NATS_URL: nats.url,
-        REDIS_URL: redis.url,
+        NATS_URL: natsUrl,
+        REDIS_URL: redisUrl,
         STARLING_NODE_NAME: fullName(short),
         STARLING_HEARTBEAT_MS: String(HEARTBEAT_MS),
         STARLING_HEARTBEAT_TTL_MS: String(HEARTBEAT_TTL_MS),
@@ -62,6 +80,8 @@ export async function startCluster(shorts: string[], env: Record<string, string>
   const c: TestCluster = {
     nats,
     redis,
+    natsCluster,
+    sentinel,
     nodes,
     store,
     transport,
@@ -74,7 +94,7 @@ export async function startCluster(shorts: string[], env: Record<string, string>
     async stop() {
       await Promise.allSettled([...nodes.values()].map((n) => n.stop(3000)));
       await Promise.allSettled([store.close(), transport.close()]);
-      await Promise.allSettled([nats.stop(), redis.stop()]);
+      await Promise.allSettled([nats.stop(), redis.stop(), natsCluster?.stop(), sentinel?.stop()]);
       await killAll(500);
     },
   };

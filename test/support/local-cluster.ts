@@ -85,6 +85,12 @@ export interface LaunchOptions {
   timeoutMs?: number;
 }
 
+/** Stops a launched cluster as an operator would (SIGTERM), then removes whatever is left. */
+export async function stopCluster(c: LaunchedCluster): Promise<void> {
+  await c.stop(15_000);
+  await c.destroy();
+}
+
 export async function launchCluster(opts: LaunchOptions = {}): Promise<LaunchedCluster> {
   const [mqtt, api, stats, nats, redis, prometheus] = await freePorts(6);
   const ports = { mqtt, api, stats, nats, redis, prometheus };

@@ -41,7 +41,7 @@ export function findBinary(name: string, debianPackage = name): string {
   throw new Error(`${name} not found on PATH or in ${EXTRA_DIRS.join(', ')}; install the Debian package ${debianPackage}`);
 }
 
-interface ServerSpec {
+export interface ServerSpec {
   name: string;
   bin: string;
   args(port: number): string[];
@@ -51,7 +51,7 @@ interface ServerSpec {
 
 const ADDRESS_IN_USE = /address already in use/i;
 
-async function startService(spec: ServerSpec, opts: ServiceOptions): Promise<Service> {
+export async function startService(spec: ServerSpec, opts: ServiceOptions): Promise<Service> {
   let port = opts.port ?? (await freePort());
 
   const launch = () =>

@@ -12,7 +12,10 @@ import type { Logger } from '../../logger.js';
 import { errorMessage } from '../rpc-wire.js';
 
 export interface NatsLinkOptions {
-  /** e.g. nats://127.0.0.1:4222 */
+  /**
+   * e.g. nats://127.0.0.1:4222, or a comma list of a NATS cluster's servers: the client
+   * picks one, learns the others from the cluster's gossip and moves to another on a loss
+   */
   url: string;
   /** connection name shown by the NATS server's monitoring */
   name?: string;
@@ -55,6 +58,14 @@ export function requestFailureReason(err: unknown): string {
   if ((err as { isNoResponders?: () => boolean }).isNoResponders?.() || err.name === 'NoRespondersError') return 'no responders';
   if (err.name === 'ClosedConnectionError') return 'connection closed';
   return err.message || err.name;
+}
+
+/** The servers of a NATS_URL: one URL or a comma list (blanks around the commas ignored). */
+export function natsServers(url: string): string[] {
+  return url
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** nc.flush() (a PING; resolves on its PONG), rejecting rather than throwing when the client cannot send it. */
@@ -124,7 +135,7 @@ export class NatsLink {
   private async connect(): Promise<void> {
     if (this.isClosing) throw new Error('nats transport closed');
     const nc = await connect({
-      servers: this.opts.url,
+      servers: natsServers(this.opts.url),
       name: this.opts.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: RECONNECT_TIME_WAIT_MS,

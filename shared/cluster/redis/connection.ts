@@ -15,8 +15,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../logger.js';
 import type { StoreConnection } from '../store.js';
+import { redactTarget, redisTarget } from './url.js';
 
 export interface RedisStoreOptions {
+  /** one server (redis://…), or Sentinel's addresses and master name (redis-sentinel://…, see url.ts) */
   url: string;
   /** key and channel prefix (default 'starling'): several clusters may share one Redis */
   prefix?: string;
@@ -59,7 +61,8 @@ export class RedisConnection implements StoreConnection {
     const prefix = opts.prefix ?? 'starling';
     this.ns = `${prefix}:`;
     this.log = opts.log?.child({ component: 'redis-store' });
-    this.url = redact(opts.url);
+    this.url = redactTarget(opts.url);
+    const target = redisTarget(opts.url);
     this.startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
 
     const common: RedisOptions = {
@@ -73,8 +76,18 @@ export class RedisConnection implements StoreConnection {
       keepAlive: 10_000,
       retryStrategy: (times: number) => Math.min(250 * times, 1_000), // forever
     };
-    this.cmd = new Redis(opts.url, { ...common, connectionName: `${prefix}-store` });
-    this.sub = new Redis(opts.url, { ...common, connectionName: `${prefix}-store-sub` });
+    if ('sentinel' in target) {
+      // Both connections follow the primary Sentinel names: asked on every reconnect, and
+      // told of a +switch-master at once (failoverDetector) rather than on the next error.
+      Object.assign(common, target.sentinel, {
+        failoverDetector: true,
+        sentinelRetryStrategy: (times: number) => Math.min(250 * times, 1_000), // forever
+        sentinelCommandTimeout: 1_000,
+      });
+    }
+    const make = (connectionName: string) => ('url' in target ? new Redis(target.url, { ...common, connectionName }) : new Redis({ ...common, connectionName }));
+    this.cmd = make(`${prefix}-store`);
+    this.sub = make(`${prefix}-store-sub`);
 
     this.watch(this.cmd, 'command');
     this.watch(this.sub, 'subscriber');
@@ -261,15 +274,4 @@ async function disconnect(conn: Redis): Promise<void> {
       resolve();
     });
   });
-}
-
-/** The URL without its password, for messages and logs. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }

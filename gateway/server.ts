@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
+import type express from 'express';
 import type { ClusterStore } from '../shared/cluster/store.js';
 import type { RpcTransport } from '../shared/cluster/rpc-transport.js';
 import type { Config } from '../shared/config.js';
@@ -18,6 +19,8 @@ export interface GatewayOptions {
   log: Logger;
   bind: string;
   port: number;
+  /** a second port serving the same app, where EMQX 3.x tooling expects the API (8080); -1 or unset: none */
+  v3Port?: number;
   rpcTimeoutMs: number;
   heartbeatTtlMs: number;
   /** refuse connections beyond this many (unset: no limit) */
@@ -33,6 +36,7 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
   return {
     bind: cfg.bind,
     port: cfg.apiPort,
+    v3Port: cfg.apiV3Port,
     rpcTimeoutMs: cfg.rpcTimeoutMs,
     heartbeatTtlMs: cfg.heartbeatTtlMs,
     metricsCacheMs: cfg.metricsCacheMs,
@@ -43,6 +47,8 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
 
 export interface RunningGateway {
   port: number;
+  /** the second port (GatewayOptions.v3Port), when served */
+  v3Port?: number;
   /** the gateway's own request counts and latencies (GET /metrics exports them) */
   requests: RequestMetrics;
   /** the gateway's own registry: requests, RPCs, process */
@@ -68,11 +74,46 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     observe: (endpoint, status, seconds) => requests.observe(endpoint, status, seconds),
     metrics: { handler: metricsHandler(scrapes, metrics.registry), auth: o.metricsAuth ?? false },
   });
+  const servers = [await serve(app, o.port, o)];
+  if (o.v3Port !== undefined && o.v3Port >= 0) {
+    try {
+      servers.push(await serve(app, o.v3Port, o));
+    } catch (err) {
+      await servers[0]!.close();
+      throw err;
+    }
+  }
+  const port = servers[0]!.port;
+  const v3Port = servers[1]?.port;
+  o.log.info({ port, v3Port, address: o.bind }, 'api listening');
+  return {
+    port,
+    ...(v3Port === undefined ? {} : { v3Port }),
+    requests,
+    metrics,
+    scrapes,
+    get connections() {
+      return servers.reduce((n, s) => n + s.connections(), 0);
+    },
+    close: async () => {
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
+
+interface Served {
+  port: number;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Listens with `app` on `port` (0: a free one) of the bind address; counts its open connections. */
+async function serve(app: express.Express, wanted: number, o: GatewayOptions): Promise<Served> {
   // http.createServer rather than app.listen: Express 5 calls listen's callback on errors too
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.bind, () => {
+    server.listen(wanted, o.bind, () => {
       server.off('error', reject);
       resolve();
     });
@@ -84,16 +125,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     connections++;
     socket.once('close', () => connections--);
   });
-  const port = (server.address() as AddressInfo).port;
-  o.log.info({ port, address: o.bind }, 'api listening');
   return {
-    port,
-    requests,
-    metrics,
-    scrapes,
-    get connections() {
-      return connections;
-    },
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -9,6 +9,8 @@ export const GATEWAY_MAIN = fileURLToPath(new URL('../../../dist/gateway/main.js
 
 export interface GatewayProcess {
   port: number;
+  /** the second API port (STARLING_API_V3_PORT), when the gateway serves one */
+  v3Port?: number;
   url: string;
   proc: ManagedProcess;
   stop(): Promise<void>;
@@ -17,6 +19,7 @@ export interface GatewayProcess {
 /** Starts `node dist/gateway/main.js` for a test cluster on a free 127.0.0.1 port; resolves once it logs "gateway started". */
 export async function startGateway(c: TestCluster, env: Record<string, string> = {}): Promise<GatewayProcess> {
   let port = 0;
+  let v3Port: number | undefined;
   const proc = await spawnProcess({
     name: 'gateway',
     cmd: process.execPath,
@@ -34,9 +37,10 @@ export async function startGateway(c: TestCluster, env: Record<string, string> =
     },
     readyLine: (line) => {
       try {
-        const e = JSON.parse(line) as { msg?: string; port?: number };
+        const e = JSON.parse(line) as { msg?: string; port?: number; v3Port?: number };
         if (e.msg === 'gateway started' && typeof e.port === 'number') {
           port = e.port;
+          v3Port = e.v3Port;
           return true;
         }
       } catch {
@@ -45,7 +49,7 @@ export async function startGateway(c: TestCluster, env: Record<string, string> =
       return false;
     },
   });
-  return { port, url: `http://127.0.0.1:${port}`, proc, stop: () => proc.kill('SIGTERM', 3000) };
+  return { port, ...(v3Port === undefined ? {} : { v3Port }), url: `http://127.0.0.1:${port}`, proc, stop: () => proc.kill('SIGTERM', 3000) };
 }
 
 export interface ApiAnswer {

@@ -1,4 +1,5 @@
 import type { Resource } from '../endpoint.js';
+import type { ApiVersion } from '../router.js';
 import { brokers } from './brokers.js';
 import { nodes } from './nodes.js';
 import { aclCache } from './acl-cache.js';
@@ -15,3 +16,10 @@ import { modules } from './modules.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
 export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, listeners, alarms, banned, apps, plugins, modules];
+
+/** /api/v4: its listing shows path, name, method and descr, as EMQX 4's. */
+export const v4Api: ApiVersion = {
+  resources,
+  metricPrefix: '',
+  listed: (e) => ({ path: e.path, name: e.name, method: e.method, descr: e.descr }),
+};

@@ -1,6 +1,8 @@
 import type { NodeRow } from '../../../shared/api/nodes.js';
 import type { Resource } from '../endpoint.js';
 import { gather } from '../node-pair.js';
+import { nodes as v4Nodes } from '../v4/nodes.js';
+import { mapRows, over, v4 } from './adapt.js';
 
 /**
  * GET /nodes/, /nodes/{node}: the "monitoring data" of the nodes (v4's node rows), with
@@ -8,10 +10,7 @@ import { gather } from '../node-pair.js';
  * formatted ("76.45M"); on one node they are bytes and `node` is left out, as the spec's
  * examples show (EMQX 3's own asymmetry).
  */
-function clusterRow(r: NodeRow): Record<string, unknown> {
-  const { v3: _v3, ...row } = r;
-  return { ...row, name: r.node };
-}
+const clusterRow = (r: NodeRow): Record<string, unknown> => ({ ...r, name: r.node });
 
 function nodeRow(r: NodeRow): Record<string, unknown> {
   const { v3, node, ...row } = r;
@@ -19,13 +18,8 @@ function nodeRow(r: NodeRow): Record<string, unknown> {
 }
 
 export const nodes: Resource = [
-  {
-    method: 'GET',
-    path: '/nodes/',
-    name: 'list_nodes',
-    descr: 'A list of nodes in the cluster',
-    handle: async ({ cluster }) => ({ data: (await gather(cluster, undefined, 'nodes.get', {})).map((r) => clusterRow(r.data)) }),
-  },
+  over(v4(v4Nodes, 'list_nodes'), { path: '/nodes/', name: 'list_nodes', descr: 'A list of nodes in the cluster', reply: (r) => mapRows(r, clusterRow) }),
+  // v4's lookup does not ask for the bytes: the same RPC, with `v3`
   {
     method: 'GET',
     path: '/nodes/:node',

@@ -12,6 +12,7 @@ import type { Hooks } from './core/hooks.js';
 import type { ClusterHooks, PacketHost, PublishResult, SubscribeResult, SysHost, TopicRewrite } from './core/ports.js';
 import { PublishOutcome } from './core/publish-result.js';
 import { sweep } from './core/sweep.js';
+import type { TopicMetrics } from './features/topic-metrics.js';
 import type { Listener, ListenerInfo } from './listeners/listener.js';
 import { metricIndex, type Metrics } from './metrics/metrics.js';
 import type { Stats } from './metrics/stats.js';
@@ -60,6 +61,8 @@ export interface BrokerParts {
   banned: BannedList;
   router: Router;
   retained: RetainedStore;
+  /** EMQX's topic metrics module (node/features/topic-metrics.ts) */
+  topicMetrics: TopicMetrics;
 }
 
 /**
@@ -79,6 +82,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   readonly banned: BannedList;
   readonly router: Router;
   readonly retained: RetainedStore;
+  readonly topicMetrics: TopicMetrics;
   /** the listeners, wired to this broker by node/core/compose.ts; started and closed by start() and stop() */
   readonly listeners: Listener[] = [];
   /** what else the node listens on, for the listeners API (a standalone node's management API) */
@@ -112,6 +116,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.banned = parts.banned;
     this.router = parts.router;
     this.retained = parts.retained;
+    this.topicMetrics = parts.topicMetrics;
     this.registry = new SessionRegistry(this);
     this.sys = new SysTopics(this);
     this.presence = new Presence(this.hooks, this);

@@ -64,7 +64,7 @@ const options = {
 
   allowAnonymous: { env: 'STARLING_ALLOW_ANONYMOUS', kind: 'bool', default: true, help: 'accept clients without a username' },
   usersFile: { env: 'STARLING_USERS_FILE', kind: 'string', default: undefined, help: 'JSON file of users: [{"username","password"}], password plain, "sha256:<hex>" or "sha256:<salt>:<hex>"' },
-  aclFile: { env: 'STARLING_ACL_FILE', kind: 'string', default: undefined, help: 'ACL rules file in EMQX acl.conf syntax' },
+  aclFile: { env: 'STARLING_ACL_FILE', kind: 'string', default: 'etc/acl.conf', help: "ACL rules file in EMQX acl.conf syntax; the default is the package's own, EMQX's default rules; `none`: no file" },
   aclNoMatch: { env: 'STARLING_ACL_NOMATCH', kind: 'enum', default: 'allow', values: ['allow', 'deny'], help: 'result when no ACL rule matches' },
   aclCacheEnable: { env: 'STARLING_ACL_CACHE_ENABLE', kind: 'bool', default: true, help: 'cache ACL results per client' },
   aclCacheMaxSize: { env: 'STARLING_ACL_CACHE_MAX_SIZE', kind: 'int', default: 32, help: 'ACL cache entries per client' },

@@ -106,6 +106,8 @@ export const STAT_NAMES = [
   'subscriptions.shared',
   'routes',
   'retained',
+  // the rule engine's resources (EMQX's emqx_rule_engine registers this stat; the spec's example lists it)
+  'resources',
 ] as const;
 
 export type StatName = (typeof STAT_NAMES)[number];

@@ -19,6 +19,7 @@ import { ROUTES_PARAMS, type RoutesRpc } from './api/routes.js';
 import { SESSION_PARAMS, type SessionRpc } from './api/session.js';
 import { STATS_PARAMS, type StatsRpc } from './api/stats.js';
 import { SUBSCRIPTIONS_PARAMS, type SubscriptionsRpc } from './api/subscriptions.js';
+import { TOPIC_METRICS_PARAMS, type TopicMetricsRpc } from './api/topic-metrics.js';
 
 /** Every RPC method: name → [params, reply]. */
 export interface RpcMethods
@@ -35,7 +36,8 @@ export interface RpcMethods
     SessionRpc,
     PluginsRpc,
     ModulesRpc,
-    AlarmsRpc {}
+    AlarmsRpc,
+    TopicMetricsRpc {}
 
 /** Every method's parameter shape, which a node checks a request against (a method without one fails the build). */
 export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
@@ -53,6 +55,7 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
   ...SESSION_PARAMS,
   ...PLUGINS_PARAMS,
   ...MODULES_PARAMS,
+  ...TOPIC_METRICS_PARAMS,
 };
 
 export type RpcMethod = keyof RpcMethods;

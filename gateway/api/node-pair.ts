@@ -49,7 +49,7 @@ export function nodeObjects<M extends RpcMethod>(method: M, params: RpcParams<M>
   };
 }
 
-/** The handle of a resource each node answers with a list: `[{node, <key>: list}]` over the cluster, the list on one node. */
+/** The handle of a resource each node answers with a list or an object: `[{node, <key>: it}]` over the cluster, it alone on one node (plugins, metrics). */
 export function nodeLists<M extends RpcMethod>(method: M, params: RpcParams<M>, key: string): NodePair['handle'] {
   return async ({ cluster }, node) => {
     const answers = await gather(cluster, node, method, params);

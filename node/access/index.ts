@@ -2,12 +2,15 @@ import type { Config } from '../../shared/config.js';
 import { Acl, type AclAccess, type AclResult, type AclSubject } from './acl.js';
 import { AclCache } from './acl-cache.js';
 import { loadAclFile } from './acl-rules.js';
+import { coarseClock } from './coarse-clock.js';
+import { aclFilePath } from './default-acl.js';
 
 export * from './acl-rules.js';
 export * from './acl.js';
 export * from './acl-cache.js';
 export * from './auth.js';
 export * from './banned.js';
+export * from './default-acl.js';
 
 export interface AccessControlOptions {
   acl: Acl | undefined;
@@ -16,7 +19,7 @@ export interface AccessControlOptions {
   cacheTtlMs: number;
   /** Called on every check, cached or not (the caller counts client.check_acl, as EMQX does). */
   onCheck?: () => void;
-  /** Clock for the caches, epoch ms; tests inject one. */
+  /** Clock for the caches, epoch ms (default: a coarse one, see coarse-clock.ts); tests inject one. */
   now?: () => number;
 }
 
@@ -27,11 +30,13 @@ export function noRulesAcl(noMatch: AclResult): Acl | undefined {
 
 /**
  * The configured rule set, read now: aclFile's rules (read and parsed, throwing
- * AclParseError) when it is set, else none. At start, and on each load or reload of
- * emqx_mod_acl_internal (node/features/acl-internal.ts).
+ * AclParseError) when it names a file (the default: the package's etc/acl.conf; `none`:
+ * no file), else none. At start, and on each load or reload of emqx_mod_acl_internal
+ * (node/features/acl-internal.ts).
  */
-export function configuredAcl(cfg: Pick<Config, 'aclFile' | 'aclNoMatch'>): Acl | undefined {
-  return cfg.aclFile ? new Acl(loadAclFile(cfg.aclFile), cfg.aclNoMatch) : noRulesAcl(cfg.aclNoMatch);
+export function configuredAcl(cfg: Pick<Config, 'aclNoMatch'> & { aclFile: string | undefined }): Acl | undefined {
+  const file = aclFilePath(cfg.aclFile);
+  return file ? new Acl(loadAclFile(file), cfg.aclNoMatch) : noRulesAcl(cfg.aclNoMatch);
 }
 
 /** What the connection code calls for ACL: one shared rule set, one cache per client. */
@@ -60,7 +65,7 @@ export class AccessControl {
   newCache(): AclCache | undefined {
     const o = this.opts;
     if (!o.cacheEnabled || o.cacheMaxSize <= 0 || !this.aclRules) return undefined;
-    return new AclCache(o.cacheMaxSize, o.cacheTtlMs, o.now);
+    return new AclCache(o.cacheMaxSize, o.cacheTtlMs, o.now ?? coarseClock());
   }
 
   check(subject: AclSubject, cache: AclCache | undefined, access: AclAccess, topic: string): AclResult {
@@ -75,12 +80,12 @@ export class AccessControl {
   }
 
   /**
-   * Builds from config; reads and parses aclFile (throwing AclParseError) when it is set.
-   * Without a file, aclNoMatch alone decides, as in EMQX: 'allow' needs no Acl at all,
-   * 'deny' becomes an empty rule set that denies everything (configuredAcl).
+   * Builds from config; reads and parses aclFile (throwing AclParseError) when it names a
+   * file. Without a file, aclNoMatch alone decides, as in EMQX: 'allow' needs no Acl at
+   * all, 'deny' becomes an empty rule set that denies everything (configuredAcl).
    */
   static fromConfig(
-    cfg: Pick<Config, 'aclFile' | 'aclNoMatch' | 'aclCacheEnable' | 'aclCacheMaxSize' | 'aclCacheTtlMs'>,
+    cfg: Pick<Config, 'aclNoMatch' | 'aclCacheEnable' | 'aclCacheMaxSize' | 'aclCacheTtlMs'> & { aclFile: string | undefined },
     hooks: { onCheck?: () => void; now?: () => number } = {},
   ): AccessControl {
     return new AccessControl({

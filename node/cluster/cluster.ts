@@ -35,6 +35,7 @@ export class Cluster implements ClusterHooks {
   private readonly registry: ClientRegistry;
   private readonly retained: RetainedSync;
   private readonly banned: BannedSync;
+  private readonly topicMetrics: ConfigSync<'topic_metrics'>;
   private readonly features: ConfigSync<'feature_states'>;
   private readonly resync: StoreResync;
   private readonly rpc: RpcServer;
@@ -56,6 +57,7 @@ export class Cluster implements ClusterHooks {
     // plugin and module states: this node's switches are kept in the store, every change applied here
     b.features.attachStore(store);
     this.features = new ConfigSync(store, 'feature_states', (records) => b.features.applyRecords(records), log);
+    this.topicMetrics = new ConfigSync(store, 'topic_metrics', (records) => b.topicMetrics.setTopics(records), log);
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, cfg, log);
     this.rpc = new RpcServer(b, this.registry);
   }
@@ -76,6 +78,7 @@ export class Cluster implements ClusterHooks {
     await this.routeSync.load();
     await this.retained.load();
     await this.banned.start();
+    await this.topicMetrics.start();
     await this.features.start();
     await this.membership.start();
   }
@@ -88,6 +91,7 @@ export class Cluster implements ClusterHooks {
     this.registry.stop();
     this.membership.stop();
     this.banned.stop();
+    this.topicMetrics.stop();
     this.features.stop();
     try {
       await this.store.purgeNode(this.b.nodeName);

@@ -2,6 +2,7 @@ import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { AccessControl, Authenticator, BannedList, loadBannedFile, loadUsersFile } from '../access/index.js';
 import { Broker } from '../broker.js';
+import { topicMetricsFeature } from '../features/topic-metrics.js';
 import { catalog } from '../features/catalog.js';
 import { configuredListeners } from '../listeners/index.js';
 import { Metrics, metricIndex } from '../metrics/metrics.js';
@@ -44,6 +45,8 @@ export function composeBroker(cfg: Config, log: Logger, hooks: Hooks = new Hooks
       metrics.values[M_RETAINED] = n;
       stats.set('retained', n);
     }),
+    // unloaded until the feature registry says otherwise (EMQX ships it unloaded)
+    topicMetrics: topicMetricsFeature(hooks, { loaded: false }),
   });
   broker.features.register(catalog(broker));
   const accept: Accept = (socket, listener, peerHost, peerPort) => new Connection(broker, socket, listener, peerHost, peerPort);

@@ -12,6 +12,7 @@ import { autoSubscribeModule } from './auto-subscribe.js';
 import type { Feature } from './feature.js';
 import type { CatalogEntry, Switchable } from './registry.js';
 import { rewriteModule } from './rewrite.js';
+import { TOPIC_METRICS_MODULE } from './topic-metrics.js';
 import { delayedFeature, managementFeature, presenceFeature, retainerFeature } from './switches.js';
 import { webHookPlugin } from './web-hook/index.js';
 
@@ -45,6 +46,6 @@ export function catalog(b: Broker): CatalogEntry[] {
     module('emqx_mod_retainer', 'EMQX Retainer Module', retainer),
     module('emqx_mod_rewrite', 'EMQX Topic Rewrite Module', switchable('rewrite', rewriteModule(b), configured(cfg.rewriteRules))),
     module('emqx_mod_subscription', 'EMQX Subscription Module', switchable('subscription', autoSubscribeModule(b), configured(cfg.autoSubscribe))),
-    // module('emqx_mod_topic_metrics', 'EMQX Topic Metrics Module', switchable('topic_metrics', topicMetricsFeature(b), false)),
+    module(TOPIC_METRICS_MODULE.name, TOPIC_METRICS_MODULE.description, switchable('topic_metrics', b.topicMetrics, false)),
   ];
 }

@@ -1,5 +1,6 @@
 import type { Message } from '../../shared/message.js';
 import { validTopicName } from '../../shared/topic.js';
+import { LongTimer } from '../core/long-timer.js';
 
 /** EMQX's delayed publish: `$delayed/<seconds>/<topic>` is published to `<topic>` after that many seconds. */
 const PREFIX = '$delayed/';
@@ -12,7 +13,7 @@ interface Pending {
   topic: string;
   /** epoch ms at which it is published */
   at: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: LongTimer | undefined;
 }
 
 export class DelayedPublish {
@@ -64,7 +65,7 @@ export class DelayedPublish {
   pause(): void {
     this.on = false;
     for (const p of this.pending) {
-      clearTimeout(p.timer);
+      p.timer?.cancel();
       p.timer = undefined;
     }
   }
@@ -75,13 +76,9 @@ export class DelayedPublish {
   }
 
   private arm(p: Pending): void {
-    p.timer = setTimeout(
-      () => {
-        this.pending.delete(p);
-        this.publish({ ...p.msg, topic: p.topic, timestamp: Date.now() });
-      },
-      Math.max(0, p.at - Date.now()),
-    );
-    p.timer.unref();
+    p.timer = new LongTimer(() => {
+      this.pending.delete(p);
+      this.publish({ ...p.msg, topic: p.topic, timestamp: Date.now() });
+    }, p.at - Date.now());
   }
 }

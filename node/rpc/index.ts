@@ -23,6 +23,7 @@ import { pluginsHandlers } from './plugins.js';
 import { routesHandlers } from './routes.js';
 import { statsHandlers } from './stats.js';
 import { subscriptionsHandlers } from './subscriptions.js';
+import { topicMetricsHandlers } from './topic-metrics.js';
 
 /** Every method of the contract; `extra` is what the cluster layer answers itself (session takeover). */
 export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeover'>): RpcHandlers {
@@ -40,6 +41,7 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...pluginsHandlers(b),
     ...modulesHandlers(b),
     ...alarmsHandlers(b),
+    ...topicMetricsHandlers(b),
     ...extra,
   };
 }

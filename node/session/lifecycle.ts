@@ -11,6 +11,7 @@ import type { Connection } from '../protocol/connection.js';
 import { RC, type ShutdownReason } from '../protocol/reason-codes.js';
 import type { Router } from '../router/router.js';
 import { Session } from './session.js';
+import { LongTimer } from '../core/long-timer.js';
 
 const M_DISCONNECTED = metricIndex('client.disconnected');
 const M_SESSION_CREATED = metricIndex('session.created');
@@ -65,7 +66,7 @@ export class SessionRegistry {
   private readonly map = new Map<string, Session>();
   private readonly conns = new Set<Connection>();
   /** delayed wills by session, with the function that publishes each */
-  private readonly willTimers = new Map<Session, { timer: NodeJS.Timeout; fire: () => void }>();
+  private readonly willTimers = new Map<Session, { timer: LongTimer; fire: () => void }>();
 
   constructor(private readonly host: RegistryHost) {}
 
@@ -99,7 +100,7 @@ export class SessionRegistry {
         session = undefined;
       } else {
         present = true;
-        clearTimeout(session.expiryTimer);
+        session.expiryTimer?.cancel();
         session.expiryTimer = undefined;
         this.cancelWill(session);
         m.inc(M_SESSION_RESUMED);
@@ -172,8 +173,7 @@ export class SessionRegistry {
     if (session.expiryInterval === 0 || host.stopping) {
       this.terminateSession(session, reason);
     } else if (session.expiryInterval !== NEVER_EXPIRES) {
-      session.expiryTimer = setTimeout(() => this.terminateSession(session, 'expired'), session.expiryInterval * 1000);
-      session.expiryTimer.unref();
+      session.expiryTimer = new LongTimer(() => this.terminateSession(session, 'expired'), session.expiryInterval * 1000);
     }
   }
 
@@ -188,8 +188,7 @@ export class SessionRegistry {
       this.host.publish({ ...will, timestamp: now, expiresAt: expiry === undefined ? undefined : now + expiry * 1000 });
     };
     if (delay > 0 && sessionContinues && session.expiryInterval > 0 && !this.host.stopping) {
-      const timer = setTimeout(fire, Math.min(delay, session.expiryInterval) * 1000);
-      timer.unref();
+      const timer = new LongTimer(fire, Math.min(delay, session.expiryInterval) * 1000);
       this.willTimers.set(session, { timer, fire });
     } else {
       fire();
@@ -199,7 +198,7 @@ export class SessionRegistry {
   private cancelWill(session: Session): void {
     const w = this.willTimers.get(session);
     if (w) {
-      clearTimeout(w.timer);
+      w.timer.cancel();
       this.willTimers.delete(session);
     }
   }
@@ -208,10 +207,10 @@ export class SessionRegistry {
   terminateSession(session: Session, reason: string): void {
     if (this.map.get(session.clientId) !== session) return;
     const host = this.host;
-    clearTimeout(session.expiryTimer);
+    session.expiryTimer?.cancel();
     const will = this.willTimers.get(session);
     if (will) {
-      clearTimeout(will.timer);
+      will.timer.cancel();
       will.fire();
     }
     for (const [topic, opts] of session.subscriptions) {
@@ -268,8 +267,8 @@ export class SessionRegistry {
       conn.sendDisconnect(RC.SERVER_SHUTTING_DOWN);
       conn.close('shutdown');
     }
-    for (const s of this.map.values()) clearTimeout(s.expiryTimer);
-    for (const w of this.willTimers.values()) clearTimeout(w.timer);
+    for (const s of this.map.values()) s.expiryTimer?.cancel();
+    for (const w of this.willTimers.values()) w.timer.cancel();
   }
 
   private sessionCountChanged(): void {

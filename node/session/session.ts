@@ -6,6 +6,7 @@ import type { ClientSession, SessionHost } from '../core/ports.js';
 import type { DropReason } from '../core/hooks.js';
 import { metricIndex } from '../metrics/metrics.js';
 import { MQueue, type Pending } from './mqueue.js';
+import type { LongTimer } from '../core/long-timer.js';
 
 const M_DELIVERED = metricIndex('messages.delivered');
 const M_DROPPED = metricIndex('delivery.dropped');
@@ -70,7 +71,7 @@ export class Session implements Subscriber, ClientSession {
   /** seconds; 0xFFFFFFFF never expires */
   expiryInterval = 0;
   cleanStart = true;
-  expiryTimer: NodeJS.Timeout | undefined = undefined;
+  expiryTimer: LongTimer | undefined = undefined;
   private nextId = 1;
 
   constructor(

@@ -8,6 +8,7 @@
 import { asAppRecord, type AppRecord } from '../api/apps.js';
 import { asBannedEntry, bannedKey, type BannedEntry } from '../api/banned.js';
 import { asFeatureState, featureStateKey, type FeatureStateRecord } from '../api/feature-states.js';
+import { asTopicMetricsRecord, type TopicMetricsRecord } from '../api/topic-metrics.js';
 
 /** The fields of T holding a number. */
 type NumberField<T> = { [P in keyof T]: T[P] extends number ? P : never }[keyof T] & string;
@@ -56,6 +57,12 @@ const KINDS = {
     key: (r) => featureStateKey(r.scope, r.feature),
     from: asFeatureState,
     compare: (a, b) => compareStrings(a.scope, b.scope) || compareStrings(a.feature, b.feature),
+  }),
+  /** the topics whose messages every node counts (shared/api/topic-metrics.ts), in registration order */
+  topic_metrics: kind<TopicMetricsRecord>({
+    key: (r) => r.topic,
+    from: asTopicMetricsRecord,
+    compare: (a, b) => a.create_time - b.create_time || compareStrings(a.topic, b.topic),
   }),
 };
 

@@ -331,6 +331,29 @@ describe('MQTT 5 topic aliases and flow control', { concurrency: true }, () => {
   });
 });
 
+describe('MQTT 5 session expiry beyond 24.8 days (Node timers hold 2^31-1 ms)', { concurrency: true }, () => {
+  const DAYS_30 = 30 * 24 * 3600;
+  const offlineQueueSurvives = async (t: { after(fn: () => unknown): void }, connectExpiry: number, disconnectExpiry: number | undefined): Promise<void> => {
+    const topic = `longexp/${uid()}`;
+    const opts = { clientId: `longexp-${uid()}`, clean: false, properties: { sessionExpiryInterval: connectExpiry } };
+    const s1 = await openClient(t, port(), opts);
+    await s1.subscribe(topic, { qos: 1 });
+    await s1.disconnect(disconnectExpiry === undefined ? undefined : { sessionExpiryInterval: disconnectExpiry });
+    const pub = await openClient(t, port());
+    // PUBACK 0, not 0x10 No matching subscribers: the offline session still holds the subscription
+    assert.equal(await pub.publishRc(topic, 'kept', { qos: 1 }), 0);
+    await sleep(50);
+    const s2 = newClient(t, port(), opts);
+    const ack = await within(s2.connected, 5000, 'reconnect');
+    assert.equal(ack.sessionPresent, true, 'the session did not expire at once');
+    assert.deepEqual((await s2.take(1)).map((m) => m.payload), ['kept']);
+  };
+
+  it('a session expiry interval of 30 days set at CONNECT keeps the session and its queue', (t) => offlineQueueSurvives(t, DAYS_30, undefined));
+  it('a DISCONNECT raising the interval to 30 days keeps the session and its queue', (t) => offlineQueueSurvives(t, 60, DAYS_30));
+  it('the longest finite interval, 0xFFFFFFFE seconds, keeps the session too', (t) => offlineQueueSurvives(t, 0xfffffffe, undefined));
+});
+
 describe('MQTT 5 message properties', { concurrency: true }, () => {
   it('Message Expiry: a queued message that expired is not delivered; others carry the remaining interval', async (t) => {
     const topic = `exp/${uid()}`;

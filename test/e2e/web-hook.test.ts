@@ -2,55 +2,20 @@
  * emqx_web_hook on a standalone node, with a local HTTP server this test runs: real MQTT
  * clients connect, subscribe, publish and disconnect; the server receives EMQX's bodies for
  * the configured rules only, over at most pool-size connections; a dead or slow server
- * leaves MQTT serving; unloaded, nothing is sent.
+ * leaves MQTT serving; unloaded, nothing is sent. The node's own plugin is switched through
+ * its feature registry, as the API switches it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { webHookPlugin, type WebHookPlugin } from '../../node/features/web-hook/index.js';
+import type { WebHookPlugin } from '../../node/features/web-hook/index.js';
+import { closeHookServer, startHookServer, type HookServer } from '../support/hook-server.js';
 import { closeAllClients, connectClient, sleep, tcpUrl, uid } from '../support/mqtt-clients.js';
 import { startStandalone, type Standalone } from '../support/standalone.js';
 import { eventually } from '../support/wait.js';
 
-interface Hook {
-  server: Server;
-  url: string;
-  bodies: Record<string, any>[];
-  headers: IncomingMessage['headers'][];
-  /** TCP connections accepted so far */
-  connections: number;
-  /** answer requests (false: hold them) */
-  answer: boolean;
-  held: ServerResponse[];
-}
-
-async function hookServer(): Promise<Hook> {
-  const h: Hook = { server: undefined as unknown as Server, url: '', bodies: [], headers: [], connections: 0, answer: true, held: [] };
-  h.server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      h.bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      h.headers.push(req.headers);
-      if (h.answer) res.end('ok');
-      else h.held.push(res);
-    });
-  });
-  h.server.on('connection', () => h.connections++);
-  await new Promise<void>((r) => h.server.listen(0, '127.0.0.1', r));
-  h.url = `http://127.0.0.1:${(h.server.address() as AddressInfo).port}/webhook`;
-  return h;
-}
-
-function closeServer(h: Hook): Promise<void> {
-  for (const r of h.held) r.destroy();
-  h.server.closeAllConnections();
-  return new Promise((r) => h.server.close(() => r()));
-}
-
 let node: Standalone;
-let hook: Hook;
+let hook: HookServer;
+/** the node's own plugin, as its registry lists it */
 let plugin: WebHookPlugin;
 
 const RULES = [
@@ -66,22 +31,31 @@ const RULES = [
 ];
 
 before(async () => {
-  hook = await hookServer();
+  hook = await startHookServer();
   node = await startStandalone({
     STARLING_WEB_HOOK_URL: hook.url,
     STARLING_WEB_HOOK_HEADERS: JSON.stringify({ 'x-token': 'secret' }),
     STARLING_WEB_HOOK_RULES: JSON.stringify(RULES),
     STARLING_WEB_HOOK_POOL_SIZE: '4',
   });
-  plugin = webHookPlugin(node.broker);
+  plugin = node.broker.features.find('plugin', 'emqx_web_hook')!.switches.feature as WebHookPlugin;
+  assert.equal(plugin.active, false, 'unloaded by default, as EMQX');
 });
 
 after(async () => {
-  await plugin?.unload();
+  if (plugin?.active) await unload();
   await closeAllClients();
   await node?.stop();
-  await closeServer(hook);
+  await closeHookServer(hook);
 });
+
+/** The switches as the API makes them (PUT /nodes/{node}/plugins/emqx_web_hook/load|unload). */
+async function load(): Promise<void> {
+  assert.deepEqual(await node.broker.features.switch('plugin', 'emqx_web_hook', 'load'), { code: 0, changed: true });
+}
+async function unload(): Promise<void> {
+  assert.deepEqual(await node.broker.features.switch('plugin', 'emqx_web_hook', 'unload'), { code: 0, changed: true });
+}
 
 /** The bodies about one client (by clientid or publisher), in arrival order. */
 const about = (id: string) => hook.bodies.filter((b) => b.clientid === id || b.from_client_id === id);
@@ -90,7 +64,10 @@ test('loading without a URL is refused with a clear message', async () => {
   const url = node.broker.cfg.webHookUrl;
   node.broker.cfg.webHookUrl = undefined;
   try {
-    assert.throws(() => plugin.load(), /emqx_web_hook needs a URL.*STARLING_WEB_HOOK_URL/);
+    const r = await node.broker.features.switch('plugin', 'emqx_web_hook', 'load');
+    assert.equal(r.code, 102);
+    assert.ok('message' in r);
+    assert.match(r.message, /emqx_web_hook needs a URL.*STARLING_WEB_HOOK_URL/);
     assert.equal(plugin.active, false);
   } finally {
     node.broker.cfg.webHookUrl = url;
@@ -98,7 +75,7 @@ test('loading without a URL is refused with a clear message', async () => {
 });
 
 test('the server receives the EMQX bodies of the configured events only', async (t) => {
-  await plugin.load();
+  await load();
   const id = uid('wh');
   const c = await connectClient(tcpUrl(node.mqttPort), { clientId: id, username: 'u1', keepalive: 30 }, t);
   await c.subscribe(['wh/a', 'other/b'], { qos: 1 });
@@ -129,14 +106,14 @@ test('the server receives the EMQX bodies of the configured events only', async 
   assert.equal(disc!.connected_at, conn!.connected_at);
   assert.equal(hook.headers.at(-1)!['x-token'], 'secret');
   assert.equal(hook.headers.at(-1)!['content-type'], 'application/json');
-  await plugin.unload();
+  await unload();
 });
 
 test('base64 payloads; a burst reuses at most pool-size connections', async (t) => {
   node.broker.cfg.webHookEncoding = 'base64';
   t.after(() => (node.broker.cfg.webHookEncoding = 'plain'));
-  await plugin.load();
-  t.after(() => plugin.unload());
+  await load();
+  t.after(() => unload());
   const before = hook.connections;
   const id = uid('wh-burst');
   const c = await connectClient(tcpUrl(node.mqttPort), { clientId: id }, t);
@@ -159,8 +136,8 @@ test('a slow server: events past the queue bound are dropped and counted, MQTT k
     hook.answer = true;
     for (const r of hook.held.splice(0)) r.end('late');
   });
-  await plugin.load();
-  t.after(() => plugin.unload());
+  await load();
+  t.after(() => unload());
   const id = uid('wh-slow');
   const c = await connectClient(tcpUrl(node.mqttPort), { clientId: id }, t);
   await c.subscribe('wh/slow', { qos: 1 });
@@ -172,14 +149,14 @@ test('a slow server: events past the queue bound are dropped and counted, MQTT k
 });
 
 test('the server down: MQTT keeps serving, failures are counted; unloaded, nothing is sent', async (t) => {
-  const down = await hookServer();
-  await closeServer(down);
+  const down = await startHookServer();
+  await closeHookServer(down);
   const url = node.broker.cfg.webHookUrl;
   node.broker.cfg.webHookUrl = down.url;
   t.after(() => (node.broker.cfg.webHookUrl = url));
   const hooks = ['clientConnect', 'clientConnack', 'clientConnected', 'clientDisconnected', 'clientSubscribe', 'clientUnsubscribe', 'sessionSubscribed', 'sessionTerminated', 'messagePublish'] as const;
   const listeners = hooks.map((h) => node.broker.hooks[h].listenerCount);
-  await plugin.load();
+  await load();
   assert.deepEqual(hooks.map((h) => node.broker.hooks[h].listenerCount), listeners.map((n) => n + 1));
   const id = uid('wh-down');
   const c = await connectClient(tcpUrl(node.mqttPort), { clientId: id }, t);
@@ -187,7 +164,7 @@ test('the server down: MQTT keeps serving, failures are counted; unloaded, nothi
   for (let i = 0; i < 20; i++) await c.publish('wh/down', `d${i}`, { qos: 1 });
   await c.waitForMessages(20);
   await eventually(() => assert.ok(plugin.counts!.failed >= 20, `failed ${plugin.counts!.failed}`));
-  await plugin.unload();
+  await unload();
   assert.equal(plugin.active, false);
   // unloaded: the live server gets nothing about a new client
   node.broker.cfg.webHookUrl = url;

@@ -64,8 +64,8 @@ describe('POST /mqtt/publish', () => {
     const topic = uid('b64');
     const sub = await subscriber(t, 'n3', `${topic}/#`);
     const bytes = Buffer.from([0, 1, 2, 250, 255, 10]);
-    assert.deepEqual((await post('/mqtt/publish', { topic: `${topic}/bin`, payload: bytes.toString('base64'), encoding: 'base64', qos: 1 })).body, { code: 0 });
-    assert.deepEqual((await post('/mqtt/publish', { topic: `${topic}/plain`, payload: 'aGVsbG8=' })).body, { code: 0 });
+    assert.deepEqual((await post('/mqtt/publish', { topic: `${topic}/bin`, payload: bytes.toString('base64'), encoding: 'base64', qos: 1, clientid: 'api' })).body, { code: 0 });
+    assert.deepEqual((await post('/mqtt/publish', { topic: `${topic}/plain`, payload: 'aGVsbG8=', clientid: 'api' })).body, { code: 0 });
     const [bin, plain] = await sub.waitForMessages(2);
     assert.equal(bin!.topic, `${topic}/bin`);
     assert.deepEqual(Buffer.from(bin!.packet.payload as Buffer), bytes);
@@ -77,7 +77,7 @@ describe('POST /mqtt/publish', () => {
   it('publishes to every topic of `topics`, and a JSON object payload as its JSON text', async (t) => {
     const p = uid('multi');
     const sub = await subscriber(t, 'n1', `${p}/#`);
-    assert.deepEqual((await post('/mqtt/publish', { topics: `${p}/x,${p}/y`, payload: { k: 1 }, qos: 1 })).body, { code: 0 });
+    assert.deepEqual((await post('/mqtt/publish', { topics: `${p}/x,${p}/y`, payload: { k: 1 }, qos: 1, clientid: 'api' })).body, { code: 0 });
     const got = await sub.waitForMessages(2);
     assert.deepEqual(got.map((m) => m.topic).sort(), [`${p}/x`, `${p}/y`]);
     assert.deepEqual(got.map((m) => m.payload), ['{"k":1}', '{"k":1}']);
@@ -86,7 +86,7 @@ describe('POST /mqtt/publish', () => {
   it('retains a message cluster-wide', async (t) => {
     const topic = uid('ret');
     assert.deepEqual((await post('/mqtt/publish', { topic, payload: 'kept', retain: true, qos: 1, clientid: 'api-retainer' })).body, { code: 0 });
-    t.after(() => post('/mqtt/publish', { topic, payload: '', retain: true }));
+    t.after(() => post('/mqtt/publish', { topic, payload: '', retain: true, clientid: 'api-retainer' }));
     for (const node of ['n1', 'n2', 'n3']) {
       const late = await subscriber(t, node, topic);
       const m = await late.waitForMessage(topic);
@@ -141,21 +141,25 @@ describe('POST /mqtt/publish', () => {
   });
 
   it('answers malformed requests with 400 and the EMQX result code', async () => {
-    assertError(await post('/mqtt/publish', { payload: 'x' }), 400, 107);
-    assertError(await post('/mqtt/publish', { topic: 'a/+', payload: 'x' }), 400, 115);
-    assertError(await post('/mqtt/publish', { topics: 'ok/t,a/#', payload: 'x' }), 400, 115);
-    assertError(await post('/mqtt/publish', { topic: '', payload: 'x' }), 400, 115);
-    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', qos: 3 }), 400, 116);
-    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', qos: '1' }), 400, 116);
-    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', encoding: 'hex' }), 400, 108);
-    assertError(await post('/mqtt/publish', { topic: 'q', payload: '!!not base64!!', encoding: 'base64' }), 400, 108);
-    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', retain: 'yes' }), 400, 108);
+    assertError(await post('/mqtt/publish', { payload: 'x', clientid: 'c' }), 400, 107);
+    assertError(await post('/mqtt/publish', { topic: 'a/+', payload: 'x', clientid: 'c' }), 400, 115);
+    assertError(await post('/mqtt/publish', { topics: 'ok/t,a/#', payload: 'x', clientid: 'c' }), 400, 115);
+    assertError(await post('/mqtt/publish', { topic: '', payload: 'x', clientid: 'c' }), 400, 115);
+    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', qos: 3, clientid: 'c' }), 400, 116);
+    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', qos: '1', clientid: 'c' }), 400, 116);
+    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', encoding: 'hex', clientid: 'c' }), 400, 108);
+    assertError(await post('/mqtt/publish', { topic: 'q', payload: '!!not base64!!', encoding: 'base64', clientid: 'c' }), 400, 108);
+    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', retain: 'yes', clientid: 'c' }), 400, 108);
     assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', clientid: 42 }), 400, 108);
-    assertError(await post('/mqtt/publish', { topic: 'q', payload: 5 }), 400, 108);
-    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', properties: { message_expiry_interval: -1 } }), 400, 108);
-    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', properties: { response_topic: 'r/#' } }), 400, 108);
+    assertError(await post('/mqtt/publish', { topic: 'q', payload: 5, clientid: 'c' }), 400, 108);
+    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', properties: { message_expiry_interval: -1 }, clientid: 'c' }), 400, 108);
+    assertError(await post('/mqtt/publish', { topic: 'q', payload: 'x', properties: { response_topic: 'r/#' }, clientid: 'c' }), 400, 108);
     assertError(await post('/mqtt/publish', [{ topic: 'q' }]), 400, 108);
     assertError(await api(base, 'POST', '/api/v4/mqtt/publish', { raw: '{"topic": "q", ' }), 400, 109);
+    // the spec marks clientid Required: missing, it is 107 like any missing parameter
+    const noClient = await post('/mqtt/publish', { topic: 'q', payload: 'x' });
+    assertError(noClient, 400, 107);
+    assert.match(noClient.body.message, /clientid/);
     const unauth = await api(base, 'POST', '/api/v4/mqtt/publish', { body: { topic: 'q', payload: 'x' }, auth: 'admin:wrong' });
     assert.equal(unauth.status, 401);
   });
@@ -219,6 +223,7 @@ describe('batches', () => {
       { topic: `${p}/1`, payload: 'one', qos: 1, retain: false, clientid: 'example', properties: { user_properties: { id: 10010 } } },
       { topic: `${p}/+`, payload: 'bad topic', clientid: 'example' },
       { payload: 'no topic', clientid: 'example' },
+      { topic: `${p}/4`, payload: 'no clientid' },
       { topic: `${p}/q`, payload: 'bad qos', qos: 7, clientid: 'example' },
       { topics: `${p}/2,${p}/3`, payload: 'two', qos: 1, clientid: 'example' },
       'not an object',
@@ -229,6 +234,7 @@ describe('batches', () => {
         { topic: `${p}/1`, code: 0 },
         { topic: `${p}/+`, code: 115 },
         { topic: '', code: 107 },
+        { topic: `${p}/4`, code: 107 },
         { topic: `${p}/q`, code: 116 },
         { topic: `${p}/2,${p}/3`, code: 0 },
         { topic: '', code: 108 },

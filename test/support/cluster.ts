@@ -33,7 +33,11 @@ export interface TestCluster {
 
 export const fullName = (short: string): string => `${short}@127.0.0.1`;
 
-export async function startCluster(shorts: string[], env: Record<string, string> = {}): Promise<TestCluster> {
+/**
+ * `env` applies to every node; `perNode` adds to it by short name (a setting one node has and
+ * the others lack), also when that node is started again.
+ */
+export async function startCluster(shorts: string[], env: Record<string, string> = {}, perNode: Record<string, Record<string, string>> = {}): Promise<TestCluster> {
   const [nats, redis] = await Promise.all([startNats(), startRedis()]);
   const nodes = new Map<string, NodeProcess>();
   const store = new RedisStore({ url: redis.url });
@@ -49,6 +53,7 @@ export async function startCluster(shorts: string[], env: Record<string, string>
         STARLING_HEARTBEAT_TTL_MS: String(HEARTBEAT_TTL_MS),
         STARLING_RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
         ...env,
+        ...perNode[short],
       },
     });
     nodes.set(short, n);

@@ -196,10 +196,10 @@ export class TestClient {
     throw new Error(`${this.id}: no PUBACK/PUBREC for message id ${id}`);
   }
 
-  /** A clean MQTT DISCONNECT (the will is discarded). */
-  async disconnect(): Promise<void> {
+  /** A clean MQTT DISCONNECT (the will is discarded), with DISCONNECT properties if given. */
+  async disconnect(properties?: { sessionExpiryInterval?: number }): Promise<void> {
     if (this.isClosed) return;
-    await this.mqtt.endAsync();
+    await (properties ? this.mqtt.endAsync(false, { properties }) : this.mqtt.endAsync());
     await this.closed;
   }
 

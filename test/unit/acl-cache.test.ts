@@ -1,9 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AclCache } from '../../node/access/acl-cache.js';
-import { AccessControl } from '../../node/access/index.js';
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { AccessControl, DEFAULT_ACL_FILE, NO_ACL_FILE, aclFilePath } from '../../node/access/index.js';
+import { loadConfig } from '../../shared/config.js';
 import { Acl } from '../../node/access/acl.js';
 import { parseAclRules } from '../../node/access/acl-rules.js';
+import { coarseClock } from '../../node/access/coarse-clock.js';
 
 function clock(start = 1582180824571) {
   let t = start;
@@ -160,4 +164,47 @@ test('AccessControl.fromConfig', () => {
   const c = denyAll.newCache();
   assert.equal(c?.maxSize, 32);
   assert.equal(c?.ttlMs, 60000);
+});
+
+test('the default ACL: the package\'s etc/acl.conf, EMQX\'s rules, unless STARLING_ACL_FILE says otherwise', () => {
+  const cfg = loadConfig({}, []);
+  assert.equal(cfg.aclFile, DEFAULT_ACL_FILE);
+  // wherever the process runs: the path is the package's, not the working directory's
+  const path = aclFilePath(cfg.aclFile)!;
+  assert.ok(isAbsolute(path) && existsSync(path), path);
+  const ac = AccessControl.fromConfig(cfg);
+  assert.equal(ac.acl?.rules.length, 4);
+  const local = { clientid: 'c', peerhost: '127.0.0.1' };
+  const remote = { clientid: 'c', peerhost: '10.1.2.3' };
+  const dashboard = { clientid: 'd', username: 'dashboard', peerhost: '10.1.2.3' };
+  assert.equal(ac.check(local, undefined, 'subscribe', '#'), 'allow');
+  assert.equal(ac.check(local, undefined, 'subscribe', '$SYS/brokers'), 'allow');
+  assert.equal(ac.check(remote, undefined, 'subscribe', '#'), 'deny');
+  assert.equal(ac.check(remote, undefined, 'subscribe', '$SYS/#'), 'deny');
+  assert.equal(ac.check(remote, undefined, 'subscribe', 'a/#'), 'allow');
+  assert.equal(ac.check(remote, undefined, 'publish', '$SYS/x'), 'allow');
+  assert.equal(ac.check(dashboard, undefined, 'subscribe', '$SYS/#'), 'allow');
+  // so every client gets a cache, and it fills
+  const cache = ac.newCache()!;
+  ac.check(remote, cache, 'publish', 't/1');
+  assert.deepEqual(cache.entries().map((e) => [e.access, e.topic, e.result]), [['publish', 't/1', 'allow']]);
+
+  // `none`: no file, the old behaviour (aclNoMatch alone)
+  const none = AccessControl.fromConfig(loadConfig({ STARLING_ACL_FILE: NO_ACL_FILE }, []));
+  assert.equal(none.acl, undefined);
+  assert.equal(none.newCache(), undefined);
+  const denyAll = AccessControl.fromConfig(loadConfig({ STARLING_ACL_FILE: 'none', STARLING_ACL_NOMATCH: 'deny' }, []));
+  assert.equal(denyAll.check(local, undefined, 'publish', 't'), 'deny');
+  // another file: that one, relative to the working directory as any path
+  assert.equal(aclFilePath('my/acl.conf'), 'my/acl.conf');
+  assert.throws(() => AccessControl.fromConfig(loadConfig({ STARLING_ACL_FILE: '/nonexistent/acl.conf' }, [])));
+});
+
+test('the caches\' default clock: coarse, never far from Date.now(), and it advances', async () => {
+  const now = coarseClock();
+  assert.equal(coarseClock(), now, 'one clock');
+  const first = now();
+  assert.ok(Math.abs(first - Date.now()) <= 50, `${first} vs ${Date.now()}`);
+  await new Promise((r) => setTimeout(r, 40));
+  assert.ok(now() > first && Math.abs(now() - Date.now()) <= 50);
 });

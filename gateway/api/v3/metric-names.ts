@@ -61,12 +61,14 @@ export function v3Metrics(counters: Partial<Record<MetricName | V3MetricName, nu
   return out;
 }
 
+/** EMQX 3.x's gauges, each reported as `<name>/count` and its maximum `<name>/max` (4.x added channels, suboptions and resources). */
+const V3_STATS = ['connections', 'sessions', 'sessions.persistent', 'topics', 'subscribers', 'subscriptions', 'subscriptions.shared', 'routes', 'retained'] as const;
+
 /** One node's stats (asked with `v3: true`) under EMQX 3.x's names: slashes for dots (`sessions/persistent/count`). */
 export function v3Stats(stats: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [name, value] of Object.entries(stats)) if (!V4_ONLY_STATS.test(name)) out[name.replaceAll('.', '/')] = value;
+  for (const name of V3_STATS) {
+    for (const which of ['count', 'max'] as const) out[`${name.replaceAll('.', '/')}/${which}`] = stats[`${name}.${which}`] ?? 0;
+  }
   return out;
 }
-
-/** 4.x's gauges that 3.x did not have (channels, suboptions). */
-const V4_ONLY_STATS = /^(channels|suboptions)\./;

@@ -13,9 +13,12 @@ import { banned } from './banned.js';
 import { apps } from './apps.js';
 import { plugins } from './plugins.js';
 import { modules } from './modules.js';
+import { metrics } from './metrics.js';
+import { topicMetrics } from './topic-metrics.js';
+import { stats } from './stats.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
-export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, aclCache, mqtt, listeners, alarms, banned, apps, plugins, modules];
+export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, mqtt, plugins, listeners, modules, metrics, topicMetrics, stats, alarms, aclCache, banned, apps];
 
 /** /api/v4: its listing shows path, name, method and descr, as EMQX 4's. */
 export const v4Api: ApiVersion = {

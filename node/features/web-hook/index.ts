@@ -38,6 +38,15 @@ function topicTest(rules: WebHookRule[]): TopicTest {
   return (topic) => trie.matchCached(topic).length > 0;
 }
 
+/**
+ * A session discarded by a clean start or taken over by another connection: EMQX runs
+ * session.discarded / session.takeovered for it, not session.terminated (emqx_session:terminate/3),
+ * and its web hook has no rule for those; the client_disconnected body says why.
+ */
+function movedOn(reason: string): boolean {
+  return reason === 'discarded' || reason === 'takeovered';
+}
+
 /** EMQX's web hook sends nothing about `$SYS/` messages. */
 function sysTopic(m: Message): boolean {
   return m.sys || m.topic.startsWith('$SYS/');
@@ -82,7 +91,9 @@ export function webHookPlugin(host: WebHookHost): WebHookPlugin {
           if (want(body.plainFilter(e.topic))) out.send(body.clientUnsubscribe(ctx, e));
         });
       case 'session.terminated':
-        return h.sessionTerminated.on((e) => out.send(body.sessionTerminated(ctx, e)));
+        return h.sessionTerminated.on((e) => {
+          if (!movedOn(e.reason)) out.send(body.sessionTerminated(ctx, e));
+        });
       case 'client.connected':
         return h.clientConnected.on((e) => out.send(body.clientConnected(ctx, e)));
       case 'client.disconnected':

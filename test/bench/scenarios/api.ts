@@ -5,10 +5,11 @@
  *
  * Then, from the bench process itself:
  *  - latency: sequential requests on one keep-alive connection (write → last body byte):
- *    a page of the client list (first, middle, last page), a fuzzy `_like_clientid` query
- *    a kick (DELETE, a different connected client each time), and GET /metrics with the
- *    gateway's scrape cache off (STARLING_METRICS_CACHE_MS=0: each scrape is one
- *    metrics.scrape RPC per node, the uncached cost);
+ *    a page of the client list (first, middle, last page), a fuzzy `_like_clientid` query,
+ *    GET /api/v4/metrics and /stats, a kick (DELETE, a different connected client each
+ *    time), and GET /metrics with the gateway's scrape cache off
+ *    (STARLING_METRICS_CACHE_MS=0: each scrape is one metrics.scrape RPC per node, the
+ *    uncached cost);
  *  - throughput: autocannon (in-process, 10 connections) on GET /status and GET /api/v4/nodes.
  * Every answer is checked (HTTP 200, result code 0, the expected number of rows).
  */
@@ -306,6 +307,9 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     await measured('pageLast', `GET ${pagePath(lastPage)}`, opts.apiSamples, get(pagePath(lastPage)), rows(connected - (lastPage - 1) * LIMIT));
     metrics.pageP99 = Math.max(metrics.pageFirstP99!, metrics.pageMidP99!, metrics.pageLastP99!);
     await measured('like', `GET ${likePath} (${likeExpect} match)`, opts.apiSamples, get(likePath), rows(Math.min(LIMIT, likeExpect)));
+    // one row per node, from each node's counters (answered whatever the number of clients)
+    await measured('metrics', 'GET /api/v4/metrics', opts.apiSamples, get('/api/v4/metrics'), rows(NODES));
+    await measured('stats', 'GET /api/v4/stats', opts.apiSamples, get('/api/v4/stats'), rows(NODES));
     // uncached: every scrape asks each node (warm it up first)
     const scrapeOk = (r: Reply) => scrapeFailure(r.status, r.body, NODES);
     for (let i = 0; i < 20; i++) await api.request('GET', '/metrics');
@@ -389,6 +393,10 @@ export const apiScenario: Scenario = {
     { key: 'likeP99', label: '_like_clientid p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'alarmsP50', label: '/alarms p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'alarmsP99', label: '/alarms p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'metricsP50', label: '/api/v4/metrics p50', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'metricsP99', label: '/api/v4/metrics p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'statsP50', label: '/api/v4/stats p50', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'statsP99', label: '/api/v4/stats p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP50', label: 'kick p50', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'kickP99', label: 'kick p99', unit: 'ms', better: 'lower', digits: 2 },
     { key: 'scrapeP50', label: '/metrics p50 (uncached)', unit: 'ms', better: 'lower', digits: 2 },

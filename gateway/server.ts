@@ -12,6 +12,7 @@ import { GatewayMetrics, type RequestMetrics } from './metrics.js';
 import { SharedCache } from './prometheus/cache.js';
 import { metricsHandler } from './prometheus/route.js';
 import { clusterScraper, type ClusterScrape } from './prometheus/scrape.js';
+import { startTelemetryReport } from './telemetry-report.js';
 
 export interface GatewayOptions {
   transport: RpcTransport;
@@ -29,6 +30,9 @@ export interface GatewayOptions {
   metricsCacheMs?: number;
   metricsTimeoutMs?: number;
   metricsAuth?: boolean;
+  /** emqx_telemetry's report URL and interval (shared/config.ts: telemetryUrl, telemetryIntervalS); unset: no report */
+  telemetryUrl?: string;
+  telemetryIntervalS?: number;
 }
 
 /** The gateway's settings from the config (a gateway's or a standalone node's). */
@@ -42,6 +46,8 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
     metricsCacheMs: cfg.metricsCacheMs,
     metricsTimeoutMs: cfg.metricsTimeoutMs,
     metricsAuth: cfg.metricsAuth,
+    telemetryUrl: cfg.telemetryUrl,
+    telemetryIntervalS: cfg.telemetryIntervalS,
   };
 }
 
@@ -83,6 +89,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       throw err;
     }
   }
+  const stopReport = o.telemetryUrl ? startTelemetryReport({ url: o.telemetryUrl, intervalMs: (o.telemetryIntervalS ?? 604800) * 1000, cluster, store: o.store, log: o.log }) : () => {};
   const port = servers[0]!.port;
   const v3Port = servers[1]?.port;
   o.log.info({ port, v3Port, address: o.bind }, 'api listening');
@@ -96,6 +103,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       return servers.reduce((n, s) => n + s.connections(), 0);
     },
     close: async () => {
+      stopReport();
       await Promise.all(servers.map((s) => s.close()));
     },
   };

@@ -13,6 +13,7 @@ import type { ClusterHooks, PacketHost, PublishResult, SubscribeResult, SysHost,
 import { PublishOutcome } from './core/publish-result.js';
 import { sweep } from './core/sweep.js';
 import type { TopicMetrics } from './features/topic-metrics.js';
+import type { RuleEngine } from './rules/engine.js';
 import type { Listener, ListenerInfo } from './listeners/listener.js';
 import { metricIndex, type Metrics } from './metrics/metrics.js';
 import type { Stats } from './metrics/stats.js';
@@ -26,6 +27,7 @@ import type { Router, SubOptions } from './router/router.js';
 import { SessionRegistry, type RegistryHost } from './session/lifecycle.js';
 import { detachPayload, type Session } from './session/session.js';
 import { Presence } from './sys/presence.js';
+import { Resources } from './rules/resources.js';
 import { SysTopics } from './sys/sys-topics.js';
 
 export type { ClusterHooks, PublishResult, SubscribeResult } from './core/ports.js';
@@ -63,6 +65,8 @@ export interface BrokerParts {
   retained: RetainedStore;
   /** EMQX's topic metrics module (node/features/topic-metrics.ts) */
   topicMetrics: TopicMetrics;
+  /** EMQX's rule engine (node/rules/engine.ts); built with the broker, which it publishes through */
+  rules: (b: Broker) => RuleEngine;
 }
 
 /**
@@ -83,6 +87,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   readonly router: Router;
   readonly retained: RetainedStore;
   readonly topicMetrics: TopicMetrics;
+  readonly rules: RuleEngine;
   /** the listeners, wired to this broker by node/core/compose.ts; started and closed by start() and stop() */
   readonly listeners: Listener[] = [];
   /** what else the node listens on, for the listeners API (a standalone node's management API) */
@@ -97,6 +102,8 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   readonly delayed = new DelayedPublish((msg) => this.publish(msg));
   /** the plugins and modules (node/features/catalog.ts registers them once the broker is built) */
   readonly features: FeatureRegistry;
+  /** the rule engine's resources instantiated on this node (node/rules/resources.ts; the cluster layer loads them) */
+  readonly resources: Resources;
   private readonly registry: SessionRegistry;
   private readonly result = new PublishOutcome(this);
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -117,10 +124,12 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.router = parts.router;
     this.retained = parts.retained;
     this.topicMetrics = parts.topicMetrics;
+    this.rules = parts.rules(this);
     this.registry = new SessionRegistry(this);
     this.sys = new SysTopics(this);
     this.presence = new Presence(this.hooks, this);
     this.features = new FeatureRegistry(this.cfg.nodeName, this.log.child({ component: 'features' }));
+    this.resources = new Resources(this.log.child({ component: 'resources' }));
     this.alarms = new Alarms(this.hooks, this.log.child({ component: 'alarms' }), this.cfg.alarmSizeLimit);
     this.alarmMonitors = new AlarmMonitors(this);
     publishAlarms(this.hooks, this);

@@ -15,10 +15,13 @@ import { MQTT_PARAMS, type MqttRpc } from './api/mqtt.js';
 import { NODES_PARAMS, type NodesRpc } from './api/nodes.js';
 import type { Shape } from './api/params-schema.js';
 import { PLUGINS_PARAMS, type PluginsRpc } from './api/plugins.js';
+import { RESOURCES_PARAMS, type ResourcesRpc } from './api/resources.js';
+import { RULES_PARAMS, type RulesRpc } from './api/rules.js';
 import { ROUTES_PARAMS, type RoutesRpc } from './api/routes.js';
 import { SESSION_PARAMS, type SessionRpc } from './api/session.js';
 import { STATS_PARAMS, type StatsRpc } from './api/stats.js';
 import { SUBSCRIPTIONS_PARAMS, type SubscriptionsRpc } from './api/subscriptions.js';
+import { TELEMETRY_PARAMS, type TelemetryRpc } from './api/telemetry.js';
 import { TOPIC_METRICS_PARAMS, type TopicMetricsRpc } from './api/topic-metrics.js';
 
 /** Every RPC method: name → [params, reply]. */
@@ -37,7 +40,10 @@ export interface RpcMethods
     PluginsRpc,
     ModulesRpc,
     AlarmsRpc,
-    TopicMetricsRpc {}
+    TopicMetricsRpc,
+    ResourcesRpc,
+    TelemetryRpc,
+    RulesRpc {}
 
 /** Every method's parameter shape, which a node checks a request against (a method without one fails the build). */
 export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
@@ -56,6 +62,9 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
   ...PLUGINS_PARAMS,
   ...MODULES_PARAMS,
   ...TOPIC_METRICS_PARAMS,
+  ...RESOURCES_PARAMS,
+  ...TELEMETRY_PARAMS,
+  ...RULES_PARAMS,
 };
 
 export type RpcMethod = keyof RpcMethods;

@@ -36,7 +36,9 @@ export class Cluster implements ClusterHooks {
   private readonly retained: RetainedSync;
   private readonly banned: BannedSync;
   private readonly topicMetrics: ConfigSync<'topic_metrics'>;
+  private readonly rules: ConfigSync<'rules'>;
   private readonly features: ConfigSync<'feature_states'>;
+  private readonly resources: ConfigSync<'resources'>;
   private readonly resync: StoreResync;
   private readonly rpc: RpcServer;
 
@@ -58,6 +60,8 @@ export class Cluster implements ClusterHooks {
     b.features.attachStore(store);
     this.features = new ConfigSync(store, 'feature_states', (records) => b.features.applyRecords(records), log);
     this.topicMetrics = new ConfigSync(store, 'topic_metrics', (records) => b.topicMetrics.setTopics(records), log);
+    this.resources = new ConfigSync(store, 'resources', (records) => b.resources.apply(records), log);
+    this.rules = new ConfigSync(store, 'rules', (records) => b.rules.setRules(records), log);
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, cfg, log);
     this.rpc = new RpcServer(b, this.registry);
   }
@@ -79,7 +83,9 @@ export class Cluster implements ClusterHooks {
     await this.retained.load();
     await this.banned.start();
     await this.topicMetrics.start();
+    await this.rules.start();
     await this.features.start();
+    await this.resources.start();
     await this.membership.start();
   }
 
@@ -92,7 +98,10 @@ export class Cluster implements ClusterHooks {
     this.membership.stop();
     this.banned.stop();
     this.topicMetrics.stop();
+    this.rules.stop();
     this.features.stop();
+    this.resources.stop();
+    this.b.resources.close();
     try {
       await this.store.purgeNode(this.b.nodeName);
     } catch (err) {

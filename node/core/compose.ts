@@ -4,6 +4,7 @@ import { AccessControl, Authenticator, BannedList, loadBannedFile, loadUsersFile
 import { Broker } from '../broker.js';
 import { topicMetricsFeature } from '../features/topic-metrics.js';
 import { catalog } from '../features/catalog.js';
+import { ruleEngine } from '../rules/index.js';
 import { configuredListeners } from '../listeners/index.js';
 import { Metrics, metricIndex } from '../metrics/metrics.js';
 import { Stats } from '../metrics/stats.js';
@@ -47,6 +48,7 @@ export function composeBroker(cfg: Config, log: Logger, hooks: Hooks = new Hooks
     }),
     // unloaded until the feature registry says otherwise (EMQX ships it unloaded)
     topicMetrics: topicMetricsFeature(hooks, { loaded: false }),
+    rules: (b) => ruleEngine(b, log.child({ component: 'rules' })),
   });
   broker.features.register(catalog(broker));
   const accept: Accept = (socket, listener, peerHost, peerPort) => new Connection(broker, socket, listener, peerHost, peerPort);

@@ -38,6 +38,7 @@ export function catalog(b: Broker): CatalogEntry[] {
     plugin('emqx_retainer', 'EMQX Retainer', 'feature', retainer),
     plugin('emqx_delayed_publish', 'EMQX Delayed Publish', 'feature', delayed),
     plugin('emqx_auth_username', 'EMQX Authentication with Username and Password', 'auth', authUsername),
+    plugin('emqx_rule_engine', 'EMQX Rule Engine', 'feature', switchable('rule_engine', b.rules, true)),
     plugin('emqx_web_hook', 'EMQX WebHook Plugin', 'feature', switchable('web_hook', webHookPlugin(b), false)),
 
     module('emqx_mod_presence', 'EMQX Presence Module', presence),

@@ -24,6 +24,9 @@ import { routesHandlers } from './routes.js';
 import { statsHandlers } from './stats.js';
 import { subscriptionsHandlers } from './subscriptions.js';
 import { topicMetricsHandlers } from './topic-metrics.js';
+import { resourcesHandlers } from './resources.js';
+import { telemetryHandlers } from './telemetry.js';
+import { rulesHandlers } from './rules.js';
 
 /** Every method of the contract; `extra` is what the cluster layer answers itself (session takeover). */
 export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeover'>): RpcHandlers {
@@ -42,6 +45,9 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...modulesHandlers(b),
     ...alarmsHandlers(b),
     ...topicMetricsHandlers(b),
+    ...resourcesHandlers(b),
+    ...telemetryHandlers(b),
+    ...rulesHandlers(b),
     ...extra,
   };
 }

@@ -8,7 +8,11 @@
 import { asAppRecord, type AppRecord } from '../api/apps.js';
 import { asBannedEntry, bannedKey, type BannedEntry } from '../api/banned.js';
 import { asFeatureState, featureStateKey, type FeatureStateRecord } from '../api/feature-states.js';
+import { asRuleRecord, type RuleRecord } from '../api/rules.js';
 import { asTopicMetricsRecord, type TopicMetricsRecord } from '../api/topic-metrics.js';
+import { asDataFileRecord, type DataFileRecord } from '../api/data-files.js';
+import { asResourceRecord, type ResourceRecord } from '../api/resources.js';
+import { asTelemetryRecord, type TelemetryRecord } from '../api/telemetry.js';
 
 /** The fields of T holding a number. */
 type NumberField<T> = { [P in keyof T]: T[P] extends number ? P : never }[keyof T] & string;
@@ -29,6 +33,8 @@ export interface ConfigKindSpec<T> {
    * records expire: configPurgeExpired() removes those with field <= now.
    */
   expiry?: NumberField<T>;
+  /** false: not part of a data export (files of exports, the cluster's own identity) */
+  exported?: false;
 }
 
 /** Ordering by UTF-16 code units, as Array#sort has it (not locale-dependent). */
@@ -63,6 +69,32 @@ const KINDS = {
     key: (r) => r.topic,
     from: asTopicMetricsRecord,
     compare: (a, b) => a.create_time - b.create_time || compareStrings(a.topic, b.topic),
+  }),
+  /** the rule engine's resources (shared/api/resources.ts), by id, in creation order */
+  resources: kind<ResourceRecord>({
+    key: (r) => r.id,
+    from: asResourceRecord,
+    compare: (a, b) => a.created_at - b.created_at || compareStrings(a.id, b.id),
+  }),
+  /** the rule engine's rules (shared/api/rules.ts), by id, oldest first */
+  rules: kind<RuleRecord>({
+    key: (r) => r.id,
+    from: asRuleRecord,
+    compare: (a, b) => a.created_at - b.created_at || compareStrings(a.id, b.id),
+  }),
+  /** the telemetry switch and the cluster's uuid (shared/api/telemetry.ts): one record */
+  telemetry: kind<TelemetryRecord>({
+    key: (r) => r.key,
+    from: asTelemetryRecord,
+    compare: (a, b) => compareStrings(a.key, b.key),
+    exported: false,
+  }),
+  /** the data export files (shared/api/data-files.ts), by filename */
+  data_files: kind<DataFileRecord>({
+    key: (r) => r.filename,
+    from: asDataFileRecord,
+    compare: (a, b) => a.created_at - b.created_at || compareStrings(a.filename, b.filename),
+    exported: false,
   }),
 };
 

@@ -71,6 +71,7 @@ export const TARGETS: Target[] = [
   { label: 'Gateway non-2xx answers under load (/status, /nodes) = 0', scenario: 'api', metric: 'non2xx', max: 0, digits: 0 },
   { label: 'Gateway GET /metrics scrape p99 < 50 ms (uncached: one RPC per node each; 30,000 clients on 3 nodes)', scenario: 'api', metric: 'scrapeP99', max: 50, strict: true, digits: 2 },
   { label: '10 /metrics scrapes/s (uncached) keep cross-node QoS 0 throughput >= 0.95x', scenario: 'xnode-scrape', metric: 'ratio', min: 0.95, digits: 3 },
+  { label: 'QoS 0 fan-in with 10 matching rules (half republish) >= 0.7x without rules', scenario: 'rules-qos0', metric: 'ratio', min: 0.7, digits: 3 },
 ];
 
 export interface TargetResult {

@@ -433,7 +433,7 @@ function contract(name: string, factory: BackendFactory): void {
     });
 
     test('config: every put mode on every kind, a purge only for a kind with an expiry, records of their kind only', async (t) => {
-      assert.deepEqual(CONFIG_KINDS, ['apps', 'banned', 'feature_states', 'topic_metrics']);
+      assert.deepEqual(CONFIG_KINDS, ['apps', 'banned', 'feature_states', 'topic_metrics', 'resources', 'rules', 'telemetry', 'data_files']);
       const be = await factory(t);
       const [a, b] = [await be.store(), await be.store()];
       const seenA = configRecorder(a);
@@ -444,8 +444,21 @@ function contract(name: string, factory: BackendFactory): void {
         // the key is all of a record but `active`: odd samples on, even ones off
         feature_states: (v) => ({ feature: 'k', scope: '*', active: Number(v) % 2 === 1 }),
         topic_metrics: (v) => ({ topic: 'k', create_time: 1_000 + Number(v) }),
+        resources: (v) => ({ id: 'resource:k', type: 'web_hook', config: { url: `http://h/${v}`, headers: { a: v } }, description: v, created_at: 1_000 }),
+        rules: (v) => ({ id: 'k', rawsql: 'SELECT * FROM "t"', for: ['t'], actions: [], description: v, enabled: true, created_at: 1_000 }),
+        telemetry: (v) => ({ key: 'k', enabled: Number(v) % 2 === 1, uuid: `u${v}` }),
+        data_files: (v) => ({ filename: 'k', created_at: 1_000, content: v }),
       };
-      const keys: Record<ConfigKind, string> = { apps: 'k', banned: bannedKey('clientid', 'k'), feature_states: featureStateKey('*', 'k'), topic_metrics: 'k' };
+      const keys: Record<ConfigKind, string> = {
+        apps: 'k',
+        banned: bannedKey('clientid', 'k'),
+        feature_states: featureStateKey('*', 'k'),
+        topic_metrics: 'k',
+        resources: 'resource:k',
+        rules: 'k',
+        telemetry: 'k',
+        data_files: 'k',
+      };
       const each = async <K extends ConfigKind>(kind: K) => {
         const other = CONFIG_KINDS.find((k) => k !== kind)!;
         const step = async (expected: ConfigKind[]) => {

@@ -23,31 +23,6 @@ const SPEC: SpecEndpoint[] = JSON.parse(readFileSync(`${REPO_ROOT}test/data/emqx
 
 /** The document's endpoints no table serves yet, by why. Remove a group's lines as its endpoints land. */
 const NOT_SERVED_YET: Record<string, string[]> = {
-  // issue 10: the rule engine, data export/import, telemetry
-  'issue 10': [
-    'GET /data/export',
-    'POST /data/export',
-    'POST /data/import',
-    'GET /data/file/:filename',
-    'POST /data/file',
-    'DELETE /data/file/:filename',
-    'GET /rules',
-    'GET /rules/:rule_id',
-    'POST /rules',
-    'PUT /rules/:rule_id',
-    'DELETE /rules/:rule_id',
-    'GET /actions',
-    'GET /actions/:action_name',
-    'GET /resource_types',
-    'GET /resource_types/:resource_type_name',
-    'GET /resources',
-    'GET /resources/:resource_id',
-    'POST /resources',
-    'DELETE /resources/:resource_id',
-    'PUT /telemetry/status',
-    'GET /telemetry/status',
-    'GET /telemetry/data',
-  ],
   // EMQX Enterprise only
   license: ['POST /license/upload'],
 };

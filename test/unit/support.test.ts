@@ -111,10 +111,11 @@ describe('processes', () => {
         cmd: process.execPath,
         args: ['-e', lingerScript('some diagnostic output')],
         readyLine: /never printed/,
-        timeoutMs: 500,
+        // long enough for a node process to start and print on a loaded machine
+        timeoutMs: 3000,
       }),
       (err: Error) => {
-        assert.match(err.message, /silent .*no line matching \/never printed\/ within 500 ms/);
+        assert.match(err.message, /silent .*no line matching \/never printed\/ within 3000 ms/);
         assert.match(err.message, /some diagnostic output/);
         return true;
       },

@@ -108,7 +108,8 @@ it('rates: the moving average EMQX computes, updated every second, rising with t
   await new Promise((r) => setTimeout(r, 1150));
   // one tick: (0 × 4 + 100/s) / 5, give or take the timer's lateness
   const first = rate('messages.in.rate');
-  assert.ok(first > 10 && first <= 20, `after one tick: ${first}`);
+  // a timer may run a millisecond before Date.now() says the second is up: 100 / 0.999 s
+  assert.ok(first > 10 && first <= 20.5, `after one tick: ${first}`);
   assert.equal(rate('messages.qos1.out.rate'), first);
   assert.equal(rate('messages.qos0.in.rate'), 0);
   await new Promise((r) => setTimeout(r, 1000));

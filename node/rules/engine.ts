@@ -1,0 +1,230 @@
+import type { Logger } from '../../shared/logger.js';
+import type { Message } from '../../shared/message.js';
+import type { ActionMetrics, ActionRow, RuleCheck, RuleRecord, RulesNodeMetrics } from '../../shared/api/rules.js';
+import type { Detach, HookName, Hooks, MessagePublishEvent } from '../core/hooks.js';
+import type { Feature } from '../features/feature.js';
+import { TopicTrie } from '../router/trie.js';
+import type { ActionHost, ActionInstance, ActionType, ResourceInstance, Selected } from './contracts.js';
+import { EVENT_TOPICS, MessageSource, type ClientLookup, type EventTopic } from './events.js';
+import { actionRow, type Registry } from './actions/registry.js';
+import { RuleCounters, TICK_MS } from './metrics.js';
+import { compileSql, type CompiledSql, type Source } from './sql/compile.js';
+import { bindActions, checkRule } from './bind.js';
+
+/** A rule as this node runs it: its SQL compiled, its actions bound. */
+interface RunningRule {
+  id: string;
+  sql: CompiledSql;
+  actions: BoundAction[];
+  counters: RuleCounters;
+  /** set while its actions run: a message it republishes does not run it again (no loop) */
+  running: boolean;
+  /** the last message it ran for: a message matching two of its FROM filters runs it once */
+  lastMsg: Message | undefined;
+}
+
+export interface BoundAction {
+  id: string;
+  instance: ActionInstance;
+  counters: ActionMetrics;
+}
+
+/** What the engine needs of its node. */
+export interface RuleEngineHost {
+  nodeName: string;
+  hooks: Hooks;
+  actions: Registry<ActionType>;
+  publish(msg: Message): void;
+  lookup: ClientLookup;
+  /** the node's resource instances (web_hook, ...), by resource id */
+  resource(id: string): ResourceInstance | undefined;
+  log: Logger;
+}
+
+/**
+ * EMQX's emqx_rule_engine on one node: runs the cluster's enabled rules (config kind
+ * 'rules', handed to setRules) on this node's own traffic. Message rules hang off
+ * message.publish through one topic trie of their FROM filters (any number of rules: one
+ * cached trie match per publish); event rules off their own hooks. Attached only while
+ * loaded with a rule that needs the hook: with no rules, the publish path pays nothing.
+ * An action that throws or rejects counts as failed and never disturbs the publish.
+ */
+export class RuleEngine implements Feature {
+  private on = false;
+  private records: RuleRecord[] = [];
+  private running: RunningRule[] = [];
+  private trie = new TopicTrie<RunningRule[]>();
+  private detach: Detach[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private lastTick = 0;
+  /** counters by rule id and action id, kept across rule updates */
+  private ruleCounters = new Map<string, RuleCounters>();
+  private actionCounters = new Map<string, ActionMetrics>();
+  private readonly actionHost: ActionHost;
+
+  constructor(private readonly host: RuleEngineHost) {
+    this.actionHost = { nodeName: host.nodeName, publish: host.publish, resource: (id) => host.resource(id), log: host.log };
+  }
+
+  get active(): boolean {
+    return this.on;
+  }
+
+  load(): void {
+    this.on = true;
+    this.rebuild();
+  }
+
+  unload(): void {
+    this.on = false;
+    this.rebuild();
+  }
+
+  /** The cluster's rules (the store's records); a rule this node cannot bind is logged and skipped. */
+  setRules(records: readonly RuleRecord[]): void {
+    this.records = [...records];
+    this.rebuild();
+  }
+
+  /** This node's counters of every rule in the cluster config and of their actions. */
+  metrics(): RulesNodeMetrics {
+    const out: RulesNodeMetrics = { rules: {}, actions: {} };
+    for (const [id, c] of this.ruleCounters) out.rules[id] = c.values();
+    for (const [id, c] of this.actionCounters) out.actions[id] = { ...c };
+    return out;
+  }
+
+  /** Whether a rule's SQL parses and its actions bind here (nothing is kept). */
+  check(rawsql: string, actions: unknown): RuleCheck {
+    return checkRule(rawsql, actions, this.host.actions, this.actionHost);
+  }
+
+  /** The action types this node offers, as GET /api/v4/actions shows them. */
+  actionRows(): ActionRow[] {
+    return this.host.actions.list().map(actionRow);
+  }
+
+  private rebuild(): void {
+    for (const r of this.running) for (const a of r.actions) a.instance.close?.();
+    for (const d of this.detach) d();
+    this.detach = [];
+    this.running = [];
+    this.trie = new TopicTrie();
+    const ids = new Set(this.records.map((r) => r.id));
+    for (const id of this.ruleCounters.keys()) if (!ids.has(id)) this.ruleCounters.delete(id);
+    const actionIds = new Set(this.records.flatMap((r) => r.actions.map((a) => a.id)));
+    for (const id of this.actionCounters.keys()) if (!actionIds.has(id)) this.actionCounters.delete(id);
+    for (const rec of this.records) {
+      if (!this.ruleCounters.has(rec.id)) this.ruleCounters.set(rec.id, new RuleCounters());
+      for (const a of rec.actions) if (!this.actionCounters.has(a.id)) this.actionCounters.set(a.id, { success: 0, failed: 0 });
+    }
+    if (this.on) for (const rec of this.records) if (rec.enabled) this.start(rec);
+    this.attach();
+  }
+
+  private start(rec: RuleRecord): void {
+    let rule: RunningRule;
+    try {
+      const sql = compileSql(rec.rawsql);
+      const actions = bindActions(rec.actions, this.host.actions, this.actionHost).map((b) => ({ ...b, counters: this.actionCounters.get(b.id)! }));
+      rule = { id: rec.id, sql, actions, counters: this.ruleCounters.get(rec.id)!, running: false, lastMsg: undefined };
+    } catch (err) {
+      this.host.log.warn({ rule: rec.id, err: (err as Error).message }, 'rule not started');
+      return;
+    }
+    this.running.push(rule);
+    for (const filter of rule.sql.from) {
+      const event = EVENT_TOPICS[filter];
+      if (event !== undefined) this.onEvent(event, rule);
+      else {
+        const list = this.trie.get(filter);
+        if (list) list.push(rule);
+        else this.trie.set(filter, [rule]);
+      }
+    }
+  }
+
+  /** Attaches message.publish (when a message rule runs) and the rate timer (when any does). */
+  private attach(): void {
+    if (this.trie.size > 0) this.detach.push(this.host.hooks.messagePublish.on(this.onPublish));
+    if (this.running.length > 0 && this.timer === undefined) {
+      this.lastTick = Date.now();
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+      this.timer.unref();
+    } else if (this.running.length === 0 && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private onEvent(event: EventTopic, rule: RunningRule): void {
+    const { nodeName, lookup } = this.host;
+    const on = this.host.hooks.on.bind(this.host.hooks) as (name: HookName, fn: (e: unknown) => void) => Detach;
+    this.detach.push(on(event.hook, (e) => this.apply(rule, event.source(e as never, nodeName, lookup))));
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    // a late timer (a busy event loop) must not read as a burst
+    const seconds = Math.max(now - this.lastTick, 1) / 1000;
+    this.lastTick = now;
+    for (const c of this.ruleCounters.values()) c.tick(seconds);
+  }
+
+  private readonly onPublish = (e: MessagePublishEvent): void => {
+    const msg = e.message;
+    // EMQX's rule engine ignores the broker's own messages ($SYS, presence)
+    if (msg.sys) return;
+    const hits = this.trie.matchCached(msg.topic);
+    if (hits.length === 0) return;
+    let src: MessageSource | undefined;
+    for (let i = 0; i < hits.length; i++) {
+      const rules = hits[i]!;
+      for (let j = 0; j < rules.length; j++) {
+        const rule = rules[j]!;
+        if (rule.lastMsg === msg || rule.running) continue;
+        rule.lastMsg = msg;
+        this.apply(rule, (src ??= new MessageSource(msg, this.host.nodeName, this.host.lookup)));
+      }
+    }
+  };
+
+  /** Runs one rule for one event: SELECT and WHERE, then each action; nothing thrown escapes. */
+  private apply(rule: RunningRule, src: Source): void {
+    rule.counters.matched++;
+    let selected: Selected | undefined;
+    try {
+      selected = rule.sql.run(src);
+    } catch (err) {
+      this.host.log.debug({ rule: rule.id, err: (err as Error).message }, 'rule SQL failed');
+      return;
+    }
+    if (selected === undefined || rule.actions.length === 0) return;
+    const envs = src.envs();
+    rule.running = true;
+    try {
+      for (const a of rule.actions) runAction(a, selected, envs, this.host.log);
+    } finally {
+      rule.running = false;
+    }
+  }
+}
+
+function runAction(a: BoundAction, selected: Selected, envs: Selected, log: Logger): void {
+  const c = a.counters;
+  try {
+    const r = a.instance.run(selected, envs);
+    if (r instanceof Promise) {
+      r.then(
+        () => void c.success++,
+        (err: unknown) => {
+          c.failed++;
+          log.debug({ action: a.id, err: (err as Error).message }, 'action failed');
+        },
+      );
+    } else c.success++;
+  } catch (err) {
+    c.failed++;
+    log.debug({ action: a.id, err: (err as Error).message }, 'action failed');
+  }
+}

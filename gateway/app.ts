@@ -5,13 +5,11 @@ import { CODE } from '../shared/result-codes.js';
 import { appAuth } from './auth.js';
 import { dashboardRouter } from './dashboard.js';
 import type { ClusterClient } from './cluster-client.js';
-import { ApiError, asApiError } from './api/errors.js';
-import type { Endpoint, Resource } from './api/endpoint.js';
-import { resources } from './api/v4/index.js';
+import { asApiError } from './api/errors.js';
+import { apiRouter, otherError, sendError, tag } from './api/router.js';
+import { v3Api } from './api/v3/index.js';
+import { v4Api } from './api/v4/index.js';
 import { statusHandler } from './status.js';
-
-/** Largest request body accepted (a publish_batch of a few thousand small messages fits). */
-const BODY_LIMIT = '1mb';
 
 export interface GatewayDeps {
   cluster: ClusterClient;
@@ -31,7 +29,6 @@ export interface GatewayDeps {
 export const UNKNOWN_ENDPOINT = 'unknown';
 /** Names for the two paths outside the resource tables. */
 const STATUS_ENDPOINT = 'status';
-const INDEX_ENDPOINT = 'list_endpoints';
 const METRICS_ENDPOINT = 'prometheus';
 const DASHBOARD_ENDPOINT = 'dashboard';
 
@@ -46,23 +43,11 @@ function observed(observe: NonNullable<GatewayDeps['observe']>): express.Request
   };
 }
 
-/** Names the request's endpoint; the first table entry that matches wins, as in routing. */
-const tag =
-  (name: string): express.RequestHandler =>
-  (_req, res, next) => {
-    res.locals.endpoint ??= name;
-    next();
-  };
-
-/** Writes a failure the way every answer under /api looks: JSON with a result code. */
-function sendError(res: Response, err: ApiError): void {
-  res.status(err.status).json({ code: err.code, message: err.message });
-}
-
 /**
  * The gateway's Express app: `/status` for load balancers, `/metrics` for Prometheus,
- * `/dashboard/` (the web dashboard's static files), then `/api/v4` behind Basic auth, routed from the resources' endpoint tables. Every answer under /api is JSON, errors
- * included (no HTML, no stack traces).
+ * `/dashboard/` (the web dashboard's static files), then `/api/v4` and `/api/v3` behind Basic
+ * auth (gateway/api/router.ts), routed from the resources' endpoint tables. Every answer
+ * under /api is JSON, errors included (no HTML, no stack traces).
  */
 export function createApp(deps: GatewayDeps): express.Express {
   const { cluster, store, log } = deps;
@@ -75,36 +60,10 @@ export function createApp(deps: GatewayDeps): express.Express {
   app.get('/status', tag(STATUS_ENDPOINT), statusHandler(cluster));
   if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [appAuth(store)] : []), deps.metrics.handler);
 
-  const api = express.Router({ caseSensitive: true, strict: false });
-  const all: Resource = resources.flat();
-  const route = (e: Pick<Endpoint, 'method' | 'path'>, ...handlers: express.RequestHandler[]): void => {
-    (api as unknown as Record<string, (p: string, ...h: express.RequestHandler[]) => void>)[e.method.toLowerCase()]!.call(api, e.path, ...handlers);
-  };
-  // named before auth, so that a refused request is counted under its endpoint too
-  route({ method: 'GET', path: '/' }, tag(INDEX_ENDPOINT));
-  for (const e of all) route(e, tag(e.name));
-  api.use(appAuth(store));
-  api.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
-
-  api.get('/', (_req, res) => {
-    res.json({ code: CODE.OK, data: all.map((e) => ({ path: e.path, name: e.name, method: e.method, descr: e.descr })) });
-  });
-  for (const e of all) {
-    route(e, (req, res, next) => {
-      e.handle({
-        params: req.params as Record<string, string>,
-        query: req.query as Record<string, string>,
-        body: req.body,
-        cluster,
-        store,
-        req,
-      }).then(
-        (reply) => res.json({ code: CODE.OK, ...reply }),
-        next,
-      );
-    });
-  }
-  app.use('/api/v4', api);
+  const auth = appAuth(store);
+  const router = { cluster, store, log, auth };
+  app.use('/api/v4', apiRouter(router, v4Api));
+  app.use('/api/v3', apiRouter(router, v3Api));
   // static files only: the dashboard talks to /api/v4 and /metrics like any other client
   app.use('/dashboard', tag(DASHBOARD_ENDPOINT), dashboardRouter());
 
@@ -117,14 +76,4 @@ export function createApp(deps: GatewayDeps): express.Express {
     sendError(res, asApiError(err) ?? otherError(err, log));
   });
   return app;
-}
-
-/** A failure that is not the API's own answer: Express's body parser's, or a bug (500, logged). */
-function otherError(err: unknown, log: Logger): ApiError {
-  const e = err as { type?: string; status?: number };
-  if (e.type === 'entity.parse.failed') return new ApiError(400, CODE.BAD_JSON, 'request body is not valid JSON');
-  if (e.type === 'entity.too.large') return new ApiError(413, CODE.BAD_PARAM, `request body larger than ${BODY_LIMIT}`);
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return new ApiError(e.status, CODE.BAD_PARAM, (err as Error).message);
-  log.error({ err }, 'API request failed');
-  return new ApiError(500, CODE.UNKNOWN, 'internal error');
 }

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const store = new RedisStore({ url: cfg.redisUrl, log: log.child({ component: 'redis' }) });
   await Promise.all([transport.start(), store.start()]);
   const gw = await startGateway({ transport, store, log, ...gatewaySettings(cfg) });
-  log.info({ port: gw.port, dashboardPort: gw.dashboardPort }, 'gateway started');
+  log.info({ port: gw.port, v3Port: gw.v3Port, dashboardPort: gw.dashboardPort }, 'gateway started');
 
   const shutdown = async (): Promise<void> => {
     await gw.close();

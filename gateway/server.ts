@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ClusterStore } from '../shared/cluster/store.js';
 import type { RpcTransport } from '../shared/cluster/rpc-transport.js';
 import type { Config } from '../shared/config.js';
@@ -19,6 +19,10 @@ export interface GatewayOptions {
   log: Logger;
   bind: string;
   port: number;
+  /** a second port serving the same app, where EMQX 3.x tooling expects the API (8080); -1 or unset: none */
+  v3Port?: number;
+  /** a port of its own for the dashboard (18083 as EMQX's), the same app with / sent to /dashboard/; -1 or unset: none */
+  dashboardPort?: number;
   rpcTimeoutMs: number;
   heartbeatTtlMs: number;
   /** refuse connections beyond this many (unset: no limit) */
@@ -30,8 +34,6 @@ export interface GatewayOptions {
   /** emqx_telemetry's report URL and interval (shared/config.ts: telemetryUrl, telemetryIntervalS); unset: no report */
   telemetryUrl?: string;
   telemetryIntervalS?: number;
-  /** a second port serving the same app, for the dashboard (shared/config.ts: dashboardPort; -1 or unset: none) */
-  dashboardPort?: number;
 }
 
 /** The gateway's settings from the config (a gateway's or a standalone node's). */
@@ -39,6 +41,8 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
   return {
     bind: cfg.bind,
     port: cfg.apiPort,
+    v3Port: cfg.apiV3Port,
+    dashboardPort: cfg.dashboardPort,
     rpcTimeoutMs: cfg.rpcTimeoutMs,
     heartbeatTtlMs: cfg.heartbeatTtlMs,
     metricsCacheMs: cfg.metricsCacheMs,
@@ -46,20 +50,21 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
     metricsAuth: cfg.metricsAuth,
     telemetryUrl: cfg.telemetryUrl,
     telemetryIntervalS: cfg.telemetryIntervalS,
-    dashboardPort: cfg.dashboardPort,
   };
 }
 
 export interface RunningGateway {
   port: number;
+  /** the second port (GatewayOptions.v3Port), when served */
+  v3Port?: number;
+  /** the dashboard's own port, when served */
+  dashboardPort?: number;
   /** the gateway's own request counts and latencies (GET /metrics exports them) */
   requests: RequestMetrics;
   /** the gateway's own registry: requests, RPCs, process */
   metrics: GatewayMetrics;
   /** the cluster's metrics and stats per node, fetched at most once per metricsCacheMs: what GET /metrics shows, for any other reader too */
   scrapes: SharedCache<ClusterScrape>;
-  /** the dashboard's own port, when configured */
-  dashboardPort?: number;
   /** open HTTP connections */
   readonly connections: number;
   close(): Promise<void>;
@@ -79,7 +84,69 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     observe: (endpoint, status, seconds) => requests.observe(endpoint, status, seconds),
     metrics: { handler: metricsHandler(scrapes, metrics.registry), auth: o.metricsAuth ?? false },
   });
-  const server: Server = await listen(createServer(app), o.port, o.bind);
+  const servers = [await serve(app, o.port, o)];
+  // the extra ports serve the same app: EMQX 3.x's API port, and the dashboard's, whose root goes to /dashboard/
+  const toDashboard = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.url === '/' || req.url === '') res.writeHead(302, { location: '/dashboard/' }).end();
+    else app(req, res);
+  };
+  const extra: [number | undefined, (req: IncomingMessage, res: ServerResponse) => void][] = [
+    [o.v3Port, app],
+    [o.dashboardPort, toDashboard],
+  ];
+  const extraPorts: (number | undefined)[] = [];
+  for (const [wanted, handler] of extra) {
+    if (wanted === undefined || wanted < 0) {
+      extraPorts.push(undefined);
+      continue;
+    }
+    try {
+      const s = await serve(handler, wanted, o);
+      servers.push(s);
+      extraPorts.push(s.port);
+    } catch (err) {
+      await Promise.all(servers.map((s) => s.close()));
+      throw err;
+    }
+  }
+  const stopReport = o.telemetryUrl ? startTelemetryReport({ url: o.telemetryUrl, intervalMs: (o.telemetryIntervalS ?? 604800) * 1000, cluster, store: o.store, log: o.log }) : () => {};
+  const port = servers[0]!.port;
+  const [v3Port, dashboardPort] = extraPorts;
+  o.log.info({ port, v3Port, dashboardPort, address: o.bind }, 'api listening');
+  return {
+    port,
+    ...(v3Port === undefined ? {} : { v3Port }),
+    ...(dashboardPort === undefined ? {} : { dashboardPort }),
+    requests,
+    metrics,
+    scrapes,
+    get connections() {
+      return servers.reduce((n, s) => n + s.connections(), 0);
+    },
+    close: async () => {
+      stopReport();
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
+
+interface Served {
+  port: number;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Listens with `app` on `port` (0: a free one) of the bind address; counts its open connections. */
+async function serve(app: (req: IncomingMessage, res: ServerResponse) => void, wanted: number, o: GatewayOptions): Promise<Served> {
+  // http.createServer rather than app.listen: Express 5 calls listen's callback on errors too
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(wanted, o.bind, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
   if (o.maxConnections !== undefined) server.maxConnections = o.maxConnections;
   let connections = 0;
@@ -87,56 +154,13 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     connections++;
     socket.once('close', () => connections--);
   });
-  const stopReport = o.telemetryUrl ? startTelemetryReport({ url: o.telemetryUrl, intervalMs: (o.telemetryIntervalS ?? 604800) * 1000, cluster, store: o.store, log: o.log }) : () => {};
-  const port = (server.address() as AddressInfo).port;
-  o.log.info({ port, address: o.bind }, 'api listening');
-  // the dashboard's own port (18083, as EMQX's) is the same app, its root sending to /dashboard/
-  let dashboard: Server | undefined;
-  if (o.dashboardPort !== undefined && o.dashboardPort >= 0) {
-    dashboard = await listen(
-      createServer((req, res) => {
-        if (req.url === '/' || req.url === '') {
-          res.writeHead(302, { location: '/dashboard/' }).end();
-          return;
-        }
-        app(req, res);
-      }),
-      o.dashboardPort,
-      o.bind,
-    );
-    o.log.info({ port: (dashboard.address() as AddressInfo).port, address: o.bind }, 'dashboard listening');
-  }
   return {
-    port,
-    dashboardPort: dashboard ? (dashboard.address() as AddressInfo).port : undefined,
-    requests,
-    metrics,
-    scrapes,
-    get connections() {
-      return connections;
-    },
-    close: async () => {
-      stopReport();
-      await Promise.all([server, ...(dashboard ? [dashboard] : [])].map(closeServer));
-    },
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
-}
-
-/** Listens; http.createServer rather than app.listen: Express 5 calls listen's callback on errors too. */
-async function listen(server: Server, port: number, bind: string): Promise<Server> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, bind, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

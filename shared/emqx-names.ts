@@ -86,6 +86,14 @@ export const METRIC_NAMES = [
 
 export type MetricName = (typeof METRIC_NAMES)[number];
 
+/**
+ * EMQX 3.x counters that 4.x no longer has: counted beside the others, reported only by
+ * GET /api/v3/metrics (as `messages/qos2/expired`: QoS 2 messages whose PUBREL never came).
+ */
+export const V3_METRIC_NAMES = ['messages.qos2.expired'] as const;
+
+export type V3MetricName = (typeof V3_METRIC_NAMES)[number];
+
 /** Stat gauges; each is reported as `<name>.count` and its high watermark `<name>.max`. */
 export const STAT_NAMES = [
   'connections',

@@ -15,10 +15,12 @@ export async function pagedList(
   countMethod: RpcMethod,
   listMethod: RpcMethod,
   node: string | undefined,
+  /** the v3 layer's: further parameters of both methods (`v3: true`) and conditions always applied, which do not count as a filter */
+  fixed: { params?: Record<string, unknown>; query?: Record<string, unknown> } = {},
 ): Promise<ApiReply> {
   const { page, limit } = paging(q);
   const { query, filtered } = parseQuery(schema, q);
   const nodes = node === undefined ? undefined : [await liveNode(cluster, node)];
-  const { rows, total } = await cluster.page(countMethod, listMethod, { query } as never, page, limit, nodes);
+  const { rows, total } = await cluster.page(countMethod, listMethod, { ...fixed.params, query: { ...query, ...fixed.query } } as never, page, limit, nodes);
   return { data: rows, meta: meta(page, limit, total, filtered) };
 }

@@ -2,6 +2,9 @@ import type { Config } from '../../shared/config.js';
 import type { Listener } from '../listeners/listener.js';
 import type { Connection } from '../protocol/connection.js';
 import { RC } from '../protocol/reason-codes.js';
+import { metricIndex } from '../metrics/metrics.js';
+
+const M_QOS2_EXPIRED = metricIndex('messages.qos2.expired');
 
 /**
  * Once a second: keepalive [MQTT-3.1.2-24], CONNECT idle timeout, MQTT 3.x retries and
@@ -18,7 +21,11 @@ export function sweep(cfg: Config, connections: Iterable<Connection>, listeners:
     const s = conn.session!;
     if (cfg.retryIntervalMs > 0 && conn.version < 5 && s.inflight.size > 0) s.retry(now, cfg.retryIntervalMs);
     if (s.awaitingRel.size > 0) {
-      for (const [id, at] of s.awaitingRel) if (now - at > cfg.awaitRelTimeoutMs) s.awaitingRel.delete(id);
+      for (const [id, at] of s.awaitingRel) {
+        if (now - at <= cfg.awaitRelTimeoutMs) continue;
+        s.awaitingRel.delete(id);
+        conn.broker.metrics.inc(M_QOS2_EXPIRED);
+      }
     }
   }
   for (const l of listeners) {

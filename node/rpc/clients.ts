@@ -3,7 +3,8 @@
  * the sessions, and the client list's query evaluated the way EMQX 4.x's
  * emqx_mgmt_api_clients does, so the node filters before it pages.
  */
-import { CLIENT_QUERY, type CLIENTS_PARAMS, type ClientQuery, type ClientRow } from '../../shared/api/clients.js';
+import { TLSSocket } from 'node:tls';
+import { CLIENT_QUERY, type CLIENTS_PARAMS, type ClientQuery, type ClientRow, type V3ClientFields } from '../../shared/api/clients.js';
 import type { Slice } from '../../shared/api/page.js';
 import { isFiltered as anyField } from '../../shared/api/query-schema.js';
 import type { RpcHandlers } from '../../shared/rpc.js';
@@ -50,8 +51,31 @@ export function clientRecord(b: Broker, s: Session): ClientRecord {
   };
 }
 
-/** One row of GET /api/v4/clients for a session. */
-export function clientRow(b: Broker, s: Session): ClientRow {
+/** EMQX 3.x prints an unset field as the atom `undefined`. */
+const UNDEFINED = 'undefined';
+
+/** The peer certificate's subject as EMQX 3 shows it: "nossl" off TLS, "undefined" when the client sent none. */
+function peercert(socket: unknown): string {
+  if (!(socket instanceof TLSSocket)) return 'nossl';
+  const subject = socket.getPeerCertificate()?.subject;
+  if (!subject || Object.keys(subject).length === 0) return UNDEFINED;
+  return Object.entries(subject)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
+}
+
+/** The EMQX 3.x fields of a session's row (V3ClientFields). */
+function v3Fields(s: Session): V3ClientFields {
+  const last = s.conn ?? s.lastConn;
+  return {
+    will_topic: last?.info?.will?.topic ?? UNDEFINED,
+    peercert: last ? peercert(last.socket) : 'nossl',
+    enqueue_msg: s.mqueue.enqueued,
+  };
+}
+
+/** One row of GET /api/v4/clients for a session; with `v3`, its EMQX 3.x fields too. */
+export function clientRow(b: Broker, s: Session, v3 = false): ClientRow {
   const cfg = b.cfg;
   const conn = s.conn;
   const last = conn ?? s.lastConn;
@@ -91,6 +115,7 @@ export function clientRow(b: Broker, s: Session): ClientRow {
     reductions: (last?.recvPkt ?? 0) + (last?.sendPkt ?? 0),
   };
   if (!conn) row.disconnected_at = formatDatetime(s.disconnectedAt || s.createdAt);
+  if (v3) row.v3 = v3Fields(s);
   return row;
 }
 
@@ -145,10 +170,10 @@ export function clientFilter(q: ClientQuery): ((r: ClientRecord) => boolean) | u
 export const matchClient = (record: ClientRecord, q: ClientQuery): boolean => clientFilter(q)?.(record) ?? true;
 
 /** The page of this node's clients (in the order their sessions opened) that match the query. */
-export function listClients(b: Broker, query: ClientQuery, slice: Slice): ClientRow[] {
+export function listClients(b: Broker, query: ClientQuery, slice: Slice, v3 = false): ClientRow[] {
   const match = clientFilter(query);
   const keep = match ? (s: Session) => match(clientRecord(b, s)) : undefined;
-  return page(b.sessions.values(), keep, slice).map((s) => clientRow(b, s));
+  return page(b.sessions.values(), keep, slice).map((s) => clientRow(b, s, v3));
 }
 
 export function countClients(b: Broker, query: ClientQuery): number {
@@ -160,10 +185,10 @@ export function countClients(b: Broker, query: ClientQuery): number {
 export function clientsHandlers(b: Broker): Pick<RpcHandlers, keyof typeof CLIENTS_PARAMS> {
   return {
     'clients.count': ({ query }) => countClients(b, query),
-    'clients.list': ({ query, offset, limit }) => listClients(b, query, { offset, limit }),
-    'clients.get': ({ clientid }) => {
+    'clients.list': ({ query, offset, limit, v3 }) => listClients(b, query, { offset, limit }, v3),
+    'clients.get': ({ clientid, v3 }) => {
       const s = b.sessions.get(clientid);
-      return s ? clientRow(b, s) : null;
+      return s ? clientRow(b, s, v3) : null;
     },
     'clients.byUsername': ({ username }) => {
       const out: ClientRow[] = [];

@@ -7,8 +7,9 @@ import { formatBytes, formatUptime } from '../../shared/time-format.js';
 import { OTP_RELEASE, VERSION } from '../../shared/version.js';
 import type { Broker } from '../broker.js';
 
-export function nodeRow(b: Broker): NodeRow {
+export function nodeRow(b: Broker, v3 = false): NodeRow {
   const mem = process.memoryUsage();
+  const used = mem.heapUsed + mem.external;
   const [l1, l5, l15] = loadavg();
   return {
     version: VERSION,
@@ -21,13 +22,14 @@ export function nodeRow(b: Broker): NodeRow {
     otp_release: OTP_RELEASE,
     node_status: b.stopping ? 'Stopping' : 'Running',
     node: b.nodeName,
-    memory_used: formatBytes(mem.heapUsed + mem.external),
+    memory_used: formatBytes(used),
     memory_total: formatBytes(mem.rss),
     max_fds: maxFds(),
     load1: l1!.toFixed(2),
     load5: l5!.toFixed(2),
     load15: l15!.toFixed(2),
     connections: b.connections.size,
+    ...(v3 ? { v3: { memory_used: used, memory_total: mem.rss } } : {}),
   };
 }
 
@@ -46,5 +48,5 @@ function maxFds(): number {
 }
 
 export function nodesHandlers(b: Broker): Pick<RpcHandlers, 'nodes.get'> {
-  return { 'nodes.get': () => nodeRow(b) };
+  return { 'nodes.get': ({ v3 }) => nodeRow(b, v3) };
 }

@@ -112,6 +112,8 @@ export class SessionRegistry {
       m.inc(M_SESSION_CREATED);
       this.sessionCountChanged();
     }
+    // a new session starts as clean (Session's default); a resumed one may have been clean
+    if (session.cleanStart !== cleanStart) this.host.stats.persistentChanged(cleanStart ? -1 : 1);
     session.cleanStart = cleanStart;
     session.expiryInterval = expiryInterval;
     session.conn = conn;
@@ -217,6 +219,7 @@ export class SessionRegistry {
     }
     session.subscriptions.clear();
     this.map.delete(session.clientId);
+    if (!session.cleanStart) host.stats.persistentChanged(-1);
     host.cluster.sessionEnded(session.clientId);
     host.metrics.inc(M_SESSION_TERMINATED);
     this.sessionCountChanged();

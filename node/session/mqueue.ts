@@ -22,6 +22,8 @@ export class MQueue {
   private head = 0;
   private len = 0;
   dropped = 0;
+  /** messages ever pushed (EMQX 3's enqueue_msg) */
+  enqueued = 0;
 
   constructor(readonly max: number) {}
 
@@ -39,6 +41,7 @@ export class MQueue {
     if (this.len === this.items.length) this.grow();
     this.items[(this.head + this.len) % this.items.length] = p;
     this.len++;
+    this.enqueued++;
     return dropped;
   }
 

@@ -17,6 +17,8 @@ export interface BannedEntry {
   by: string;
   at: number;
   until: number;
+  /** a description, EMQX 3.x's `desc` (GET /api/v3/banned shows it; v4's rows do not) */
+  desc?: string;
 }
 
 /** The BannedEntry in `v` (fields copied, extras dropped), or undefined if it is not one. */
@@ -35,7 +37,9 @@ export function asBannedEntry(v: unknown): BannedEntry | undefined {
   ) {
     return undefined;
   }
-  return { who: r.who, as: r.as, reason: r.reason, by: r.by, at: r.at, until: r.until };
+  const e: BannedEntry = { who: r.who, as: r.as, reason: r.reason, by: r.by, at: r.at, until: r.until };
+  if (typeof r.desc === 'string') e.desc = r.desc;
+  return e;
 }
 
 /** The store's key for a banned entry: `<as>:<who>` (`as` holds no colon, so this is unambiguous). */

@@ -1,5 +1,5 @@
 /** The clients resource (GET/DELETE /api/v4/clients...): its rows, its query and its RPC methods. */
-import type { ParamShapes, RpcOf } from './params-schema.js';
+import { optional, type ParamShapes, type RpcOf } from './params-schema.js';
 import { SLICE } from './page.js';
 import type { QueryOf } from './query-schema.js';
 
@@ -41,6 +41,22 @@ export interface ClientRow {
   mailbox_len: number;
   heap_size: number;
   reductions: number;
+  /** only when asked (`v3: true`): what EMQX 3.x's connection and session rows show besides */
+  v3?: V3ClientFields;
+}
+
+/**
+ * The fields of EMQX 3.x's connection and session rows (GET /api/v3/connections, /sessions)
+ * that the v4 row has no counterpart for, taken from the same session. The gateway's v3 layer
+ * asks for them; v4's rows stay as its spec shows them.
+ */
+export interface V3ClientFields {
+  /** the topic of the connection's will message, "undefined" without one (EMQX 3 prints the atom) */
+  will_topic: string;
+  /** the client certificate's subject over TLS ("undefined" without one), "nossl" otherwise */
+  peercert: string;
+  /** messages put into the session's queue since it was created (EMQX 3's enqueue_msg) */
+  enqueue_msg: number;
 }
 
 /**
@@ -70,11 +86,14 @@ export const CLIENT_QUERY = {
 export type ClientQuery = QueryOf<typeof CLIENT_QUERY>;
 
 const CLIENTID = { clientid: 'string' } as const;
+/** rows with their `v3` fields too */
+const V3 = { v3: optional('bool') } as const;
 
 export const CLIENTS_PARAMS = {
-  'clients.count': { query: { query: CLIENT_QUERY } },
-  'clients.list': { query: { query: CLIENT_QUERY }, ...SLICE },
-  'clients.get': CLIENTID,
+  // `v3` is accepted by the count as well: the gateway pages with one parameter object for both
+  'clients.count': { query: { query: CLIENT_QUERY }, ...V3 },
+  'clients.list': { query: { query: CLIENT_QUERY }, ...SLICE, ...V3 },
+  'clients.get': { ...CLIENTID, ...V3 },
   'clients.byUsername': { username: 'string' },
   'clients.kick': CLIENTID,
 } as const satisfies ParamShapes;

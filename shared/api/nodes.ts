@@ -1,5 +1,5 @@
 /** The nodes resource (GET /api/v4/nodes...): the state of each node. */
-import type { ParamShapes, RpcOf } from './params-schema.js';
+import { optional, type ParamShapes, type RpcOf } from './params-schema.js';
 
 export interface NodeRow {
   version: string;
@@ -17,8 +17,13 @@ export interface NodeRow {
   load5: string;
   load15: string;
   connections: number;
+  /**
+   * only when asked (`v3: true`): the same two readings in bytes, as EMQX 3.x's
+   * GET /api/v3/nodes/{node} shows them (its cluster list formats them as above)
+   */
+  v3?: { memory_used: number; memory_total: number };
 }
 
-export const NODES_PARAMS = { 'nodes.get': {} } as const satisfies ParamShapes;
+export const NODES_PARAMS = { 'nodes.get': { v3: optional('bool') } } as const satisfies ParamShapes;
 
 export type NodesRpc = RpcOf<typeof NODES_PARAMS, { 'nodes.get': NodeRow }>;

@@ -9,6 +9,8 @@ export const GATEWAY_MAIN = fileURLToPath(new URL('../../../dist/gateway/main.js
 
 export interface GatewayProcess {
   port: number;
+  /** the second API port (STARLING_API_V3_PORT), when the gateway serves one */
+  v3Port?: number;
   url: string;
   /** the dashboard's own port, when STARLING_DASHBOARD_PORT is set */
   dashboardPort?: number;
@@ -20,6 +22,7 @@ export interface GatewayProcess {
 export async function startGateway(c: TestCluster, env: Record<string, string> = {}): Promise<GatewayProcess> {
   let port = 0;
   let dashboardPort: number | undefined;
+  let v3Port: number | undefined;
   const proc = await spawnProcess({
     name: 'gateway',
     cmd: process.execPath,
@@ -37,10 +40,11 @@ export async function startGateway(c: TestCluster, env: Record<string, string> =
     },
     readyLine: (line) => {
       try {
-        const e = JSON.parse(line) as { msg?: string; port?: number; dashboardPort?: number };
+        const e = JSON.parse(line) as { msg?: string; port?: number; dashboardPort?: number; v3Port?: number };
         if (e.msg === 'gateway started' && typeof e.port === 'number') {
           port = e.port;
           dashboardPort = e.dashboardPort;
+          v3Port = e.v3Port;
           return true;
         }
       } catch {
@@ -49,7 +53,7 @@ export async function startGateway(c: TestCluster, env: Record<string, string> =
       return false;
     },
   });
-  return { port, url: `http://127.0.0.1:${port}`, dashboardPort, proc, stop: () => proc.kill('SIGTERM', 3000) };
+  return { port, ...(v3Port === undefined ? {} : { v3Port }), url: `http://127.0.0.1:${port}`, dashboardPort, proc, stop: () => proc.kill('SIGTERM', 3000) };
 }
 
 export interface ApiAnswer {

@@ -25,6 +25,7 @@ interface BannedBody {
   by?: string;
   at?: number;
   until?: number;
+  desc?: string;
 }
 
 const SECONDS = { type: 'integer', minimum: 0 };
@@ -39,6 +40,8 @@ const bannedBody = bodySchema<BannedBody>({
     by: { type: 'string' },
     at: SECONDS,
     until: SECONDS,
+    // EMQX 3.x's description of a ban (the v3 API sends it; v4's rows leave it out)
+    desc: { type: 'string' },
   },
 });
 
@@ -58,7 +61,7 @@ function asOf(v: string): BannedAs {
 }
 
 /** Entries still in force; expired ones no longer apply and are purged by the nodes. */
-async function inForce(store: ClusterStore): Promise<BannedEntry[]> {
+export async function inForce(store: ClusterStore): Promise<BannedEntry[]> {
   const now = nowSec();
   return (await stored('banned', () => store.configList('banned'))).filter((e) => e.until > now);
 }
@@ -92,6 +95,7 @@ export const banned: Resource = [
         at,
         until: b.until ?? at + DEFAULT_SECONDS,
       };
+      if (b.desc !== undefined) entry.desc = b.desc;
       await stored('addBanned', () => store.configPut('banned', entry, 'upsert'));
       // "the same as the request body", as the spec and EMQX answer
       return { data: b };

@@ -1,4 +1,5 @@
 import type { Resource } from '../endpoint.js';
+import type { ApiVersion } from '../router.js';
 import { brokers } from './brokers.js';
 import { nodes } from './nodes.js';
 import { aclCache } from './acl-cache.js';
@@ -24,3 +25,10 @@ import { telemetry } from './telemetry.js';
 
 /** Every v4 resource, in the order GET /api/v4 lists them. */
 export const resources: Resource[] = [brokers, nodes, clients, subscriptions, routes, mqtt, plugins, listeners, modules, metrics, topicMetrics, stats, alarms, aclCache, banned, apps, data, rules, actions, resourceTypes, ruleResources, telemetry];
+
+/** /api/v4: its listing shows path, name, method and descr, as EMQX 4's. */
+export const v4Api: ApiVersion = {
+  resources,
+  metricPrefix: '',
+  listed: (e) => ({ path: e.path, name: e.name, method: e.method, descr: e.descr }),
+};

@@ -1,0 +1,30 @@
+import type { Resource } from '../endpoint.js';
+import type { ApiVersion } from '../router.js';
+import { alarms } from './alarms.js';
+import { banned } from './banned.js';
+import { brokers } from './brokers.js';
+import { connections } from './connections.js';
+import { v3Error } from './errors.js';
+import { listeners } from './listeners.js';
+import { metrics } from './metrics.js';
+import { mqtt } from './mqtt.js';
+import { nodes } from './nodes.js';
+import { plugins } from './plugins.js';
+import { routes } from './routes.js';
+import { sessions } from './sessions.js';
+import { stats } from './stats.js';
+import { subscriptions } from './subscriptions.js';
+
+/** Every v3 resource, in the order GET /api/v3/ lists them. */
+export const resources: Resource[] = [brokers, nodes, connections, sessions, subscriptions, routes, mqtt, plugins, listeners, metrics, stats, alarms, banned];
+
+/**
+ * /api/v3, EMQX 3.x's REST API, a layer over v4's endpoints (gateway/api/v3/adapt.ts): its
+ * listing shows name, method, path and descr, its failures carry 3.x's codes and messages.
+ */
+export const v3Api: ApiVersion = {
+  resources,
+  metricPrefix: 'v3/',
+  listed: (e) => ({ name: e.name, method: e.method, path: e.path, descr: e.descr }),
+  error: v3Error,
+};

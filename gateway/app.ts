@@ -7,6 +7,7 @@ import type { ClusterClient } from './cluster-client.js';
 import { ApiError, asApiError } from './api/errors.js';
 import type { Endpoint, Resource } from './api/endpoint.js';
 import { resources } from './api/v4/index.js';
+import { v3UsersResources } from './api/v3/users-resources.js';
 import { statusHandler } from './status.js';
 
 /** Largest request body accepted (a publish_batch of a few thousand small messages fits). */
@@ -73,8 +74,24 @@ export function createApp(deps: GatewayDeps): express.Express {
   app.get('/status', tag(STATUS_ENDPOINT), statusHandler(cluster));
   if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [appAuth(store)] : []), deps.metrics.handler);
 
+  app.use('/api/v4', apiRouter(resources.flat(), cluster, store));
+  // v3-users branch only (the merge takes the v3 core's router and adds v3UsersResources to its index)
+  app.use('/api/v3', apiRouter(v3UsersResources.flat(), cluster, store));
+
+  // unknown paths, under /api or not: 404 with a JSON body
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ code: CODE.NOT_FOUND, message: 'not found' });
+  });
+
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, asApiError(err) ?? otherError(err, log));
+  });
+  return app;
+}
+
+/** One API version's router: Basic auth, JSON bodies, `GET /` listing the table, then each endpoint. */
+function apiRouter(all: Resource, cluster: ClusterClient, store: ClusterStore): express.Router {
   const api = express.Router({ caseSensitive: true, strict: false });
-  const all: Resource = resources.flat();
   const route = (e: Pick<Endpoint, 'method' | 'path'>, ...handlers: express.RequestHandler[]): void => {
     (api as unknown as Record<string, (p: string, ...h: express.RequestHandler[]) => void>)[e.method.toLowerCase()]!.call(api, e.path, ...handlers);
   };
@@ -102,17 +119,7 @@ export function createApp(deps: GatewayDeps): express.Express {
       );
     });
   }
-  app.use('/api/v4', api);
-
-  // unknown paths, under /api or not: 404 with a JSON body
-  app.use((_req: Request, res: Response) => {
-    res.status(404).json({ code: CODE.NOT_FOUND, message: 'not found' });
-  });
-
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    sendError(res, asApiError(err) ?? otherError(err, log));
-  });
-  return app;
+  return api;
 }
 
 /** A failure that is not the API's own answer: Express's body parser's, or a bug (500, logged). */

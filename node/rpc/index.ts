@@ -14,6 +14,7 @@ import { aclCacheHandlers } from './acl-cache.js';
 import { alarmsHandlers } from './alarms.js';
 import { brokersHandlers } from './brokers.js';
 import { clientsHandlers } from './clients.js';
+import { configsHandlers } from './configs.js';
 import { listenersHandlers } from './listeners.js';
 import { metricsHandlers } from './metrics.js';
 import { modulesHandlers } from './modules.js';
@@ -40,6 +41,7 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...pluginsHandlers(b),
     ...modulesHandlers(b),
     ...alarmsHandlers(b),
+    ...configsHandlers(b),
     ...extra,
   };
 }

@@ -8,6 +8,7 @@
 import { asAppRecord, type AppRecord } from '../api/apps.js';
 import { asBannedEntry, bannedKey, type BannedEntry } from '../api/banned.js';
 import { asFeatureState, featureStateKey, type FeatureStateRecord } from '../api/feature-states.js';
+import { asUserRecord, type UserRecord } from '../api/users.js';
 
 /** The fields of T holding a number. */
 type NumberField<T> = { [P in keyof T]: T[P] extends number ? P : never }[keyof T] & string;
@@ -56,6 +57,12 @@ const KINDS = {
     key: (r) => featureStateKey(r.scope, r.feature),
     from: asFeatureState,
     compare: (a, b) => compareStrings(a.scope, b.scope) || compareStrings(a.feature, b.feature),
+  }),
+  /** the dashboard users of /api/v3/users (shared/api/users.ts), by username */
+  users: kind<UserRecord>({
+    key: (u) => u.username,
+    from: asUserRecord,
+    compare: (a, b) => compareStrings(a.username, b.username),
   }),
 };
 

@@ -433,7 +433,7 @@ function contract(name: string, factory: BackendFactory): void {
     });
 
     test('config: every put mode on every kind, a purge only for a kind with an expiry, records of their kind only', async (t) => {
-      assert.deepEqual(CONFIG_KINDS, ['apps', 'banned', 'feature_states']);
+      assert.deepEqual(CONFIG_KINDS, ['apps', 'banned', 'feature_states', 'users']);
       const be = await factory(t);
       const [a, b] = [await be.store(), await be.store()];
       const seenA = configRecorder(a);
@@ -443,8 +443,9 @@ function contract(name: string, factory: BackendFactory): void {
         banned: (v) => ban('clientid', 'k', 4_000_000_000, v),
         // the key is all of a record but `active`: odd samples on, even ones off
         feature_states: (v) => ({ feature: 'k', scope: '*', active: Number(v) % 2 === 1 }),
+        users: (v) => ({ username: 'k', passwordHash: `sha256:s:${v}`, tags: v }),
       };
-      const keys: Record<ConfigKind, string> = { apps: 'k', banned: bannedKey('clientid', 'k'), feature_states: featureStateKey('*', 'k') };
+      const keys: Record<ConfigKind, string> = { apps: 'k', banned: bannedKey('clientid', 'k'), feature_states: featureStateKey('*', 'k'), users: 'k' };
       const each = async <K extends ConfigKind>(kind: K) => {
         const other = CONFIG_KINDS.find((k) => k !== kind)!;
         const step = async (expected: ConfigKind[]) => {
@@ -473,6 +474,7 @@ function contract(name: string, factory: BackendFactory): void {
       await each('apps');
       await each('banned');
       await each('feature_states');
+      await each('users');
       await assert.rejects(a.configPurgeExpired('apps', 2_000), /apps has no expiry/);
       await assert.rejects(a.configPurgeExpired('banned', NaN), /finite/);
     });

@@ -9,7 +9,8 @@
  */
 import { ConfigError, parseOption, type Config, type ConfigKey } from '../../shared/config.js';
 import { configuredAcl } from '../access/index.js';
-import { thresholdsFault, thresholdsOf } from '../alarms/monitors.js';
+import type { AlarmThresholds } from '../../shared/api/alarms.js';
+import { thresholdsFault } from '../alarms/monitors.js';
 import type { Broker } from '../broker.js';
 import type { Namespace } from '../features/registry.js';
 import { checkWebHookConfig, webHookSettings } from '../features/web-hook/settings.js';
@@ -46,8 +47,8 @@ export const requiredByPlugin = (key: ConfigKey): boolean => REQUIRED.has(key);
  * already-changed broker.cfg in force.
  */
 interface Applier {
-  check?(b: Broker, next: Config): void;
-  apply(b: Broker): void | Promise<void>;
+  check?(b: Broker, next: Config, keys: readonly ConfigKey[]): void;
+  apply(b: Broker, keys: readonly ConfigKey[]): void | Promise<void>;
 }
 
 const feature = (b: Broker, ns: Namespace, name: string) => b.features.find(ns, name)?.switches.feature;
@@ -75,15 +76,40 @@ const aclNoMatch: Applier = {
   },
 };
 
+/** The alarm monitors' threshold each watermark option sets. */
+const ALARM_FIELDS: Partial<Record<ConfigKey, keyof AlarmThresholds>> = {
+  alarmSysmemHighWatermark: 'sysmemHighWatermark',
+  alarmProcmemHighWatermark: 'procmemHighWatermark',
+  alarmCpuHighWatermark: 'cpuHighWatermark',
+  alarmCpuLowWatermark: 'cpuLowWatermark',
+  alarmConnsHighWatermark: 'connsHighWatermark',
+};
+
+/** The thresholds `keys` set in `cfg`: only those, so that the ones changed by the alarms.configure RPC stay. */
+function thresholdChanges(cfg: Config, keys: readonly ConfigKey[]): Partial<AlarmThresholds> {
+  const out: Partial<AlarmThresholds> = {};
+  for (const k of keys) {
+    const field = ALARM_FIELDS[k];
+    if (field) out[field] = cfg[k] as number;
+  }
+  return out;
+}
+
 const alarms: Applier = {
-  check: (_b, next) => {
-    const fault = thresholdsFault(thresholdsOf(next));
+  check: (b, next, keys) => {
+    const fault = thresholdsFault({ ...b.alarmMonitors.thresholds, ...thresholdChanges(next, keys) });
     if (fault) throw new ConfigError(fault);
   },
-  apply: (b) => {
-    b.alarmMonitors.configure(thresholdsOf(b.cfg));
+  apply: (b, keys) => {
+    b.alarmMonitors.configure(thresholdChanges(b.cfg, keys));
   },
 };
+
+/** An option's value in force: the alarm monitors' for a watermark (alarms.configure may have set it), else broker.cfg's. */
+export function valueInForce(b: Broker, key: ConfigKey): Config[ConfigKey] {
+  const field = ALARM_FIELDS[key];
+  return field ? b.alarmMonitors.thresholds[field] : b.cfg[key];
+}
 
 /** The web hook reads its settings when loaded: a loaded one is reloaded with them (EMQX 3's ensure_reload_plugin). */
 const webHook: Applier = {
@@ -142,7 +168,7 @@ export class ConfigRefused extends Error {
  */
 export async function updateConfig(b: Broker, changes: Record<string, string | number | boolean>, isAllowed: (key: ConfigKey) => string | undefined): Promise<void> {
   const parsed: Partial<Record<ConfigKey, unknown>> = {};
-  const groups = new Set<Applier>();
+  const groups = new Map<Applier, ConfigKey[]>();
   for (const [k, raw] of Object.entries(changes)) {
     if (!Object.hasOwn(b.cfg, k)) throw new ConfigRefused(`unknown config key ${k}`);
     const key = k as ConfigKey;
@@ -151,10 +177,10 @@ export async function updateConfig(b: Broker, changes: Record<string, string | n
     const applier = RUNTIME[key];
     if (!applier) throw new ConfigRefused(`${key} is read-only: it takes effect at start only (set it in the config file or environment)`, true);
     parsed[key] = parseOption(key, raw);
-    groups.add(applier);
+    groups.set(applier, [...(groups.get(applier) ?? []), key]);
   }
   const next = { ...b.cfg, ...parsed } as Config;
-  for (const g of groups) g.check?.(b, next);
+  for (const [g, keys] of groups) g.check?.(b, next, keys);
   Object.assign(b.cfg, parsed);
-  for (const g of groups) await g.apply(b);
+  for (const [g, keys] of groups) await g.apply(b, keys);
 }

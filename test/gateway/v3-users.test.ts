@@ -172,6 +172,21 @@ describe('v3 configs', () => {
     assert.equal(await cached(on1), 'allow');
   });
 
+  it('an alarm watermark changed on one node is in force there at once', async (t) => {
+    const active = async (node: string): Promise<string[]> => ((await v4('GET', `/nodes/${node}/alarms/activated`)).body.data as { name: string }[]).map((a) => a.name);
+    // 100%: memory can never be over it, whatever else runs on this machine
+    ok(await v3('PUT', `/nodes/${N[0]}/configs/emqx`, { key: 'alarmSysmemHighWatermark', value: 100 }), ['code']);
+    t.after(() => v3('PUT', `/nodes/${N[0]}/configs/emqx`, { key: 'alarmSysmemHighWatermark', value: 100 }));
+    assert.ok(!(await active(N[0]!)).includes('high_system_memory_usage'));
+    // 0%: over it at once (a change is checked against immediately)
+    ok(await v3('PUT', `/nodes/${N[0]}/configs/emqx`, { key: 'alarmSysmemHighWatermark', value: 0 }), ['code']);
+    assert.equal(await nodeConfig(N[0]!, 'alarmSysmemHighWatermark'), '0');
+    await eventually(async () => assert.ok((await active(N[0]!)).includes('high_system_memory_usage')), 3000);
+    assert.ok(!(await active(N[1]!)).includes('high_system_memory_usage'), 'that node only');
+    ok(await v3('PUT', `/nodes/${N[0]}/configs/emqx`, { key: 'alarmSysmemHighWatermark', value: 100 }), ['code']);
+    await eventually(async () => assert.ok(!(await active(N[0]!)).includes('high_system_memory_usage')), 3000);
+  });
+
   it('refuses read-only keys, bad values, unknown keys and another app\'s keys, changing nothing', async () => {
     const before = await nodeConfig(N[0]!, 'mqttPort');
     const readOnly = await v3('PUT', `/nodes/${N[0]}/configs/emqx`, { key: 'mqttPort', value: '1999' });
@@ -254,6 +269,9 @@ describe('v3 plugin_configs', () => {
     // a bad URL for the loaded plugin is refused, the plugin keeps sending to the last one
     fails(await v3('PUT', `/nodes/${N[0]}/plugin_configs/emqx_web_hook`, { webHookUrl: 'ftp://x' }), 400, 108);
     fails(await v3('PUT', `/nodes/${N[0]}/plugin_configs/emqx_web_hook`, { allowAnonymous: false }), 200, 102);
+    // all or none: a good value beside a bad one is not set either
+    fails(await v3('PUT', `/nodes/${N[0]}/plugin_configs/emqx_web_hook`, { webHookTimeoutMs: 1234, webHookPoolSize: 0 }), 400, 108);
+    assert.equal(row((await v3('GET', `/nodes/${N[0]}/plugin_configs/emqx_web_hook`)).body.data, 'webHookTimeoutMs')!.value, '2000');
     assert.equal(row((await v3('GET', `/nodes/${N[0]}/plugin_configs/emqx_web_hook`)).body.data, 'webHookUrl')!.value, second.url);
   });
 

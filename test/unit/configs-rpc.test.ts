@@ -7,31 +7,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Broker } from '../../node/broker.js';
-import { dispatchRpc, rpcHandlers } from '../../node/rpc/index.js';
 import type { ConfigRow } from '../../shared/api/configs.js';
 import { optionSpecs } from '../../shared/config.js';
-import type { RpcHandlers, RpcMethod, RpcParams, RpcReply } from '../../shared/rpc.js';
-import { startInProcessBroker } from '../support/in-process.js';
+import { rpcCaller, startInProcessBroker } from '../support/in-process.js';
 import { closeAllClients, connectClient, tcpUrl, uid } from '../support/mqtt-clients.js';
 
 let broker: Broker;
-let handlers: RpcHandlers;
 let port: number;
+let call: ReturnType<typeof rpcCaller>;
 
 before(async () => {
   ({ broker, port } = await startInProcessBroker('configs-test@127.0.0.1'));
-  handlers = rpcHandlers(broker, { 'session.takeover': () => null });
+  call = rpcCaller(broker);
 });
 
 after(async () => {
   await closeAllClients();
   await broker?.stop();
 });
-
-async function call<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcReply<M>> {
-  const reply = await dispatchRpc(handlers, method, JSON.parse(JSON.stringify(params)));
-  return JSON.parse(JSON.stringify(reply ?? null)) as RpcReply<M>;
-}
 
 const rowOf = async (key: string): Promise<ConfigRow> => (await call('configs.get', {})).find((r) => r.key === key)!;
 

@@ -6,6 +6,7 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { createApp } from './app.js';
 import { ensureDefaultApp } from './auth.js';
+import { ensureDefaultUser } from './dashboard-users.js';
 import { ClusterClient } from './cluster-client.js';
 import { GatewayMetrics, type RequestMetrics } from './metrics.js';
 import { SharedCache } from './prometheus/cache.js';
@@ -70,9 +71,10 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** Serves the management API over started transport and store; the default app exists afterwards. */
+/** Serves the management API over started transport and store; the default app and dashboard user exist afterwards. */
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   await ensureDefaultApp(o.store, o.log);
+  await ensureDefaultUser(o.store, o.log);
   const metrics = new GatewayMetrics();
   const { requests } = metrics;
   const cluster = new ClusterClient(o.transport, o.store, { rpcTimeoutMs: o.rpcTimeoutMs, heartbeatTtlMs: o.heartbeatTtlMs, observe: metrics.observeRpc });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
  */
 type Kind = 'string' | 'int' | 'bool' | 'float' | 'enum';
 
-interface OptionSpec {
+export interface OptionSpec {
   env: string;
   kind: Kind;
   default: string | number | boolean | undefined;
@@ -138,6 +138,16 @@ function parseValue(key: string, spec: OptionSpec, raw: unknown): unknown {
       // a config file may give a JSON value (rules, topic lists) as JSON rather than as a string
       return typeof raw === 'object' ? JSON.stringify(raw) : s;
   }
+}
+
+/** Every option's declaration, in table order (the v3 configs API lists them). */
+export function optionSpecs(): [ConfigKey, OptionSpec][] {
+  return Object.entries(options) as [ConfigKey, OptionSpec][];
+}
+
+/** One option's value parsed from `raw` as the config file and environment are (ConfigError when it is not one). */
+export function parseOption(key: ConfigKey, raw: unknown): unknown {
+  return parseValue(key, options[key], raw);
 }
 
 /** Reads the optional JSON config file (STARLING_CONFIG or --config FILE), then the environment. */

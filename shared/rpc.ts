@@ -8,6 +8,7 @@ import { ACL_CACHE_PARAMS, type AclCacheRpc } from './api/acl-cache.js';
 import { ALARMS_PARAMS, type AlarmsRpc } from './api/alarms.js';
 import { BROKERS_PARAMS, type BrokersRpc } from './api/brokers.js';
 import { CLIENTS_PARAMS, type ClientsRpc } from './api/clients.js';
+import { CONFIGS_PARAMS, type ConfigsRpc } from './api/configs.js';
 import { LISTENERS_PARAMS, type ListenersRpc } from './api/listeners.js';
 import { METRICS_PARAMS, type MetricsRpc } from './api/metrics.js';
 import { MODULES_PARAMS, type ModulesRpc } from './api/modules.js';
@@ -43,7 +44,8 @@ export interface RpcMethods
     TopicMetricsRpc,
     ResourcesRpc,
     TelemetryRpc,
-    RulesRpc {}
+    RulesRpc,
+    ConfigsRpc {}
 
 /** Every method's parameter shape, which a node checks a request against (a method without one fails the build). */
 export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
@@ -65,6 +67,7 @@ export const RPC_PARAMS: { readonly [M in RpcMethod]: Shape } = {
   ...RESOURCES_PARAMS,
   ...TELEMETRY_PARAMS,
   ...RULES_PARAMS,
+  ...CONFIGS_PARAMS,
 };
 
 export type RpcMethod = keyof RpcMethods;

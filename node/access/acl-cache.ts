@@ -75,6 +75,12 @@ export class AclCache {
     return out;
   }
 
+  /** Forgets the results for `topic`, publish and subscribe (EMQX 3's clean_acl_cache of one topic). */
+  forget(topic: string): void {
+    this.map?.delete(key('publish', topic));
+    this.map?.delete(key('subscribe', topic));
+  }
+
   clear(): void {
     this.map = undefined; // release the Map itself, not just its contents
   }

@@ -35,7 +35,8 @@ function compile(u: UserEntry): Stored {
 
 export class Authenticator {
   private users = new Map<string, Stored>();
-  private readonly allowAnonymous: boolean;
+  /** whether a client without a known username gets in; the v3 configs API may change it at runtime */
+  allowAnonymous: boolean;
   /** whether the users file is consulted (plugin emqx_auth_username): off, every username is unknown */
   usersEnabled = true;
 

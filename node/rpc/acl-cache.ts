@@ -11,14 +11,15 @@ export function aclCacheHandlers(b: Broker): Pick<RpcHandlers, keyof typeof ACL_
       return conn ? (conn.aclCache?.entries() ?? []) : null;
     },
     // one client's, or every client's on this node
-    'clients.clearAclCache': ({ clientid }) => {
+    'clients.clearAclCache': ({ clientid, topic }) => {
       if (clientid === undefined) {
         for (const c of b.connections) c.aclCache?.clear();
         return true;
       }
       const conn = b.sessions.get(clientid)?.conn;
       if (!conn) return false;
-      conn.aclCache?.clear();
+      if (topic === undefined) conn.aclCache?.clear();
+      else conn.aclCache?.forget(topic);
       return true;
     },
   };

@@ -14,6 +14,7 @@ import { aclCacheHandlers } from './acl-cache.js';
 import { alarmsHandlers } from './alarms.js';
 import { brokersHandlers } from './brokers.js';
 import { clientsHandlers } from './clients.js';
+import { configsHandlers } from './configs.js';
 import { listenersHandlers } from './listeners.js';
 import { metricsHandlers } from './metrics.js';
 import { modulesHandlers } from './modules.js';
@@ -48,6 +49,7 @@ export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeove
     ...resourcesHandlers(b),
     ...telemetryHandlers(b),
     ...rulesHandlers(b),
+    ...configsHandlers(b),
     ...extra,
   };
 }

@@ -10,8 +10,8 @@ export interface AclCacheRow {
 
 export const ACL_CACHE_PARAMS = {
   'clients.aclCache': { clientid: 'string' },
-  /** without `clientid`: every client's on the node */
-  'clients.clearAclCache': { clientid: optional('string') },
+  /** without `clientid`: every client's on the node; with `topic`: only that topic's results (the client's) */
+  'clients.clearAclCache': { clientid: optional('string'), topic: optional('string') },
 } as const satisfies ParamShapes;
 
 export interface AclCacheReplies {

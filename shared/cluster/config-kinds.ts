@@ -13,6 +13,7 @@ import { asTopicMetricsRecord, type TopicMetricsRecord } from '../api/topic-metr
 import { asDataFileRecord, type DataFileRecord } from '../api/data-files.js';
 import { asResourceRecord, type ResourceRecord } from '../api/resources.js';
 import { asTelemetryRecord, type TelemetryRecord } from '../api/telemetry.js';
+import { asUserRecord, type UserRecord } from '../api/users.js';
 
 /** The fields of T holding a number. */
 type NumberField<T> = { [P in keyof T]: T[P] extends number ? P : never }[keyof T] & string;
@@ -95,6 +96,12 @@ const KINDS = {
     from: asDataFileRecord,
     compare: (a, b) => a.created_at - b.created_at || compareStrings(a.filename, b.filename),
     exported: false,
+  }),
+  /** the dashboard users of /api/v3/users (shared/api/users.ts), by username */
+  users: kind<UserRecord>({
+    key: (u) => u.username,
+    from: asUserRecord,
+    compare: (a, b) => compareStrings(a.username, b.username),
   }),
 };
 

@@ -433,7 +433,7 @@ function contract(name: string, factory: BackendFactory): void {
     });
 
     test('config: every put mode on every kind, a purge only for a kind with an expiry, records of their kind only', async (t) => {
-      assert.deepEqual(CONFIG_KINDS, ['apps', 'banned', 'feature_states', 'topic_metrics', 'resources', 'rules', 'telemetry', 'data_files']);
+      assert.deepEqual(CONFIG_KINDS, ['apps', 'banned', 'feature_states', 'topic_metrics', 'resources', 'rules', 'telemetry', 'data_files', 'users']);
       const be = await factory(t);
       const [a, b] = [await be.store(), await be.store()];
       const seenA = configRecorder(a);
@@ -448,6 +448,7 @@ function contract(name: string, factory: BackendFactory): void {
         rules: (v) => ({ id: 'k', rawsql: 'SELECT * FROM "t"', for: ['t'], actions: [], description: v, enabled: true, created_at: 1_000 }),
         telemetry: (v) => ({ key: 'k', enabled: Number(v) % 2 === 1, uuid: `u${v}` }),
         data_files: (v) => ({ filename: 'k', created_at: 1_000, content: v }),
+        users: (v) => ({ username: 'k', passwordHash: `sha256:s:${v}`, tags: v }),
       };
       const keys: Record<ConfigKind, string> = {
         apps: 'k',
@@ -458,6 +459,7 @@ function contract(name: string, factory: BackendFactory): void {
         rules: 'k',
         telemetry: 'k',
         data_files: 'k',
+        users: 'k',
       };
       const each = async <K extends ConfigKind>(kind: K) => {
         const other = CONFIG_KINDS.find((k) => k !== kind)!;
@@ -488,6 +490,7 @@ function contract(name: string, factory: BackendFactory): void {
       await each('banned');
       await each('feature_states');
       await each('topic_metrics');
+      await each('users');
       await assert.rejects(a.configPurgeExpired('apps', 2_000), /apps has no expiry/);
       await assert.rejects(a.configPurgeExpired('banned', NaN), /finite/);
     });

@@ -1,8 +1,10 @@
 import type { Broker } from '../../node/broker.js';
 import { composeBroker } from '../../node/core/compose.js';
 import type { Hooks } from '../../node/core/hooks.js';
+import { dispatchRpc, rpcHandlers } from '../../node/rpc/index.js';
 import { loadConfig } from '../../shared/config.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
+import type { RpcMethod, RpcParams, RpcReply } from '../../shared/rpc.js';
 
 /**
  * A broker in this test process (for tests that need its objects, not only its sockets):
@@ -21,4 +23,13 @@ export async function startInProcessBroker(nodeName: string, opts: { log?: Logge
   const broker = composeBroker(loadConfig(env, []), opts.log ?? createLogger('silent'), opts.hooks);
   const ports = await broker.start();
   return { broker, port: ports['mqtt:tcp']! };
+}
+
+/** Calls `broker`'s RPC handlers as a transport would: params and reply through JSON, params checked by dispatchRpc. */
+export function rpcCaller(broker: Broker): <M extends RpcMethod>(method: M, params: RpcParams<M>) => Promise<RpcReply<M>> {
+  const handlers = rpcHandlers(broker, { 'session.takeover': () => null });
+  return async (method, params) => {
+    const reply = await dispatchRpc(handlers, method, JSON.parse(JSON.stringify(params)));
+    return JSON.parse(JSON.stringify(reply ?? null));
+  };
 }

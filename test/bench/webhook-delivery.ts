@@ -43,7 +43,7 @@ export async function runWebhookDelivery(opts: { messages?: number; poolSize?: n
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   const log = createLogger('silent');
   const resource = webHookResourceType.create({ url, pool_size: poolSize }, log);
-  const host: ActionHost = { nodeName: 'bench', publish() {}, resource: () => resource, log };
+  const host: ActionHost = { nodeName: 'bench', publish() {}, dropIfUnrouted: () => false, resource: () => resource, log };
   const action = dataToWebserverAction.create({ $resource: 'resource:bench', path: '/${topic}', body: '{"clientid":"${clientid}","payload":${payload}}' }, host);
   let failed = 0;
   let next = 0;

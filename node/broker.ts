@@ -44,6 +44,7 @@ const standaloneHooks: ClusterHooks = {
   routeAdded() {},
   routeDeleted() {},
   forward: () => 0,
+  hasRoute: () => false,
   forwardFlushed: () => Promise.resolve(),
   onForwardsDrained: (cb) => setImmediate(cb),
   claimSession: async () => null,
@@ -210,9 +211,9 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
       this.retained.set(msg);
       this.cluster.retainedChanged(msg.topic, msg.payload.length > 0 ? msg : undefined);
     }
-    const enc = new PublishEncoder(msg.topic, msg.payload);
     let n: number;
     if (this.cluster.hasRemoteRoutes) {
+      const enc = new PublishEncoder(msg.topic, msg.payload);
       n = this.router.dispatch(msg, enc, false);
       // reset after the local deliveries: anything they published meanwhile has its own result
       r.forwarded = false;
@@ -220,7 +221,8 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
       n += this.cluster.forward(msg, enc, r);
       r.delivered = n;
     } else {
-      n = this.router.dispatch(msg, enc, true);
+      // the router makes the encoder when someone is subscribed
+      n = this.router.dispatch(msg, undefined, true);
       r.local(n);
     }
     if (n === 0 && !msg.sys) {
@@ -230,6 +232,27 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
       if (dropped.active) dropped.emit({ message: msg, reason: 'no_subscribers', clientid: undefined });
     }
     return r;
+  }
+
+  /**
+   * A message on `topic` that would reach no one and that nothing observes (no subscriber
+   * here or on another node, not retained, no `$` topic, no rewrite, no message.dropped
+   * listener, no message.publish listener but the rule engine with no rule on the topic) is
+   * only counted, as publish() counts it: true when so, and the caller builds no message
+   * (a republish to a topic nobody subscribes to costs route lookups and counters).
+   */
+  dropIfUnrouted(topic: string, retain: boolean): boolean {
+    if (this.rewrite !== undefined || topic.charCodeAt(0) === 36 /* $ */ || this.hooks.messageDropped.active) return false;
+    if (retain && this.cfg.retainAvailable && this.retained.enabled) return false;
+    const published = this.hooks.messagePublish;
+    if (published.active && (published.listenerCount !== 1 || !this.rules.onlyPublishListener(topic))) return false;
+    if (this.router.match(topic).length > 0) return false;
+    if (this.cluster.hasRemoteRoutes && this.cluster.hasRoute(topic)) return false;
+    const m = this.metrics;
+    m.inc(M_PUBLISH);
+    m.inc(M_NO_SUBSCRIBERS);
+    m.inc(M_DROPPED);
+    return true;
   }
 
   /** A message another node forwarded here: to the local subscribers it names. */

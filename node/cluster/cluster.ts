@@ -118,6 +118,10 @@ export class Cluster implements ClusterHooks {
     this.routeSync.routeDeleted(key);
   }
 
+  hasRoute(topic: string): boolean {
+    return this.routes.match(topic).length > 0;
+  }
+
   forward(msg: Message, enc: PublishEncoder, out: ForwardOutcome): number {
     return this.dispatch.forward(msg, enc, out);
   }

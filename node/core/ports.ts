@@ -85,6 +85,8 @@ export interface ClusterHooks extends RouterEvents {
    * is backlogged.
    */
   forward(msg: Message, enc: PublishEncoder, out: ForwardOutcome): number;
+  /** whether another node has a route (or a shared group) matching a topic name */
+  hasRoute(topic: string): boolean;
   /**
    * Resolves once the nodes this I/O turn's forwards went to have them (the transport's
    * flush). A QoS 1/2 PUBLISH that was forwarded is acknowledged only then.

@@ -1,6 +1,6 @@
 import type { Message, QoS } from '../../shared/message.js';
 import { TopicTrie } from './trie.js';
-import type { PublishEncoder } from '../protocol/codec.js';
+import { PublishEncoder } from '../protocol/codec.js';
 
 /** MQTT 5 subscription options [MQTT-3.8.3.1]; MQTT 3.x subscriptions use the defaults. */
 export interface SubOptions {
@@ -173,6 +173,9 @@ export class Router {
    */
   dispatch(msg: Message, enc?: PublishEncoder, shared = true): number {
     const entries = this.match(msg.topic);
+    if (entries.length === 0) return 0;
+    // one encoder per message, made only once someone is subscribed (its packets are shared by the deliveries)
+    enc ??= new PublishEncoder(msg.topic, msg.payload);
     let n = 0;
     for (let e = 0; e < entries.length; e++) {
       const entry = entries[e]!;

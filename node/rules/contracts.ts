@@ -35,6 +35,8 @@ export interface ActionHost {
   readonly nodeName: string;
   /** publishes as the broker does for an API publish (republish) */
   publish(msg: Message): void;
+  /** true (and counted as published and dropped) when a message on the topic would reach and be seen by no one: nothing to publish */
+  dropIfUnrouted(topic: string, retain: boolean): boolean;
   /** the instance of a resource on this node, while it exists */
   resource(id: string): ResourceInstance | undefined;
   readonly log: Logger;

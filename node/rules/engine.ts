@@ -35,6 +35,8 @@ export interface RuleEngineHost {
   hooks: Hooks;
   actions: Registry<ActionType>;
   publish(msg: Message): void;
+  /** counts a message nobody would get or see instead of publishing it (Broker.dropIfUnrouted) */
+  dropIfUnrouted(topic: string, retain: boolean): boolean;
   lookup: ClientLookup;
   /** the node's resource instances (web_hook, ...), by resource id */
   resource(id: string): ResourceInstance | undefined;
@@ -63,7 +65,7 @@ export class RuleEngine implements Feature {
   private readonly actionHost: ActionHost;
 
   constructor(private readonly host: RuleEngineHost) {
-    this.actionHost = { nodeName: host.nodeName, publish: host.publish, resource: (id) => host.resource(id), log: host.log };
+    this.actionHost = { nodeName: host.nodeName, publish: host.publish, dropIfUnrouted: host.dropIfUnrouted, resource: (id) => host.resource(id), log: host.log };
   }
 
   get active(): boolean {
@@ -102,6 +104,14 @@ export class RuleEngine implements Feature {
   /** The action types this node offers, as GET /api/v4/actions shows them. */
   actionRows(): ActionRow[] {
     return this.host.actions.list().map(actionRow);
+  }
+
+  /**
+   * Whether the engine's message.publish listener (when attached) would run no rule for a
+   * message on `topic`: the broker then need not build the message (Broker.dropIfUnrouted).
+   */
+  onlyPublishListener(topic: string): boolean {
+    return this.trie.size > 0 && this.trie.matchCached(topic).length === 0;
   }
 
   private rebuild(): void {

@@ -26,7 +26,7 @@ after(async () => {
   await sink.close();
 });
 
-const host = (r: ResourceInstance | undefined = resource): ActionHost => ({ nodeName: 'n1@127.0.0.1', publish() {}, resource: (id) => (id === 'resource:w' ? r : undefined), log });
+const host = (r: ResourceInstance | undefined = resource): ActionHost => ({ nodeName: 'n1@127.0.0.1', publish() {}, dropIfUnrouted: () => false, resource: (id) => (id === 'resource:w' ? r : undefined), log });
 
 it('the action type as GET /actions shows it: EMQX params, for $any, on web_hook', () => {
   assert.equal(dataToWebserverAction.name, 'data_to_webserver');

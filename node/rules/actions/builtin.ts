@@ -108,6 +108,8 @@ export const republishAction: ActionType = {
           if (!validTopicName(t)) throw new Error(`republish: not a topic name: ${JSON.stringify(t)}`);
           valid = t;
         }
+        // nobody subscribed anywhere and nothing watching: counted, no payload rendered, no message built
+        if (host.dropIfUnrouted(t, retain)) return;
         const q = (qos === -1 ? (envs.qos ?? 0) : qos) as QoS;
         host.publish(newMessage({ topic: t, payload: encoded(payload(selected, envs)), qos: q, retain, from: String(envs.clientid ?? host.nodeName), fromUsername: undefined }));
       },

@@ -18,7 +18,7 @@ const SHAPE = { pubTopics: range(10, (i) => `bench/${i}`), subTopics: range(10, 
 const AUTH = `Basic ${Buffer.from('admin:public').toString('base64')}`;
 
 /** One API call to the gateway; the parsed JSON answer. */
-function call(port: number, method: string, path: string, body?: unknown): Promise<{ code: number; data?: any; message?: string }> {
+export function call(port: number, method: string, path: string, body?: unknown): Promise<{ code: number; data?: any; message?: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request({ host: HOST, port, method, path: `/api/v4${path}`, headers: { authorization: AUTH, 'content-type': 'application/json' } }, (res) => {
@@ -65,18 +65,26 @@ async function counts(port: number, ids: string[]): Promise<{ matched: number; s
   return out;
 }
 
+/** A gateway in front of the scenario's cluster, once it answers with the node's actions. */
+export async function openGateway(ctx: ScenarioContext): Promise<RunningBroker> {
+  if (!ctx.clusterEnv) throw new Error('a rules scenario needs a cluster (for its gateway)');
+  const gateway = await startGateway(ctx.clusterEnv);
+  // the gateway answers once it sees the node
+  for (const t = Date.now(); ; await sleep(100)) {
+    const r = await call(gateway.port, 'GET', '/actions').catch(() => undefined);
+    if (r?.code === 0) return gateway;
+    if (Date.now() - t > 10000) {
+      await gateway.stop();
+      throw new Error(`gateway not answering /actions after 10 s: ${JSON.stringify(r)}`);
+    }
+  }
+}
+
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
-  if (!ctx.clusterEnv) throw new Error('the rules scenario needs a cluster (for its gateway)');
   let gateway: RunningBroker | undefined;
   try {
-    gateway = await startGateway(ctx.clusterEnv);
+    gateway = await openGateway(ctx);
     const port = gateway.port;
-    // the gateway answers once it sees the node
-    for (const t = Date.now(); ; await sleep(100)) {
-      const r = await call(port, 'GET', '/actions').catch(() => undefined);
-      if (r?.code === 0) break;
-      if (Date.now() - t > 10000) throw new Error(`gateway not answering /actions after 10 s: ${JSON.stringify(r)}`);
-    }
     const without: ScenarioResult[] = [];
     const withRules: ScenarioResult[] = [];
     const warnings: string[] = [];

@@ -3,6 +3,8 @@
 // export file names (nothing that could name a path), and the node's resource instances
 // following the cluster's records (made, remade on a config change, closed on delete).
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { validDataFilename } from '../../shared/api/data-files.js';
 import { ParamError } from '../../shared/api/query-schema.js';
@@ -10,7 +12,7 @@ import { createLogger } from '../../shared/logger.js';
 import { hasPlaceholder, template } from '../../node/rules/actions/template.js';
 import type { ParamsSchema } from '../../node/rules/contracts.js';
 import { checkSchema, durationMs } from '../../node/rules/params-check.js';
-import { WebHookResource } from '../../node/rules/resource-types/web-hook.js';
+import { WebHookResource, webHookConfig } from '../../node/rules/resource-types/web-hook.js';
 import { Resources } from '../../node/rules/resources.js';
 
 test('templates render fields, nested JSON payload fields, non-strings as JSON, missing ones as empty text', () => {
@@ -100,4 +102,23 @@ test('the node keeps one instance per resource: made, kept while unchanged, rema
   assert.deepEqual(r.typeRows().map((t) => t.name), ['web_hook']);
   assert.throws(() => r.check('web_hook', { url: 'mailto:x' }), /http or https/);
   assert.throws(() => r.check('nope', {}), /no resource type "nope"/);
+});
+
+test('a web_hook resource lets at most 256 requests per connection wait: past that a request fails at once', async () => {
+  // a server that takes requests and never answers
+  const held: { destroy(): void }[] = [];
+  const server = createServer((_req, res) => void held.push(res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const r = new WebHookResource(webHookConfig({ url: `http://127.0.0.1:${port}/`, pool_size: 1, request_timeout: '30s' }));
+  try {
+    const waiting = Array.from({ length: 256 }, () => r.send('POST', '/', {}, 'x'));
+    for (const w of waiting) w.catch(() => {});
+    await assert.rejects(r.send('POST', '/', {}, 'x'), /overloaded: 256 requests waiting for 1 connections/);
+  } finally {
+    r.close();
+    for (const res of held) res.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });

@@ -76,9 +76,18 @@ export interface WebHookAnswer {
   status: number;
 }
 
+/**
+ * Requests a resource lets wait for one of its `pool_size` connections, per connection:
+ * past it a request fails at once (the action counts it as failed) instead of queueing
+ * without bound behind a slow server while the publishers go on.
+ */
+const MAX_WAITING_PER_CONNECTION = 256;
+
 /** A web_hook resource on one node: the pooled connections to its server. */
 export class WebHookResource implements ResourceInstance {
   closed = false;
+  /** requests sent and not yet answered */
+  private pending = 0;
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
 
@@ -99,7 +108,14 @@ export class WebHookResource implements ResourceInstance {
   /** Sends one request over the pool; rejects on a connection error or the request timeout. */
   send(method: string, path: string, headers: Record<string, string>, body: string | undefined): Promise<WebHookAnswer> {
     if (this.closed) return Promise.reject(new Error('resource closed'));
-    return new Promise((resolve, reject) => {
+    if (this.pending >= this.cfg.poolSize * MAX_WAITING_PER_CONNECTION) {
+      return Promise.reject(new Error(`overloaded: ${this.pending} requests waiting for ${this.cfg.poolSize} connections`));
+    }
+    this.pending++;
+    const settled = (): void => {
+      this.pending--;
+    };
+    const sent = new Promise<WebHookAnswer>((resolve, reject) => {
       const u = this.cfg.url;
       const req = this.request(
         { agent: this.agent, method, host: u.hostname, port: u.port || undefined, path, headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) } },
@@ -113,6 +129,8 @@ export class WebHookResource implements ResourceInstance {
       req.on('error', reject);
       req.end(body);
     });
+    sent.then(settled, settled);
+    return sent;
   }
 
   /** A TCP connect to the server, as EMQX's web_hook status does. */

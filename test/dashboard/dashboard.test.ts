@@ -208,6 +208,7 @@ describe('the dashboard in a browser', () => {
     await page.getByLabel('target_qos').selectOption('1');
     await page.getByLabel('payload_tmpl').fill('${topic}=${v}');
     await page.getByLabel('Description').fill('republish t/# from the dashboard');
+    await shoot('rule-create');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.getByRole('cell', { name: 'republish t/# from the dashboard' }).waitFor();
     const listed = await api(base, 'GET', '/api/v4/rules');

@@ -9,7 +9,8 @@ import { Modules } from './modules/index.js';
 import { Overview } from './overview/index.js';
 import { Plugins } from './plugins/index.js';
 import { Routes } from './routes/index.js';
-import { Resources, Rules } from './rules/index.js';
+import { Resources } from './resources/index.js';
+import { Rules } from './rules/index.js';
 import { Subscriptions } from './subscriptions/index.js';
 import { TopicMetricsPage } from './topic-metrics/index.js';
 

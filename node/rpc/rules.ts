@@ -1,8 +1,9 @@
 import type { RULES_PARAMS } from '../../shared/api/rules.js';
 import type { RpcHandlers } from '../../shared/rpc.js';
 import type { Broker } from '../broker.js';
+import { testSql } from '../rules/test-sql.js';
 
-/** The rule engine on this node (GET/POST/PUT /api/v4/rules, GET /actions): its counters, a rule's check, its action types. */
+/** The rule engine on this node (GET/POST/PUT /api/v4/rules, GET /actions): its counters, a rule's check, its action types, a rule's SQL tried on a sample. */
 export function rulesHandlers(b: Broker): Pick<RpcHandlers, keyof typeof RULES_PARAMS> {
   return {
     'rules.metrics': () => b.rules.metrics(),
@@ -17,5 +18,14 @@ export function rulesHandlers(b: Broker): Pick<RpcHandlers, keyof typeof RULES_P
       return b.rules.check(String(rawsql), parsed);
     },
     'rules.actions': () => b.rules.actionRows(),
+    'rules.test': ({ rawsql, ctx }) => {
+      let sample: unknown;
+      try {
+        sample = JSON.parse(String(ctx));
+      } catch {
+        return { ok: false, nomatch: false, message: 'ctx must be JSON' };
+      }
+      return testSql(String(rawsql), sample, b.nodeName);
+    },
   };
 }

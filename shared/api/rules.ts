@@ -78,6 +78,9 @@ export interface ActionRow {
 /** What a node says of a rule's SQL and actions before it is stored. */
 export type RuleCheck = { ok: true; for: string[] } | { ok: false; message: string };
 
+/** A rule's SQL run once on a sample event (POST /rules?test=true): the selected columns, or why none. */
+export type RuleTest = { ok: true; data: Record<string, unknown> } | { ok: false; nomatch: boolean; message: string };
+
 export const RULES_PARAMS = {
   /** this node's rule and action counters */
   'rules.metrics': {},
@@ -85,6 +88,8 @@ export const RULES_PARAMS = {
   'rules.check': { rawsql: 'text', actions: 'text' },
   /** the action types this node offers */
   'rules.actions': {},
+  /** runs `rawsql` once on the sample event `ctx` (JSON of its columns); no action runs */
+  'rules.test': { rawsql: 'text', ctx: 'text' },
 } as const satisfies ParamShapes;
 
 export type RulesRpc = RpcOf<
@@ -93,6 +98,7 @@ export type RulesRpc = RpcOf<
     'rules.metrics': RulesNodeMetrics;
     'rules.check': RuleCheck;
     'rules.actions': ActionRow[];
+    'rules.test': RuleTest;
   }
 >;
 

@@ -71,6 +71,9 @@ export const TARGETS: Target[] = [
   { label: 'Gateway non-2xx answers under load (/status, /nodes) = 0', scenario: 'api', metric: 'non2xx', max: 0, digits: 0 },
   { label: 'Gateway GET /metrics scrape p99 < 50 ms (uncached: one RPC per node each; 30,000 clients on 3 nodes)', scenario: 'api', metric: 'scrapeP99', max: 50, strict: true, digits: 2 },
   { label: '10 /metrics scrapes/s (uncached) keep cross-node QoS 0 throughput >= 0.95x', scenario: 'xnode-scrape', metric: 'ratio', min: 0.95, digits: 3 },
+  { label: 'Dashboard first load (index.html and its assets) < 300 KB gzip-compressed', scenario: 'dashboard', metric: 'firstLoadGzipKB', max: 300, strict: true, digits: 1 },
+  { label: '50 open dashboards change cross-node QoS 0 throughput by < 5 %', scenario: 'dashboard', metric: 'change', max: 0.05, strict: true, digits: 3 },
+  { label: '50 open dashboards cost each node <= 1 metrics.scrape per cache interval', scenario: 'dashboard', metric: 'scrapesPerInterval', max: 1, digits: 2 },
   { label: 'QoS 0 fan-in with 10 matching rules (half republish) >= 0.7x without rules', scenario: 'rules-qos0', metric: 'ratio', min: 0.7, digits: 3 },
 ];
 

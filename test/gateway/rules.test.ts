@@ -238,3 +238,36 @@ describe('rules', () => {
   });
 });
 
+
+describe('POST /api/v4/rules?test=true', () => {
+  const test = (body: unknown): Promise<ApiAnswer> => call('POST', '/rules?test=true', body);
+
+  it('runs the SQL once on the sample: the selected columns, payload fields decoded, nothing created', async () => {
+    const before = await ids();
+    const r = await test({
+      rawsql: 'SELECT payload.temp as t, topic, clientid, upper(username) as u FROM "t/#" WHERE t > 20',
+      ctx: { topic: 't/room1', payload: '{"temp": 25}', clientid: 'c1', username: 'bob', qos: 1 },
+    });
+    ok(r);
+    assert.deepEqual(r.body.data, { t: 25, topic: 't/room1', clientid: 'c1', u: 'BOB' });
+    const star = await test({ rawsql: 'SELECT * FROM "t/#"', ctx: { topic: 't/x', payload: 'hi', clientid: 'c2', qos: 0 } });
+    ok(star);
+    assert.equal(star.body.data.payload, 'hi');
+    assert.equal(star.body.data.qos, 0);
+    assert.match(star.body.data.node, /@/);
+    assert.deepEqual(await ids(), before);
+  });
+
+  it('WHERE refusing the sample answers EMQX\'s code 404 "SQL Not Match"', async () => {
+    const r = await test({ rawsql: 'SELECT * FROM "t/#" WHERE payload.temp > 30', ctx: { topic: 't/a', payload: '{"temp": 25}' } });
+    fails(r, 200, 404);
+    assert.equal(r.body.message, 'SQL Not Match');
+  });
+
+  it('bad SQL answers 108 with its line and column', async () => {
+    const r = await test({ rawsql: 'SELECT *\nFROM t/1', ctx: { topic: 't/1', payload: '' } });
+    fails(r, 400, 108);
+    assert.match(r.body.message, /line 2, column 6/);
+    fails(await test({ ctx: {} }), 400, 107);
+  });
+});

@@ -44,6 +44,21 @@ async function check(ctx: ApiContext, rawsql: string, actions: unknown[]): Promi
   return r.for;
 }
 
+const testBody = bodySchema<{ rawsql: string; ctx?: Record<string, unknown> }>({ type: 'object', required: ['rawsql'], properties: { rawsql: { type: 'string' }, ctx: { type: 'object' } } });
+
+/**
+ * POST /rules?test=true (EMQX's test_rule_sql): a node runs the SQL once on the sample
+ * event `ctx`, no action runs, nothing is stored. The selected columns; EMQX's code 404
+ * "SQL Not Match" (HTTP 200) when WHERE refuses it; 108 for bad SQL or a failed evaluation.
+ */
+async function testRule(ctx: ApiContext): Promise<{ data: unknown }> {
+  const b = testBody(ctx.body);
+  const r = await ctx.cluster.one(await anyNode(ctx), 'rules.test', { rawsql: b.rawsql, ctx: JSON.stringify(b.ctx ?? {}) });
+  if (r.ok) return { data: r.data };
+  if (r.nomatch) throw new ApiError(200, CODE.NOT_FOUND, r.message);
+  throw new ApiError(400, CODE.BAD_PARAM, r.message);
+}
+
 const withIds = (actions: { name: string; params?: Record<string, unknown> }[]): RuleAction[] => actions.map((a) => ({ id: actionId(a.name), name: a.name, params: a.params ?? {} }));
 
 const list = (ctx: ApiContext): Promise<RuleRecord[]> => stored('rules', () => ctx.store.configList('rules'));
@@ -123,6 +138,7 @@ export const rules: Resource = [
     name: 'create_rule',
     descr: 'Create a rule',
     handle: async (ctx) => {
+      if (ctx.query.test !== undefined && parseBool('test', ctx.query.test)) return testRule(ctx);
       const b = createBody(ctx.body);
       const from = await check(ctx, b.rawsql, b.actions);
       const rec: RuleRecord = { id: ruleId(), rawsql: b.rawsql, for: from, actions: withIds(b.actions), description: b.description ?? '', enabled: b.enabled ?? true, created_at: Date.now() };

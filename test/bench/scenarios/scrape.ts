@@ -96,6 +96,20 @@ export class Scraper {
   }
 }
 
+/** Resolves once the gateway's /metrics shows every node up (it sees them by their heartbeats in Redis). */
+export async function untilScrapes(port: number, nodes: number): Promise<void> {
+  const probe = new Scraper(port, nodes);
+  try {
+    for (const t = Date.now(); ; await sleep(100)) {
+      const why = await probe.once();
+      if (!why) return;
+      if (Date.now() - t > 10000) throw new Error(`gateway /metrics after 10 s: ${why}`);
+    }
+  } finally {
+    probe.close();
+  }
+}
+
 const SHAPE = { pubTopics: range(10, (i) => `bench/${i}`), subTopics: range(10, (i) => `bench/${i}`), qos: 0 as const, pubNode: 0, subNode: 1 };
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
@@ -104,17 +118,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   try {
     gateway = await startGateway({ ...ctx.clusterEnv, STARLING_METRICS_CACHE_MS: '0' });
     const gw = gateway;
-    // the gateway answers once it sees both nodes (heartbeats in Redis)
-    const probe = new Scraper(gw.port, ctx.brokers.length);
-    try {
-      for (const t = Date.now(); ; await sleep(100)) {
-        const why = await probe.once();
-        if (!why) break;
-        if (Date.now() - t > 10000) throw new Error(`gateway /metrics after 10 s: ${why}`);
-      }
-    } finally {
-      probe.close();
-    }
+    await untilScrapes(gw.port, ctx.brokers.length);
     const without: ScenarioResult[] = [];
     const withScraper: ScenarioResult[] = [];
     const warnings: string[] = [];

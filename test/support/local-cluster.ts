@@ -91,7 +91,22 @@ export async function stopCluster(c: LaunchedCluster): Promise<void> {
   await c.destroy();
 }
 
+/**
+ * Starts the launcher's cluster on free ports. A port found free can be taken by another
+ * process before the launcher binds it; then the launcher stops with "address already in
+ * use", and it is started again on other free ports (at most 3 times).
+ */
 export async function launchCluster(opts: LaunchOptions = {}): Promise<LaunchedCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use|EADDRINUSE/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function launchOnce(opts: LaunchOptions): Promise<LaunchedCluster> {
   const [mqtt, api, stats, nats, redis, prometheus] = await freePorts(6);
   const ports = { mqtt, api, stats, nats, redis, prometheus };
   const runDir = mkdtempSync(join(tmpdir(), 'starling-cluster-'));

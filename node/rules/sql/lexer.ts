@@ -47,4 +47,6 @@ export const ALL_TOKENS: TokenType[] = [
   Plus, Minus, Star, Slash, Comma, Dot, LParen, RParen, LBracket, RBracket,
 ];
 
-export const sqlLexer = new Lexer(ALL_TOKENS, { positionTracking: 'full', ensureOptimizations: false });
+let lexer: Lexer | undefined;
+/** The lexer, built on first use (see the parser's note on start-up garbage). */
+export const sqlLexer = (): Lexer => (lexer ??= new Lexer(ALL_TOKENS, { positionTracking: 'full', ensureOptimizations: false }));

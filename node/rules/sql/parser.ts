@@ -233,17 +233,20 @@ export class SqlError extends Error {
   }
 }
 
-// one parser, reused: chevrotain's parsers are built once (self-analysis) and reset per input
-const parser = new SqlParser();
+// one parser, reused: chevrotain's parsers are built once (self-analysis) and reset per input.
+// Built on the first rule, not at start: the analysis leaves megabytes of garbage, whose
+// collection a node without rules should not pay for while it serves traffic.
+let shared: SqlParser | undefined;
 
 /** The syntax tree of a rule SQL; throws SqlError with the position of the first problem. */
 export function parseSql(sql: string): Statement {
-  const lexed = T.sqlLexer.tokenize(sql);
+  const lexed = T.sqlLexer().tokenize(sql);
   if (lexed.errors.length > 0) {
     const e = lexed.errors[0]!;
     throw new SqlError(`unexpected character ${JSON.stringify(sql.substr(e.offset, 1))}`, e.line ?? 1, e.column ?? 1);
   }
   currentSql = sql;
+  const parser = (shared ??= new SqlParser());
   parser.input = lexed.tokens;
   const stmt = parser.statement();
   if (parser.errors.length > 0) {

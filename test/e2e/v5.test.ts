@@ -342,6 +342,7 @@ describe('MQTT 5 session expiry beyond 24.8 days (Node timers hold 2^31-1 ms)', 
     const pub = await openClient(t, port());
     // PUBACK 0, not 0x10 No matching subscribers: the offline session still holds the subscription
     assert.equal(await pub.publishRc(topic, 'kept', { qos: 1 }), 0);
+    // an overflowing timer fires after 1 ms: by now it would have ended the session
     await sleep(50);
     const s2 = newClient(t, port(), opts);
     const ack = await within(s2.connected, 5000, 'reconnect');

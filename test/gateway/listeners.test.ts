@@ -4,29 +4,18 @@
 // kicked, takeovered, discarded), `[]` while nothing has been counted. A standalone node,
 // which serves the API itself, lists it as EMQX does: `http:management`.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import type { ListenerRow as Row } from '../../shared/api/listeners.js';
 import { startNode } from '../support/broker.js';
-import { eventually, fullName, startCluster, type TestCluster } from '../support/cluster.js';
-import { api, fails, ok, startGateway, type GatewayProcess } from '../support/gateway.js';
-import { closeAllClients, connectClient, tcpUrl, uid, wsUrl, type Scope } from '../support/mqtt-clients.js';
+import { eventually, fullName } from '../support/cluster.js';
+import { api, fails, ok } from '../support/gateway.js';
+import { connectClient, tcpUrl, uid, wsUrl, type Scope } from '../support/mqtt-clients.js';
+import { useGatewayCluster } from '../support/gateway-cluster.js';
 
-let c: TestCluster | undefined;
-let gw: GatewayProcess | undefined;
-
-before(async () => {
-  c = await startCluster(['n1', 'n2', 'n3']);
-  gw = await startGateway(c);
-});
-
-after(async () => {
-  await closeAllClients();
-  await gw?.stop();
-  await c?.stop();
-});
+const cluster = useGatewayCluster();
 
 const NODES = ['n1', 'n2', 'n3'].map(fullName);
-const get = (path: string) => api(gw!.url, 'GET', `/api/v4${path}`);
+const get = (path: string) => api(cluster.base, 'GET', `/api/v4${path}`);
 
 /** One node's listeners by protocol, from the per-node form. */
 async function listenersOf(short: string): Promise<Record<string, Row>> {
@@ -47,7 +36,7 @@ function assertRow(l: Row): void {
 
 const count = (l: Row | undefined, reason: string): number => (l && !Array.isArray(l.shutdown_count) ? (l.shutdown_count[reason] ?? 0) : 0);
 
-const tcp = (short: string, clientId: string, opts: Record<string, unknown>, t: Scope) => connectClient(tcpUrl(c!.node(short).mqttPort), { clientId, ...opts }, t);
+const tcp = (short: string, clientId: string, opts: Record<string, unknown>, t: Scope) => connectClient(tcpUrl(cluster.c.node(short).mqttPort), { clientId, ...opts }, t);
 
 it('GET /listeners: one {node, listeners} per node, in node order, each listener with the spec fields; [] before any connection ended', async () => {
   const r = await get('/listeners');
@@ -59,7 +48,7 @@ it('GET /listeners: one {node, listeners} per node, in node order, each listener
   for (const n of r.body.data as { node: string; listeners: Row[] }[]) {
     assert.deepEqual(Object.keys(n).sort(), ['listeners', 'node']);
     const short = n.node.split('@')[0]!;
-    const proc = c!.node(short);
+    const proc = cluster.c.node(short);
     const byProto = Object.fromEntries(n.listeners.map((l) => [l.protocol, l]));
     assert.deepEqual(Object.keys(byProto).sort(), ['mqtt:tcp', 'mqtt:ws']);
     for (const l of n.listeners) {
@@ -79,7 +68,7 @@ it('GET /nodes/{node}/listeners answers that node’s array; an unknown node is 
   ok(r);
   assert.ok(Array.isArray(r.body.data));
   for (const l of r.body.data as Row[]) assertRow(l);
-  assert.equal((r.body.data as Row[]).find((l) => l.protocol === 'mqtt:tcp')!.listen_on, `127.0.0.1:${c!.node('n2').mqttPort}`);
+  assert.equal((r.body.data as Row[]).find((l) => l.protocol === 'mqtt:tcp')!.listen_on, `127.0.0.1:${cluster.c.node('n2').mqttPort}`);
   fails(await get('/nodes/nobody@127.0.0.1/listeners'), 404, 404);
 });
 
@@ -87,7 +76,7 @@ it('current_conns follows real clients over TCP and WebSocket on their node only
   const before2 = await listenersOf('n2');
   const a = await tcp('n2', uid('lt-a'), {}, t);
   const b = await tcp('n2', uid('lt-b'), {}, t);
-  const w = await connectClient(wsUrl(c!.node('n2').wsPort), { clientId: uid('lt-w') }, t);
+  const w = await connectClient(wsUrl(cluster.c.node('n2').wsPort), { clientId: uid('lt-w') }, t);
   const during = await listenersOf('n2');
   assert.equal(during['mqtt:tcp']!.current_conns, before2['mqtt:tcp']!.current_conns + 2);
   assert.equal(during['mqtt:ws']!.current_conns, before2['mqtt:ws']!.current_conns + 1);
@@ -113,7 +102,7 @@ it('a kick through the API counts as kicked on the listener the client was on', 
   const id = uid('lt-kick');
   const before3 = await listenersOf('n3');
   const cl = await tcp('n3', id, {}, t);
-  ok(await api(gw!.url, 'DELETE', `/api/v4/clients/${encodeURIComponent(id)}`), ['code']);
+  ok(await api(cluster.base, 'DELETE', `/api/v4/clients/${encodeURIComponent(id)}`), ['code']);
   await cl.waitClose();
   await eventually(async () => {
     const l = await listenersOf('n3');

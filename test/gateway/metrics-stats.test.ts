@@ -3,28 +3,17 @@
 // moving by exactly what real MQTT traffic accounts for on the node that saw it, gauges up
 // and down with their maxima kept, and a node killed: 101 naming it, then 0 once purged.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { eventually, fullName, startCluster, type TestCluster } from '../support/cluster.js';
-import { api, fails, ok, startGateway, type ApiAnswer, type GatewayProcess } from '../support/gateway.js';
-import { closeAllClients, connectClient, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
+import { describe, it } from 'node:test';
+import { eventually, fullName } from '../support/cluster.js';
+import { api, fails, ok, type ApiAnswer } from '../support/gateway.js';
+import { connectClient, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
 import { routed } from '../support/routed.js';
+import { useGatewayCluster } from '../support/gateway-cluster.js';
 
-let c: TestCluster | undefined;
-let gw: GatewayProcess | undefined;
-
-before(async () => {
-  c = await startCluster(['n1', 'n2', 'n3']);
-  gw = await startGateway(c);
-});
-
-after(async () => {
-  await closeAllClients();
-  await gw?.stop();
-  await c?.stop();
-});
+const cluster = useGatewayCluster();
 
 const NODES = [fullName('n1'), fullName('n2'), fullName('n3')];
-const get = (path: string): Promise<ApiAnswer> => api(gw!.url, 'GET', `/api/v4${path}`);
+const get = (path: string): Promise<ApiAnswer> => api(cluster.base, 'GET', `/api/v4${path}`);
 
 // The keys of the spec's examples (GET /api/v4/metrics, GET /api/v4/stats), as EMQX 4.x answers them.
 const SPEC_METRICS =
@@ -98,9 +87,9 @@ describe('counting real traffic', () => {
     const N = 25;
     const topic = uid('mx/q1');
     // keepalive 0: no PINGREQ may land in the packet counts
-    const sub = await connectClient(tcpUrl(c!.node('n2').mqttPort), { clientId: uid('mx-sub'), keepalive: 0 }, t);
+    const sub = await connectClient(tcpUrl(cluster.c.node('n2').mqttPort), { clientId: uid('mx-sub'), keepalive: 0 }, t);
     await sub.subscribe(topic, { qos: 1 });
-    const pub = await connectClient(tcpUrl(c!.node('n1').mqttPort), { clientId: uid('mx-pub'), keepalive: 0 }, t);
+    const pub = await connectClient(tcpUrl(cluster.c.node('n1').mqttPort), { clientId: uid('mx-pub'), keepalive: 0 }, t);
     await routed(pub, sub, topic);
 
     const [b1, b2, b3] = await Promise.all(['n1', 'n2', 'n3'].map(nodeMetrics));
@@ -128,9 +117,9 @@ describe('counting real traffic', () => {
 
   it('QoS 0 and QoS 2 count under their own QoS; a publish nobody subscribes to is dropped.no_subscribers', async (t) => {
     const topic = uid('mx/q2');
-    const sub = await connectClient(tcpUrl(c!.node('n1').mqttPort), { clientId: uid('mx-sub'), keepalive: 0 }, t);
+    const sub = await connectClient(tcpUrl(cluster.c.node('n1').mqttPort), { clientId: uid('mx-sub'), keepalive: 0 }, t);
     await sub.subscribe(topic, { qos: 2 });
-    const pub = await connectClient(tcpUrl(c!.node('n1').mqttPort), { clientId: uid('mx-pub'), keepalive: 0 }, t);
+    const pub = await connectClient(tcpUrl(cluster.c.node('n1').mqttPort), { clientId: uid('mx-pub'), keepalive: 0 }, t);
     const b = await nodeMetrics('n1');
     await pub.publish(topic, 'zero', { qos: 0 });
     await pub.publish(topic, 'two', { qos: 2 });
@@ -163,7 +152,7 @@ describe('counting real traffic', () => {
     const b = await nodeStats('n3');
     const clients: TestClient[] = [];
     for (let i = 0; i < K; i++) {
-      const cl = await connectClient(tcpUrl(c!.node('n3').mqttPort), { clientId: uid('mx-st') });
+      const cl = await connectClient(tcpUrl(cluster.c.node('n3').mqttPort), { clientId: uid('mx-st') });
       await cl.subscribe([`${uid('mx/st')}/a`, `$share/g/${uid('mx/st')}`], { qos: 1 });
       clients.push(cl);
     }
@@ -203,7 +192,7 @@ describe('counting real traffic', () => {
 describe('a node killed', () => {
   it('GET /metrics and /stats answer 101 naming it, then 0 without it once it is purged', async (t) => {
     ok(await get('/metrics'));
-    await c!.node('n3').kill9();
+    await cluster.c.node('n3').kill9();
     // still in the registry (its heartbeat has not expired yet): the cluster-wide calls fail
     const [m, s] = await Promise.all([get('/metrics'), get('/stats')]);
     for (const r of [m, s]) {

@@ -4,36 +4,25 @@
 // gets each message), WHERE filters, event rules on connect/disconnect, metrics per node,
 // the actions listing, and bad SQL or actions refused without creating anything.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { eventually, fullName, startCluster, type TestCluster } from '../support/cluster.js';
-import { api, fails, ok, startGateway, type ApiAnswer, type GatewayProcess } from '../support/gateway.js';
-import { closeAllClients, connectClient, sleep, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
+import { describe, it } from 'node:test';
+import { eventually, fullName } from '../support/cluster.js';
+import { api, fails, ok, type ApiAnswer } from '../support/gateway.js';
+import { connectClient, sleep, tcpUrl, uid, type TestClient } from '../support/mqtt-clients.js';
 import type { RulesNodeMetrics } from '../../shared/api/rules.js';
+import { useGatewayCluster } from '../support/gateway-cluster.js';
 
-let c: TestCluster | undefined;
-let gw: GatewayProcess | undefined;
-
-before(async () => {
-  c = await startCluster(['n1', 'n2', 'n3']);
-  gw = await startGateway(c);
-});
-
-after(async () => {
-  await closeAllClients();
-  await gw?.stop();
-  await c?.stop();
-});
+const cluster = useGatewayCluster();
 
 const SHORTS = ['n1', 'n2', 'n3'];
 const enc = encodeURIComponent;
-const call = (method: string, path: string, body?: unknown): Promise<ApiAnswer> => api(gw!.url, method, `/api/v4${path}`, { body });
+const call = (method: string, path: string, body?: unknown): Promise<ApiAnswer> => api(cluster.base, method, `/api/v4${path}`, { body });
 const get = (path: string): Promise<ApiAnswer> => call('GET', path);
 
 /** Resolves once every node runs exactly the given rule ids (their config has reached each node). */
 async function everyNodeHas(ids: string[]): Promise<void> {
   await eventually(async () => {
     for (const n of SHORTS) {
-      const m: RulesNodeMetrics = await c!.transport.request(fullName(n), 'rules.metrics', {}, 2000);
+      const m: RulesNodeMetrics = await cluster.c.transport.request(fullName(n), 'rules.metrics', {}, 2000);
       assert.deepEqual(Object.keys(m.rules).sort(), [...ids].sort(), n);
     }
   });
@@ -53,7 +42,7 @@ async function create(body: Record<string, unknown>): Promise<Record<string, any
 
 /** Waits until a rule's SQL runs on a node: a probe published there comes back republished. */
 async function subscriber(t: { after(fn: () => unknown): void }, node: string, topic: string): Promise<TestClient> {
-  const sub = await connectClient(tcpUrl(c!.node(node).mqttPort), { clientId: uid('rsub') }, t);
+  const sub = await connectClient(tcpUrl(cluster.c.node(node).mqttPort), { clientId: uid('rsub') }, t);
   await sub.subscribe(topic, { qos: 1 });
   return sub;
 }
@@ -112,7 +101,7 @@ describe('rules', () => {
   it('republishes traffic published on any node, filtered by WHERE; metrics move on the node that saw it', async (t) => {
     const sub = await subscriber(t, 'n2', `${target}/#`);
     const pubs: TestClient[] = [];
-    for (const n of SHORTS) pubs.push(await connectClient(tcpUrl(c!.node(n).mqttPort), { clientId: uid(`rpub-${n}`) }, t));
+    for (const n of SHORTS) pubs.push(await connectClient(tcpUrl(cluster.c.node(n).mqttPort), { clientId: uid(`rpub-${n}`) }, t));
     const from = sub.mark();
     for (const [i, p] of pubs.entries()) {
       await p.publish(`t/${i}`, JSON.stringify({ v: 5 }), { qos: 1 }); // WHERE refuses
@@ -140,7 +129,7 @@ describe('rules', () => {
     assert.equal(off.body.data.enabled, false);
     assert.equal(off.body.data.rawsql, rule.rawsql);
     const sub = await subscriber(t, 'n3', `${target}/#`);
-    const pub = await connectClient(tcpUrl(c!.node('n1').mqttPort), { clientId: uid('rpub') }, t);
+    const pub = await connectClient(tcpUrl(cluster.c.node('n1').mqttPort), { clientId: uid('rpub') }, t);
     await sleep(500);
     await pub.publish('t/x', JSON.stringify({ v: 50 }), { qos: 1 });
     await sleep(400);
@@ -167,7 +156,7 @@ describe('rules', () => {
     const sub = await subscriber(t, 'n1', `${evTopic}/#`);
     const id = `ev-${uid('c')}`;
     const from = sub.mark();
-    const client = await connectClient(tcpUrl(c!.node('n3').mqttPort), { clientId: id }, t);
+    const client = await connectClient(tcpUrl(cluster.c.node('n3').mqttPort), { clientId: id }, t);
     const conn = await sub.waitForMessage(`${evTopic}/connected`, { from });
     // other test clients connect too; this one's event names it and its node
     await eventually(() => assert.ok(sub.messages(`${evTopic}/connected`).some((m) => m.payload === `${id}|${fullName('n3')}`), conn.payload));
@@ -221,7 +210,7 @@ describe('rules', () => {
   it('unloading emqx_rule_engine stops every rule; loading it runs them again', async (t) => {
     for (const n of SHORTS) ok(await call('PUT', `/nodes/${fullName(n)}/plugins/emqx_rule_engine/unload`), ['code']);
     const sub = await subscriber(t, 'n1', `${target}/#`);
-    const pub = await connectClient(tcpUrl(c!.node('n2').mqttPort), { clientId: uid('rpub') }, t);
+    const pub = await connectClient(tcpUrl(cluster.c.node('n2').mqttPort), { clientId: uid('rpub') }, t);
     await sleep(300);
     const from = sub.mark();
     await pub.publish('u/2', JSON.stringify({ v: 2 }), { qos: 1 });

@@ -4,35 +4,24 @@
 // with real MQTT traffic at QoS 0/1/2 from publishers on several nodes, the cluster answer
 // sums the nodes, rates rise after traffic; deleting one and all; the 512 limit and errors.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { TOPIC_METRIC_KEYS, type TopicMetricsRow } from '../../shared/api/topic-metrics.js';
-import { eventually, fullName, startCluster, type TestCluster } from '../support/cluster.js';
-import { api, fails, ok, startGateway, type ApiAnswer, type GatewayProcess } from '../support/gateway.js';
-import { closeAllClients, connectClient, tcpUrl, uid, type QoS, type TestClient } from '../support/mqtt-clients.js';
+import { eventually, fullName } from '../support/cluster.js';
+import { api, fails, ok, type ApiAnswer } from '../support/gateway.js';
+import { connectClient, tcpUrl, uid, type QoS, type TestClient } from '../support/mqtt-clients.js';
 import { routed } from '../support/routed.js';
+import { useGatewayCluster } from '../support/gateway-cluster.js';
 
-let c: TestCluster | undefined;
-let gw: GatewayProcess | undefined;
-
-before(async () => {
-  c = await startCluster(['n1', 'n2', 'n3']);
-  gw = await startGateway(c);
-});
-
-after(async () => {
-  await closeAllClients();
-  await gw?.stop();
-  await c?.stop();
-});
+const cluster = useGatewayCluster();
 
 const SHORTS = ['n1', 'n2', 'n3'];
 const enc = encodeURIComponent;
-const call = (method: string, path: string, body?: unknown): Promise<ApiAnswer> => api(gw!.url, method, `/api/v4${path}`, { body });
+const call = (method: string, path: string, body?: unknown): Promise<ApiAnswer> => api(cluster.base, method, `/api/v4${path}`, { body });
 const get = (path: string): Promise<ApiAnswer> => call('GET', path);
 
 /** One node's own rows, over RPC as the gateway asks for them. */
 const nodeRows = (short: string, topic?: string): Promise<TopicMetricsRow[] | null> =>
-  c!.transport.request(fullName(short), 'topicMetrics.list', topic === undefined ? {} : { topic }, 2000);
+  cluster.c.transport.request(fullName(short), 'topicMetrics.list', topic === undefined ? {} : { topic }, 2000);
 
 /** Resolves once every node counts exactly `topics` (their registrations have reached each node). */
 async function everyNodeCounts(topics: string[]): Promise<void> {
@@ -61,7 +50,7 @@ describe('registering and counting', () => {
     fails(r, 200, 102);
     assert.equal(r.body.message, 'module_not_loaded');
     ok(await call('PUT', '/modules/emqx_mod_topic_metrics/load'), ['code']);
-    for (const n of SHORTS) assert.equal(await c!.transport.request(fullName(n), 'topicMetrics.loaded', {}, 2000), true, n);
+    for (const n of SHORTS) assert.equal(await cluster.c.transport.request(fullName(n), 'topicMetrics.loaded', {}, 2000), true, n);
   });
 
   it('starts empty; POST registers a topic, listed with every metric at zero', async () => {
@@ -86,12 +75,12 @@ describe('registering and counting', () => {
   });
 
   it('counts real traffic from publishers on every node at QoS 0/1/2; the cluster answer sums the nodes', async (t) => {
-    const sub = await connectClient(tcpUrl(c!.node('n2').mqttPort), { clientId: uid('tm-sub') }, t);
+    const sub = await connectClient(tcpUrl(cluster.c.node('n2').mqttPort), { clientId: uid('tm-sub') }, t);
     await sub.subscribe(`${topic.split('/')[0]}/#`, { qos: 2 });
     subs.push(sub);
     const pubs: Record<string, TestClient> = {};
     for (const n of SHORTS) {
-      pubs[n] = await connectClient(tcpUrl(c!.node(n).mqttPort), { clientId: uid(`tm-pub-${n}`) }, t);
+      pubs[n] = await connectClient(tcpUrl(cluster.c.node(n).mqttPort), { clientId: uid(`tm-pub-${n}`) }, t);
       // probes on a topic that is not registered, under the same subscription
       await routed(pubs[n]!, sub, uid('tm/probe'));
     }
@@ -176,7 +165,7 @@ describe('limits and errors', () => {
     for (const bad of ['tm/+', 'tm/#', '']) fails(await call('POST', '/topic-metrics', { topic: bad }), 400, 115);
     fails(await call('POST', '/topic-metrics', {}), 400, 107);
     fails(await call('POST', '/topic-metrics', { topic: 5 }), 400, 108);
-    fails(await api(gw!.url, 'POST', '/api/v4/topic-metrics', { raw: '{"topic":' }), 400, 109);
+    fails(await api(cluster.base, 'POST', '/api/v4/topic-metrics', { raw: '{"topic":' }), 400, 109);
     for (const method of ['GET', 'DELETE']) {
       fails(await call(method, `/topic-metrics/${enc('tm/+')}`), 400, 115);
       fails(await call(method, `/topic-metrics/${enc(uid('tm/unknown'))}`), 404, 404);
@@ -186,7 +175,7 @@ describe('limits and errors', () => {
 
   it('at most 512 topics: the 513th is 102 "Quota exceeded"; deleting all frees them', async () => {
     // 511 straight into the cluster config, as the gateway writes them; the 512th through the API
-    for (let i = 0; i < 511; i++) await c!.store.configPut('topic_metrics', { topic: `tm/q/${i}`, create_time: Date.now() }, 'create');
+    for (let i = 0; i < 511; i++) await cluster.c.store.configPut('topic_metrics', { topic: `tm/q/${i}`, create_time: Date.now() }, 'create');
     ok(await call('POST', '/topic-metrics', { topic: 'tm/q/511' }), ['code']);
     const over = await call('POST', '/topic-metrics', { topic: 'tm/q/512' });
     fails(over, 200, 102);

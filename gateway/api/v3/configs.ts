@@ -2,7 +2,7 @@ import type { ConfigOutcome } from '../../../shared/api/configs.js';
 import { CODE } from '../../../shared/result-codes.js';
 import type { ApiReply, Endpoint, Resource } from '../endpoint.js';
 import { ApiError, notFound } from '../errors.js';
-import { gather, nodePair } from '../node-pair.js';
+import { gather, nodeLists, nodePair } from '../node-pair.js';
 import { bodySchema } from '../schema.js';
 
 /**
@@ -35,10 +35,7 @@ const [allConfigs, nodeConfigs] = nodePair({
   path: '/configs/',
   name: ['get_all_configs', 'get_all_configs'],
   descr: ['Get all configs', 'Get all configs of a node'],
-  handle: async ({ cluster }, node) => {
-    const answers = await gather(cluster, node, 'configs.get', {});
-    return { data: node === undefined ? answers.map((r) => ({ node: r.node, config: r.data })) : answers[0]!.data };
-  },
+  handle: nodeLists('configs.get', {}, 'config'),
 });
 
 const [updateConfig, updateNodeConfig] = nodePair({

@@ -76,4 +76,9 @@ async function main(): Promise<number> {
 }
 
 // exitCode, not exit(): stdout is flushed first even when it is a pipe
+// `starling-ctl clients list | head`: a reader that stops early is not an error
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 process.exitCode = await main();

@@ -40,7 +40,9 @@ const options = {
   semiSpaceMb: { env: 'STARLING_SEMI_SPACE_MB', kind: 'int', default: 2, help: "V8 young-generation semi-space cap in MB (node only): small keeps idle connections' memory low" },
   logLevel: { env: 'STARLING_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
 
-  maxConns: { env: 'STARLING_MAX_CONNS', kind: 'int', default: 1024000, help: 'maximum concurrent connections per listener' },
+  maxConns: { env: 'STARLING_MAX_CONNS', kind: 'int', default: 1024000, help: 'maximum concurrent connections per listener; past it a new connection is closed before any MQTT (counted as max_conns in the listener\'s shutdown_count)' },
+  maxConnRate: { env: 'STARLING_MAX_CONN_RATE', kind: 'int', default: 0, help: "new connections a second a listener accepts, a second's worth at once (EMQX's max_conn_rate); faster ones are closed at once, counted as conn_rate_limit in the listener's shutdown_count (0: no limit)" },
+  maxConnRatePerIp: { env: 'STARLING_MAX_CONN_RATE_PER_IP', kind: 'int', default: 0, help: 'the same limit per source address on each listener (0: no limit)' },
   maxPacketSize: { env: 'STARLING_MAX_PACKET_SIZE', kind: 'int', default: 1048576, help: 'maximum MQTT packet size in bytes' },
   maxClientIdLen: { env: 'STARLING_MAX_CLIENTID_LEN', kind: 'int', default: 65535, help: 'maximum client identifier length' },
   maxTopicLevels: { env: 'STARLING_MAX_TOPIC_LEVELS', kind: 'int', default: 0, help: 'maximum topic levels (0: no limit)' },

@@ -7,8 +7,9 @@ import { metricIndex } from '../metrics/metrics.js';
 const M_QOS2_EXPIRED = metricIndex('messages.qos2.expired');
 
 /**
- * Once a second: keepalive [MQTT-3.1.2-24], CONNECT idle timeout, MQTT 3.x retries and
- * QoS 2 await-rel expiry, in one pass instead of a timer per connection.
+ * Once a second: keepalive [MQTT-3.1.2-24], CONNECT idle timeout, MQTT 3.x retries,
+ * QoS 2 await-rel expiry and the connection rate limits' bookkeeping, in one pass
+ * instead of a timer per connection.
  */
 export function sweep(cfg: Config, connections: Iterable<Connection>, listeners: readonly Listener[], now: number): void {
   for (const conn of connections) {
@@ -30,5 +31,6 @@ export function sweep(cfg: Config, connections: Iterable<Connection>, listeners:
   }
   for (const l of listeners) {
     for (const conn of l.unconnected) if (now - conn.openedAt > cfg.idleTimeoutMs) conn.close('idle_timeout');
+    l.prune(now);
   }
 }

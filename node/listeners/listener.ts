@@ -3,6 +3,16 @@ import type { Duplex } from 'node:stream';
 import type { Accept, ConnListener, ListenedConnection } from '../core/ports.js';
 import type { ShutdownReason } from '../protocol/reason-codes.js';
 import type { ListenerRow } from '../../shared/api/listeners.js';
+import { ConnRateLimit } from './conn-rate.js';
+
+/** What a listener accepts: how many connections at once, and how fast new ones may come. */
+export interface AcceptLimits {
+  maxConns: number;
+  /** new connections a second on the listener (0: no limit) */
+  maxConnRate: number;
+  /** new connections a second from one source address (0: no limit) */
+  maxConnRatePerIp: number;
+}
 
 /** Where a listener listens, as EMQX shows it: the port alone when bound to every address, else address:port. */
 export function listenOn(bind: string, port: number): string {
@@ -21,8 +31,8 @@ export function peerAddress(addr: string | undefined): string {
 }
 
 /**
- * One MQTT listener: its server, its connection count (max_conns enforced at accept) and
- * why its connections ended (shutdown_count).
+ * One MQTT listener: its server, its connection count (max_conns and the connection rate
+ * enforced at accept) and why its connections ended (shutdown_count).
  */
 export class Listener implements ConnListener, ListenerInfo {
   current = 0;
@@ -30,6 +40,8 @@ export class Listener implements ConnListener, ListenerInfo {
   readonly unconnected = new Set<ListenedConnection>();
   readonly shutdownCount = new Map<string, number>();
   port = 0;
+  readonly maxConns: number;
+  private readonly rate: ConnRateLimit | undefined;
 
   constructor(
     /** makes the connection of an accepted stream (wired in node/core/compose.ts) */
@@ -39,8 +51,11 @@ export class Listener implements ConnListener, ListenerInfo {
     readonly server: Server,
     private readonly bind: string,
     private readonly wantedPort: number,
-    readonly maxConns: number,
-  ) {}
+    limits: AcceptLimits,
+  ) {
+    this.maxConns = limits.maxConns;
+    this.rate = limits.maxConnRate > 0 || limits.maxConnRatePerIp > 0 ? new ConnRateLimit(limits.maxConnRate, limits.maxConnRatePerIp) : undefined;
+  }
 
   async start(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
@@ -54,10 +69,14 @@ export class Listener implements ConnListener, ListenerInfo {
     return this.port;
   }
 
-  /** Accepts a transport stream, or refuses it when the listener is full. */
+  /**
+   * Accepts a transport stream, or refuses it (closed before any MQTT, counted) when the
+   * listener is full or new connections come faster than its rate limits.
+   */
   accept(socket: Duplex, peerHost: string, peerPort: number): ListenedConnection | undefined {
-    if (this.current >= this.maxConns) {
-      this.count('max_conns');
+    const refused = this.current >= this.maxConns ? 'max_conns' : this.rate !== undefined && !this.rate.admit(peerHost, Date.now()) ? 'conn_rate_limit' : undefined;
+    if (refused !== undefined) {
+      this.count(refused);
       socket.destroy();
       return undefined;
     }
@@ -65,6 +84,11 @@ export class Listener implements ConnListener, ListenerInfo {
     const conn = this.open(socket, this, peerHost, peerPort);
     this.unconnected.add(conn);
     return conn;
+  }
+
+  /** Once a second: forgets the rate limit's addresses that have been quiet long enough. */
+  prune(now: number): void {
+    this.rate?.prune(now);
   }
 
   /** Its CONNECT was accepted: no longer subject to the idle timeout. */

@@ -1,14 +1,14 @@
 import { createServer } from 'node:http';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Accept } from '../core/ports.js';
-import { Listener, peerAddress } from './listener.js';
+import { Listener, peerAddress, type AcceptLimits } from './listener.js';
 
 /** MQTT over WebSocket (mqtt:ws) on one path, with the `mqtt` subprotocol as MQTT requires [MQTT-6.0.0-3]. */
-export function wsListener(accept: Accept, bind: string, port: number, maxConns: number, path: string, maxPacketSize: number): Listener {
+export function wsListener(accept: Accept, bind: string, port: number, limits: AcceptLimits, path: string, maxPacketSize: number): Listener {
   const server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the mqtt subprotocol\n');
   });
-  const listener = new Listener(accept, 'mqtt:ws', server, bind, port, maxConns);
+  const listener = new Listener(accept, 'mqtt:ws', server, bind, port, limits);
   const wss = new WebSocketServer({
     server,
     path,

@@ -14,6 +14,7 @@ import { gatewaySettings, startGateway } from '../gateway/server.js';
 import { parseAutoSubscribe } from './features/auto-subscribe.js';
 import { parseRewriteRules } from './features/rewrite.js';
 import { checkWebHookConfig } from './features/web-hook/settings.js';
+import { parsePublishRateLimit } from './protocol/publish-limit.js';
 
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */
 function clusterServices(cfg: Config, log: Logger): { transport: Transport; store: ClusterStore; mode: string } {
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     parseRewriteRules(cfg.rewriteRules);
     parseAutoSubscribe(cfg.autoSubscribe);
     checkWebHookConfig(cfg);
+    parsePublishRateLimit(cfg.publishRateLimit);
     services = clusterServices(cfg, log0);
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -46,6 +46,7 @@ const options = {
   maxPacketSize: { env: 'STARLING_MAX_PACKET_SIZE', kind: 'int', default: 1048576, help: 'maximum MQTT packet size in bytes' },
   maxClientIdLen: { env: 'STARLING_MAX_CLIENTID_LEN', kind: 'int', default: 65535, help: 'maximum client identifier length' },
   maxTopicLevels: { env: 'STARLING_MAX_TOPIC_LEVELS', kind: 'int', default: 0, help: 'maximum topic levels (0: no limit)' },
+  publishRateLimit: { env: 'STARLING_PUBLISH_RATE_LIMIT', kind: 'string', default: undefined, help: "messages a client may publish, as EMQX's rate_limit.conn_messages_in: `<count>,<seconds>s`, e.g. `100,10s` (100 at once, then 10 a second); past it the node stops reading that client until it may again (back-pressure, nothing lost). Unset: no limit" },
   maxQosAllowed: { env: 'STARLING_MAX_QOS_ALLOWED', kind: 'int', default: 2, help: 'maximum QoS a client may publish or subscribe with' },
   maxTopicAlias: { env: 'STARLING_MAX_TOPIC_ALIAS', kind: 'int', default: 65535, help: 'topic alias maximum offered to MQTT 5 clients (0 disables)' },
   maxSubscriptions: { env: 'STARLING_MAX_SUBSCRIPTIONS', kind: 'int', default: 0, help: 'maximum subscriptions per client (0: no limit)' },

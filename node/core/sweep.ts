@@ -14,7 +14,8 @@ const M_QOS2_EXPIRED = metricIndex('messages.qos2.expired');
 export function sweep(cfg: Config, connections: Iterable<Connection>, listeners: readonly Listener[], now: number): void {
   for (const conn of connections) {
     const info = conn.info!;
-    if (info.keepalive > 0 && now - conn.lastRecv > info.keepalive * 1000 * cfg.keepaliveBackoff) {
+    // a client whose reading is paused by the publish rate limit is not silent: its PINGREQs wait unread
+    if (info.keepalive > 0 && !conn.rateLimited && now - conn.lastRecv > info.keepalive * 1000 * cfg.keepaliveBackoff) {
       conn.sendDisconnect(RC.KEEP_ALIVE_TIMEOUT);
       conn.close('keepalive_timeout');
       continue;

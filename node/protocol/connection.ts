@@ -6,6 +6,8 @@ import { metricIndex } from '../metrics/metrics.js';
 import { FRAME_INCOMPLETE, FRAME_MALFORMED, MalformedPacketError, decodePacket, parsePublish, readFrame } from './codec.js';
 import { handlePacket, handlePublish } from './handlers/index.js';
 import { OutboundConnection } from './outbound.js';
+import { publishBucket } from './publish-limit.js';
+import type { TokenBucket } from '../core/token-bucket.js';
 import { RC, type ShutdownReason } from './reason-codes.js';
 
 export { ConnState, type ConnectInfo } from '../core/ports.js';
@@ -70,6 +72,9 @@ export class Connection extends OutboundConnection implements AclSubject, Client
   /** reading is paused by throttle(): until the timer, or the drain callback registered (one at a time) */
   private throttled: NodeJS.Timeout | undefined = undefined;
   private drainAwaited = false;
+  /** the publish rate limit (STARLING_PUBLISH_RATE_LIMIT), and reading paused until its bucket refills */
+  private publishLimit: TokenBucket | undefined = undefined;
+  private rateWait: NodeJS.Timeout | undefined = undefined;
   // the last topic this client published to (see TopicCache)
   topicBytes: Buffer | undefined = undefined;
   topic = '';
@@ -119,14 +124,14 @@ export class Connection extends OutboundConnection implements AclSubject, Client
       // a packet spans chunks: collect until it is whole, then join once
       this.rest.push(chunk);
       this.restBytes += chunk.length;
-      if (this.held) return;
+      if (this.held || this.rateWait !== undefined) return;
       const need = this.neededBytes(this.rest[0]!.length >= 5 ? this.rest[0]! : Buffer.concat(this.rest));
       if (need > this.broker.cfg.maxPacketSize) return this.protocolError(RC.PACKET_TOO_LARGE, 'frame_too_large');
       if (need > 0 && this.restBytes < need) return;
       buf = Buffer.concat(this.rest, this.restBytes);
       this.rest = undefined;
       this.restBytes = 0;
-    } else if (this.held) {
+    } else if (this.held || this.rateWait !== undefined) {
       this.rest = [chunk];
       this.restBytes = chunk.length;
       return;
@@ -149,7 +154,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
       this.onFrame(buf, off, hl, frame.length);
       if ((this.state as ConnState) === ConnState.Closed) return;
       off += total;
-      if (this.held) break;
+      if (this.held || this.rateWait !== undefined) break;
     }
     if (off < buf.length) {
       this.rest = [buf.subarray(off)];
@@ -170,7 +175,33 @@ export class Connection extends OutboundConnection implements AclSubject, Client
   release(): void {
     if (!this.held) return;
     this.held = false;
-    if (this.state === ConnState.Closed) return;
+    this.continueReading();
+  }
+
+  /** Whether reading is paused by the publish rate limit (keepalive does not count the pause). */
+  get rateLimited(): boolean {
+    return this.rateWait !== undefined;
+  }
+
+  /**
+   * One PUBLISH read: taken from the client's bucket. Once it is empty, nothing more is read
+   * (not even what is buffered already) until it refills: back-pressure on the publisher, as
+   * EMQX pauses the socket, and nothing is lost.
+   */
+  private countPublish(): void {
+    const wait = this.publishLimit!.take(Date.now());
+    if (wait === 0 || this.rateWait !== undefined) return;
+    this.socket.pause();
+    this.rateWait = setTimeout(() => {
+      this.rateWait = undefined;
+      this.lastRecv = Date.now();
+      this.continueReading();
+    }, wait);
+  }
+
+  /** Reads again unless something still holds it back, handling what was kept meanwhile. */
+  private continueReading(): void {
+    if (this.state === ConnState.Closed || this.held || this.rateWait !== undefined) return;
     if (this.throttled === undefined) this.socket.resume();
     if (this.rest) {
       const buf = Buffer.concat(this.rest, this.restBytes);
@@ -204,7 +235,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     if (this.state === ConnState.Closed) return;
     // the pause was ours, not the client's silence
     this.lastRecv = Date.now();
-    if (!this.held) this.socket.resume();
+    if (!this.held && this.rateWait === undefined) this.socket.resume();
   }
 
   /** Bytes needed for the packet at the start of `buf`, or 0 when its header is still incomplete. */
@@ -220,6 +251,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     try {
       if (this.state === ConnState.Connected) {
         if (type === 3) {
+          if (this.publishLimit !== undefined) this.countPublish();
           const pkt = parsePublish(buf, off, hl, rl, this.version === 5, this);
           if (pkt) return handlePublish(this, pkt);
         } else if (type === 12) {
@@ -282,6 +314,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     this.state = ConnState.Closed;
     this.pending = undefined;
     this.rest = undefined;
+    if (this.rateWait !== undefined) clearTimeout(this.rateWait);
     if (!this.socket.destroyed && this.closeReason === undefined) this.socket.destroy();
     this.broker.connectionClosed(this, this.closeReason ?? 'tcp_closed', wasConnected);
   }
@@ -290,6 +323,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
   accept(info: ConnectInfo): void {
     this.info = info;
     this.state = ConnState.Connected;
+    this.publishLimit = publishBucket(this.broker.cfg.publishRateLimit, Date.now());
     this.listener.connected(this);
   }
 }

@@ -65,7 +65,8 @@ const options = {
   maxMqueue: { env: 'STARLING_MAX_MQUEUE', kind: 'int', default: 1000, help: 'messages queued per session while offline or congested (0: no limit)' },
   mqueueStoreQos0: { env: 'STARLING_MQUEUE_STORE_QOS0', kind: 'bool', default: true, help: 'queue QoS 0 messages too' },
   sessionExpiryInterval: { env: 'STARLING_SESSION_EXPIRY_INTERVAL', kind: 'int', default: 7200, help: 'session expiry in seconds for MQTT 3.x persistent sessions' },
-  outBufferLimit: { env: 'STARLING_OUT_BUFFER_LIMIT', kind: 'int', default: 4194304, help: 'bytes buffered to a socket before the client counts as congested' },
+  outBufferLimit: { env: 'STARLING_OUT_BUFFER_LIMIT', kind: 'int', default: 4194304, help: 'bytes buffered to a socket before the client counts as congested: QoS 0 messages to it are then dropped (counted as delivery.dropped.qos0_msg), QoS 1/2 queued' },
+  sendTimeoutMs: { env: 'STARLING_SEND_TIMEOUT_MS', kind: 'int', default: 15000, help: "a client that stays congested this long (it does not read what is sent to it) is disconnected, counted as send_timeout in the listener's shutdown_count (EMQX's send_timeout; 0: never)" },
   zone: { env: 'STARLING_ZONE', kind: 'string', default: 'external', help: 'zone name reported for clients' },
 
   allowAnonymous: { env: 'STARLING_ALLOW_ANONYMOUS', kind: 'bool', default: true, help: 'accept clients without a username' },

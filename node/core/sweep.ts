@@ -7,9 +7,9 @@ import { metricIndex } from '../metrics/metrics.js';
 const M_QOS2_EXPIRED = metricIndex('messages.qos2.expired');
 
 /**
- * Once a second: keepalive [MQTT-3.1.2-24], CONNECT idle timeout, MQTT 3.x retries,
- * QoS 2 await-rel expiry and the connection rate limits' bookkeeping, in one pass
- * instead of a timer per connection.
+ * Once a second: keepalive [MQTT-3.1.2-24], send timeout, CONNECT idle timeout, MQTT 3.x
+ * retries, QoS 2 await-rel expiry and the connection rate limits' bookkeeping, in one
+ * pass instead of a timer per connection.
  */
 export function sweep(cfg: Config, connections: Iterable<Connection>, listeners: readonly Listener[], now: number): void {
   for (const conn of connections) {
@@ -18,6 +18,10 @@ export function sweep(cfg: Config, connections: Iterable<Connection>, listeners:
     if (info.keepalive > 0 && !conn.rateLimited && now - conn.lastRecv > info.keepalive * 1000 * cfg.keepaliveBackoff) {
       conn.sendDisconnect(RC.KEEP_ALIVE_TIMEOUT);
       conn.close('keepalive_timeout');
+      continue;
+    }
+    if (cfg.sendTimeoutMs > 0 && conn.sendTimedOut(now, cfg.sendTimeoutMs)) {
+      conn.close('send_timeout');
       continue;
     }
     const s = conn.session!;

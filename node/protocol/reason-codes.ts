@@ -84,4 +84,5 @@ export type ShutdownReason =
   | 'max_conns'
   | 'conn_rate_limit'
   | 'shutdown'
-  | 'send_error';
+  | 'send_error'
+  | 'send_timeout';

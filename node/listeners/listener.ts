@@ -12,6 +12,8 @@ export interface AcceptLimits {
   maxConnRate: number;
   /** new connections a second from one source address (0: no limit) */
   maxConnRatePerIp: number;
+  /** CONNECT must have come by then; a transport's own handshake (TLS, WebSocket upgrade) too */
+  idleTimeoutMs: number;
 }
 
 /** Where a listener listens, as EMQX shows it: the port alone when bound to every address, else address:port. */

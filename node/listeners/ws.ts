@@ -5,7 +5,10 @@ import { Listener, peerAddress, type AcceptLimits } from './listener.js';
 
 /** MQTT over WebSocket (mqtt:ws) on one path, with the `mqtt` subprotocol as MQTT requires [MQTT-6.0.0-3]. */
 export function wsListener(accept: Accept, bind: string, port: number, limits: AcceptLimits, path: string, maxPacketSize: number): Listener {
-  const server = createServer((_req, res) => {
+  // an HTTP request or upgrade never finished (a slow-loris before MQTT) holds a socket no
+  // longer than a missing CONNECT would; the check runs once a second, as the sweep does
+  const timeout = Math.max(1, limits.idleTimeoutMs);
+  const server = createServer({ headersTimeout: timeout, requestTimeout: timeout, connectionsCheckingInterval: Math.min(1000, timeout) }, (_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the mqtt subprotocol\n');
   });
   const listener = new Listener(accept, 'mqtt:ws', server, bind, port, limits);

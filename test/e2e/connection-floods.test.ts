@@ -5,11 +5,15 @@
 import assert from 'node:assert/strict';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
 import { startNode, type NodeProcess } from '../support/broker.js';
 import { api } from '../support/gateway.js';
 import { HOST, openClient, uid, within, type Scope } from '../support/mqtt5.js';
-import { eventually } from '../support/wait.js';
+import { eventually, sleep } from '../support/wait.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url));
 
 const IDLE_TIMEOUT_MS = 1000;
 const MAX_CONNS = 20;
@@ -22,7 +26,10 @@ let listenerRateNode: NodeProcess | undefined;
 
 before(async () => {
   const started = await Promise.allSettled([
-    startNode({ name: 'loris', env: { STARLING_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) } }),
+    startNode({
+      name: 'loris',
+      env: { STARLING_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS), STARLING_TLS_CERT: fixture('tls-cert.pem'), STARLING_TLS_KEY: fixture('tls-key.pem'), STARLING_MQTTS_PORT: '0' },
+    }),
     startNode({ name: 'flood', env: { STARLING_MAX_CONNS: String(MAX_CONNS) } }),
     startNode({ name: 'rate-ip', env: { STARLING_MAX_CONN_RATE_PER_IP: String(RATE) } }),
     startNode({ name: 'rate-listener', env: { STARLING_MAX_CONN_RATE: String(RATE) } }),
@@ -118,6 +125,25 @@ describe('slow-loris', () => {
     });
     assert.equal(row.current_conns, before.current_conns + 2, 'every slot is free again (but the served pair\'s)');
     await assertServed(t, port);
+  });
+  it('on the WebSocket and TLS ports, a socket that never finishes its upgrade or handshake is closed by the same timeout; connected clients stay', async (t) => {
+    const ws = lorisNode!.wsPort;
+    const tls = lorisNode!.listeners['mqtt:ssl']!;
+    const silentWs = await openSocket(t, ws);
+    const halfUpgrade = await openSocket(t, ws);
+    halfUpgrade.socket.write('GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // the headers never end
+    const silentTls = await openSocket(t, tls);
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${ws}/mqtt`, { keepalive: 0, reconnectPeriod: 0, clientId: `ws-${uid()}` });
+    t.after(() => client.end(true));
+    await within(Promise.all([silentWs.closed, halfUpgrade.closed, silentTls.closed]), IDLE_TIMEOUT_MS + 10_000, 'the half-open sockets to be closed');
+    // the MQTT client over WebSocket is past its CONNECT: well beyond the timeout, it still works
+    await sleep(IDLE_TIMEOUT_MS + 1500);
+    assert.equal(client.connected, true);
+    const topic = `ws/${uid()}`;
+    await client.subscribeAsync(topic, { qos: 1 });
+    const got = new Promise<string>((resolve) => client.once('message', (_t, p) => resolve(p.toString())));
+    await client.publishAsync(topic, 'over ws', { qos: 1 });
+    assert.equal(await within(got, 5000, 'the message over WebSocket'), 'over ws');
   });
 });
 

@@ -5,7 +5,7 @@ import type { ClusterStore } from '../shared/cluster/store.js';
 import { MemoryStore } from '../shared/cluster/memory-store.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
 import { composeBroker } from './core/compose.js';
-import { MANAGEMENT_MAX_CONNS, managementListener } from './listeners/management.js';
+import { managementListener } from './listeners/management.js';
 import { Cluster } from './cluster/cluster.js';
 import { InProcessTransport } from './cluster/forwarding/in-process.js';
 import { NatsTransport } from './cluster/forwarding/nats-transport.js';
@@ -82,12 +82,12 @@ async function main(): Promise<void> {
           store: services.store,
           log: log.child({ component: 'gateway' }),
           ...gatewaySettings(cfg),
-          maxConnections: MANAGEMENT_MAX_CONNS,
+          maxConnections: cfg.apiMaxConns,
         })
       : undefined;
   if (gateway) {
     listeners['http:management'] = gateway.port;
-    broker.otherListeners.push(managementListener(cfg.bind, gateway));
+    broker.otherListeners.push(managementListener(cfg.bind, cfg.apiMaxConns, gateway));
   }
   log.info({ listeners, mode: services.mode }, 'node started');
 

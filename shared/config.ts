@@ -24,6 +24,7 @@ const options = {
   tlsCert: { env: 'STARLING_TLS_CERT', kind: 'string', default: undefined, help: 'PEM certificate file for the TLS listener' },
   tlsKey: { env: 'STARLING_TLS_KEY', kind: 'string', default: undefined, help: 'PEM private key file for the TLS listener' },
   apiPort: { env: 'STARLING_API_PORT', kind: 'int', default: 8081, help: 'management API port: the gateway, or a standalone node (0 picks a free port, -1 disables)' },
+  apiMaxConns: { env: 'STARLING_API_MAX_CONNS', kind: 'int', default: 512, help: "concurrent connections a standalone node's management API accepts, EMQX's management max_connections (a gateway's are not limited here)" },
   apiV3Port: { env: 'STARLING_API_V3_PORT', kind: 'int', default: -1, help: "a second management API port, as EMQX 3.x's 8080: the same API (/api/v3 and /api/v4) (0 picks a free port, -1: off)" },
   natsUrl: { env: 'NATS_URL', kind: 'string', default: undefined, help: 'NATS server URL, or a comma list of a NATS cluster\'s servers (nats://a:4222,nats://b:4222,…: the node moves to another one when its server is lost); with REDIS_URL the node joins a cluster (unset: standalone)' },
   redisUrl: { env: 'REDIS_URL', kind: 'string', default: undefined, help: 'Redis URL (redis://host:port), or a primary with replicas watched by Sentinel: redis-sentinel://[:password@]host:port,host:port,…/<master name> (the sentinels\' addresses; the node follows a failover); with NATS_URL the node joins a cluster (unset: standalone)' },

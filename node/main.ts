@@ -14,7 +14,7 @@ import { gatewaySettings, startGateway } from '../gateway/server.js';
 import { parseAutoSubscribe } from './features/auto-subscribe.js';
 import { parseRewriteRules } from './features/rewrite.js';
 import { checkWebHookConfig } from './features/web-hook/settings.js';
-import { parsePublishRateLimit } from './protocol/publish-limit.js';
+import { parseBytesRateLimit, parsePublishRateLimit } from './protocol/rate-limits.js';
 
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */
 function clusterServices(cfg: Config, log: Logger): { transport: Transport; store: ClusterStore; mode: string } {
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     parseAutoSubscribe(cfg.autoSubscribe);
     checkWebHookConfig(cfg);
     parsePublishRateLimit(cfg.publishRateLimit);
+    parseBytesRateLimit(cfg.bytesRateLimit);
     services = clusterServices(cfg, log0);
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -48,6 +48,7 @@ const options = {
   maxClientIdLen: { env: 'STARLING_MAX_CLIENTID_LEN', kind: 'int', default: 65535, help: 'maximum client identifier length' },
   maxTopicLevels: { env: 'STARLING_MAX_TOPIC_LEVELS', kind: 'int', default: 0, help: 'maximum topic levels (0: no limit)' },
   publishRateLimit: { env: 'STARLING_PUBLISH_RATE_LIMIT', kind: 'string', default: undefined, help: "messages a client may publish, as EMQX's rate_limit.conn_messages_in: `<count>,<seconds>s`, e.g. `100,10s` (100 at once, then 10 a second); past it the node stops reading that client until it may again (back-pressure, nothing lost). Unset: no limit" },
+  bytesRateLimit: { env: 'STARLING_BYTES_RATE_LIMIT', kind: 'string', default: undefined, help: "bytes a client may send, as EMQX's rate_limit.conn_bytes_in: `<bytes>,<seconds>s` with KB or MB, e.g. `1MB,10s` (1 MB at once, then 100 KB a second); past it the node stops reading that client until it may again. Unset: no limit" },
   maxQosAllowed: { env: 'STARLING_MAX_QOS_ALLOWED', kind: 'int', default: 2, help: 'maximum QoS a client may publish or subscribe with' },
   maxTopicAlias: { env: 'STARLING_MAX_TOPIC_ALIAS', kind: 'int', default: 65535, help: 'topic alias maximum offered to MQTT 5 clients (0 disables)' },
   maxSubscriptions: { env: 'STARLING_MAX_SUBSCRIPTIONS', kind: 'int', default: 0, help: 'maximum subscriptions per client (0: no limit)' },

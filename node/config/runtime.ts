@@ -14,7 +14,7 @@ import { thresholdsFault } from '../alarms/monitors.js';
 import type { Broker } from '../broker.js';
 import type { Namespace } from '../features/registry.js';
 import { checkWebHookConfig, webHookSettings } from '../features/web-hook/settings.js';
-import { parsePublishRateLimit } from '../protocol/publish-limit.js';
+import { parseBytesRateLimit, parsePublishRateLimit } from '../protocol/rate-limits.js';
 
 /** The plugin or module whose settings an option is (EMQX 3's `app`); the others are emqx's own. */
 const OWNERS: Partial<Record<ConfigKey, string>> = {
@@ -126,8 +126,11 @@ const webHook: Applier = {
 };
 
 /** Read when a client connects: clients connecting after the change get the new limit. */
-const publishRateLimit: Applier = {
-  check: (_b, next) => void parsePublishRateLimit(next.publishRateLimit),
+const rateLimits: Applier = {
+  check: (_b, next) => {
+    parsePublishRateLimit(next.publishRateLimit);
+    parseBytesRateLimit(next.bytesRateLimit);
+  },
   apply: () => undefined,
 };
 
@@ -139,7 +142,8 @@ const RUNTIME: Partial<Record<ConfigKey, Applier>> = {
   // read by the once-a-second sweep
   keepaliveBackoff: readLive,
   retryIntervalMs: readLive,
-  publishRateLimit,
+  publishRateLimit: rateLimits,
+  bytesRateLimit: rateLimits,
   allowAnonymous: anonymous,
   aclNoMatch,
   alarmSysmemHighWatermark: alarms,

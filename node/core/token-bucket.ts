@@ -30,13 +30,13 @@ export class TokenBucket {
   }
 
   /**
-   * Takes a token even when there is none (the bucket goes into debt: what was already read
-   * is handled, and paid for by waiting); returns how many ms to wait before taking the
-   * next one, 0 when there is no need.
+   * Takes `n` tokens even when there are not so many (the bucket goes into debt: what was
+   * already read is handled, and paid for by waiting); returns how many ms to wait before
+   * taking more, 0 when there is no need.
    */
-  take(now: number): number {
+  take(now: number, n = 1): number {
     this.refill(now);
-    this.tokens -= 1;
+    this.tokens -= n;
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);
   }
 

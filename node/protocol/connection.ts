@@ -6,7 +6,7 @@ import { metricIndex } from '../metrics/metrics.js';
 import { FRAME_INCOMPLETE, FRAME_MALFORMED, MalformedPacketError, decodePacket, parsePublish, readFrame } from './codec.js';
 import { handlePacket, handlePublish } from './handlers/index.js';
 import { OutboundConnection } from './outbound.js';
-import { publishBucket } from './publish-limit.js';
+import { bucketFor, parseBytesRateLimit, parsePublishRateLimit } from './rate-limits.js';
 import type { TokenBucket } from '../core/token-bucket.js';
 import { RC, type ShutdownReason } from './reason-codes.js';
 
@@ -72,8 +72,9 @@ export class Connection extends OutboundConnection implements AclSubject, Client
   /** reading is paused by throttle(): until the timer, or the drain callback registered (one at a time) */
   private throttled: NodeJS.Timeout | undefined = undefined;
   private drainAwaited = false;
-  /** the publish rate limit (STARLING_PUBLISH_RATE_LIMIT), and reading paused until its bucket refills */
+  /** the rate limits (STARLING_PUBLISH_RATE_LIMIT, STARLING_BYTES_RATE_LIMIT), and reading paused until a bucket refills */
   private publishLimit: TokenBucket | undefined = undefined;
+  private bytesLimit: TokenBucket | undefined;
   private rateWait: NodeJS.Timeout | undefined = undefined;
   // the last topic this client published to (see TopicCache)
   topicBytes: Buffer | undefined = undefined;
@@ -88,6 +89,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     readonly peerPort: number,
   ) {
     super(broker, socket);
+    this.bytesLimit = bucketFor(parseBytesRateLimit(broker.cfg.bytesRateLimit), this.openedAt);
     (socket as Duplex & { [CONN]?: Connection })[CONN] = this;
     socket.on('data', onSocketData);
     socket.on('error', onSocketClosed);
@@ -119,6 +121,8 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     this.recvCnt++;
     this.broker.metrics.inc(M_BYTES_RECEIVED, chunk.length);
     this.lastRecv = Date.now();
+    // over the bytes limit, this chunk waits too: it is handled once the bucket has refilled
+    if (this.bytesLimit !== undefined) this.pauseFor(this.bytesLimit.take(this.lastRecv, chunk.length));
     let buf = chunk;
     if (this.rest) {
       // a packet spans chunks: collect until it is whole, then join once
@@ -184,12 +188,11 @@ export class Connection extends OutboundConnection implements AclSubject, Client
   }
 
   /**
-   * One PUBLISH read: taken from the client's bucket. Once it is empty, nothing more is read
-   * (not even what is buffered already) until it refills: back-pressure on the publisher, as
-   * EMQX pauses the socket, and nothing is lost.
+   * A bucket of the rate limits is empty: nothing more is read (not even what is buffered
+   * already) for `wait` ms, until it has refilled: back-pressure on the client, as EMQX
+   * pauses the socket, and nothing is lost.
    */
-  private countPublish(): void {
-    const wait = this.publishLimit!.take(Date.now());
+  private pauseFor(wait: number): void {
     if (wait === 0 || this.rateWait !== undefined) return;
     this.socket.pause();
     this.rateWait = setTimeout(() => {
@@ -251,7 +254,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     try {
       if (this.state === ConnState.Connected) {
         if (type === 3) {
-          if (this.publishLimit !== undefined) this.countPublish();
+          if (this.publishLimit !== undefined) this.pauseFor(this.publishLimit.take(this.lastRecv));
           const pkt = parsePublish(buf, off, hl, rl, this.version === 5, this);
           if (pkt) return handlePublish(this, pkt);
         } else if (type === 12) {
@@ -323,7 +326,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
   accept(info: ConnectInfo): void {
     this.info = info;
     this.state = ConnState.Connected;
-    this.publishLimit = publishBucket(this.broker.cfg.publishRateLimit, Date.now());
+    this.publishLimit = bucketFor(parsePublishRateLimit(this.broker.cfg.publishRateLimit), Date.now());
     this.listener.connected(this);
   }
 }

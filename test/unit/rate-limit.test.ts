@@ -1,8 +1,8 @@
-// The token bucket behind the connection and publish rate limits, and the publish limit's syntax.
+// The token bucket behind the connection, publish and bytes rate limits, and the limits' syntax.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TokenBucket } from '../../node/core/token-bucket.js';
-import { parsePublishRateLimit } from '../../node/protocol/publish-limit.js';
+import { parseBytesRateLimit, parsePublishRateLimit } from '../../node/protocol/rate-limits.js';
 import { ConnRateLimit } from '../../node/listeners/conn-rate.js';
 import { ConfigError } from '../../shared/config.js';
 
@@ -20,6 +20,8 @@ describe('TokenBucket', () => {
     const b = new TokenBucket(10, 2, 0);
     assert.deepEqual([b.take(0), b.take(0), b.take(0), b.take(0)], [0, 0, 100, 200]);
     assert.equal(b.take(200), 100); // paid back to 0 by 200 ms, then one more
+    const bytes = new TokenBucket(1000, 1000, 0);
+    assert.deepEqual([bytes.take(0, 600), bytes.take(0, 600)], [0, 200]);
   });
 });
 
@@ -42,6 +44,13 @@ describe('parsePublishRateLimit', () => {
     assert.deepEqual(parsePublishRateLimit(' 5 , 0.5 '), { rate: 10, burst: 5 });
     assert.equal(parsePublishRateLimit(undefined), undefined);
     assert.equal(parsePublishRateLimit(''), undefined);
-    for (const bad of ['100', '0,1s', '10,0s', 'a,b', '10,1m', '-1,1']) assert.throws(() => parsePublishRateLimit(bad), ConfigError, bad);
+    for (const bad of ['100', '0,1s', '10,0s', 'a,b', '10,1m', '-1,1', '10KB,1s']) assert.throws(() => parsePublishRateLimit(bad), ConfigError, bad);
+  });
+
+  it('bytes take KB, MB and GB (of 1024)', () => {
+    assert.deepEqual(parseBytesRateLimit('100KB,10s'), { rate: 10 * 1024, burst: 100 * 1024 });
+    assert.deepEqual(parseBytesRateLimit('1mb,1s'), { rate: 1024 * 1024, burst: 1024 * 1024 });
+    assert.deepEqual(parseBytesRateLimit('4096,2'), { rate: 2048, burst: 4096 });
+    for (const bad of ['1TB,1s', 'KB,1s', '1KB', '0KB,1s']) assert.throws(() => parseBytesRateLimit(bad), ConfigError, bad);
   });
 });

@@ -1,6 +1,7 @@
-// STARLING_PUBLISH_RATE_LIMIT against a real node process: a client publishing faster than
-// its bucket allows is read no faster than the limit (back-pressure: every message still
-// arrives, in order), while another client within its own limit is not held back.
+// STARLING_PUBLISH_RATE_LIMIT and STARLING_BYTES_RATE_LIMIT against real node processes: a
+// client sending faster than its bucket allows is read no faster than the limit
+// (back-pressure: every message still arrives, in order), while another client within its
+// own limit is not held back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as mqttPacket from 'mqtt-packet';
@@ -11,14 +12,22 @@ import { RawClient, text, uid } from '../support/mqtt5.js';
 const COUNT = 10; // messages at once
 const SECONDS = 1; // refilled over this long
 
+const KB_PER_S = 32;
+
 let node: NodeProcess | undefined;
+let bytesNode: NodeProcess | undefined;
 
 before(async () => {
-  node = await startNode({ name: 'publish-rate', env: { STARLING_PUBLISH_RATE_LIMIT: `${COUNT},${SECONDS}s` } });
+  const started = await Promise.allSettled([
+    startNode({ name: 'publish-rate', env: { STARLING_PUBLISH_RATE_LIMIT: `${COUNT},${SECONDS}s` } }),
+    startNode({ name: 'bytes-rate', env: { STARLING_BYTES_RATE_LIMIT: `${KB_PER_S}KB,1s` } }),
+  ]);
+  [node, bytesNode] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+  for (const s of started) if (s.status === 'rejected') throw s.reason;
 });
 
 after(async () => {
-  await node?.stop();
+  await Promise.all([node?.stop(), bytesNode?.stop()]);
 });
 
 const publishes = (topic: string, from: number, n: number, qos: 0 | 1): Buffer =>
@@ -75,5 +84,33 @@ describe(`STARLING_PUBLISH_RATE_LIMIT=${COUNT},${SECONDS}s`, () => {
     assert.ok(elapsed >= ((N - COUNT - 1) / (COUNT / SECONDS)) * 1000 * 0.9, `${N} QoS 0 messages read in ${elapsed} ms`);
     const got = await sub.waitUntil(() => (sub.queue.length >= N ? sub.queue.splice(0) : undefined), 5000, 'every message');
     assert.deepEqual(got.map(text), Array.from({ length: N }, (_, i) => String(i)));
+  });
+});
+
+describe(`STARLING_BYTES_RATE_LIMIT=${KB_PER_S}KB,1s`, () => {
+  it('a 128 KB PUBLISH is read at the rate and arrives whole; a small one from another client is not held back', async (t) => {
+    const topic = `bytes/${uid()}`;
+    const port = bytesNode!.mqttPort;
+    const sub = await RawClient.connected(t, port, { protocolVersion: 5 });
+    await sub.subscribe([{ topic: `${topic}/#`, qos: 0 }]);
+    const big = await RawClient.connected(t, port, { protocolVersion: 5 });
+    const small = await RawClient.connected(t, port, { protocolVersion: 5 });
+    const payload = Buffer.alloc(128 * 1024, 5);
+    const t0 = Date.now();
+    big.send({ cmd: 'publish', topic: `${topic}/big`, payload, qos: 1, messageId: 1, retain: false, dup: false });
+    small.send({ cmd: 'publish', topic: `${topic}/small`, payload: Buffer.from('small'), qos: 1, messageId: 1, retain: false, dup: false });
+    assert.equal((await small.expect('puback')).messageId, 1);
+    assert.equal(big.received.filter((p) => p.cmd === 'puback').length, 0, 'the big one is still being read');
+    assert.equal((await big.expect('puback', 20_000)).messageId, 1);
+    const elapsed = Date.now() - t0;
+    // a bucketful at once, the rest at the rate
+    const minMs = ((payload.length / 1024 - KB_PER_S) / KB_PER_S) * 1000;
+    assert.ok(elapsed >= minMs * 0.8, `128 KB read in ${elapsed} ms`);
+    const got = (await sub.waitUntil(() => (sub.queue.length >= 2 ? sub.queue.splice(0) : undefined), 5000, 'both messages')) as IPublishPacket[];
+    assert.deepEqual(got.map((p) => [p.topic.split('/').pop(), p.payload.length]), [
+      ['small', 5],
+      ['big', payload.length],
+    ]);
+    console.log(`128 KB PUBLISH read in ${elapsed} ms at ${KB_PER_S} KB/s (at least ${Math.round(minMs)} ms)`);
   });
 });

@@ -1,4 +1,4 @@
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Accept, ConnListener, ListenedConnection } from '../core/ports.js';
 import type { ShutdownReason } from '../protocol/reason-codes.js';
@@ -75,10 +75,13 @@ export class Listener implements ConnListener, ListenerInfo {
    * Accepts a transport stream, or refuses it (closed before any MQTT, counted) when the
    * listener is full or new connections come faster than its rate limits.
    */
-  accept(socket: Duplex, peerHost: string, peerPort: number): ListenedConnection | undefined {
-    const refused = this.current >= this.maxConns ? 'max_conns' : this.rate !== undefined && !this.rate.admit(peerHost, Date.now()) ? 'conn_rate_limit' : undefined;
-    if (refused !== undefined) {
-      this.count(refused);
+  accept(socket: Duplex, peerHost: string, peerPort: number, admitted = false): ListenedConnection | undefined {
+    if (this.current >= this.maxConns) {
+      this.count('max_conns');
+      socket.destroy();
+      return undefined;
+    }
+    if (!admitted && !this.admit(peerHost)) {
       socket.destroy();
       return undefined;
     }
@@ -86,6 +89,23 @@ export class Listener implements ConnListener, ListenerInfo {
     const conn = this.open(socket, this, peerHost, peerPort);
     this.unconnected.add(conn);
     return conn;
+  }
+
+  /** Whether a new connection from `peerHost` is within the rate limits (counted when not). */
+  private admit(peerHost: string): boolean {
+    if (this.rate === undefined || this.rate.admit(peerHost, Date.now())) return true;
+    this.count('conn_rate_limit');
+    return false;
+  }
+
+  /**
+   * For TLS and WebSocket: the rate limits are checked as each TCP connection comes, before
+   * a handshake or upgrade costs anything; accept() is then called with `admitted`.
+   */
+  admitOnConnection(): void {
+    this.server.on('connection', (raw: Socket) => {
+      if (!this.admit(peerAddress(raw.remoteAddress))) raw.destroy();
+    });
   }
 
   /** Once a second: forgets the rate limit's addresses that have been quiet long enough. */

@@ -12,6 +12,7 @@ export function wsListener(accept: Accept, bind: string, port: number, limits: A
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the mqtt subprotocol\n');
   });
   const listener = new Listener(accept, 'mqtt:ws', server, bind, port, limits);
+  listener.admitOnConnection();
   const wss = new WebSocketServer({
     server,
     path,
@@ -29,7 +30,7 @@ export function wsListener(accept: Accept, bind: string, port: number, limits: A
     // the TCP connection) first, and never emits 'close' then: end it here, so the
     // connection is closed (and a will published) as for a TCP peer.
     stream.on('end', () => stream.destroy());
-    listener.accept(stream, peerAddress(req.socket.remoteAddress), req.socket.remotePort ?? 0);
+    listener.accept(stream, peerAddress(req.socket.remoteAddress), req.socket.remotePort ?? 0, true);
   });
   wss.on('error', () => {});
   return listener;

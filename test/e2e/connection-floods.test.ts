@@ -32,7 +32,10 @@ before(async () => {
     }),
     startNode({ name: 'flood', env: { STARLING_MAX_CONNS: String(MAX_CONNS) } }),
     startNode({ name: 'rate-ip', env: { STARLING_MAX_CONN_RATE_PER_IP: String(RATE) } }),
-    startNode({ name: 'rate-listener', env: { STARLING_MAX_CONN_RATE: String(RATE) } }),
+    startNode({
+      name: 'rate-listener',
+      env: { STARLING_MAX_CONN_RATE: String(RATE), STARLING_TLS_CERT: fixture('tls-cert.pem'), STARLING_TLS_KEY: fixture('tls-key.pem'), STARLING_MQTTS_PORT: '0' },
+    }),
   ]);
   [lorisNode, connsNode, perIpNode, listenerRateNode] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
   for (const s of started) if (s.status === 'rejected') throw s.reason;
@@ -81,12 +84,12 @@ async function accepted(s: Sock): Promise<boolean> {
   return within(Promise.race([acked, s.closed.then(() => false)]), 5000, 'a CONNACK or a close');
 }
 
-/** The node's mqtt:tcp listener row (GET /api/v4/listeners). */
-async function tcpListenerRow(node: NodeProcess): Promise<{ current_conns: number; shutdown_count: Record<string, number> | [] }> {
+/** The node's mqtt:tcp (or other) listener row (GET /api/v4/listeners). */
+async function tcpListenerRow(node: NodeProcess, protocol = 'mqtt:tcp'): Promise<{ current_conns: number; shutdown_count: Record<string, number> | [] }> {
   const r = await api(`http://127.0.0.1:${node.listeners['http:management']}`, 'GET', '/api/v4/listeners');
   // one {node, listeners} per node
   const rows = (r.body as { data: { listeners: { protocol: string }[] }[] }).data.flatMap((n) => n.listeners);
-  const row = rows.find((l) => l.protocol === 'mqtt:tcp');
+  const row = rows.find((l) => l.protocol === protocol);
   assert.ok(row, JSON.stringify(r.body));
   return row as never;
 }
@@ -194,5 +197,22 @@ describe('connection rate limits', () => {
     const row = await tcpListenerRow(listenerRateNode!);
     assert.equal(shutdowns(row, 'conn_rate_limit'), 30 - ok, JSON.stringify(row));
     await eventually(async () => assert.equal(await accepted(await openSocket(t, port)), true), 5000, 200);
+  });
+
+  it(`STARLING_MAX_CONN_RATE=${RATE} on the TLS and WebSocket ports: a burst is cut before any handshake or HTTP`, async (t) => {
+    for (const [protocol, port] of [
+      ['mqtt:ssl', listenerRateNode!.listeners['mqtt:ssl']!],
+      ['mqtt:ws', listenerRateNode!.wsPort],
+    ] as const) {
+      // silent sockets: one admitted waits for its handshake, one refused is closed at once
+      const socks = await Promise.all(Array.from({ length: 30 }, () => openSocket(t, port)));
+      const refused = await eventually(async () => {
+        const n = shutdowns(await tcpListenerRow(listenerRateNode!, protocol), 'conn_rate_limit');
+        assert.ok(n >= 30 - 2 * RATE && n < 30, `${protocol}: ${n} of 30 refused`);
+        return n;
+      });
+      await eventually(() => assert.equal(socks.filter((s) => s.isClosed).length, refused));
+      assert.equal(socks.filter((s) => s.received.length > 0).length, 0, `${protocol}: nothing was sent to them`);
+    }
   });
 });

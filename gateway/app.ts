@@ -58,9 +58,10 @@ export function createApp(deps: GatewayDeps): express.Express {
 
   if (deps.observe) app.use(observed(deps.observe));
   app.get('/status', tag(STATUS_ENDPOINT), statusHandler(cluster));
-  if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [appAuth(store)] : []), deps.metrics.handler);
-
+  // one instance for /metrics and every API version: one app cache
   const auth = appAuth(store);
+  if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [auth] : []), deps.metrics.handler);
+
   const router = { cluster, store, log, auth };
   app.use('/api/v4', apiRouter(router, v4Api));
   app.use('/api/v3', apiRouter(router, v3Api));

@@ -22,6 +22,12 @@ export function secretMatches(secret: string, stored: string): boolean {
   return want.length === got.length && timingSafeEqual(want, got);
 }
 
+/** What an unknown AppID's secret is checked against: no secret matches it. */
+const UNKNOWN_APP_HASH = hashSecret(randomBytes(16).toString('hex'));
+
+/** Whether an app's credentials are accepted at `now` (ms): enabled and not past `expired`. */
+export const appLive = (app: AppRecord, now: number): boolean => app.status && (app.expired === 'undefined' || app.expired * 1000 > now);
+
 /** Creates the default app on the first start of a cluster (no app at all yet). */
 export async function ensureDefaultApp(store: ClusterStore, log: Logger): Promise<void> {
   if ((await store.configList('apps')).length > 0) return;
@@ -59,8 +65,9 @@ export function appAuth(store: ClusterStore): RequestHandler {
       load().then(
         (map) => {
           const app = map.get(appid);
-          const live = app !== undefined && app.status && (app.expired === 'undefined' || app.expired * 1000 > Date.now());
-          cb(null, live && secretMatches(secret, app.secretHash));
+          // hashed for an unknown or refused app too, so the time taken does not tell which AppIDs exist
+          const matches = secretMatches(secret, app?.secretHash ?? UNKNOWN_APP_HASH);
+          cb(null, app !== undefined && appLive(app, Date.now()) && matches);
         },
         () => cb(null, false),
       );

@@ -41,7 +41,9 @@ export async function ensureDefaultApp(store: ClusterStore, log: Logger): Promis
 
 /**
  * Basic authentication with AppID/AppSecret against the apps in the cluster config (cached,
- * refreshed on every change notice). A disabled or expired app is refused too. The 401
+ * dropped on every change notice and store reconnect, so a change made through any gateway
+ * holds on every gateway within the notice's delay). A disabled app is refused, and an
+ * expired one from its `expired` second on (checked at every request, no notice needed). The 401
  * carries `WWW-Authenticate` and a JSON body, as everything under /api does.
  */
 export function appAuth(store: ClusterStore): RequestHandler {
@@ -56,6 +58,10 @@ export function appAuth(store: ClusterStore): RequestHandler {
     ));
   store.onConfigChange((kind) => {
     if (kind === 'apps') apps = undefined;
+  });
+  // notices sent while the store was away are lost: a disabled app must not stay cached as live
+  store.onReconnect(() => {
+    apps = undefined;
   });
   return basicAuth({
     authorizeAsync: true,

@@ -1,10 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import basicAuth from 'express-basic-auth';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { AppRecord } from '../shared/api/apps.js';
 import type { ClusterStore } from '../shared/cluster/store.js';
 import { CODE } from '../shared/result-codes.js';
 import type { Logger } from '../shared/logger.js';
+import type { AuthFailures } from './auth-failures.js';
 
 /** The app every EMQX install starts with (AppID admin, AppSecret public). */
 export const DEFAULT_APP = { appid: 'admin', secret: 'public' };
@@ -45,8 +46,14 @@ export async function ensureDefaultApp(store: ClusterStore, log: Logger): Promis
  * holds on every gateway within the notice's delay). A disabled app is refused, and an
  * expired one from its `expired` second on (checked at every request, no notice needed). The 401
  * carries `WWW-Authenticate` and a JSON body, as everything under /api does.
+ *
+ * An address that sent too many wrong credentials (`failures`) is answered 429 with
+ * `Retry-After` until its window ends, rather than 401: tooling reads a 401 as "these
+ * credentials are wrong" (the dashboard forgets them, starling-ctl says to check them),
+ * while they may be right and the address merely locked out; 429 is the HTTP answer to
+ * "try again later" that clients and proxies know.
  */
-export function appAuth(store: ClusterStore): RequestHandler {
+export function appAuth(store: ClusterStore, failures?: AuthFailures): RequestHandler {
   let apps: Promise<Map<string, AppRecord>> | undefined;
   const load = (): Promise<Map<string, AppRecord>> =>
     (apps ??= store.configList('apps').then(
@@ -63,7 +70,7 @@ export function appAuth(store: ClusterStore): RequestHandler {
   store.onReconnect(() => {
     apps = undefined;
   });
-  return basicAuth({
+  const check = basicAuth({
     authorizeAsync: true,
     challenge: true,
     realm: 'starling',
@@ -78,9 +85,26 @@ export function appAuth(store: ClusterStore): RequestHandler {
         () => cb(null, false),
       );
     },
-    unauthorizedResponse: (req: { auth?: { user: string; password: string } }) =>
-      req.auth?.user && req.auth.password
+    unauthorizedResponse: (req: Request & { auth?: { user: string; password: string } }) => {
+      // credentials were given and refused: an attempt (a request without any is not a guess)
+      if (req.auth) failures?.failed(sourceOf(req));
+      return req.auth?.user && req.auth.password
         ? { code: CODE.BAD_CREDENTIALS, message: 'bad AppID or AppSecret' }
-        : { code: CODE.EMPTY_CREDENTIALS, message: 'AppID or AppSecret missing' },
+        : { code: CODE.EMPTY_CREDENTIALS, message: 'AppID or AppSecret missing' };
+    },
   });
+  if (!failures) return check;
+  return (req, res, next) => {
+    const source = sourceOf(req);
+    const waitMs = failures.lockedFor(source);
+    if (waitMs <= 0) return check(req, res, next);
+    const seconds = Math.ceil(waitMs / 1000);
+    res
+      .status(429)
+      .set('retry-after', String(seconds))
+      .json({ code: CODE.TOO_MANY_REQUESTS, message: `too many failed logins from ${source}: try again in ${seconds} s` });
+  };
 }
+
+/** The address a request comes from: the client's, or with STARLING_API_TRUST_PROXY the one a trusted proxy forwarded. */
+const sourceOf = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? '';

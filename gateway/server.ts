@@ -6,6 +6,7 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { createApp } from './app.js';
 import { ensureDefaultApp } from './auth.js';
+import type { FailureLimits } from './auth-failures.js';
 import { ensureDefaultUser } from './dashboard-users.js';
 import { ClusterClient } from './cluster-client.js';
 import { GatewayMetrics, type RequestMetrics } from './metrics.js';
@@ -32,6 +33,10 @@ export interface GatewayOptions {
   metricsCacheMs?: number;
   metricsTimeoutMs?: number;
   metricsAuth?: boolean;
+  /** Basic auth's lock-out of an address after failed logins (shared/config.ts: apiAuthMaxFailures, apiAuthWindowMs, apiAuthTrackedMax); unset: none */
+  authFailures?: FailureLimits;
+  /** Express's `trust proxy` (shared/config.ts: apiTrustProxy); unset: the peer's address is the source */
+  trustProxy?: string;
   /** emqx_telemetry's report URL and interval (shared/config.ts: telemetryUrl, telemetryIntervalS); unset: no report */
   telemetryUrl?: string;
   telemetryIntervalS?: number;
@@ -51,6 +56,8 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
     metricsAuth: cfg.metricsAuth,
     telemetryUrl: cfg.telemetryUrl,
     telemetryIntervalS: cfg.telemetryIntervalS,
+    authFailures: { maxFailures: cfg.apiAuthMaxFailures, windowMs: cfg.apiAuthWindowMs, maxTracked: cfg.apiAuthTrackedMax },
+    ...(cfg.apiTrustProxy === undefined ? {} : { trustProxy: cfg.apiTrustProxy }),
   };
 }
 
@@ -85,6 +92,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     log: o.log,
     observe: (endpoint, status, seconds) => requests.observe(endpoint, status, seconds),
     metrics: { handler: metricsHandler(scrapes, metrics.registry), auth: o.metricsAuth ?? false },
+    ...(o.authFailures ? { authFailures: o.authFailures } : {}),
+    ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
   });
   const servers = [await serve(app, o.port, o)];
   // the extra ports serve the same app: EMQX 3.x's API port, and the dashboard's, whose root goes to /dashboard/

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     parseRewriteRules(cfg.rewriteRules);
     parseAutoSubscribe(cfg.autoSubscribe);
     checkWebHookConfig(cfg);
+    gatewaySettings(cfg); // HTTPS needs both files
     services = clusterServices(cfg, log0);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
         })
       : undefined;
   if (gateway) {
-    listeners['http:management'] = gateway.port;
+    listeners[gateway.https ? 'https:management' : 'http:management'] = gateway.port;
+    if (gateway.tlsPort !== undefined) listeners['https:management'] = gateway.tlsPort;
     broker.otherListeners.push(managementListener(cfg.bind, gateway));
   }
   log.info({ listeners, mode: services.mode }, 'node started');

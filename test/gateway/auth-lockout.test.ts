@@ -4,10 +4,10 @@
 // not affected. Source addresses are the loopback's 127.0.0.x (the gateway listens on
 // 127.0.0.1 only), and with STARLING_API_TRUST_PROXY those a proxy's X-Forwarded-For names.
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { eventually, startCluster, type TestCluster } from '../support/cluster.js';
 import { startGateway, type GatewayProcess } from '../support/gateway.js';
+import { httpCall, type CallAnswer } from '../support/http-call.js';
 
 let c: TestCluster | undefined;
 let gw: GatewayProcess | undefined;
@@ -28,29 +28,11 @@ after(async () => {
   await c?.stop();
 });
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
 /** GET /api/v4/brokers from the local address `from`, with `auth` (null: none) and extra headers. */
-function get(g: GatewayProcess, from: string, auth: string | null, headers: Record<string, string> = {}): Promise<Answer> {
-  const h: Record<string, string> = { ...headers };
-  if (auth !== null) h.authorization = `Basic ${Buffer.from(auth).toString('base64')}`;
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: g.port, localAddress: from, path: '/api/v4/brokers', headers: h, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (g: GatewayProcess, from: string, auth: string | null, headers: Record<string, string> = {}): Promise<CallAnswer> =>
+  httpCall(`${g.url}/api/v4/brokers`, { localAddress: from, headers, ...(auth === null ? {} : { auth }) });
 
-function lockedOut(r: Answer): number {
+function lockedOut(r: CallAnswer): number {
   assert.equal(r.status, 429, JSON.stringify(r.body));
   assert.equal(r.body.code, 429);
   assert.match(r.body.message, /too many failed logins/);

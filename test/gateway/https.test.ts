@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT } from '../support/broker.js';
+import { REPO_ROOT, startNode } from '../support/broker.js';
 import { certDir, type CertDir, type Pem } from '../support/certs.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { GATEWAY_MAIN, startGateway, type GatewayProcess } from '../support/gateway.js';
@@ -72,6 +72,20 @@ describe('HTTPS on a port of its own', () => {
     assert.equal((await brokers(gwBoth!.url, 'admin:public')).status, 200);
     assert.equal((await brokers(`https://127.0.0.1:${gwBoth!.tlsPort}`)).status, 401);
   });
+});
+
+it('serves a standalone node\'s API over HTTPS too, listed as https:management', async () => {
+  const node = await startNode({ name: 'https-standalone', env: { STARLING_API_TLS_CERT: `${certs!.dir}/api.crt`, STARLING_API_TLS_KEY: `${certs!.dir}/api.key` } });
+  try {
+    const port = node.listeners['https:management'];
+    assert.ok(port, JSON.stringify(node.listeners));
+    const r = await httpCall(`https://127.0.0.1:${port}/api/v4/listeners`, { ca: ca.cert, auth: 'admin:public' });
+    assert.equal(r.status, 200);
+    const rows = r.body.data[0].listeners as { protocol: string }[];
+    assert.ok(rows.some((l) => l.protocol === 'https:management'), JSON.stringify(rows));
+  } finally {
+    await node.stop();
+  }
 });
 
 it("the image's health check asks /status over HTTPS when the API port speaks it", () => {

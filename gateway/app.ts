@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ClusterStore } from '../shared/cluster/store.js';
 import type { Logger } from '../shared/logger.js';
 import { CODE } from '../shared/result-codes.js';
-import { appAuth } from './auth.js';
+import { appAuth, sourceOf } from './auth.js';
 import { AuthFailures, type FailureLimits } from './auth-failures.js';
 import { dashboardRouter } from './dashboard.js';
 import type { ClusterClient } from './cluster-client.js';
@@ -69,7 +69,7 @@ export function createApp(deps: GatewayDeps): express.Express {
   const auth = appAuth(store, failures);
   if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [auth] : []), deps.metrics.handler);
 
-  const router = { cluster, store, log, auth };
+  const router = { cluster, store, log, auth, ...(failures ? { failedLogin: (req: Request) => failures.failed(sourceOf(req)) } : {}) };
   app.use('/api/v4', apiRouter(router, v4Api));
   app.use('/api/v3', apiRouter(router, v3Api));
   // static files only: the dashboard talks to /api/v4 and /metrics like any other client

@@ -107,7 +107,7 @@ export function appAuth(store: ClusterStore, failures?: AuthFailures): RequestHa
 }
 
 /** The address a request comes from: the client's, or with STARLING_API_TRUST_PROXY the one a trusted proxy forwarded. */
-const sourceOf = (req: Request): string => {
+export const sourceOf = (req: Request): string => {
   const ip = req.ip ?? req.socket.remoteAddress ?? '';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip; // an IPv4 client on a dual-stack socket, as EMQX shows it
 };

@@ -3,6 +3,7 @@
 // with good credentials) until the window ends; other addresses and successful logins are
 // not affected. Source addresses are the loopback's 127.0.0.x (the gateway listens on
 // 127.0.0.1 only), and with STARLING_API_TRUST_PROXY those a proxy's X-Forwarded-For names.
+// The dashboard users' password checks of /api/v3 count as failed logins too.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, startCluster, type TestCluster } from '../support/cluster.js';
@@ -68,6 +69,15 @@ describe('lock-out after failed logins', () => {
     assert.match(r.body.message, /203\.0\.113\.7/);
     // the same proxy, for another client: served
     assert.equal((await get(gw!, '127.0.0.5', 'admin:public', via('203.0.113.8'))).status, 200);
+  });
+
+  it("counts the wrong passwords of the dashboard users' checks (v3 POST /auth, PUT /change_pwd) too", async () => {
+    const from = '127.0.0.7';
+    const v3 = (method: string, path: string, body: object) => httpCall(`${gw!.url}/api/v3${path}`, { method, body, localAddress: from, auth: 'admin:public' });
+    assert.equal((await v3('POST', '/auth', { username: 'admin', password: 'public' })).body.code, 0, 'a right password is not counted');
+    for (let i = 0; i < MAX - 1; i++) assert.equal((await v3('POST', '/auth', { username: 'admin', password: 'guess' })).body.code, 103);
+    assert.equal((await v3('PUT', '/change_pwd/admin', { old_pwd: 'guess', new_pwd: 'x' })).body.code, 114);
+    lockedOut(await v3('POST', '/auth', { username: 'admin', password: 'public' }));
   });
 
   it('lets the address in again once its window has passed', async () => {

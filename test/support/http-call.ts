@@ -10,6 +10,8 @@ export interface CallOptions {
   /** user:secret for Basic auth; unset: none */
   auth?: string;
   headers?: Record<string, string>;
+  /** sent as JSON */
+  body?: unknown;
   localAddress?: string;
   /** trusted for https:// (PEM) */
   ca?: Buffer;
@@ -25,6 +27,8 @@ export interface CallAnswer {
 export function httpCall(url: string, o: CallOptions = {}): Promise<CallAnswer> {
   const headers: Record<string, string> = { ...o.headers };
   if (o.auth !== undefined) headers.authorization = `Basic ${Buffer.from(o.auth).toString('base64')}`;
+  const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+  if (body !== undefined) headers['content-type'] = 'application/json';
   const u = new URL(url);
   const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -47,6 +51,6 @@ export function httpCall(url: string, o: CallOptions = {}): Promise<CallAnswer> 
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }

@@ -51,7 +51,8 @@ export async function ensureDefaultApp(store: ClusterStore, log: Logger): Promis
  * `Retry-After` until its window ends, rather than 401: tooling reads a 401 as "these
  * credentials are wrong" (the dashboard forgets them, starling-ctl says to check them),
  * while they may be right and the address merely locked out; 429 is the HTTP answer to
- * "try again later" that clients and proxies know.
+ * "try again later" that clients and proxies know. While the apps cannot be read (the store is
+ * away and none are cached) the answer is 503 with code 101.
  */
 export function appAuth(store: ClusterStore, failures?: AuthFailures): RequestHandler {
   let apps: Promise<Map<string, AppRecord>> | undefined;
@@ -93,16 +94,22 @@ export function appAuth(store: ClusterStore, failures?: AuthFailures): RequestHa
         : { code: CODE.EMPTY_CREDENTIALS, message: 'AppID or AppSecret missing' };
     },
   });
-  if (!failures) return check;
   return (req, res, next) => {
     const source = sourceOf(req);
-    const waitMs = failures.lockedFor(source);
-    if (waitMs <= 0) return check(req, res, next);
-    const seconds = Math.ceil(waitMs / 1000);
-    res
-      .status(429)
-      .set('retry-after', String(seconds))
-      .json({ code: CODE.TOO_MANY_REQUESTS, message: `too many failed logins from ${source}: try again in ${seconds} s` });
+    const waitMs = failures?.lockedFor(source) ?? 0;
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      res
+        .status(429)
+        .set('retry-after', String(seconds))
+        .json({ code: CODE.TOO_MANY_REQUESTS, message: `too many failed logins from ${source}: try again in ${seconds} s` });
+      return;
+    }
+    // the apps first: a store that cannot be read is the cluster's failure (503, 101), not a wrong secret to count
+    load().then(
+      () => check(req, res, next),
+      (err: Error) => void res.status(503).json({ code: CODE.RPC_ERROR, message: `cluster store unavailable (apps): ${err.message}` }),
+    );
   };
 }
 

@@ -99,8 +99,16 @@ export interface RunningGateway {
 
 /** Serves the management API over started transport and store; the default app and dashboard user exist afterwards. */
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
-  await ensureDefaultApp(o.store, o.log);
-  await ensureDefaultUser(o.store, o.log);
+  const ensureDefaults = async (): Promise<void> => {
+    await ensureDefaultApp(o.store, o.log);
+    await ensureDefaultUser(o.store, o.log);
+  };
+  await ensureDefaults();
+  // a store that comes back empty (a Redis restarted without persistence) would leave no app
+  // to log in with: the defaults are made again, as on a first start (never over existing ones)
+  o.store.onReconnect(() => {
+    ensureDefaults().catch((err: Error) => o.log.warn({ err: err.message }, 'could not check the default app and user after a store reconnect'));
+  });
   const metrics = new GatewayMetrics();
   const { requests } = metrics;
   const cluster = new ClusterClient(o.transport, o.store, { rpcTimeoutMs: o.rpcTimeoutMs, heartbeatTtlMs: o.heartbeatTtlMs, observe: metrics.observeRpc });

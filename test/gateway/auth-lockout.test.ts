@@ -13,19 +13,22 @@ import { httpCall, type CallAnswer } from '../support/http-call.js';
 let c: TestCluster | undefined;
 let gw: GatewayProcess | undefined;
 let gwShort: GatewayProcess | undefined;
+/** answers nothing before the last test: no apps cached */
+let gwFresh: GatewayProcess | undefined;
 
 const MAX = 3;
 
 before(async () => {
   c = await startCluster(['n1']);
-  [gw, gwShort] = await Promise.all([
+  [gw, gwShort, gwFresh] = await Promise.all([
     startGateway(c, { STARLING_API_AUTH_MAX_FAILURES: String(MAX), STARLING_API_AUTH_WINDOW_MS: '60000', STARLING_API_TRUST_PROXY: 'loopback' }),
     startGateway(c, { STARLING_API_AUTH_MAX_FAILURES: '1', STARLING_API_AUTH_WINDOW_MS: '3000' }),
+    startGateway(c, { STARLING_API_AUTH_MAX_FAILURES: String(MAX) }),
   ]);
 });
 
 after(async () => {
-  await Promise.allSettled([gw?.stop(), gwShort?.stop()]);
+  await Promise.allSettled([gw?.stop(), gwShort?.stop(), gwFresh?.stop()]);
   await c?.stop();
 });
 
@@ -86,5 +89,23 @@ describe('lock-out after failed logins', () => {
     // not a proxy this gateway trusts: the header changes nothing
     lockedOut(await get(gwShort!, '127.0.0.6', 'admin:public', { 'x-forwarded-for': '198.51.100.1' }));
     await eventually(async () => assert.equal((await get(gwShort!, '127.0.0.6', 'admin:public')).status, 200), 10_000, 200);
+  });
+
+  // last: it stops Redis for a while
+  it('answers 503 (101) while the apps cannot be read, counts no failure for it, and makes the default app again in an empty store', async () => {
+    await c!.redis.stop();
+    try {
+      for (let i = 0; i < 2 * MAX; i++) {
+        const r = await get(gwFresh!, '127.0.0.8', 'admin:public');
+        assert.equal(r.status, 503, JSON.stringify(r.body));
+        assert.equal(r.body.code, 101);
+        assert.match(r.body.message, /cluster store unavailable/);
+      }
+    } finally {
+      await c!.redis.start();
+    }
+    // the restarted Redis is empty: the gateway makes the default app again (watched from another address)
+    await eventually(async () => assert.equal((await get(gwFresh!, '127.0.0.9', 'admin:public')).status, 200), 10_000, 100);
+    assert.equal((await get(gwFresh!, '127.0.0.8', 'admin:public')).status, 200, 'the 503s were not counted');
   });
 });

@@ -42,6 +42,9 @@ export async function startGateway(c: TestCluster, env: Record<string, string> =
       STARLING_LOG_LEVEL: 'info',
       STARLING_RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
       STARLING_HEARTBEAT_TTL_MS: String(HEARTBEAT_TTL_MS),
+      // tests poll with credentials a change has not reached yet: no lock-out of 127.0.0.1
+      // (test/gateway/auth-lockout.test.ts sets its own)
+      STARLING_API_AUTH_MAX_FAILURES: '0',
       ...env,
     },
     readyLine: (line) => {

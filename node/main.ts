@@ -6,6 +6,7 @@ import { MemoryStore } from '../shared/cluster/memory-store.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
 import { composeBroker } from './core/compose.js';
 import { MANAGEMENT_MAX_CONNS, managementListener } from './listeners/management.js';
+import { checkTlsConfig } from './listeners/tls.js';
 import { Cluster } from './cluster/cluster.js';
 import { InProcessTransport } from './cluster/forwarding/in-process.js';
 import { NatsTransport } from './cluster/forwarding/nats-transport.js';
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
     parseRewriteRules(cfg.rewriteRules);
     parseAutoSubscribe(cfg.autoSubscribe);
     checkWebHookConfig(cfg);
+    gatewaySettings(cfg); // HTTPS needs both files
+    checkTlsConfig(cfg);
     services = clusterServices(cfg, log0);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -84,7 +87,8 @@ async function main(): Promise<void> {
         })
       : undefined;
   if (gateway) {
-    listeners['http:management'] = gateway.port;
+    listeners[gateway.https ? 'https:management' : 'http:management'] = gateway.port;
+    if (gateway.tlsPort !== undefined) listeners['https:management'] = gateway.tlsPort;
     broker.otherListeners.push(managementListener(cfg.bind, gateway));
   }
   log.info({ listeners, mode: services.mode }, 'node started');

@@ -12,6 +12,6 @@ export function configuredListeners(c: Config, accept: Accept): Listener[] {
   const out: Listener[] = [];
   if (c.mqttPort >= 0) out.push(tcpListener(accept, c.bind, c.mqttPort, c.maxConns));
   if (c.wsPort >= 0) out.push(wsListener(accept, c.bind, c.wsPort, c.maxConns, c.wsPath, c.maxPacketSize));
-  if (c.tlsCert && c.tlsKey && c.mqttsPort >= 0) out.push(tlsListener(accept, c.bind, c.mqttsPort, c.maxConns, c.tlsCert, c.tlsKey));
+  if (c.tlsCert && c.tlsKey && c.mqttsPort >= 0) out.push(tlsListener(accept, c.bind, c.mqttsPort, c.maxConns, c));
   return out;
 }

@@ -55,14 +55,14 @@ export class Listener implements ConnListener, ListenerInfo {
   }
 
   /** Accepts a transport stream, or refuses it when the listener is full. */
-  accept(socket: Duplex, peerHost: string, peerPort: number): ListenedConnection | undefined {
+  accept(socket: Duplex, peerHost: string, peerPort: number, certUsername?: string): ListenedConnection | undefined {
     if (this.current >= this.maxConns) {
       this.count('max_conns');
       socket.destroy();
       return undefined;
     }
     this.current++;
-    const conn = this.open(socket, this, peerHost, peerPort);
+    const conn = this.open(socket, this, peerHost, peerPort, certUsername);
     this.unconnected.add(conn);
     return conn;
   }

@@ -81,6 +81,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     readonly listener: ConnListener,
     readonly peerHost: string,
     readonly peerPort: number,
+    readonly certUsername: string | undefined = undefined,
   ) {
     super(broker, socket);
     (socket as Duplex & { [CONN]?: Connection })[CONN] = this;

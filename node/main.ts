@@ -6,6 +6,7 @@ import { MemoryStore } from '../shared/cluster/memory-store.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
 import { composeBroker } from './core/compose.js';
 import { managementListener } from './listeners/management.js';
+import { checkTlsConfig } from './listeners/tls.js';
 import { Cluster } from './cluster/cluster.js';
 import { InProcessTransport } from './cluster/forwarding/in-process.js';
 import { NatsTransport } from './cluster/forwarding/nats-transport.js';
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
     checkWebHookConfig(cfg);
     parsePublishRateLimit(cfg.publishRateLimit);
     parseBytesRateLimit(cfg.bytesRateLimit);
+    gatewaySettings(cfg); // HTTPS needs both files
+    checkTlsConfig(cfg);
     services = clusterServices(cfg, log0);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -87,7 +90,8 @@ async function main(): Promise<void> {
         })
       : undefined;
   if (gateway) {
-    listeners['http:management'] = gateway.port;
+    listeners[gateway.https ? 'https:management' : 'http:management'] = gateway.port;
+    if (gateway.tlsPort !== undefined) listeners['https:management'] = gateway.tlsPort;
     broker.otherListeners.push(managementListener(cfg.bind, cfg.apiMaxConns, gateway));
   }
   log.info({ listeners, mode: services.mode }, 'node started');

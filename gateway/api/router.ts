@@ -29,7 +29,12 @@ export interface RouterDeps {
   log: Logger;
   /** Basic auth, one instance for every version (its app cache is shared) */
   auth: express.RequestHandler;
+  /** a password check of an endpoint failed (v3's POST /auth, PUT /change_pwd): counted as a failed login of Basic auth is */
+  failedLogin?: (req: Request) => void;
 }
+
+/** The answers of an endpoint's own password check that refuse a guess. */
+const WRONG_PASSWORD: ReadonlySet<number> = new Set([CODE.BAD_CREDENTIALS, CODE.OLD_PASSWORD_WRONG]);
 
 /** Names the request's endpoint; the first table entry that matches wins, as in routing. */
 export const tag =
@@ -90,8 +95,9 @@ export function apiRouter(deps: RouterDeps, v: ApiVersion): express.Router {
       );
     });
   }
-  api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  api.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = asApiError(err) ?? otherError(err, log);
+    if (WRONG_PASSWORD.has(e.code)) deps.failedLogin?.(req);
     sendError(res, v.error ? v.error(e) : e);
   });
   return api;

@@ -13,6 +13,6 @@ export function configuredListeners(c: Config, accept: Accept): Listener[] {
   const limits = { maxConns: c.maxConns, maxConnRate: c.maxConnRate, maxConnRatePerIp: c.maxConnRatePerIp, idleTimeoutMs: c.idleTimeoutMs };
   if (c.mqttPort >= 0) out.push(tcpListener(accept, c.bind, c.mqttPort, limits));
   if (c.wsPort >= 0) out.push(wsListener(accept, c.bind, c.wsPort, limits, c.wsPath, c.maxPacketSize));
-  if (c.tlsCert && c.tlsKey && c.mqttsPort >= 0) out.push(tlsListener(accept, c.bind, c.mqttsPort, limits, c.tlsCert, c.tlsKey));
+  if (c.tlsCert && c.tlsKey && c.mqttsPort >= 0) out.push(tlsListener(accept, c.bind, c.mqttsPort, limits, c));
   return out;
 }

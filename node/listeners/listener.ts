@@ -73,9 +73,10 @@ export class Listener implements ConnListener, ListenerInfo {
 
   /**
    * Accepts a transport stream, or refuses it (closed before any MQTT, counted) when the
-   * listener is full or new connections come faster than its rate limits.
+   * listener is full or new connections come faster than its rate limits (unless the
+   * transport checked them already: `admitted`).
    */
-  accept(socket: Duplex, peerHost: string, peerPort: number, admitted = false): ListenedConnection | undefined {
+  accept(socket: Duplex, peerHost: string, peerPort: number, admitted = false, certUsername?: string): ListenedConnection | undefined {
     if (this.current >= this.maxConns) {
       this.count('max_conns');
       socket.destroy();
@@ -86,7 +87,7 @@ export class Listener implements ConnListener, ListenerInfo {
       return undefined;
     }
     this.current++;
-    const conn = this.open(socket, this, peerHost, peerPort);
+    const conn = this.open(socket, this, peerHost, peerPort, certUsername);
     this.unconnected.add(conn);
     return conn;
   }

@@ -87,6 +87,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     readonly listener: ConnListener,
     readonly peerHost: string,
     readonly peerPort: number,
+    readonly certUsername: string | undefined = undefined,
   ) {
     super(broker, socket);
     this.bytesLimit = bucketFor(parseBytesRateLimit(broker.cfg.bytesRateLimit), this.openedAt);

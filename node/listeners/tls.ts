@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type PeerCertificate } from 'node:tls';
 import { ConfigError, type Config } from '../../shared/config.js';
 import type { Accept } from '../core/ports.js';
-import { Listener, peerAddress } from './listener.js';
+import { Listener, peerAddress, type AcceptLimits } from './listener.js';
 
 type TlsConfig = Pick<Config, 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsVerifyPeer' | 'tlsFailIfNoPeerCert' | 'tlsPeerCertAsUsername'>;
 
@@ -19,15 +19,18 @@ export function checkTlsConfig(c: TlsConfig): void {
  * (fail_if_no_peer_cert off); with peer_cert_as_username a verified certificate's subject
  * becomes the client's username.
  */
-export function tlsListener(accept: Accept, bind: string, port: number, maxConns: number, c: TlsConfig): Listener {
+export function tlsListener(accept: Accept, bind: string, port: number, limits: AcceptLimits, c: TlsConfig): Listener {
   checkTlsConfig(c);
   const server = createServer({
     cert: readFileSync(c.tlsCert!),
     key: readFileSync(c.tlsKey!),
     // checked below rather than by rejectUnauthorized, which cannot let a certificate-less client in
     ...(c.tlsVerifyPeer ? { ca: readFileSync(c.tlsCa!), requestCert: true, rejectUnauthorized: false } : {}),
+    // a handshake never finished (a slow-loris before MQTT) holds a socket no longer than a missing CONNECT would
+    handshakeTimeout: limits.idleTimeoutMs,
   });
-  const listener = new Listener(accept, 'mqtt:ssl', server, bind, port, maxConns);
+  const listener = new Listener(accept, 'mqtt:ssl', server, bind, port, limits);
+  listener.admitOnConnection();
   server.on('secureConnection', (socket) => {
     let certUsername: string | undefined;
     if (c.tlsVerifyPeer) {
@@ -37,10 +40,11 @@ export function tlsListener(accept: Accept, bind: string, port: number, maxConns
       if (sent) certUsername = usernameOf(cert, c.tlsPeerCertAsUsername);
     }
     socket.setNoDelay(true);
-    listener.accept(socket, peerAddress(socket.remoteAddress), socket.remotePort ?? 0, certUsername);
+    listener.accept(socket, peerAddress(socket.remoteAddress), socket.remotePort ?? 0, true, certUsername);
   });
-  // a failed handshake is the peer's problem, not the process's
-  server.on('tlsClientError', () => {});
+  // a failed handshake is the peer's problem, not the process's; with this listener Node
+  // leaves its socket open (a handshake timeout among them), so it is closed here
+  server.on('tlsClientError', (_err, socket) => socket.destroy());
   return listener;
 }
 

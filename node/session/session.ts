@@ -73,6 +73,8 @@ export class Session implements Subscriber, ClientSession {
   cleanStart = true;
   expiryTimer: LongTimer | undefined = undefined;
   private nextId = 1;
+  /** the router's scratch (see router/overlap.ts) */
+  dispatchMark = 0;
 
   constructor(
     readonly clientId: string,
@@ -106,6 +108,11 @@ export class Session implements Subscriber, ClientSession {
 
   get online(): boolean {
     return this.conn !== undefined;
+  }
+
+  /** MQTT 5: one copy for overlapping subscriptions, with all their identifiers [MQTT-3.3.4-4] */
+  get oneCopy(): boolean {
+    return (this.conn ?? this.lastConn)?.version === 5;
   }
 
   /** How many QoS 1/2 messages may be in flight: our limit, capped by the client's Receive Maximum. */

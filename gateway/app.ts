@@ -6,6 +6,7 @@ import { appAuth } from './auth.js';
 import { dashboardRouter } from './dashboard.js';
 import type { ClusterClient } from './cluster-client.js';
 import { asApiError } from './api/errors.js';
+import { PolledAnswers } from './api/polled.js';
 import { apiRouter, otherError, sendError, tag } from './api/router.js';
 import { v3Api } from './api/v3/index.js';
 import { v4Api } from './api/v4/index.js';
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   observe?: (endpoint: string, status: number, seconds: number) => void;
   /** GET /metrics (Prometheus), open unless `auth` (then an API app's credentials, as /api/v4). */
   metrics?: { handler: express.RequestHandler; auth: boolean };
+  /** how long an API GET that accepts a cached answer (Cache-Control: max-age) may be reused, in ms (STARLING_METRICS_CACHE_MS) */
+  cacheMs?: number;
 }
 
 /** The endpoint name of a request to a path no resource table has. */
@@ -61,7 +64,7 @@ export function createApp(deps: GatewayDeps): express.Express {
   if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [appAuth(store)] : []), deps.metrics.handler);
 
   const auth = appAuth(store);
-  const router = { cluster, store, log, auth };
+  const router = { cluster, store, log, auth, polled: new PolledAnswers(deps.cacheMs ?? 1000) };
   app.use('/api/v4', apiRouter(router, v4Api));
   app.use('/api/v3', apiRouter(router, v3Api));
   // static files only: the dashboard talks to /api/v4 and /metrics like any other client

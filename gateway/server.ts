@@ -9,7 +9,7 @@ import { ensureDefaultApp } from './auth.js';
 import { ensureDefaultUser } from './dashboard-users.js';
 import { ClusterClient } from './cluster-client.js';
 import { GatewayMetrics, type RequestMetrics } from './metrics.js';
-import { SharedCache } from './prometheus/cache.js';
+import { SharedCache } from './shared-cache.js';
 import { metricsHandler } from './prometheus/route.js';
 import { clusterScraper, type ClusterScrape } from './prometheus/scrape.js';
 import { startTelemetryReport } from './telemetry-report.js';
@@ -28,7 +28,7 @@ export interface GatewayOptions {
   heartbeatTtlMs: number;
   /** refuse connections beyond this many (unset: no limit) */
   maxConnections?: number;
-  /** GET /metrics: how long a scrape round is reused, how long it waits for each node, whether it needs an app's credentials (shared/config.ts: metricsCacheMs, metricsTimeoutMs, metricsAuth) */
+  /** GET /metrics (and API GETs that accept a cached answer): how long a scrape round is reused, how long it waits for each node, whether it needs an app's credentials (shared/config.ts: metricsCacheMs, metricsTimeoutMs, metricsAuth) */
   metricsCacheMs?: number;
   metricsTimeoutMs?: number;
   metricsAuth?: boolean;
@@ -78,13 +78,15 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const metrics = new GatewayMetrics();
   const { requests } = metrics;
   const cluster = new ClusterClient(o.transport, o.store, { rpcTimeoutMs: o.rpcTimeoutMs, heartbeatTtlMs: o.heartbeatTtlMs, observe: metrics.observeRpc });
-  const scrapes = new SharedCache(clusterScraper(cluster, o.metricsTimeoutMs ?? 2000), o.metricsCacheMs ?? 1000);
+  const cacheMs = o.metricsCacheMs ?? 1000;
+  const scrapes = new SharedCache(clusterScraper(cluster, o.metricsTimeoutMs ?? 2000), cacheMs);
   const app = createApp({
     cluster,
     store: o.store,
     log: o.log,
     observe: (endpoint, status, seconds) => requests.observe(endpoint, status, seconds),
-    metrics: { handler: metricsHandler(scrapes, metrics.registry), auth: o.metricsAuth ?? false },
+    metrics: { handler: metricsHandler(scrapes, metrics.registry, cacheMs), auth: o.metricsAuth ?? false },
+    cacheMs,
   });
   const servers = [await serve(app, o.port, o)];
   // the extra ports serve the same app: EMQX 3.x's API port, and the dashboard's, whose root goes to /dashboard/

@@ -31,7 +31,7 @@ const options = {
   rpcTimeoutMs: { env: 'STARLING_RPC_TIMEOUT_MS', kind: 'int', default: 5000, help: 'timeout of one RPC to a node, in ms' },
   heartbeatMs: { env: 'STARLING_HEARTBEAT_MS', kind: 'int', default: 1000, help: 'how often a node renews its membership in the cluster registry' },
   heartbeatTtlMs: { env: 'STARLING_HEARTBEAT_TTL_MS', kind: 'int', default: 3000, help: 'a node whose last heartbeat is older than this is dead: dropped and purged' },
-  metricsCacheMs: { env: 'STARLING_METRICS_CACHE_MS', kind: 'int', default: 1000, help: 'how long a gateway reuses the nodes\' answers for GET /metrics, in ms: scrapes within it cost the cluster nothing (0: every scrape asks; concurrent ones still share one round)' },
+  metricsCacheMs: { env: 'STARLING_METRICS_CACHE_MS', kind: 'int', default: 1000, help: 'how long a gateway reuses the nodes\' answers for GET /metrics, and for API GETs sent with `Cache-Control: max-age` (the dashboard\'s polls), in ms: reads within it cost the cluster nothing (0: every read asks; concurrent ones still share one round)' },
   metricsTimeoutMs: { env: 'STARLING_METRICS_TIMEOUT_MS', kind: 'int', default: 2000, help: 'how long GET /metrics waits for each node\'s answer, in ms; a node that does not answer in time is reported down (starling_node_up 0)' },
   telemetryUrl: { env: 'STARLING_TELEMETRY_URL', kind: 'string', default: undefined, help: 'emqx_telemetry: the URL a gateway POSTs GET /api/v4/telemetry/data to while telemetry is enabled (unset: nothing is sent)' },
   telemetryIntervalS: { env: 'STARLING_TELEMETRY_INTERVAL_S', kind: 'int', default: 604800, help: 'emqx_telemetry: seconds between reports to STARLING_TELEMETRY_URL (EMQX: 7 days)' },

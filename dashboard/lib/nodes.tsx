@@ -17,7 +17,7 @@ interface NodeRow {
 
 /** A banner on every page for each node seen before that is now gone or not running. */
 export function NodeWatch(): JSX.Element | null {
-  const nodes = useApi(() => get<NodeRow[]>('/nodes'), 'watch', 5000);
+  const nodes = useApi((read) => get<NodeRow[]>('/nodes', read), 'watch', 5000);
   const rows = nodes.answer?.data;
   if (!rows || nodes.error) return null;
   const running = new Set(rows.filter((n) => n.node_status === 'Running').map((n) => n.node));

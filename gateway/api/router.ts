@@ -5,6 +5,7 @@ import { CODE } from '../../shared/result-codes.js';
 import type { ClusterClient } from '../cluster-client.js';
 import type { Endpoint, Resource } from './endpoint.js';
 import { ApiError, asApiError } from './errors.js';
+import type { PolledAnswers } from './polled.js';
 
 /** Largest request body accepted (a publish_batch of a few thousand small messages fits). */
 const BODY_LIMIT = '1mb';
@@ -29,6 +30,8 @@ export interface RouterDeps {
   log: Logger;
   /** Basic auth, one instance for every version (its app cache is shared) */
   auth: express.RequestHandler;
+  /** the short shared cache of GETs that accept one (Cache-Control: max-age), one for every version */
+  polled: PolledAnswers;
 }
 
 /** Names the request's endpoint; the first table entry that matches wins, as in routing. */
@@ -77,14 +80,16 @@ export function apiRouter(deps: RouterDeps, v: ApiVersion): express.Router {
   });
   for (const e of all) {
     route(e, (req, res, next) => {
-      e.handle({
-        params: req.params as Record<string, string>,
-        query: req.query as Record<string, string>,
-        body: req.body,
-        cluster,
-        store,
-        req,
-      }).then(
+      const run = () =>
+        e.handle({
+          params: req.params as Record<string, string>,
+          query: req.query as Record<string, string>,
+          body: req.body,
+          cluster,
+          store,
+          req,
+        });
+      deps.polled.answer(e, req, res, run).then(
         (reply) => res.json({ code: CODE.OK, ...reply }),
         next,
       );

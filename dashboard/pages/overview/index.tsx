@@ -19,7 +19,7 @@ interface NodeRow {
 
 /** Nodes with their state, and cluster-wide live charts sampled every few seconds. */
 export function Overview(): JSX.Element {
-  const nodes = useApi(() => get<NodeRow[]>('/nodes'), 'nodes', SAMPLE_MS);
+  const nodes = useApi((read) => get<NodeRow[]>('/nodes', read), 'nodes', SAMPLE_MS);
   const [version, setVersion] = useState(0);
   const [chartError, setChartError] = useState<ApiFailure | undefined>(undefined);
   useEffect(() => {

@@ -1,13 +1,14 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { ClusterStore } from '../shared/cluster/store.js';
 import type { Logger } from '../shared/logger.js';
 import { CODE } from '../shared/result-codes.js';
 import { appAuth } from './auth.js';
 import { dashboardRouter } from './dashboard.js';
 import type { ClusterClient } from './cluster-client.js';
-import { asApiError } from './api/errors.js';
+import { DEFAULT_LIMITS, type RequestLimits } from './api/limits.js';
 import { PolledAnswers } from './api/polled.js';
-import { apiRouter, otherError, sendError, tag } from './api/router.js';
+import { apiRouter, tag } from './api/router.js';
+import { jsonErrors } from './error-handler.js';
 import { v3Api } from './api/v3/index.js';
 import { v4Api } from './api/v4/index.js';
 import { statusHandler } from './status.js';
@@ -26,6 +27,8 @@ export interface GatewayDeps {
   metrics?: { handler: express.RequestHandler; auth: boolean };
   /** how long an API GET that accepts a cached answer (Cache-Control: max-age) may be reused, in ms (STARLING_METRICS_CACHE_MS) */
   cacheMs?: number;
+  /** API request body and query string sizes (STARLING_API_MAX_BODY, STARLING_API_MAX_QUERY) */
+  limits?: RequestLimits;
 }
 
 /** The endpoint name of a request to a path no resource table has. */
@@ -64,7 +67,7 @@ export function createApp(deps: GatewayDeps): express.Express {
   if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [appAuth(store)] : []), deps.metrics.handler);
 
   const auth = appAuth(store);
-  const router = { cluster, store, log, auth, polled: new PolledAnswers(deps.cacheMs ?? 1000) };
+  const router = { cluster, store, log, auth, polled: new PolledAnswers(deps.cacheMs ?? 1000), limits: deps.limits ?? DEFAULT_LIMITS };
   app.use('/api/v4', apiRouter(router, v4Api));
   app.use('/api/v3', apiRouter(router, v3Api));
   // static files only: the dashboard talks to /api/v4 and /metrics like any other client
@@ -75,8 +78,6 @@ export function createApp(deps: GatewayDeps): express.Express {
     res.status(404).json({ code: CODE.NOT_FOUND, message: 'not found' });
   });
 
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    sendError(res, asApiError(err) ?? otherError(err, log));
-  });
+  app.use(jsonErrors(log));
   return app;
 }

@@ -5,10 +5,12 @@ import type { RpcTransport } from '../shared/cluster/rpc-transport.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { createApp } from './app.js';
+import { onClientError } from './client-error.js';
 import { ensureDefaultApp } from './auth.js';
 import { ensureDefaultUser } from './dashboard-users.js';
 import { ClusterClient } from './cluster-client.js';
 import { GatewayMetrics, type RequestMetrics } from './metrics.js';
+import { DEFAULT_LIMITS } from './api/limits.js';
 import { SharedCache } from './shared-cache.js';
 import { metricsHandler } from './prometheus/route.js';
 import { clusterScraper, type ClusterScrape } from './prometheus/scrape.js';
@@ -32,6 +34,9 @@ export interface GatewayOptions {
   metricsCacheMs?: number;
   metricsTimeoutMs?: number;
   metricsAuth?: boolean;
+  /** bytes of an API request's body and query string (shared/config.ts: apiMaxBody, apiMaxQuery); unset: 1 MB, 8 KB */
+  apiMaxBody?: number;
+  apiMaxQuery?: number;
   /** emqx_telemetry's report URL and interval (shared/config.ts: telemetryUrl, telemetryIntervalS); unset: no report */
   telemetryUrl?: string;
   telemetryIntervalS?: number;
@@ -49,6 +54,8 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
     metricsCacheMs: cfg.metricsCacheMs,
     metricsTimeoutMs: cfg.metricsTimeoutMs,
     metricsAuth: cfg.metricsAuth,
+    apiMaxBody: cfg.apiMaxBody,
+    apiMaxQuery: cfg.apiMaxQuery,
     telemetryUrl: cfg.telemetryUrl,
     telemetryIntervalS: cfg.telemetryIntervalS,
   };
@@ -87,6 +94,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     observe: (endpoint, status, seconds) => requests.observe(endpoint, status, seconds),
     metrics: { handler: metricsHandler(scrapes, metrics.registry, cacheMs), auth: o.metricsAuth ?? false },
     cacheMs,
+    limits: { maxBodyBytes: o.apiMaxBody ?? DEFAULT_LIMITS.maxBodyBytes, maxQueryBytes: o.apiMaxQuery ?? DEFAULT_LIMITS.maxQueryBytes },
   });
   const servers = [await serve(app, o.port, o)];
   // the extra ports serve the same app: EMQX 3.x's API port, and the dashboard's, whose root goes to /dashboard/
@@ -144,6 +152,7 @@ interface Served {
 async function serve(app: (req: IncomingMessage, res: ServerResponse) => void, wanted: number, o: GatewayOptions): Promise<Served> {
   // http.createServer rather than app.listen: Express 5 calls listen's callback on errors too
   const server: Server = createServer(app);
+  server.on('clientError', onClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(wanted, o.bind, () => {

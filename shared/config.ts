@@ -37,6 +37,8 @@ const options = {
   telemetryIntervalS: { env: 'STARLING_TELEMETRY_INTERVAL_S', kind: 'int', default: 604800, help: 'emqx_telemetry: seconds between reports to STARLING_TELEMETRY_URL (EMQX: 7 days)' },
   metricsAuth: { env: 'STARLING_METRICS_AUTH', kind: 'bool', default: false, help: 'require Basic auth with an API app\'s AppID and AppSecret on GET /metrics (default: open, as a Prometheus target usually is)' },
   dashboardPort: { env: 'STARLING_DASHBOARD_PORT', kind: 'int', default: -1, help: 'a second port of the gateway for the web dashboard (also always at /dashboard/ on the API port; 0 picks a free port, -1 disables)' },
+  apiMaxBody: { env: 'STARLING_API_MAX_BODY', kind: 'int', default: 1048576, help: 'largest management API request body in bytes; a larger one is answered 413 (code 108)' },
+  apiMaxQuery: { env: 'STARLING_API_MAX_QUERY', kind: 'int', default: 8192, help: 'longest management API query string in bytes; a longer one is answered 414 (code 108); a request line or headers past 16 KB are answered 431 by the HTTP parser' },
   semiSpaceMb: { env: 'STARLING_SEMI_SPACE_MB', kind: 'int', default: 2, help: "V8 young-generation semi-space cap in MB (node only): small keeps idle connections' memory low" },
   logLevel: { env: 'STARLING_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
 

@@ -7,12 +7,14 @@ import type { RpcTransport } from '../shared/cluster/rpc-transport.js';
 import { ConfigError, type Config } from '../shared/config.js';
 import type { Logger } from '../shared/logger.js';
 import { createApp } from './app.js';
+import { onClientError } from './client-error.js';
 import { ensureDefaultApp } from './auth.js';
 import type { FailureLimits } from './auth-failures.js';
 import { ensureDefaultUser } from './dashboard-users.js';
 import { ClusterClient } from './cluster-client.js';
 import { GatewayMetrics, type RequestMetrics } from './metrics.js';
-import { SharedCache } from './prometheus/cache.js';
+import { DEFAULT_LIMITS } from './api/limits.js';
+import { SharedCache } from './shared-cache.js';
 import { metricsHandler } from './prometheus/route.js';
 import { clusterScraper, type ClusterScrape } from './prometheus/scrape.js';
 import { startTelemetryReport } from './telemetry-report.js';
@@ -31,7 +33,7 @@ export interface GatewayOptions {
   heartbeatTtlMs: number;
   /** refuse connections beyond this many (unset: no limit) */
   maxConnections?: number;
-  /** GET /metrics: how long a scrape round is reused, how long it waits for each node, whether it needs an app's credentials (shared/config.ts: metricsCacheMs, metricsTimeoutMs, metricsAuth) */
+  /** GET /metrics (and API GETs that accept a cached answer): how long a scrape round is reused, how long it waits for each node, whether it needs an app's credentials (shared/config.ts: metricsCacheMs, metricsTimeoutMs, metricsAuth) */
   metricsCacheMs?: number;
   metricsTimeoutMs?: number;
   metricsAuth?: boolean;
@@ -44,6 +46,9 @@ export interface GatewayOptions {
   authFailures?: FailureLimits;
   /** Express's `trust proxy` (shared/config.ts: apiTrustProxy); unset: the peer's address is the source */
   trustProxy?: string;
+  /** bytes of an API request's body and query string (shared/config.ts: apiMaxBody, apiMaxQuery); unset: 1 MB, 8 KB */
+  apiMaxBody?: number;
+  apiMaxQuery?: number;
   /** emqx_telemetry's report URL and interval (shared/config.ts: telemetryUrl, telemetryIntervalS); unset: no report */
   telemetryUrl?: string;
   telemetryIntervalS?: number;
@@ -61,6 +66,8 @@ export function gatewaySettings(cfg: Config): Omit<GatewayOptions, 'transport' |
     metricsCacheMs: cfg.metricsCacheMs,
     metricsTimeoutMs: cfg.metricsTimeoutMs,
     metricsAuth: cfg.metricsAuth,
+    apiMaxBody: cfg.apiMaxBody,
+    apiMaxQuery: cfg.apiMaxQuery,
     telemetryUrl: cfg.telemetryUrl,
     telemetryIntervalS: cfg.telemetryIntervalS,
     ...tlsSettings(cfg),
@@ -112,15 +119,18 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const metrics = new GatewayMetrics();
   const { requests } = metrics;
   const cluster = new ClusterClient(o.transport, o.store, { rpcTimeoutMs: o.rpcTimeoutMs, heartbeatTtlMs: o.heartbeatTtlMs, observe: metrics.observeRpc });
-  const scrapes = new SharedCache(clusterScraper(cluster, o.metricsTimeoutMs ?? 2000), o.metricsCacheMs ?? 1000);
+  const cacheMs = o.metricsCacheMs ?? 1000;
+  const scrapes = new SharedCache(clusterScraper(cluster, o.metricsTimeoutMs ?? 2000), cacheMs);
   const app = createApp({
     cluster,
     store: o.store,
     log: o.log,
     observe: (endpoint, status, seconds) => requests.observe(endpoint, status, seconds),
-    metrics: { handler: metricsHandler(scrapes, metrics.registry), auth: o.metricsAuth ?? false },
+    metrics: { handler: metricsHandler(scrapes, metrics.registry, cacheMs), auth: o.metricsAuth ?? false },
     ...(o.authFailures ? { authFailures: o.authFailures } : {}),
     ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
+    cacheMs,
+    limits: { maxBodyBytes: o.apiMaxBody ?? DEFAULT_LIMITS.maxBodyBytes, maxQueryBytes: o.apiMaxQuery ?? DEFAULT_LIMITS.maxQueryBytes },
   });
   // read once at start: a bad file stops the gateway at once, naming it
   const secure = o.tls ? { cert: readFileSync(o.tls.certFile), key: readFileSync(o.tls.keyFile) } : undefined;
@@ -191,6 +201,7 @@ interface SecureOptions {
 async function serve(app: (req: IncomingMessage, res: ServerResponse) => void, wanted: number, o: GatewayOptions, secure?: SecureOptions): Promise<Served> {
   // http.createServer rather than app.listen: Express 5 calls listen's callback on errors too
   const server: Server = secure ? createHttpsServer(secure, app) : createServer(app);
+  server.on('clientError', onClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(wanted, o.bind, () => {

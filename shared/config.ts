@@ -39,7 +39,7 @@ const options = {
   rpcTimeoutMs: { env: 'STARLING_RPC_TIMEOUT_MS', kind: 'int', default: 5000, help: 'timeout of one RPC to a node, in ms' },
   heartbeatMs: { env: 'STARLING_HEARTBEAT_MS', kind: 'int', default: 1000, help: 'how often a node renews its membership in the cluster registry' },
   heartbeatTtlMs: { env: 'STARLING_HEARTBEAT_TTL_MS', kind: 'int', default: 3000, help: 'a node whose last heartbeat is older than this is dead: dropped and purged' },
-  metricsCacheMs: { env: 'STARLING_METRICS_CACHE_MS', kind: 'int', default: 1000, help: 'how long a gateway reuses the nodes\' answers for GET /metrics, in ms: scrapes within it cost the cluster nothing (0: every scrape asks; concurrent ones still share one round)' },
+  metricsCacheMs: { env: 'STARLING_METRICS_CACHE_MS', kind: 'int', default: 1000, help: 'how long a gateway reuses the nodes\' answers for GET /metrics, and for API GETs sent with `Cache-Control: max-age` (the dashboard\'s polls), in ms: reads within it cost the cluster nothing (0: every read asks; concurrent ones still share one round)' },
   metricsTimeoutMs: { env: 'STARLING_METRICS_TIMEOUT_MS', kind: 'int', default: 2000, help: 'how long GET /metrics waits for each node\'s answer, in ms; a node that does not answer in time is reported down (starling_node_up 0)' },
   telemetryUrl: { env: 'STARLING_TELEMETRY_URL', kind: 'string', default: undefined, help: 'emqx_telemetry: the URL a gateway POSTs GET /api/v4/telemetry/data to while telemetry is enabled (unset: nothing is sent)' },
   telemetryIntervalS: { env: 'STARLING_TELEMETRY_INTERVAL_S', kind: 'int', default: 604800, help: 'emqx_telemetry: seconds between reports to STARLING_TELEMETRY_URL (EMQX: 7 days)' },
@@ -49,6 +49,8 @@ const options = {
   apiAuthTrackedMax: { env: 'STARLING_API_AUTH_TRACKED_MAX', kind: 'int', default: 10000, help: 'management API: source addresses whose failed logins a gateway remembers; past it, expired windows and then the oldest are forgotten' },
   apiTrustProxy: { env: 'STARLING_API_TRUST_PROXY', kind: 'string', default: undefined, help: "management API: proxies whose X-Forwarded-For gives a request's source address (Express's trust proxy: addresses, subnets, `loopback`, comma-separated), e.g. HAProxy's; unset: the peer's address" },
   dashboardPort: { env: 'STARLING_DASHBOARD_PORT', kind: 'int', default: -1, help: 'a second port of the gateway for the web dashboard (also always at /dashboard/ on the API port; 0 picks a free port, -1 disables)' },
+  apiMaxBody: { env: 'STARLING_API_MAX_BODY', kind: 'int', default: 1048576, help: 'largest management API request body in bytes; a larger one is answered 413 (code 108)' },
+  apiMaxQuery: { env: 'STARLING_API_MAX_QUERY', kind: 'int', default: 8192, help: 'longest management API query string in bytes; a longer one is answered 414 (code 108); a request line or headers past 16 KB are answered 431 by the HTTP parser' },
   semiSpaceMb: { env: 'STARLING_SEMI_SPACE_MB', kind: 'int', default: 2, help: "V8 young-generation semi-space cap in MB (node only): small keeps idle connections' memory low" },
   logLevel: { env: 'STARLING_LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], help: 'log level' },
 

@@ -62,10 +62,10 @@ export function apiRouter(deps: RouterDeps, v: ApiVersion): express.Router {
   // named before auth, so that a refused request is counted under its endpoint too
   route({ method: 'GET', path: '/' }, tag(v.metricPrefix + INDEX_ENDPOINT));
   for (const e of all) route(e, tag(v.metricPrefix + e.name));
-  // no endpoint takes OPTIONS: the JSON 404 of any other method, where Express would answer it in plain text
-  api.use((req, _res, next) => next(req.method === 'OPTIONS' ? new ApiError(404, CODE.NOT_FOUND, 'not found') : undefined));
   api.use(queryLimit(deps.limits.maxQueryBytes));
   api.use(deps.auth);
+  // no endpoint takes OPTIONS: the JSON 404 of any other method, where Express would answer it in plain text (after auth: a stranger learns nothing)
+  api.use((req, _res, next) => next(req.method === 'OPTIONS' ? new ApiError(404, CODE.NOT_FOUND, 'not found') : undefined));
   api.use(jsonBody(deps.limits.maxBodyBytes));
 
   api.get('/', (_req, res) => {

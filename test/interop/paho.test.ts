@@ -92,7 +92,7 @@ async function runSuite(script: string, port: number, only: string[] = []): Prom
         '-p',
         String(port),
       ],
-      env: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+      env: { PYTHONUNBUFFERED: '1' },
     });
     let timer: NodeJS.Timeout | undefined;
     const killed = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SUITE_TIMEOUT_MS)));

@@ -26,6 +26,8 @@ import time
 import types
 import unittest
 
+# no __pycache__ beside the vendored files
+sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE = os.path.join(HERE, "paho")
 

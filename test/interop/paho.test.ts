@@ -59,6 +59,8 @@ interface PahoResult {
   outcome: 'pass' | 'fail' | 'skip';
   detail: string;
   log: string[];
+  /** what it printed (the suite prints the tracebacks of the exceptions it catches) */
+  printed: string;
   seconds: number;
 }
 
@@ -112,7 +114,7 @@ async function runSuite(script: string, port: number, only: string[] = []): Prom
       const e = JSON.parse(line) as { event: string } & PahoResult;
       if (e.event === 'start') unfinished = e.test;
       else {
-        results.push({ test: e.test, outcome: e.outcome, detail: e.detail, log: e.log, seconds: e.seconds });
+        results.push({ test: e.test, outcome: e.outcome, detail: e.detail, log: e.log, printed: e.printed, seconds: e.seconds });
         if (unfinished === e.test) unfinished = undefined;
       }
     }
@@ -122,7 +124,7 @@ async function runSuite(script: string, port: number, only: string[] = []): Prom
   }
 }
 
-const failureOf = (r: PahoResult): string => `${r.detail}\n${r.log.join('\n')}`;
+const failureOf = (r: PahoResult): string => [r.detail, ...r.log, r.printed].filter(Boolean).join('\n');
 
 async function pahoSuite(t: TestContext, script: string): Promise<void> {
   const contradictions = CONTRADICTIONS[script]!;
@@ -134,7 +136,8 @@ async function pahoSuite(t: TestContext, script: string): Promise<void> {
     node = await startNode({ name: `paho-${script}`, env: PAHO_NODE_ENV });
     run = await runSuite(script, node.mqttPort);
     // The suite's tests are timed: sleeps of 1-3 s stand in for waiting on acknowledgements
-    // (test_request_response does not wait for its second client's SUBACK before publishing),
+    // (test_request_response and test_subscribe_options publish without waiting for their
+    // second client's SUBACK),
     // so on a busy machine one can miss. A failed test gets one more run, alone.
     const failed = run.results.filter((r) => r.outcome === 'fail' && !contradictions.some((c) => c.test === r.test));
     for (const first of failed) {

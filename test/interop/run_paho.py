@@ -8,14 +8,16 @@ those files cannot have:
   mqtt/formats);
 - unittest.main() gets no command line: it would read the suite's own -h (host) as --help;
 - each test's outcome is written as a JSON line to --results, with what the suite logged at
-  ERROR meanwhile (its client threads log there what they could not decode), and a test still
-  running after --test-timeout seconds is interrupted (several wait in unbounded loops).
+  ERROR meanwhile (its client threads log there what they could not decode) and what it printed
+  (tracebacks of the exceptions it catches), and a test still running after --test-timeout
+  seconds is interrupted (several wait in unbounded loops).
 
 usage: run_paho.py --results FILE [--test-timeout SECONDS] [--only TEST]... client_test5.py --hostname 127.0.0.1 -p 1883
 (the suite's scripts take -h as --help: they test `o in ("--help")`, a substring test)
 """
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -63,23 +65,44 @@ def main():
     collect = Collect(logging.ERROR)
     logging.getLogger().addHandler(collect)
 
+    class Tee:
+        """What the suite prints goes on to the real stream and into this test's record."""
+
+        def __init__(self, stream, copy):
+            self.stream = stream
+            self.copy = copy
+
+        def write(self, text):
+            self.copy.write(text)
+            return self.stream.write(text)
+
+        def flush(self):
+            self.stream.flush()
+
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+
     class JsonResult(unittest.TextTestResult):
         def startTest(self, test):
             super().startTest(test)
             self._started = time.monotonic()
             collect.lines = []
+            self._printed = io.StringIO()
+            sys.stdout = Tee(real_stdout, self._printed)
+            sys.stderr = Tee(real_stderr, self._printed)
             emit(event="start", test=name(test))
             signal.setitimer(signal.ITIMER_REAL, opts.test_timeout)
 
         def stopTest(self, test):
             signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.stdout, sys.stderr = real_stdout, real_stderr
             super().stopTest(test)
 
         def _end(self, test, outcome, err=None):
             started = getattr(self, "_started", time.monotonic())
             detail = self._exc_info_to_string(err, test) if err else ""
+            printed = self._printed.getvalue()[-4000:] if hasattr(self, "_printed") else ""
             emit(event="end", test=name(test), outcome=outcome, detail=detail, log=collect.lines,
-                 seconds=round(time.monotonic() - started, 2))
+                 printed=printed, seconds=round(time.monotonic() - started, 2))
 
         def addSuccess(self, test):
             super().addSuccess(test)
@@ -95,7 +118,7 @@ def main():
 
         def addSkip(self, test, reason):
             super().addSkip(test, reason)
-            emit(event="end", test=name(test), outcome="skip", detail=reason, log=[], seconds=0)
+            emit(event="end", test=name(test), outcome="skip", detail=reason, log=[], printed="", seconds=0)
 
     original_main = unittest.main
 

@@ -118,6 +118,10 @@ export class Cluster implements ClusterHooks {
     this.routeSync.routeDeleted(key);
   }
 
+  sharedMembersChanged(key: string, members: number): void {
+    this.routeSync.sharedMembersChanged(key, members);
+  }
+
   hasRoute(topic: string): boolean {
     return this.routes.match(topic).length > 0;
   }

@@ -212,6 +212,35 @@ function contract(name: string, factory: BackendFactory): void {
       assert.equal((await table(b)).length, many.length + 1);
     });
 
+    test('shared member counts: kept with their route, announced as an add with members, dropped with it', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      const seenB = routeRecorder(b);
+      const withCounts = routeRecorder(b);
+      const counts = async () =>
+        (await b.routes())
+          .filter((r) => r.node !== BARRIER_NODE)
+          .map((r) => `${r.node} ${r.filter} ${r.members ?? 1}`)
+          .sort();
+      const announced = async () => {
+        await routeChanges(a, seenB); // up to a barrier, then what b saw with the counts
+        return withCounts.splice(0).filter((c) => c.node !== BARRIER_NODE).map((c) => `${c.op} ${c.node} ${c.filter} ${c.members ?? '-'}`);
+      };
+      await a.setSharedMembers('n1', '$share/g/t', 3); // no such route: nothing
+      await a.addRoute('n1', '$share/g/t');
+      await a.setSharedMembers('n1', '$share/g/t', 3);
+      await a.setSharedMembers('n1', '$share/g/t', 3); // unchanged: nothing
+      assert.deepEqual(await announced(), ['add n1 $share/g/t -', 'add n1 $share/g/t 3']);
+      assert.deepEqual(await counts(), ['n1 $share/g/t 3']);
+      await a.deleteRoute('n1', '$share/g/t');
+      await a.addRoute('n1', '$share/g/t');
+      assert.deepEqual(await counts(), ['n1 $share/g/t 1'], 'a route made again starts at one member');
+      await a.setSharedMembers('n1', '$share/g/t', 2);
+      await a.setRoutes('n1', []);
+      await a.addRoute('n1', '$share/g/t');
+      assert.deepEqual(await counts(), ['n1 $share/g/t 1'], 'setRoutes drops the counts of the routes it removes');
+    });
+
     test('purgeNode: removes the routes (announced), the registrations still on the node, the record', async (t) => {
       const be = await factory(t);
       const [a, b] = [await be.store(), await be.store()];

@@ -172,9 +172,15 @@ export class MemoryStore implements ClusterStore {
     return this.state.clients.get(clientid);
   }
 
-  async registerClients(clientids: string[], node: string): Promise<void> {
+  async registerClients(clientids: string[], node: string): Promise<{ clientid: string; prev: string }[]> {
     this.check();
-    for (const id of clientids) this.state.clients.set(id, node);
+    const conflicts: { clientid: string; prev: string }[] = [];
+    for (const id of clientids) {
+      const prev = this.state.clients.get(id);
+      if (prev !== undefined && prev !== node) conflicts.push({ clientid: id, prev });
+      this.state.clients.set(id, node);
+    }
+    return conflicts;
   }
 
   // retained

@@ -109,7 +109,7 @@ export class RedisStore implements ClusterStore {
   lookupClient(clientid: string): Promise<string | undefined> {
     return this.registryTable.lookupClient(clientid);
   }
-  registerClients(clientids: string[], node: string): Promise<void> {
+  registerClients(clientids: string[], node: string): Promise<{ clientid: string; prev: string }[]> {
     return this.registryTable.registerClients(clientids, node);
   }
 

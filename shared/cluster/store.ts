@@ -70,8 +70,11 @@ export interface RegistryTable {
   /** removes the registration only if it still points to `node` */
   unregisterClient(clientid: string, node: string): Promise<void>;
   lookupClient(clientid: string): Promise<string | undefined>;
-  /** registers many at once (after a reconnect) */
-  registerClients(clientids: string[], node: string): Promise<void>;
+  /**
+   * Registers many at once (after a reconnect); returns those that were registered on
+   * another node: live on two nodes while the store was away, a conflict to resolve.
+   */
+  registerClients(clientids: string[], node: string): Promise<{ clientid: string; prev: string }[]>;
 }
 
 /** Retained messages: topic → wire-encoded message. */

@@ -295,9 +295,15 @@ function contract(name: string, factory: BackendFactory): void {
       assert.equal(new Set(defined).size, defined.length, `no previous node reported twice: ${prevs}`);
       assert.deepEqual([...defined, last].sort(), [...nodes].sort());
 
-      await a.registerClients(['x1', 'x2', 'c1'], 'n3');
-      await a.registerClients([], 'n3');
+      assert.deepEqual(await a.registerClients(['x1', 'x2', 'c1'], 'n3'), [], 'none was registered elsewhere');
+      assert.deepEqual(await a.registerClients([], 'n3'), []);
       assert.deepEqual(await Promise.all(['x1', 'x2', 'c1'].map((id) => b.lookupClient(id))), ['n3', 'n3', 'n3']);
+      // registered elsewhere meanwhile (live on two nodes): reported with the node replaced
+      assert.deepEqual(await b.registerClients(['x1', 'x3', 'x2'], 'n4'), [
+        { clientid: 'x1', prev: 'n3' },
+        { clientid: 'x2', prev: 'n3' },
+      ]);
+      assert.deepEqual(await b.registerClients(['x1'], 'n4'), [], 'already here: no conflict');
     });
 
     test('retained: set, replace, delete, get-all with binary values, and change notifications', async (t) => {

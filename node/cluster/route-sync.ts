@@ -58,7 +58,10 @@ export class RouteSync {
     this.pendingMembers.clear();
   }
 
-  /** After setRoutes (a reconnect): the member counts of groups with more than one, written again. */
+  /**
+   * After setRoutes (a reconnect): every group's member count written again, ones included,
+   * so that a count that fell while the store was away (or restarted empty) is not left stale.
+   */
   async restoreMembers(counts: Map<string, number>): Promise<void> {
     await Promise.all([...counts].map(([key, n]) => this.store.setSharedMembers(this.self, key, n)));
   }

@@ -231,11 +231,11 @@ export class Router {
     return this.trie.get(filter)?.shared?.get(group)?.members.length ?? 0;
   }
 
-  /** Member count of every local shared group with more than one (its route key → count). */
+  /** Member count of every local shared group (its route key → count). */
   sharedMemberCounts(): Map<string, number> {
     const out = new Map<string, number>();
     for (const [filter, entry] of this.trie.entries()) {
-      if (entry.shared) for (const [g, group] of entry.shared) if (group.members.length > 1) out.set(routeKey(filter, g), group.members.length);
+      if (entry.shared) for (const [g, group] of entry.shared) out.set(routeKey(filter, g), group.members.length);
     }
     return out;
   }

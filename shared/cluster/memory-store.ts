@@ -21,7 +21,7 @@ export class MemoryStoreState {
   /** dead node → when its purge claim lapses (epoch ms) */
   readonly purgeClaims = new Map<string, number>();
   readonly routes = new Map<string, Set<string>>();
-  /** node → shared route key → member count, when not 1 */
+  /** node → shared route key → member count (absent: 1) */
   readonly sharedMembers = new Map<string, Map<string, number>>();
   readonly clients = new Map<string, string>();
   readonly retained = new Map<string, Uint8Array>();

@@ -2,8 +2,8 @@
  * The route table on Redis (P = prefix, default 'starling'):
  *
  *   P:routes:<node>    set      the node's route filters (Redis drops it when empty).
- *   P:shared-members:<node>  hash  shared route key → its member count on the node, when
- *                               not 1 (dropped with the route).
+ *   P:shared-members:<node>  hash  shared route key → its member count on the node
+ *                               (absent: 1; dropped with the route).
  *   P:routes           channel  JSON RouteChange, one message per filter actually added or
  *                               deleted, or per member count changed (an 'add' with members).
  *

@@ -6,6 +6,8 @@ import type { Session } from '../session/session.js';
 import type { Transport } from './forwarding/transport.js';
 import type { Membership } from './membership.js';
 
+/** how one conflict ended for this node's session */
+type Outcome = 'kept' | 'taken over' | 'unsettled';
 /** registry lookups in flight at once when checking every local session */
 const LOOKUP_BATCH = 500;
 
@@ -48,7 +50,10 @@ export class ClientConflicts {
 
   /** Settles each clientid also live on `prev` with that node. */
   async resolve(conflicts: { clientid: string; prev: string }[]): Promise<void> {
-    await Promise.all(conflicts.map((c) => this.settle(c.clientid, c.prev)));
+    if (conflicts.length === 0) return;
+    const outcomes = await Promise.all(conflicts.map((c) => this.settle(c.clientid, c.prev)));
+    const count = (o: Outcome) => outcomes.filter((x) => x === o).length;
+    this.log.info({ kept: count('kept'), takenOver: count('taken over'), unsettled: count('unsettled') }, 'clientids live on two nodes after an outage settled');
   }
 
   /** Every local session registered on another live node is settled with it. */
@@ -74,7 +79,7 @@ export class ClientConflicts {
     const s = this.b.sessions.get(clientid);
     if (!s) return { kept: false };
     if (!this.newer(s, node, connectedAt)) {
-      this.log.info({ clientid, keptOn: node }, 'clientid was live on two nodes: the newer connection is elsewhere');
+      this.log.debug({ clientid, keptOn: node }, 'clientid was live on two nodes: the newer connection is elsewhere');
       this.b.handOver(s, false);
       return { kept: false };
     }
@@ -82,25 +87,29 @@ export class ClientConflicts {
     return { kept: true };
   }
 
-  private async settle(clientid: string, other: string): Promise<void> {
+  private async settle(clientid: string, other: string): Promise<Outcome> {
     const s = this.b.sessions.get(clientid);
-    if (!s || !this.membership.isLive(other)) {
-      if (s) await this.claim(clientid);
-      return;
+    if (!s) return 'taken over';
+    if (!this.membership.isLive(other)) {
+      await this.claim(clientid);
+      return 'kept';
     }
     let kept: boolean;
     try {
       ({ kept } = await this.transport.request(other, 'session.conflict', { clientid, node: this.self, connectedAt: connectedAt(s) }, this.cfg.rpcTimeoutMs));
     } catch (err) {
       // NATS is away too: its reconnect checks the registry again
-      this.log.warn({ clientid, other, err: (err as Error).message }, 'clientid live on two nodes; settling it failed');
-      return;
+      this.log.debug({ clientid, other, err: (err as Error).message }, 'clientid live on two nodes; settling it failed');
+      return 'unsettled';
     }
     const mine = this.b.sessions.get(clientid);
-    if (kept) {
-      this.log.info({ clientid, keptOn: other }, 'clientid was live on two nodes: the newer connection is elsewhere');
+    if (kept || !mine) {
+      this.log.debug({ clientid, keptOn: other }, 'clientid was live on two nodes: the newer connection is elsewhere');
       if (mine) this.b.handOver(mine, false);
-    } else if (mine) await this.claim(clientid);
+      return 'taken over';
+    }
+    await this.claim(clientid);
+    return 'kept';
   }
 
   /** Whether this node's connection is the newer one (a tie goes to the greater node name, the same answer on both sides). */

@@ -103,6 +103,7 @@ export class Cluster implements ClusterHooks {
     this.routeSync.stop();
     this.dispatch.stop();
     this.registry.stop();
+    this.conflicts.stop();
     this.membership.stop();
     this.banned.stop();
     this.topicMetrics.stop();

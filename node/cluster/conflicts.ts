@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RegistryTable } from '../../shared/cluster/store.js';
@@ -36,6 +37,7 @@ export class ClientConflicts {
   private readonly membership: Membership;
   private readonly cfg: Config;
   private readonly log: Logger;
+  private stopped = false;
 
   constructor(
     private readonly b: Broker,
@@ -48,12 +50,30 @@ export class ClientConflicts {
     return this.b.nodeName;
   }
 
-  /** Settles each clientid also live on `prev` with that node. */
+  /**
+   * Settles each clientid also live on `prev` with that node. One the other node cannot be
+   * asked about yet (its own NATS reconnect may come a moment later) is asked again each
+   * heartbeat, for one heartbeat TTL; still unsettled then, the next reconnect retries.
+   */
   async resolve(conflicts: { clientid: string; prev: string }[]): Promise<void> {
     if (conflicts.length === 0) return;
-    const outcomes = await Promise.all(conflicts.map((c) => this.settle(c.clientid, c.prev)));
-    const count = (o: Outcome) => outcomes.filter((x) => x === o).length;
-    this.log.info({ kept: count('kept'), takenOver: count('taken over'), unsettled: count('unsettled') }, 'clientids live on two nodes after an outage settled');
+    const tally = { kept: 0, takenOver: 0, unsettled: 0 };
+    const attempts = Math.max(2, Math.ceil(this.cfg.heartbeatTtlMs / this.cfg.heartbeatMs));
+    let pending = conflicts;
+    for (let attempt = 1; pending.length > 0 && !this.stopped; attempt++) {
+      const outcomes = await Promise.all(pending.map((c) => this.settle(c.clientid, c.prev)));
+      tally.kept += outcomes.filter((o) => o === 'kept').length;
+      tally.takenOver += outcomes.filter((o) => o === 'taken over').length;
+      pending = pending.filter((_, i) => outcomes[i] === 'unsettled');
+      if (attempt >= attempts) break;
+      if (pending.length > 0) await sleep(this.cfg.heartbeatMs, undefined, { ref: false });
+    }
+    tally.unsettled = pending.length;
+    this.log.info(tally, 'clientids live on two nodes after an outage settled');
+  }
+
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Every local session registered on another live node is settled with it. */

@@ -578,6 +578,9 @@ describe('RedisStore: the key layout', () => {
     assert.equal(hex((await raw.hgetBuffer(`${P}retained`, 'r/1'))!), '0102');
     assert.deepEqual(JSON.parse((await raw.hget(`${P}apps`, 'x'))!), app('x'));
     assert.deepEqual(JSON.parse((await raw.hget(`${P}banned`, 'peerhost:::1'))!), ban('peerhost', '::1', 4_000_000_000));
+    await s.addRoute('n1', '$share/g/t');
+    await s.setSharedMembers('n1', '$share/g/t', 2);
+    assert.equal(await raw.hget(`${P}shared-members:n1`, '$share/g/t'), '2', 'a shared member count beside the route set');
 
     // Records and notices written as a node of before writes them are read and told.
     const seen = configRecorder(s);

@@ -7,6 +7,7 @@ import type { Broker } from '../broker.js';
 import type { ClusterHooks, ForwardOutcome } from '../core/ports.js';
 import type { PublishEncoder } from '../protocol/codec.js';
 import { BannedSync, ConfigSync } from './config-sync.js';
+import { ClientConflicts } from './conflicts.js';
 import { ForwardDispatch } from './forward-dispatch.js';
 import type { Transport } from './forwarding/transport.js';
 import { Membership } from './membership.js';
@@ -23,7 +24,8 @@ import { RpcServer } from './rpc-server.js';
  * table shared through the store (route-sync.ts), forwarding of messages over the transport
  * (forward-dispatch.ts), the clientid registry with takeover across nodes (registry.ts),
  * retained messages replicated everywhere (retained-sync.ts), cluster configuration
- * (config-sync.ts), the resync after a store reconnect (resync.ts) and the node's RPC
+ * (config-sync.ts), the resync after a store reconnect (resync.ts), a clientid left live on
+ * two nodes by an outage settled (conflicts.ts) and the node's RPC
  * service (rpc-server.ts). Standalone, the same code runs over the in-process transport
  * and memory store. This class wires them in order and answers ClusterHooks by delegating.
  */
@@ -40,6 +42,7 @@ export class Cluster implements ClusterHooks {
   private readonly features: ConfigSync<'feature_states'>;
   private readonly resources: ConfigSync<'resources'>;
   private readonly resync: StoreResync;
+  private readonly conflicts: ClientConflicts;
   private readonly rpc: RpcServer;
 
   constructor(
@@ -62,8 +65,9 @@ export class Cluster implements ClusterHooks {
     this.topicMetrics = new ConfigSync(store, 'topic_metrics', (records) => b.topicMetrics.setTopics(records), log);
     this.resources = new ConfigSync(store, 'resources', (records) => b.resources.apply(records), log);
     this.rules = new ConfigSync(store, 'rules', (records) => b.rules.setRules(records), log);
-    this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, cfg, log);
-    this.rpc = new RpcServer(b, this.registry);
+    this.conflicts = new ClientConflicts(b, { store, transport, membership: this.membership, cfg, log });
+    this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, this.conflicts, cfg, log);
+    this.rpc = new RpcServer(b, this.registry, this.conflicts);
   }
 
   get hasRemoteRoutes(): boolean {
@@ -75,7 +79,11 @@ export class Cluster implements ClusterHooks {
     this.routeSync.listen();
     this.retained.listen();
     this.store.onReconnect(() => void this.resync.run('store'));
-    this.transport.onReconnect(() => this.log.info('transport reconnected'));
+    this.transport.onReconnect(() => {
+      this.log.info('transport reconnected');
+      // a CONNECT elsewhere while NATS was away registered there but could not take over
+      void this.conflicts.checkRegistry();
+    });
     await this.rpc.serve(this.transport, this.b.nodeName);
     await this.dispatch.listen();
     await this.membership.heartbeat();
@@ -95,6 +103,7 @@ export class Cluster implements ClusterHooks {
     this.routeSync.stop();
     this.dispatch.stop();
     this.registry.stop();
+    this.conflicts.stop();
     this.membership.stop();
     this.banned.stop();
     this.topicMetrics.stop();
@@ -116,6 +125,10 @@ export class Cluster implements ClusterHooks {
 
   routeDeleted(key: string): void {
     this.routeSync.routeDeleted(key);
+  }
+
+  sharedMembersChanged(key: string, members: number): void {
+    this.routeSync.sharedMembersChanged(key, members);
   }
 
   hasRoute(topic: string): boolean {

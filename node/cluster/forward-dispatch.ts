@@ -16,6 +16,14 @@ const M_DROPPED = metricIndex('messages.dropped');
 const ROUTE: ForwardTarget = Object.freeze({ kind: 'route' });
 const hasGroups = (e: RemoteEntry): boolean => e.groups !== undefined;
 const hasShared = (e: FilterEntry): boolean => e.shared !== undefined;
+/** one shared group's candidate nodes for a message, each with its member count */
+interface SharedCandidate {
+  filter: string;
+  group: string;
+  nodes: string[];
+  weights: number[];
+  total: number;
+}
 /** a failed flush is retried when the transport reconnects, or after this pause */
 const FLUSH_RETRY_MS = 100;
 
@@ -98,40 +106,48 @@ export class ForwardDispatch {
 
   /**
    * Shared groups, cluster-wide: for each group with members matching the topic, one node
-   * is chosen among those with members (this one included) by the dispatch strategy, and
-   * that node gives the message to one of its members. Nodes are chosen uniformly: their
-   * member counts are not shared.
+   * is chosen among those with members (this one included), weighted by its member count
+   * (each member, wherever it is, gets its share), by the dispatch strategy: random, or
+   * round_robin over the members' slots. The chosen node gives the message to one of its
+   * members.
    */
   private dispatchShared(msg: Message, enc: PublishEncoder, remote: RemoteEntry[]): number {
     const local = this.b.router.match(msg.topic);
     // most topics have no shared group anywhere: no candidate map for them
     if (!remote.some(hasGroups) && !local.some(hasShared)) return 0;
-    const candidates = new Map<string, { filter: string; group: string; nodes: string[] }>();
+    const candidates = new Map<string, SharedCandidate>();
     for (const l of local) {
       if (!l.shared) continue;
-      for (const g of l.shared.keys()) candidates.set(`${g}\u0000${l.filter}`, { filter: l.filter, group: g, nodes: [this.self] });
+      for (const [g, group] of l.shared) {
+        candidates.set(`${g}\u0000${l.filter}`, { filter: l.filter, group: g, nodes: [this.self], weights: [group.members.length], total: group.members.length });
+      }
     }
     for (const e of remote) {
       if (!e.groups) continue;
       for (const [g, nodes] of e.groups) {
         const key = `${g}\u0000${e.filter}`;
-        const c = candidates.get(key) ?? { filter: e.filter, group: g, nodes: [] };
-        c.nodes.push(...nodes);
-        candidates.set(key, c);
+        let c = candidates.get(key);
+        if (!c) candidates.set(key, (c = { filter: e.filter, group: g, nodes: [], weights: [], total: 0 }));
+        for (const [node, members] of nodes) {
+          c.nodes.push(node);
+          c.weights.push(members);
+          c.total += members;
+        }
       }
     }
     let n = 0;
     for (const [key, c] of candidates) {
-      const nodes = c.nodes;
-      let i: number;
+      let slot: number;
       if (this.cfg.sharedDispatchStrategy === 'round_robin') {
         const next = this.roundRobin.get(key) ?? 0;
         this.roundRobin.set(key, next + 1);
-        i = next % nodes.length;
+        slot = next % c.total;
       } else {
-        i = Math.floor(Math.random() * nodes.length);
+        slot = Math.floor(Math.random() * c.total);
       }
-      const node = nodes[i]!;
+      let i = 0;
+      while (i < c.nodes.length - 1 && slot >= c.weights[i]!) slot -= c.weights[i++]!;
+      const node = c.nodes[i]!;
       if (node === this.self) {
         if (this.b.router.deliverShared(c.filter, c.group, msg, enc)) n++;
       } else {

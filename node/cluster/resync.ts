@@ -2,6 +2,7 @@ import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ClusterStore } from '../../shared/cluster/store.js';
 import type { Broker } from '../broker.js';
+import type { ClientConflicts } from './conflicts.js';
 import type { Membership } from './membership.js';
 import type { RetainedSync } from './retained-sync.js';
 import type { RouteSync } from './route-sync.js';
@@ -9,7 +10,8 @@ import type { RouteSync } from './route-sync.js';
 /**
  * After the store comes back: notifications may have been missed and writes failed, so
  * this node's routes, registrations and retained changes are written again and the
- * route table and retained replica reloaded.
+ * route table and retained replica reloaded; a clientid registered meanwhile on another
+ * node is settled with it (conflicts.ts).
  */
 export class StoreResync {
   private stopped = false;
@@ -20,6 +22,7 @@ export class StoreResync {
     private readonly membership: Membership,
     private readonly routes: RouteSync,
     private readonly retained: RetainedSync,
+    private readonly conflicts: ClientConflicts,
     private readonly cfg: Config,
     private readonly log: Logger,
   ) {}
@@ -33,13 +36,16 @@ export class StoreResync {
     try {
       await this.membership.heartbeat();
       await this.store.setRoutes(this.b.nodeName, this.b.router.routeKeys());
-      await this.store.registerClients([...this.b.sessions.keys()], this.b.nodeName);
+      await this.routes.restoreMembers(this.b.router.sharedMemberCounts());
+      const elsewhere = await this.store.registerClients([...this.b.sessions.keys()], this.b.nodeName);
       await this.retained.restore();
       // The table is reloaded whole only after the other nodes had time to write their
       // routes again too (a store that restarted empty has none of theirs yet); until
       // then the known routes stay and notifications keep them current.
       setTimeout(() => void this.routes.reload(), 2 * this.cfg.heartbeatMs).unref();
-      this.log.info({ sessions: this.b.sessions.size }, `${what} reconnected: routes and registrations restored`);
+      this.log.info({ sessions: this.b.sessions.size, conflicts: elsewhere.length }, `${what} reconnected: routes and registrations restored`);
+      // clientids also live on another node (both connected while the store was away)
+      if (elsewhere.length > 0) await this.conflicts.resolve(elsewhere);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, `${what} resync failed; retrying at the next reconnect`);
     }

@@ -10,6 +10,8 @@ import type { ClusterRoutes } from './routes.js';
  */
 export class RouteSync {
   private stopped = false;
+  /** shared route key → member count, to write at the end of this I/O turn */
+  private readonly pendingMembers = new Map<string, number>();
 
   constructor(
     private readonly store: RouteTable,
@@ -38,6 +40,30 @@ export class RouteSync {
 
   routeDeleted(key: string): void {
     this.store.deleteRoute(this.self, key).catch(() => this.log.debug({ key }, 'route delete deferred until the store is back'));
+  }
+
+  /**
+   * A shared group's member count, written once per I/O turn per group: a client
+   * resubscribing many members at once (a reconnect) costs one write each, not one per change.
+   */
+  sharedMembersChanged(key: string, members: number): void {
+    if (this.pendingMembers.size === 0) setImmediate(() => this.writeMembers());
+    this.pendingMembers.set(key, members);
+  }
+
+  private writeMembers(): void {
+    for (const [key, n] of this.pendingMembers) {
+      this.store.setSharedMembers(this.self, key, n).catch(() => this.log.debug({ key }, 'shared member count deferred until the store is back'));
+    }
+    this.pendingMembers.clear();
+  }
+
+  /**
+   * After setRoutes (a reconnect): every group's member count written again, ones included,
+   * so that a count that fell while the store was away (or restarted empty) is not left stale.
+   */
+  async restoreMembers(counts: Map<string, number>): Promise<void> {
+    await Promise.all([...counts].map(([key, n]) => this.store.setSharedMembers(this.self, key, n)));
   }
 
   async reload(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { RouteChange } from '../../shared/cluster/store.js';
+import type { RouteChange, StoredRoute } from '../../shared/cluster/store.js';
 import { parseShare } from '../../shared/topic.js';
 import { TopicTrie } from '../router/trie.js';
 
@@ -7,8 +7,8 @@ export interface RemoteEntry {
   filter: string;
   /** nodes with ordinary subscribers */
   nodes: Set<string>;
-  /** shared group → nodes with members of it */
-  groups: Map<string, Set<string>> | undefined;
+  /** shared group → node with members of it → how many (the cluster-wide choice weighs them) */
+  groups: Map<string, Map<string, number>> | undefined;
 }
 
 /**
@@ -42,28 +42,37 @@ export class ClusterRoutes {
         entry = { filter, nodes: new Set(), groups: undefined };
         this.trie.set(filter, entry);
       }
-      const set = share ? ((entry.groups ??= new Map()).get(share.group) ?? new Set<string>()) : entry.nodes;
-      if (share) entry.groups!.set(share.group, set);
-      if (!set.has(c.node)) {
-        set.add(c.node);
+      if (share) {
+        const groups = (entry.groups ??= new Map());
+        let members = groups.get(share.group);
+        if (!members) groups.set(share.group, (members = new Map()));
+        if (!members.has(c.node)) this.count++;
+        // a count change of a known route changes no match: the cached entries hold this map
+        else if (c.members === undefined) return;
+        members.set(c.node, c.members ?? 1);
+      } else {
+        if (entry.nodes.has(c.node)) return;
+        entry.nodes.add(c.node);
         this.count++;
       }
     } else {
       if (!entry) return;
-      const set = share ? entry.groups?.get(share.group) : entry.nodes;
-      if (!set?.delete(c.node)) return;
+      if (share) {
+        const members = entry.groups?.get(share.group);
+        if (!members?.delete(c.node)) return;
+        if (members.size === 0) entry.groups!.delete(share.group);
+      } else if (!entry.nodes.delete(c.node)) return;
       this.count--;
-      if (share && set.size === 0) entry.groups!.delete(share.group);
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }
     this.trie.invalidate();
   }
 
   /** Replaces the whole table (start, reconnect). */
-  load(routes: { node: string; filter: string }[]): void {
+  load(routes: StoredRoute[]): void {
     this.trie = new TopicTrie();
     this.count = 0;
-    for (const r of routes) this.apply({ op: 'add', node: r.node, filter: r.filter });
+    for (const r of routes) this.apply({ op: 'add', ...r });
   }
 
   /** Drops every route of a node (it died or left). */
@@ -75,12 +84,12 @@ export class ClusterRoutes {
     return this.trie.matchCached(topic);
   }
 
-  /** Every remote route as `{node, filter}` with shared groups as `$share/<group>/<filter>`. */
-  rows(): { node: string; filter: string }[] {
-    const out: { node: string; filter: string }[] = [];
+  /** Every remote route as `{node, filter}` with shared groups as `$share/<group>/<filter>` (and their member counts). */
+  rows(): StoredRoute[] {
+    const out: StoredRoute[] = [];
     for (const [filter, e] of this.trie.entries()) {
       for (const node of e.nodes) out.push({ node, filter });
-      if (e.groups) for (const [g, nodes] of e.groups) for (const node of nodes) out.push({ node, filter: `$share/${g}/${filter}` });
+      if (e.groups) for (const [g, nodes] of e.groups) for (const [node, members] of nodes) out.push({ node, filter: `$share/${g}/${filter}`, members });
     }
     return out;
   }

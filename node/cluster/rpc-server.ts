@@ -2,17 +2,21 @@ import type { RpcHandlers } from '../../shared/rpc.js';
 import type { Broker } from '../broker.js';
 import { dispatchRpc, rpcHandlers } from '../rpc/index.js';
 import type { Transport } from './forwarding/transport.js';
+import type { ClientConflicts } from './conflicts.js';
 import type { ClientRegistry } from './registry.js';
 
 /**
  * The node's RPC service (shared/rpc.ts): the management API's methods, answered from this
- * node's broker, and session.takeover, answered by the clientid registry.
+ * node's broker, session.takeover, answered by the clientid registry, and session.conflict.
  */
 export class RpcServer {
   private readonly handlers: RpcHandlers;
 
-  constructor(b: Broker, registry: ClientRegistry) {
-    this.handlers = rpcHandlers(b, { 'session.takeover': (p) => registry.giveUpSession(p.clientid, p.transfer) });
+  constructor(b: Broker, registry: ClientRegistry, conflicts: ClientConflicts) {
+    this.handlers = rpcHandlers(b, {
+      'session.takeover': (p) => registry.giveUpSession(p.clientid, p.transfer),
+      'session.conflict': (p) => conflicts.answer(p.clientid, p.node, p.connectedAt),
+    });
   }
 
   /** Answers the requests made to `node` over the transport. */

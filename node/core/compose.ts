@@ -41,6 +41,7 @@ export function composeBroker(cfg: Config, log: Logger, hooks: Hooks = new Hooks
     router: new Router(cfg.sharedDispatchStrategy, {
       routeAdded: (f) => broker.cluster.routeAdded(f),
       routeDeleted: (f) => broker.cluster.routeDeleted(f),
+      sharedMembersChanged: (k, n) => broker.cluster.sharedMembersChanged?.(k, n),
     }),
     retained: new RetainedStore((n) => {
       metrics.values[M_RETAINED] = n;

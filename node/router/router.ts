@@ -72,6 +72,8 @@ export interface RouterEvents {
   routeAdded(key: string): void;
   /** the last local subscription under a route key went away */
   routeDeleted(key: string): void;
+  /** a shared group's member count here changed while its route stays (1 on routeAdded) */
+  sharedMembersChanged?(key: string, members: number): void;
 }
 
 /**
@@ -134,6 +136,7 @@ export class Router {
       return false;
     }
     group.members.push({ subscriber, opts });
+    if (group.members.length > 1) this.events.sharedMembersChanged?.(routeKey(filter, opts.share), group.members.length);
     this.subCount++;
     this.sharedCount++;
     return true;
@@ -157,7 +160,7 @@ export class Router {
         if (group.members.length === 0) {
           entry.shared!.delete(share);
           this.events.routeDeleted(routeKey(filter, share));
-        }
+        } else this.events.sharedMembersChanged?.(routeKey(filter, share), group.members.length);
         this.sharedCount--;
         removed = true;
       }
@@ -226,6 +229,15 @@ export class Router {
   /** Local member count of a shared group, for weighting the cluster-wide choice. */
   sharedMembers(filter: string, group: string): number {
     return this.trie.get(filter)?.shared?.get(group)?.members.length ?? 0;
+  }
+
+  /** Member count of every local shared group (its route key → count). */
+  sharedMemberCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [filter, entry] of this.trie.entries()) {
+      if (entry.shared) for (const [g, group] of entry.shared) out.set(routeKey(filter, g), group.members.length);
+    }
+    return out;
   }
 
   /** The route keys this node has (see routeKey), sorted. */

@@ -29,8 +29,8 @@ import { resourcesHandlers } from './resources.js';
 import { telemetryHandlers } from './telemetry.js';
 import { rulesHandlers } from './rules.js';
 
-/** Every method of the contract; `extra` is what the cluster layer answers itself (session takeover). */
-export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeover'>): RpcHandlers {
+/** Every method of the contract; `extra` is what the cluster layer answers itself (session takeover and conflicts). */
+export function rpcHandlers(b: Broker, extra: Pick<RpcHandlers, 'session.takeover' | 'session.conflict'>): RpcHandlers {
   return {
     ...brokersHandlers(b),
     ...nodesHandlers(b),

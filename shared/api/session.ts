@@ -14,6 +14,13 @@ export interface SessionTransfer {
 export const SESSION_PARAMS = {
   /** The session is ended here; with `transfer` its state comes back to move to the new node. */
   'session.takeover': { clientid: 'string', transfer: 'bool', toNode: 'string' },
+  /**
+   * The clientid is live on `node` too (both connected while Redis or NATS was away): the
+   * newer connection stays, as a takeover would have decided. `connectedAt` is the caller's
+   * (epoch ms); the answer says whether the asked node kept its own (the caller then gives
+   * its up) or gave it up (the caller keeps its own).
+   */
+  'session.conflict': { clientid: 'string', node: 'string', connectedAt: 'int' },
 } as const satisfies ParamShapes;
 
-export type SessionRpc = RpcOf<typeof SESSION_PARAMS, { 'session.takeover': SessionTransfer | null }>;
+export type SessionRpc = RpcOf<typeof SESSION_PARAMS, { 'session.takeover': SessionTransfer | null; 'session.conflict': { kept: boolean } }>;

@@ -13,7 +13,7 @@
  */
 import type { Logger } from '../logger.js';
 import { configCopy, configExpiry, configKind, type ConfigKind, type ConfigRecord } from './config-kinds.js';
-import type { ClusterStore, ConfigPutMode, NodeRecord, RouteChange } from './store.js';
+import type { ClusterStore, ConfigPutMode, NodeRecord, RouteChange, StoredRoute } from './store.js';
 
 /** The data behind one or more MemoryStore instances. */
 export class MemoryStoreState {
@@ -21,6 +21,8 @@ export class MemoryStoreState {
   /** dead node → when its purge claim lapses (epoch ms) */
   readonly purgeClaims = new Map<string, number>();
   readonly routes = new Map<string, Set<string>>();
+  /** node → shared route key → member count (absent: 1) */
+  readonly sharedMembers = new Map<string, Map<string, number>>();
   readonly clients = new Map<string, string>();
   readonly retained = new Map<string, Uint8Array>();
   /** config kind → record key → record */
@@ -115,7 +117,18 @@ export class MemoryStore implements ClusterStore {
     const set = this.state.routes.get(node);
     if (!set?.delete(filter)) return;
     if (set.size === 0) this.state.routes.delete(node);
+    this.dropMembers(node, filter);
     this.announceRoute({ op: 'delete', node, filter });
+  }
+
+  async setSharedMembers(node: string, key: string, members: number): Promise<void> {
+    this.check();
+    if (!this.state.routes.get(node)?.has(key)) return;
+    let counts = this.state.sharedMembers.get(node);
+    if (!counts) this.state.sharedMembers.set(node, (counts = new Map()));
+    if (counts.get(key) === members) return;
+    counts.set(key, members);
+    this.announceRoute({ op: 'add', node, filter: key, members });
   }
 
   async setRoutes(node: string, filters: string[]): Promise<void> {
@@ -123,10 +136,16 @@ export class MemoryStore implements ClusterStore {
     this.replaceRoutes(node, filters);
   }
 
-  async routes(): Promise<{ node: string; filter: string }[]> {
+  async routes(): Promise<StoredRoute[]> {
     this.check();
-    const out: { node: string; filter: string }[] = [];
-    for (const [node, set] of this.state.routes) for (const filter of set) out.push({ node, filter });
+    const out: StoredRoute[] = [];
+    for (const [node, set] of this.state.routes) {
+      const counts = this.state.sharedMembers.get(node);
+      for (const filter of set) {
+        const members = counts?.get(filter);
+        out.push(members === undefined ? { node, filter } : { node, filter, members });
+      }
+    }
     return out;
   }
 
@@ -153,9 +172,15 @@ export class MemoryStore implements ClusterStore {
     return this.state.clients.get(clientid);
   }
 
-  async registerClients(clientids: string[], node: string): Promise<void> {
+  async registerClients(clientids: string[], node: string): Promise<{ clientid: string; prev: string }[]> {
     this.check();
-    for (const id of clientids) this.state.clients.set(id, node);
+    const conflicts: { clientid: string; prev: string }[] = [];
+    for (const id of clientids) {
+      const prev = this.state.clients.get(id);
+      if (prev !== undefined && prev !== node) conflicts.push({ clientid: id, prev });
+      this.state.clients.set(id, node);
+    }
+    return conflicts;
   }
 
   // retained
@@ -243,11 +268,20 @@ export class MemoryStore implements ClusterStore {
     const want = new Set(filters);
     const have = this.state.routes.get(node) ?? new Set<string>();
     const changes: RouteChange[] = [];
-    for (const filter of have) if (!want.has(filter)) changes.push({ op: 'delete', node, filter });
+    for (const filter of have) {
+      if (want.has(filter)) continue;
+      this.dropMembers(node, filter);
+      changes.push({ op: 'delete', node, filter });
+    }
     for (const filter of want) if (!have.has(filter)) changes.push({ op: 'add', node, filter });
     if (want.size) this.state.routes.set(node, want);
     else this.state.routes.delete(node);
     for (const c of changes) this.announceRoute(c);
+  }
+
+  private dropMembers(node: string, key: string): void {
+    const counts = this.state.sharedMembers.get(node);
+    if (counts?.delete(key) && counts.size === 0) this.state.sharedMembers.delete(node);
   }
 
   private announceRoute(change: RouteChange): void {

@@ -3,7 +3,7 @@
  * each with its key layout and Lua scripts beside it, over one RedisConnection:
  *
  *   redis/membership.ts   P:nodes, P:purge:<dead>
- *   redis/routes.ts       P:routes:<node>, channel P:routes
+ *   redis/routes.ts       P:routes:<node>, P:shared-members:<node>, channel P:routes
  *   redis/registry.ts     P:clients
  *   redis/retained.ts     P:retained, channel P:retained
  *   redis/config.ts       P:apps, P:banned, P:config:<kind>, channel P:config
@@ -21,7 +21,7 @@ import { RedisMembership } from './redis/membership.js';
 import { RedisRegistry } from './redis/registry.js';
 import { RedisRetained } from './redis/retained.js';
 import { RedisRoutes } from './redis/routes.js';
-import type { ClusterStore, ConfigPutMode, NodeRecord, RouteChange } from './store.js';
+import type { ClusterStore, ConfigPutMode, NodeRecord, RouteChange, StoredRoute } from './store.js';
 
 export type { RedisStoreOptions };
 
@@ -88,7 +88,10 @@ export class RedisStore implements ClusterStore {
   setRoutes(node: string, filters: string[]): Promise<void> {
     return this.routeTable.setRoutes(node, filters);
   }
-  routes(): Promise<{ node: string; filter: string }[]> {
+  setSharedMembers(node: string, key: string, members: number): Promise<void> {
+    return this.routeTable.setSharedMembers(node, key, members);
+  }
+  routes(): Promise<StoredRoute[]> {
     return this.routeTable.routes();
   }
   onRouteChange(cb: (change: RouteChange) => void): void {
@@ -106,7 +109,7 @@ export class RedisStore implements ClusterStore {
   lookupClient(clientid: string): Promise<string | undefined> {
     return this.registryTable.lookupClient(clientid);
   }
-  registerClients(clientids: string[], node: string): Promise<void> {
+  registerClients(clientids: string[], node: string): Promise<{ clientid: string; prev: string }[]> {
     return this.registryTable.registerClients(clientids, node);
   }
 

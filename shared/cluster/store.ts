@@ -6,6 +6,16 @@ export interface RouteChange {
   node: string;
   /** the filter as routed: `t/#`, or `$share/<group>/t/#` for a shared group's members on that node */
   filter: string;
+  /** a shared group's member count on that node (an 'add' may carry it; absent: 1) */
+  members?: number;
+}
+
+/** One row of the stored route table. */
+export interface StoredRoute {
+  node: string;
+  filter: string;
+  /** a shared group's member count on that node (absent: 1) */
+  members?: number;
 }
 
 export interface NodeRecord {
@@ -42,8 +52,14 @@ export interface RouteTable {
   deleteRoute(node: string, filter: string): Promise<void>;
   /** replaces a node's whole route set (after a reconnect), announcing the differences */
   setRoutes(node: string, filters: string[]): Promise<void>;
+  /**
+   * Records and announces (as an 'add' carrying `members`) how many members a shared group
+   * has on a node, so that the cluster-wide choice weighs members, not nodes. Only for a
+   * route `$share/<group>/<filter>` the node has; dropped with the route.
+   */
+  setSharedMembers(node: string, key: string, members: number): Promise<void>;
   /** the whole table */
-  routes(): Promise<{ node: string; filter: string }[]>;
+  routes(): Promise<StoredRoute[]>;
   onRouteChange(cb: (change: RouteChange) => void): void;
 }
 
@@ -54,8 +70,11 @@ export interface RegistryTable {
   /** removes the registration only if it still points to `node` */
   unregisterClient(clientid: string, node: string): Promise<void>;
   lookupClient(clientid: string): Promise<string | undefined>;
-  /** registers many at once (after a reconnect) */
-  registerClients(clientids: string[], node: string): Promise<void>;
+  /**
+   * Registers many at once (after a reconnect); returns those that were registered on
+   * another node: live on two nodes while the store was away, a conflict to resolve.
+   */
+  registerClients(clientids: string[], node: string): Promise<{ clientid: string; prev: string }[]>;
 }
 
 /** Retained messages: topic → wire-encoded message. */

@@ -212,6 +212,35 @@ function contract(name: string, factory: BackendFactory): void {
       assert.equal((await table(b)).length, many.length + 1);
     });
 
+    test('shared member counts: kept with their route, announced as an add with members, dropped with it', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      const seenB = routeRecorder(b);
+      const withCounts = routeRecorder(b);
+      const counts = async () =>
+        (await b.routes())
+          .filter((r) => r.node !== BARRIER_NODE)
+          .map((r) => `${r.node} ${r.filter} ${r.members ?? 1}`)
+          .sort();
+      const announced = async () => {
+        await routeChanges(a, seenB); // up to a barrier, then what b saw with the counts
+        return withCounts.splice(0).filter((c) => c.node !== BARRIER_NODE).map((c) => `${c.op} ${c.node} ${c.filter} ${c.members ?? '-'}`);
+      };
+      await a.setSharedMembers('n1', '$share/g/t', 3); // no such route: nothing
+      await a.addRoute('n1', '$share/g/t');
+      await a.setSharedMembers('n1', '$share/g/t', 3);
+      await a.setSharedMembers('n1', '$share/g/t', 3); // unchanged: nothing
+      assert.deepEqual(await announced(), ['add n1 $share/g/t -', 'add n1 $share/g/t 3']);
+      assert.deepEqual(await counts(), ['n1 $share/g/t 3']);
+      await a.deleteRoute('n1', '$share/g/t');
+      await a.addRoute('n1', '$share/g/t');
+      assert.deepEqual(await counts(), ['n1 $share/g/t 1'], 'a route made again starts at one member');
+      await a.setSharedMembers('n1', '$share/g/t', 2);
+      await a.setRoutes('n1', []);
+      await a.addRoute('n1', '$share/g/t');
+      assert.deepEqual(await counts(), ['n1 $share/g/t 1'], 'setRoutes drops the counts of the routes it removes');
+    });
+
     test('purgeNode: removes the routes (announced), the registrations still on the node, the record', async (t) => {
       const be = await factory(t);
       const [a, b] = [await be.store(), await be.store()];
@@ -266,9 +295,15 @@ function contract(name: string, factory: BackendFactory): void {
       assert.equal(new Set(defined).size, defined.length, `no previous node reported twice: ${prevs}`);
       assert.deepEqual([...defined, last].sort(), [...nodes].sort());
 
-      await a.registerClients(['x1', 'x2', 'c1'], 'n3');
-      await a.registerClients([], 'n3');
+      assert.deepEqual(await a.registerClients(['x1', 'x2', 'c1'], 'n3'), [], 'none was registered elsewhere');
+      assert.deepEqual(await a.registerClients([], 'n3'), []);
       assert.deepEqual(await Promise.all(['x1', 'x2', 'c1'].map((id) => b.lookupClient(id))), ['n3', 'n3', 'n3']);
+      // registered elsewhere meanwhile (live on two nodes): reported with the node replaced
+      assert.deepEqual(await b.registerClients(['x1', 'x3', 'x2'], 'n4'), [
+        { clientid: 'x1', prev: 'n3' },
+        { clientid: 'x2', prev: 'n3' },
+      ]);
+      assert.deepEqual(await b.registerClients(['x1'], 'n4'), [], 'already here: no conflict');
     });
 
     test('retained: set, replace, delete, get-all with binary values, and change notifications', async (t) => {
@@ -543,6 +578,9 @@ describe('RedisStore: the key layout', () => {
     assert.equal(hex((await raw.hgetBuffer(`${P}retained`, 'r/1'))!), '0102');
     assert.deepEqual(JSON.parse((await raw.hget(`${P}apps`, 'x'))!), app('x'));
     assert.deepEqual(JSON.parse((await raw.hget(`${P}banned`, 'peerhost:::1'))!), ban('peerhost', '::1', 4_000_000_000));
+    await s.addRoute('n1', '$share/g/t');
+    await s.setSharedMembers('n1', '$share/g/t', 2);
+    assert.equal(await raw.hget(`${P}shared-members:n1`, '$share/g/t'), '2', 'a shared member count beside the route set');
 
     // Records and notices written as a node of before writes them are read and told.
     const seen = configRecorder(s);

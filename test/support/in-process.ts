@@ -27,7 +27,7 @@ export async function startInProcessBroker(nodeName: string, opts: { log?: Logge
 
 /** Calls `broker`'s RPC handlers as a transport would: params and reply through JSON, params checked by dispatchRpc. */
 export function rpcCaller(broker: Broker): <M extends RpcMethod>(method: M, params: RpcParams<M>) => Promise<RpcReply<M>> {
-  const handlers = rpcHandlers(broker, { 'session.takeover': () => null });
+  const handlers = rpcHandlers(broker, { 'session.takeover': () => null, 'session.conflict': () => ({ kept: false }) });
   return async (method, params) => {
     const reply = await dispatchRpc(handlers, method, JSON.parse(JSON.stringify(params)));
     return JSON.parse(JSON.stringify(reply ?? null));

@@ -32,6 +32,25 @@ function newRouter(strategy: DispatchStrategy = 'random') {
 }
 
 describe('Router subscriptions and route events', () => {
+  it('a shared group reports its member count while its route stays', () => {
+    const counts: string[] = [];
+    const router = new Router('random', { routeAdded: () => {}, routeDeleted: () => {}, sharedMembersChanged: (k, n) => counts.push(`${k} ${n}`) });
+    const [a, b, c] = [new Sub('a'), new Sub('b'), new Sub('c')];
+    router.subscribe(a, 't', opts({ share: 'g' }));
+    assert.deepEqual(counts, [], 'the first member comes with the route (one member)');
+    assert.deepEqual([...router.sharedMemberCounts()], [['$share/g/t', 1]]);
+    router.subscribe(b, 't', opts({ share: 'g' }));
+    router.subscribe(c, 't', opts({ share: 'g' }));
+    router.subscribe(c, 't', opts({ share: 'g', qos: 1 })); // a resubscribe changes no count
+    assert.deepEqual(counts, ['$share/g/t 2', '$share/g/t 3']);
+    assert.deepEqual([...router.sharedMemberCounts()], [['$share/g/t', 3]]);
+    router.unsubscribe('a', 't', 'g');
+    router.unsubscribe('b', 't', 'g');
+    router.unsubscribe('c', 't', 'g');
+    assert.deepEqual(counts, ['$share/g/t 2', '$share/g/t 3', '$share/g/t 2', '$share/g/t 1'], 'none once the route is gone');
+    assert.deepEqual([...router.sharedMemberCounts()], []);
+  });
+
   it('counts subscriptions; routeAdded on the first, routeDeleted on the last subscription of a filter', () => {
     const { router, added, deleted } = newRouter();
     const a = new Sub('a');

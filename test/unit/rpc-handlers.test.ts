@@ -20,7 +20,7 @@ let port: number;
 
 before(async () => {
   ({ broker, port } = await startInProcessBroker('rpc-test@127.0.0.1'));
-  handlers = rpcHandlers(broker, { 'session.takeover': () => null });
+  handlers = rpcHandlers(broker, { 'session.takeover': () => null, 'session.conflict': () => ({ kept: false }) });
 });
 
 after(async () => {

@@ -113,8 +113,8 @@ export class RedisConnection implements StoreConnection {
    * with EVALSHA, EVAL after a Redis restart); the table calls it through its typed view of
    * `cmd`.
    */
-  script(name: string, lua: string): void {
-    this.cmd.defineCommand(name, { numberOfKeys: 1, lua });
+  script(name: string, lua: string, numberOfKeys = 1): void {
+    this.cmd.defineCommand(name, { numberOfKeys, lua });
   }
 
   // lifecycle

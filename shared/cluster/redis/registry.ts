@@ -3,7 +3,7 @@
  *
  *   P:clients          hash     clientid → node.
  *
- * Scripts give its compare-and-set operations: registerClient (get-and-set),
+ * Scripts give its compare-and-set operations: registerClient and registerClients (get-and-set),
  * unregisterClient and a purged node's client removal (compare-and-delete, so a client
  * that registered elsewhere meanwhile stays).
  */
@@ -15,6 +15,18 @@ const REGISTER_CLIENT = `
 local prev = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return prev`;
+// KEYS[1] clients hash; ARGV: node, clientids... → clientid, previous node, ... for those registered elsewhere
+const REGISTER_CLIENTS = `
+local out = {}
+for i = 2, #ARGV do
+  local prev = redis.call('HGET', KEYS[1], ARGV[i])
+  if prev and prev ~= ARGV[1] then
+    out[#out + 1] = ARGV[i]
+    out[#out + 1] = prev
+  end
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+end
+return out`;
 // KEYS[1] clients hash; ARGV: node, clientids... → how many were removed
 const UNREGISTER_CLIENTS = `
 local n = 0
@@ -27,6 +39,7 @@ return n`;
 interface Scripts {
   starlingRegisterClient(key: string, clientid: string, node: string): Promise<string | null>;
   starlingUnregisterClients(key: string, node: string, ...clientids: string[]): Promise<number>;
+  starlingRegisterClients(key: string, node: string, ...clientids: string[]): Promise<string[]>;
 }
 
 export class RedisRegistry implements RegistryTable {
@@ -37,6 +50,7 @@ export class RedisRegistry implements RegistryTable {
     this.key = `${conn.ns}clients`;
     conn.script('starlingRegisterClient', REGISTER_CLIENT);
     conn.script('starlingUnregisterClients', UNREGISTER_CLIENTS);
+    conn.script('starlingRegisterClients', REGISTER_CLIENTS);
     this.scripts = conn.cmd as unknown as Scripts;
   }
 
@@ -57,16 +71,18 @@ export class RedisRegistry implements RegistryTable {
     return this.conn.call('lookupClient', async () => (await this.conn.cmd.hget(this.key, clientid)) ?? undefined);
   }
 
-  registerClients(clientids: string[], node: string): Promise<void> {
+  registerClients(clientids: string[], node: string): Promise<{ clientid: string; prev: string }[]> {
     return this.conn.call('registerClients', async () => {
-      if (clientids.length === 0) return;
+      const conflicts: { clientid: string; prev: string }[] = [];
+      if (clientids.length === 0) return conflicts;
+      // a script per batch: each registration reports the node it replaced atomically
       const pipe = this.conn.cmd.pipeline();
-      for (let i = 0; i < clientids.length; i += BATCH) {
-        const pairs: string[] = [];
-        for (const id of clientids.slice(i, i + BATCH)) pairs.push(id, node);
-        pipe.hset(this.key, ...pairs);
+      const queued = pipe as unknown as Scripts;
+      for (let i = 0; i < clientids.length; i += BATCH) void queued.starlingRegisterClients(this.key, node, ...clientids.slice(i, i + BATCH));
+      for (const flat of await execPipeline<string[]>(pipe)) {
+        for (let i = 0; i + 1 < flat.length; i += 2) conflicts.push({ clientid: flat[i]!, prev: flat[i + 1]! });
       }
-      await execPipeline(pipe);
+      return conflicts;
     });
   }
 

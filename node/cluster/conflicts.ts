@@ -1,0 +1,154 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../../shared/config.js';
+import type { Logger } from '../../shared/logger.js';
+import type { RegistryTable } from '../../shared/cluster/store.js';
+import type { Broker } from '../broker.js';
+import type { Session } from '../session/session.js';
+import type { Transport } from './forwarding/transport.js';
+import type { Membership } from './membership.js';
+
+/** how one conflict ended for this node's session */
+type Outcome = 'kept' | 'taken over' | 'unsettled';
+/** registry lookups in flight at once when checking every local session */
+const LOOKUP_BATCH = 500;
+
+/**
+ * A clientid live on two nodes: while Redis or NATS was away, a CONNECT could not take the
+ * session over from the other node, so both kept theirs. When they return, the two nodes
+ * settle it as a takeover would have: the newer connection stays, the other is taken over
+ * (MQTT 5 DISCONNECT 0x8E) and the registry points to the one kept.
+ *
+ * Found twice over: after a store reconnect, re-registering this node's sessions reports
+ * those registered elsewhere (resync.ts); after a transport reconnect, every local session
+ * is looked up (a CONNECT elsewhere registered it there while the takeover RPC failed).
+ */
+/** What settling a conflict uses: the registry, the RPC to the other node, who is live. */
+export interface ConflictDeps {
+  store: RegistryTable;
+  transport: Transport;
+  membership: Membership;
+  cfg: Config;
+  log: Logger;
+}
+
+export class ClientConflicts {
+  private readonly store: RegistryTable;
+  private readonly transport: Transport;
+  private readonly membership: Membership;
+  private readonly cfg: Config;
+  private readonly log: Logger;
+  private stopped = false;
+
+  constructor(
+    private readonly b: Broker,
+    deps: ConflictDeps,
+  ) {
+    ({ store: this.store, transport: this.transport, membership: this.membership, cfg: this.cfg, log: this.log } = deps);
+  }
+
+  private get self(): string {
+    return this.b.nodeName;
+  }
+
+  /**
+   * Settles each clientid also live on `prev` with that node. One the other node cannot be
+   * asked about yet (its own NATS reconnect may come a moment later) is asked again each
+   * heartbeat, for one heartbeat TTL; still unsettled then, the next reconnect retries.
+   */
+  async resolve(conflicts: { clientid: string; prev: string }[]): Promise<void> {
+    if (conflicts.length === 0) return;
+    const tally = { kept: 0, takenOver: 0, unsettled: 0 };
+    const attempts = Math.max(2, Math.ceil(this.cfg.heartbeatTtlMs / this.cfg.heartbeatMs));
+    let pending = conflicts;
+    for (let attempt = 1; pending.length > 0 && !this.stopped; attempt++) {
+      const outcomes = await Promise.all(pending.map((c) => this.settle(c.clientid, c.prev)));
+      tally.kept += outcomes.filter((o) => o === 'kept').length;
+      tally.takenOver += outcomes.filter((o) => o === 'taken over').length;
+      pending = pending.filter((_, i) => outcomes[i] === 'unsettled');
+      if (attempt >= attempts) break;
+      if (pending.length > 0) await sleep(this.cfg.heartbeatMs, undefined, { ref: false });
+    }
+    tally.unsettled = pending.length;
+    this.log.info(tally, 'clientids live on two nodes after an outage settled');
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Every local session registered on another live node is settled with it. */
+  async checkRegistry(): Promise<void> {
+    const ids = [...this.b.sessions.keys()];
+    try {
+      for (let i = 0; i < ids.length; i += LOOKUP_BATCH) {
+        const batch = ids.slice(i, i + LOOKUP_BATCH);
+        const owners = await Promise.all(batch.map((id) => this.store.lookupClient(id)));
+        const conflicts = batch.flatMap((clientid, k) => {
+          const prev = owners[k];
+          return prev !== undefined && prev !== this.self ? [{ clientid, prev }] : [];
+        });
+        await this.resolve(conflicts);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'registry check after a reconnect failed; the next reconnect retries');
+    }
+  }
+
+  /** The other node asks (session.conflict): whether this node keeps its own connection. */
+  async answer(clientid: string, node: string, connectedAt: number): Promise<{ kept: boolean }> {
+    const s = this.b.sessions.get(clientid);
+    if (!s) return { kept: false };
+    if (!this.newer(s, node, connectedAt)) {
+      this.log.debug({ clientid, keptOn: node }, 'clientid was live on two nodes: the newer connection is elsewhere');
+      this.b.handOver(s, false);
+      return { kept: false };
+    }
+    await this.claim(clientid);
+    return { kept: true };
+  }
+
+  private async settle(clientid: string, other: string): Promise<Outcome> {
+    const s = this.b.sessions.get(clientid);
+    if (!s) return 'taken over';
+    if (!this.membership.isLive(other)) {
+      await this.claim(clientid);
+      return 'kept';
+    }
+    let kept: boolean;
+    try {
+      ({ kept } = await this.transport.request(other, 'session.conflict', { clientid, node: this.self, connectedAt: connectedAt(s) }, this.cfg.rpcTimeoutMs));
+    } catch (err) {
+      // NATS is away too: its reconnect checks the registry again
+      this.log.debug({ clientid, other, err: (err as Error).message }, 'clientid live on two nodes; settling it failed');
+      return 'unsettled';
+    }
+    const mine = this.b.sessions.get(clientid);
+    if (kept || !mine) {
+      this.log.debug({ clientid, keptOn: other }, 'clientid was live on two nodes: the newer connection is elsewhere');
+      if (mine) this.b.handOver(mine, false);
+      return 'taken over';
+    }
+    await this.claim(clientid);
+    return 'kept';
+  }
+
+  /** Whether this node's connection is the newer one (a tie goes to the greater node name, the same answer on both sides). */
+  private newer(s: Session, other: string, otherAt: number): boolean {
+    const mine = connectedAt(s);
+    return mine !== otherAt ? mine > otherAt : this.self > other;
+  }
+
+  /** The registry points here again (the other node's registration, if it came last, is replaced). */
+  private async claim(clientid: string): Promise<void> {
+    try {
+      await this.store.registerClient(clientid, this.self);
+    } catch (err) {
+      this.log.debug({ clientid, err: (err as Error).message }, 'registry unavailable; registrations are written again on reconnect');
+    }
+  }
+}
+
+/** When the session's connection came (0 offline: any live connection is newer). */
+function connectedAt(s: Session): number {
+  return s.conn?.info?.connectedAt ?? 0;
+}

@@ -1,0 +1,33 @@
+// node/cluster/routes.ts: the other nodes' routes, shared groups with each node's member count.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ClusterRoutes } from '../../node/cluster/routes.js';
+
+const groupOf = (r: ClusterRoutes, topic: string): [string, number][] => [...(r.match(topic)[0]?.groups?.get('g') ?? [])];
+
+describe('ClusterRoutes shared member counts', () => {
+  it('a route counts one member until told more; counts change in place, go with the route and survive load', () => {
+    const r = new ClusterRoutes('self');
+    r.apply({ op: 'add', node: 'a', filter: '$share/g/t' });
+    r.apply({ op: 'add', node: 'b', filter: '$share/g/t' });
+    r.apply({ op: 'add', node: 'self', filter: '$share/g/t', members: 5 }); // our own: the local router
+    assert.deepEqual(groupOf(r, 't'), [['a', 1], ['b', 1]]);
+    r.apply({ op: 'add', node: 'b', filter: '$share/g/t', members: 3 });
+    r.apply({ op: 'add', node: 'a', filter: '$share/g/t' }); // a repeated add keeps the count known
+    r.apply({ op: 'add', node: 'b', filter: '$share/g/t' });
+    assert.deepEqual(groupOf(r, 't'), [['a', 1], ['b', 3]]);
+    assert.equal(r.size, 2);
+    const rows = r.rows();
+    assert.deepEqual(rows, [
+      { node: 'a', filter: '$share/g/t', members: 1 },
+      { node: 'b', filter: '$share/g/t', members: 3 },
+    ]);
+    r.apply({ op: 'delete', node: 'b', filter: '$share/g/t' });
+    assert.deepEqual(groupOf(r, 't'), [['a', 1]]);
+    r.load(rows);
+    assert.deepEqual(groupOf(r, 't'), [['a', 1], ['b', 3]]);
+    r.removeNode('b');
+    r.removeNode('a');
+    assert.equal(r.empty, true);
+  });
+});

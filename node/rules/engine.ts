@@ -228,7 +228,8 @@ export class RuleEngine implements Feature {
     const envs = src.envs();
     rule.running = true;
     try {
-      for (const a of rule.actions) runAction(a, selected, envs, this.host.log);
+      const actions = rule.actions;
+      for (let i = 0; i < actions.length; i++) runAction(actions[i]!, selected, envs, this.host.log);
     } finally {
       rule.running = false;
     }

@@ -34,14 +34,17 @@ export function template(tmpl: string): Template {
 }
 
 /**
- * The template as one function made with `new Function` per template (paths and text are
- * JSON string literals): each reads its fields under constant names, so each action's
- * lookups stay monomorphic, where one shared walker over path arrays sees every rule's
- * selection shape. A path is looked up in the selected data, then (when that finds
- * nothing) in the event's columns; `${a.b}` goes into a map or a JSON payload (field()).
+ * The template as one function generated from its paths (JSON string literals in the code)
+ * with its text parts as data: each reads its fields under constant names, where one shared
+ * walker over path arrays would see every rule's selection shape. Templates with the same
+ * paths in the same places (`a/${clientid}`, `b/${clientid}`) share one generated factory,
+ * so their lookups share what V8 learns of the selections they read. A path is looked up in
+ * the selected data, then (when that finds nothing) in the event's columns; `${a.b}` goes
+ * into a map or a JSON payload (field()).
  */
 function generated(parts: (string | string[])[]): Template {
   const paths = parts.filter((p): p is string[] => typeof p !== 'string');
+  const texts = parts.filter((p): p is string => typeof p === 'string');
   const walk = (root: string, path: string[], v: string) => [`${v} = ${root}[${JSON.stringify(path[0])}];`, ...path.slice(1).map((k) => `if (${v} !== undefined) ${v} = field(${v}, ${JSON.stringify(k)});`)].join(' ');
   const read = paths.map((p, i) => `let a${i}; ${walk('selected', p, `a${i}`)} if (a${i} === undefined || a${i} === null) { ${walk('envs', p, `a${i}`)} }`).join('\n');
   let code: string;
@@ -52,7 +55,8 @@ function generated(parts: (string | string[])[]): Template {
     const same = paths.map((_, i) => `a${i} === p${i}`).join(' && ');
     const keep = paths.map((_, i) => `p${i} = a${i};`).join(' ');
     let k = 0;
-    const concat = parts.map((p) => (typeof p === 'string' ? JSON.stringify(p) : `text(a${k++})`)).join(' + ');
+    let t = 0;
+    const concat = parts.map((p) => (typeof p === 'string' ? `T[${t++}]` : `text(a${k++})`)).join(' + ');
     // a value that is an object may change inside: only text and numbers are remembered
     const plain = paths.map((_, i) => `(typeof a${i} !== 'object' || a${i} === null)`).join(' && ');
     code = `let ${paths.map((_, i) => `p${i}`).join(', ')}, last;
@@ -65,7 +69,17 @@ function generated(parts: (string | string[])[]): Template {
         return out;
       };`;
   }
-  return (new Function('field', 'text', code) as (f: typeof field, t: typeof text) => Template)(field, text);
+  let factory = FACTORIES.get(code);
+  if (factory === undefined) {
+    // rules come and go: a shape no action uses any more is not kept for ever
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+    FACTORIES.set(code, (factory = new Function('field', 'text', 'T', code) as Factory));
+  }
+  return factory(field, text, texts);
 }
+
+type Factory = (f: typeof field, t: typeof text, texts: string[]) => Template;
+const FACTORIES = new Map<string, Factory>();
+const MAX_FACTORIES = 1000;
 
 const text = (v: unknown): string => (v === undefined || v === null ? '' : str(v));

@@ -52,10 +52,23 @@ export function selection(fields: Field[], compile: (e: Expr) => Eval): Selectio
   const members = keys.map((k, i) => (copies[i] === undefined ? '' : `get [${k}]() { return this[SRC].col(${JSON.stringify(copies[i])}); }`)).join('\n');
   const init = keys.map((k, i) => (copies[i] === undefined ? `this[${k}] = f[${i}](src, s);` : '')).join(' ');
   const json = keys.map((k) => `${k}: this[${k}]`).join(', ');
-  const Lazy = new Function('f', 's', 'SRC', `return class Selected { constructor(src) { this[SRC] = src; ${init} } ${members} toJSON() { return { ${json} }; } };`) as (f: Eval[], s: Sel, key: symbol) => new (src: Source) => Sel;
-  const LazyClass = Lazy(fns, NO_SELECTION, SRC);
-  return { plain, lazy: (src) => new LazyClass(src) };
+  const code = `class Selected { constructor(src) { this[SRC] = src; ${init} } ${members} toJSON() { return { ${json} }; } }; return (src) => new Selected(src);`;
+  const make = () => (new Function('f', 's', 'SRC', code) as (f: Eval[], s: Sel, key: symbol) => (src: Source) => Sel)(fns, NO_SELECTION, SRC);
+  // A list of copies alone needs nothing of its rule: rules selecting the same columns
+  // share one class, so the actions' reads of their selections see one shape. Otherwise
+  // the `new` too is in the generated code: one class per call site, monomorphic.
+  if (init.trim() !== '') return { plain, lazy: make() };
+  let lazy = SHARED.get(code);
+  if (lazy === undefined) {
+    // rules come and go: a list no rule selects any more is not kept for ever
+    if (SHARED.size >= MAX_SHARED) SHARED.clear();
+    SHARED.set(code, (lazy = make()));
+  }
+  return { plain, lazy };
 }
+
+const SHARED = new Map<string, (src: Source) => Sel>();
+const MAX_SHARED = 1000;
 
 function compileField(f: Field, compile: (e: Expr) => Eval): (src: Source, sel: Sel) => void {
   if (f.kind === 'all') return (src, sel) => void Object.assign(sel, src.all());

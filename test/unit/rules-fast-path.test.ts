@@ -133,6 +133,8 @@ describe('generated templates', () => {
     assert.equal(a({ clientid: 'c2' }, {}), 'a/c2/x', 'a new value, a new text');
     assert.equal(a({}, { clientid: 'c3' }), 'a/c3/x', 'the event columns when the selection has none');
     assert.equal(template('${"x"}')({ '"x"': 1 }, {}), '1', 'a path is data, never code');
+    assert.equal(template('')({}, {}), '');
+    assert.equal(template('plain')({}, {}), 'plain');
   });
 
   it('the same values give the very same string; an object is rendered again', () => {

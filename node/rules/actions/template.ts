@@ -26,8 +26,9 @@ export function template(tmpl: string): Template {
     last = m.index + m[0].length;
   }
   if (last < tmpl.length) parts.push(tmpl.slice(last));
-  if (parts.length === 1 && typeof parts[0] === 'string') {
-    const s = parts[0];
+  // a constant text ('' included) renders the same for every event
+  if (parts.every((p) => typeof p === 'string')) {
+    const s = parts.join('');
     return () => s;
   }
   return generated(parts);

@@ -24,6 +24,7 @@ import { FeatureRegistry } from './features/registry.js';
 import { DelayedPublish } from './router/delayed.js';
 import type { RetainedStore } from './router/retained.js';
 import type { Router, SubOptions } from './router/router.js';
+import { trieGeneration, type RouteMemo } from './router/trie.js';
 import { SessionRegistry, type RegistryHost } from './session/lifecycle.js';
 import { detachPayload, type Session } from './session/session.js';
 import { Presence } from './sys/presence.js';
@@ -239,15 +240,28 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
    * here or on another node, not retained, no `$` topic, no rewrite, no message.dropped
    * listener, no message.publish listener but the rule engine with no rule on the topic) is
    * only counted, as publish() counts it: true when so, and the caller builds no message
-   * (a republish to a topic nobody subscribes to costs route lookups and counters).
+   * (a republish to a topic nobody subscribes to costs route lookups and counters). A caller
+   * asking about one topic again and again passes its memo: while no route or rule changed,
+   * the lookups are not made again.
    */
-  dropIfUnrouted(topic: string, retain: boolean): boolean {
+  dropIfUnrouted(topic: string, retain: boolean, memo?: RouteMemo): boolean {
     if (this.rewrite !== undefined || topic.charCodeAt(0) === 36 /* $ */ || this.hooks.messageDropped.active) return false;
     if (retain && this.cfg.retainAvailable && this.retained.enabled) return false;
     const published = this.hooks.messagePublish;
-    if (published.active && (published.listenerCount !== 1 || !this.rules.onlyPublishListener(topic))) return false;
-    if (this.router.match(topic).length > 0) return false;
-    if (this.cluster.hasRemoteRoutes && this.cluster.hasRoute(topic)) return false;
+    const active = published.active;
+    if (active && published.listenerCount !== 1) return false;
+    let unrouted: boolean;
+    if (memo !== undefined && memo.topic === topic && memo.generation === trieGeneration() && memo.active === active) unrouted = memo.unrouted;
+    else {
+      unrouted = (!active || this.rules.onlyPublishListener(topic)) && this.router.match(topic).length === 0 && !(this.cluster.hasRemoteRoutes && this.cluster.hasRoute(topic));
+      if (memo !== undefined) {
+        memo.topic = topic;
+        memo.generation = trieGeneration();
+        memo.active = active;
+        memo.unrouted = unrouted;
+      }
+    }
+    if (!unrouted) return false;
     const m = this.metrics;
     m.inc(M_PUBLISH);
     m.inc(M_NO_SUBSCRIBERS);

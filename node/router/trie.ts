@@ -16,6 +16,27 @@ function newNode<V>(): TrieNode<V> {
   return { children: undefined, plus: undefined, hash: undefined, value: undefined };
 }
 
+/**
+ * Bumped whenever any trie changes (a filter set or deleted, a cache invalidated): an answer
+ * derived from matches (RouteMemo) stays true while it has not moved.
+ */
+let generation = 0;
+export const trieGeneration = (): number => generation;
+
+/**
+ * A caller's memo of one route answer (Broker.dropIfUnrouted), for a caller that asks about
+ * the same topic again and again (a republish's target): valid while no trie changed and
+ * `active` (whether anything observes publishes) is the same.
+ */
+export interface RouteMemo {
+  topic: string | undefined;
+  generation: number;
+  active: boolean;
+  unrouted: boolean;
+}
+
+export const newRouteMemo = (): RouteMemo => ({ topic: undefined, generation: -1, active: false, unrouted: false });
+
 /** Topics whose matches are kept; past this the cache starts over (a flood of distinct topics). */
 const MATCH_CACHE_MAX = 10_000;
 
@@ -98,6 +119,7 @@ export class TopicTrie<V> {
 
   /** Drops every cached match. */
   invalidate(): void {
+    generation++;
     if (this.cache.size > 0) this.cache = new Map();
   }
 

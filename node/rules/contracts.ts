@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../../shared/logger.js';
 import type { Message } from '../../shared/message.js';
+import type { RouteMemo } from '../router/trie.js';
 
 /** Bilingual text, as EMQX's actions and resource types carry it. */
 export interface I18n {
@@ -35,8 +36,11 @@ export interface ActionHost {
   readonly nodeName: string;
   /** publishes as the broker does for an API publish (republish) */
   publish(msg: Message): void;
-  /** true (and counted as published and dropped) when a message on the topic would reach and be seen by no one: nothing to publish */
-  dropIfUnrouted(topic: string, retain: boolean): boolean;
+  /**
+   * true (and counted as published and dropped) when a message on the topic would reach and
+   * be seen by no one: nothing to publish; `memo` keeps the answer for a caller asking again
+   */
+  dropIfUnrouted(topic: string, retain: boolean, memo?: RouteMemo): boolean;
   /** the instance of a resource on this node, while it exists */
   resource(id: string): ResourceInstance | undefined;
   readonly log: Logger;

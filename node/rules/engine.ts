@@ -3,13 +3,13 @@ import type { Message } from '../../shared/message.js';
 import type { ActionMetrics, ActionRow, RuleCheck, RuleRecord, RulesNodeMetrics } from '../../shared/api/rules.js';
 import type { Detach, HookName, Hooks, MessagePublishEvent } from '../core/hooks.js';
 import type { Feature } from '../features/feature.js';
-import { TopicTrie } from '../router/trie.js';
 import type { ActionHost, ActionInstance, ActionType, ResourceInstance, Selected } from './contracts.js';
 import { EVENT_TOPICS, MessageSource, type ClientLookup, type EventTopic } from './events.js';
 import { actionRow, type Registry } from './actions/registry.js';
 import { RuleCounters, TICK_MS } from './metrics.js';
 import { compileSql, type CompiledSql, type Source } from './sql/compile.js';
 import { bindActions, checkRule } from './bind.js';
+import { PASS, REFUSE, TopicPlans, UNKNOWN } from './topic-plans.js';
 
 /** A rule as this node runs it: its SQL compiled, its actions bound. */
 interface RunningRule {
@@ -19,8 +19,6 @@ interface RunningRule {
   counters: RuleCounters;
   /** set while its actions run: a message it republishes does not run it again (no loop) */
   running: boolean;
-  /** the last message it ran for: a message matching two of its FROM filters runs it once */
-  lastMsg: Message | undefined;
 }
 
 export interface BoundAction {
@@ -36,7 +34,7 @@ export interface RuleEngineHost {
   actions: Registry<ActionType>;
   publish(msg: Message): void;
   /** counts a message nobody would get or see instead of publishing it (Broker.dropIfUnrouted) */
-  dropIfUnrouted(topic: string, retain: boolean): boolean;
+  dropIfUnrouted: ActionHost['dropIfUnrouted'];
   lookup: ClientLookup;
   /** the node's resource instances (web_hook, ...), by resource id */
   resource(id: string): ResourceInstance | undefined;
@@ -55,7 +53,7 @@ export class RuleEngine implements Feature {
   private on = false;
   private records: RuleRecord[] = [];
   private running: RunningRule[] = [];
-  private trie = new TopicTrie<RunningRule[]>();
+  private plans = new TopicPlans<RunningRule>();
   private detach: Detach[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
@@ -111,7 +109,7 @@ export class RuleEngine implements Feature {
    * message on `topic`: the broker then need not build the message (Broker.dropIfUnrouted).
    */
   onlyPublishListener(topic: string): boolean {
-    return this.trie.size > 0 && this.trie.matchCached(topic).length === 0;
+    return this.plans.size > 0 && this.plans.plan(topic).rules.length === 0;
   }
 
   private rebuild(): void {
@@ -119,7 +117,7 @@ export class RuleEngine implements Feature {
     for (const d of this.detach) d();
     this.detach = [];
     this.running = [];
-    this.trie = new TopicTrie();
+    this.plans = new TopicPlans();
     const ids = new Set(this.records.map((r) => r.id));
     for (const id of this.ruleCounters.keys()) if (!ids.has(id)) this.ruleCounters.delete(id);
     const actionIds = new Set(this.records.flatMap((r) => r.actions.map((a) => a.id)));
@@ -137,7 +135,7 @@ export class RuleEngine implements Feature {
     try {
       const sql = compileSql(rec.rawsql);
       const actions = bindActions(rec.actions, this.host.actions, this.actionHost).map((b) => ({ ...b, counters: this.actionCounters.get(b.id)! }));
-      rule = { id: rec.id, sql, actions, counters: this.ruleCounters.get(rec.id)!, running: false, lastMsg: undefined };
+      rule = { id: rec.id, sql, actions, counters: this.ruleCounters.get(rec.id)!, running: false };
     } catch (err) {
       this.host.log.warn({ rule: rec.id, err: (err as Error).message }, 'rule not started');
       return;
@@ -146,17 +144,13 @@ export class RuleEngine implements Feature {
     for (const filter of rule.sql.from) {
       const event = EVENT_TOPICS[filter];
       if (event !== undefined) this.onEvent(event, rule);
-      else {
-        const list = this.trie.get(filter);
-        if (list) list.push(rule);
-        else this.trie.set(filter, [rule]);
-      }
+      else this.plans.add(filter, rule);
     }
   }
 
   /** Attaches message.publish (when a message rule runs) and the rate timer (when any does). */
   private attach(): void {
-    if (this.trie.size > 0) this.detach.push(this.host.hooks.messagePublish.on(this.onPublish));
+    if (this.plans.size > 0) this.detach.push(this.host.hooks.messagePublish.on(this.onPublish));
     if (this.running.length > 0 && this.timer === undefined) {
       this.lastTick = Date.now();
       this.timer = setInterval(() => this.tick(), TICK_MS);
@@ -185,26 +179,47 @@ export class RuleEngine implements Feature {
     const msg = e.message;
     // EMQX's rule engine ignores the broker's own messages ($SYS, presence)
     if (msg.sys) return;
-    const hits = this.trie.matchCached(msg.topic);
-    if (hits.length === 0) return;
-    let src: MessageSource | undefined;
-    for (let i = 0; i < hits.length; i++) {
-      const rules = hits[i]!;
-      for (let j = 0; j < rules.length; j++) {
-        const rule = rules[j]!;
-        if (rule.lastMsg === msg || rule.running) continue;
-        rule.lastMsg = msg;
-        this.apply(rule, (src ??= new MessageSource(msg, this.host.nodeName, this.host.lookup)));
+    const plan = this.plans.plan(msg.topic);
+    const rules = plan.rules;
+    if (rules.length === 0) return;
+    const src = new MessageSource(msg, this.host.nodeName, this.host.lookup);
+    const verdicts = plan.verdicts;
+    const at = msg.qos * rules.length;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      if (rule.running) continue;
+      const byTopic = rule.sql.byTopic;
+      if (byTopic === undefined) {
+        this.apply(rule, src);
+        continue;
       }
+      // WHERE depends only on topic and QoS: judged once per topic and QoS
+      rule.counters.matched++;
+      let v = verdicts[at + i]!;
+      if (v === UNKNOWN) {
+        try {
+          v = byTopic(src) ? PASS : REFUSE;
+        } catch (err) {
+          this.host.log.debug({ rule: rule.id, err: (err as Error).message }, 'rule SQL failed');
+          continue;
+        }
+        verdicts[at + i] = v;
+      }
+      if (v === PASS) this.act(rule, src, rule.sql.selectLazy);
     }
   };
 
   /** Runs one rule for one event: SELECT and WHERE, then each action; nothing thrown escapes. */
   private apply(rule: RunningRule, src: Source): void {
     rule.counters.matched++;
+    this.act(rule, src, rule.sql.runLazy);
+  }
+
+  /** The selection `select` makes (undefined: WHERE refused), then the rule's actions on it. */
+  private act(rule: RunningRule, src: Source, select: (src: Source) => Selected | undefined): void {
     let selected: Selected | undefined;
     try {
-      selected = rule.sql.run(src);
+      selected = select(src);
     } catch (err) {
       this.host.log.debug({ rule: rule.id, err: (err as Error).message }, 'rule SQL failed');
       return;
@@ -213,7 +228,8 @@ export class RuleEngine implements Feature {
     const envs = src.envs();
     rule.running = true;
     try {
-      for (const a of rule.actions) runAction(a, selected, envs, this.host.log);
+      const actions = rule.actions;
+      for (let i = 0; i < actions.length; i++) runAction(actions[i]!, selected, envs, this.host.log);
     } finally {
       rule.running = false;
     }

@@ -33,35 +33,53 @@ type LazyRecord = new (src: Source) => Record<string, Value>;
  * `for...in` see every column. One class per column list, made once.
  */
 function lazyRecord(names: readonly string[]): LazyRecord {
+  // the source under a symbol, not a #field: no key or JSON sees it, and it is cheaper to set
   class Lazy {
-    readonly #src: Source;
+    declare readonly [SRC]: Source;
     constructor(src: Source) {
-      this.#src = src;
-    }
-    static read(l: Lazy, n: string): Value {
-      return l.#src.col(n);
+      this[SRC] = src;
     }
     toJSON(): Record<string, Value> {
-      return this.#src.all();
+      return this[SRC].all();
     }
   }
-  for (const n of names) Object.defineProperty(Lazy.prototype, n, { get(this: Lazy) { return Lazy.read(this, n); }, enumerable: true });
+  for (const n of names) Object.defineProperty(Lazy.prototype, n, { get(this: Lazy) { return this[SRC].col(n); }, enumerable: true });
   return Lazy as unknown as LazyRecord;
+}
+
+const SRC = Symbol('source');
+
+/** The columns an event has, and the lazy record class of them. */
+interface Columns {
+  names: readonly string[];
+  /** (RecordSource computes its columns at once and needs none) */
+  lazy: LazyRecord;
 }
 
 /** The columns of an event, by name; `all` lists them for `SELECT *`. */
 abstract class EventSource implements Source {
-  private json: Value = undefined;
-  private decoded = false;
-  private msgId: string | undefined;
-  constructor(
-    readonly event: string,
-    readonly node: string,
-  ) {}
+  // A source is made per message: its fields are assigned in the constructors, none is a
+  // class field (with an initializer, or a parameter property), which V8 (Node 20) defines
+  // several times more slowly than it assigns properties.
+  declare readonly event: string;
+  declare readonly node: string;
+  declare protected readonly names: readonly string[];
+  declare private readonly lazy: LazyRecord;
+  declare private json: Value;
+  declare private decoded: boolean;
+  declare private msgId: string | undefined;
+  declare private envsMade: Record<string, Value> | undefined;
+  constructor(event: string, node: string, columns: Columns) {
+    this.event = event;
+    this.node = node;
+    this.names = columns.names;
+    this.lazy = columns.lazy;
+    this.json = undefined;
+    this.decoded = false;
+    this.msgId = undefined;
+    this.envsMade = undefined;
+  }
 
-  protected abstract names: readonly string[];
-  /** the lazy record class of `names` (RecordSource computes its columns at once and needs none) */
-  protected lazy: LazyRecord = NO_LAZY;
   protected abstract column(name: string): Value;
   protected payload(): Buffer | undefined {
     return undefined;
@@ -86,7 +104,6 @@ abstract class EventSource implements Source {
     return this.json;
   }
 
-  private envsMade: Record<string, Value> | undefined;
   /** the columns as a lazy record: a column is computed when an action reads it */
   envs(): Record<string, Value> {
     return (this.envsMade ??= new this.lazy(this));
@@ -101,12 +118,10 @@ abstract class EventSource implements Source {
 
 const NO_LAZY: LazyRecord = lazyRecord([]);
 
-const MESSAGE_COLUMNS = ['id', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'headers', 'pub_props', 'timestamp', 'publish_received_at', 'node'];
-const DELIVERY_COLUMNS = ['id', 'from_clientid', 'from_username', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'pub_props', 'timestamp', 'publish_received_at', 'node'];
-const DROPPED_COLUMNS = ['id', 'reason', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'pub_props', 'timestamp', 'publish_received_at', 'node'];
-const MESSAGE_ENVS = lazyRecord(MESSAGE_COLUMNS);
-const DELIVERY_ENVS = lazyRecord(DELIVERY_COLUMNS);
-const DROPPED_ENVS = lazyRecord(DROPPED_COLUMNS);
+const columns = (names: readonly string[]): Columns => ({ names, lazy: lazyRecord(names) });
+const MESSAGE = columns(['id', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'headers', 'pub_props', 'timestamp', 'publish_received_at', 'node']);
+const DELIVERY = columns(['id', 'from_clientid', 'from_username', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'pub_props', 'timestamp', 'publish_received_at', 'node']);
+const DROPPED = columns(['id', 'reason', 'clientid', 'username', 'payload', 'peerhost', 'topic', 'qos', 'flags', 'pub_props', 'timestamp', 'publish_received_at', 'node']);
 
 /** A message's own columns, shared by the publish, delivered, acked and dropped events. */
 function messageColumn(s: MessageSource, name: string): Value {
@@ -137,26 +152,26 @@ function messageColumn(s: MessageSource, name: string): Value {
 
 /** A message published (a FROM topic filter), EMQX's message.publish columns. */
 export class MessageSource extends EventSource {
-  protected names: readonly string[] = MESSAGE_COLUMNS;
-  protected override lazy = MESSAGE_ENVS;
-  constructor(
-    readonly msg: Message,
-    node: string,
-    readonly lookup: ClientLookup,
-    event = 'message.publish',
-  ) {
-    super(event, node);
+  declare readonly msg: Message;
+  declare readonly lookup: ClientLookup;
+  declare private text: string | undefined;
+  declare private whoId: string | undefined;
+  declare private whoIs: ReturnType<ClientLookup>;
+  constructor(msg: Message, node: string, lookup: ClientLookup, event = 'message.publish', cols: Columns = MESSAGE) {
+    super(event, node, cols);
+    this.msg = msg;
+    this.lookup = lookup;
+    this.text = undefined;
+    this.whoId = undefined;
+    this.whoIs = undefined;
   }
   protected override payload(): Buffer {
     return this.msg.payload;
   }
-  private text: string | undefined;
   /** the payload as text, decoded once */
   payloadText(): string {
     return (this.text ??= this.msg.payload.toString('utf8'));
   }
-  private whoId: string | undefined;
-  private whoIs: ReturnType<ClientLookup>;
   /** a client's username and address, looked up once per event and client */
   who(clientid: string): ReturnType<ClientLookup> {
     if (this.whoId !== clientid) {
@@ -174,16 +189,10 @@ export class MessageSource extends EventSource {
 
 /** message.delivered / message.acked: the message and whom it went to (`from_*` the publisher). */
 class DeliverySource extends MessageSource {
-  protected override lazy = DELIVERY_ENVS;
-  protected override names: readonly string[] = DELIVERY_COLUMNS;
-  constructor(
-    msg: Message,
-    readonly clientid: string,
-    node: string,
-    lookup: ClientLookup,
-    event: string,
-  ) {
-    super(msg, node, lookup, event);
+  declare readonly clientid: string;
+  constructor(msg: Message, clientid: string, node: string, lookup: ClientLookup, event: string) {
+    super(msg, node, lookup, event, DELIVERY);
+    this.clientid = clientid;
   }
   protected override column(name: string): Value {
     switch (name) {
@@ -205,15 +214,10 @@ class DeliverySource extends MessageSource {
 }
 
 class DroppedSource extends MessageSource {
-  protected override lazy = DROPPED_ENVS;
-  protected override names: readonly string[] = DROPPED_COLUMNS;
-  constructor(
-    msg: Message,
-    readonly reason: string,
-    node: string,
-    lookup: ClientLookup,
-  ) {
-    super(msg, node, lookup, 'message.dropped');
+  declare readonly reason: string;
+  constructor(msg: Message, reason: string, node: string, lookup: ClientLookup) {
+    super(msg, node, lookup, 'message.dropped', DROPPED);
+    this.reason = reason;
   }
   protected override column(name: string): Value {
     if (name === 'reason') return this.reason;
@@ -224,14 +228,10 @@ class DroppedSource extends MessageSource {
 
 /** A plain record of columns (client and session events): everything is known when the event fires. */
 class RecordSource extends EventSource {
-  protected names: readonly string[];
-  constructor(
-    event: string,
-    node: string,
-    private readonly cols: Record<string, Value>,
-  ) {
-    super(event, node);
-    this.names = [...Object.keys(cols), 'node'];
+  declare private readonly cols: Record<string, Value>;
+  constructor(event: string, node: string, cols: Record<string, Value>) {
+    super(event, node, { names: [...Object.keys(cols), 'node'], lazy: NO_LAZY });
+    this.cols = cols;
   }
   protected column(name: string): Value {
     return this.cols[name];

@@ -14,7 +14,7 @@ export function ruleEngine(b: Broker, log: Logger): RuleEngine {
     hooks: b.hooks,
     actions: actionRegistry(),
     publish: (msg) => void b.publish(msg),
-    dropIfUnrouted: (topic, retain) => b.dropIfUnrouted(topic, retain),
+    dropIfUnrouted: (topic, retain, memo) => b.dropIfUnrouted(topic, retain, memo),
     lookup: (clientid) => {
       const conn = b.sessions.get(clientid)?.conn;
       return conn === undefined ? undefined : { username: conn.username, peerhost: conn.peerHost };

@@ -1,5 +1,6 @@
 import { newMessage, type QoS } from '../../../shared/message.js';
 import { validTopicName } from '../../../shared/topic.js';
+import { newRouteMemo } from '../../router/trie.js';
 import type { ActionType, Selected } from '../contracts.js';
 import { template } from './template.js';
 
@@ -101,6 +102,7 @@ export const republishAction: ActionType = {
     const payload = template(tmpl);
     // the last topic found valid: a template giving the same string again is not rescanned
     let valid: string | undefined;
+    const routes = newRouteMemo();
     return {
       run(selected, envs) {
         const t = topic(selected, envs);
@@ -109,7 +111,7 @@ export const republishAction: ActionType = {
           valid = t;
         }
         // nobody subscribed anywhere and nothing watching: counted, no payload rendered, no message built
-        if (host.dropIfUnrouted(t, retain)) return;
+        if (host.dropIfUnrouted(t, retain, routes)) return;
         const q = (qos === -1 ? (envs.qos ?? 0) : qos) as QoS;
         host.publish(newMessage({ topic: t, payload: encoded(payload(selected, envs)), qos: q, retain, from: String(envs.clientid ?? host.nodeName), fromUsername: undefined }));
       },

@@ -26,42 +26,61 @@ export function template(tmpl: string): Template {
     last = m.index + m[0].length;
   }
   if (last < tmpl.length) parts.push(tmpl.slice(last));
-  if (parts.length === 1 && typeof parts[0] === 'string') {
-    const s = parts[0];
+  // a constant text ('' included) renders the same for every event
+  if (parts.every((p) => typeof p === 'string')) {
+    const s = parts.join('');
     return () => s;
   }
-  if (parts.length === 1) {
-    const path = parts[0] as string[];
-    return (selected, envs) => text(lookup(selected, path) ?? lookup(envs, path));
-  }
-  // the last values and their result: the same values (a publisher's clientid, again and
-  // again) give the very same string, whose hash the router and the topic caches keep
-  const paths = parts.filter((p): p is string[] => typeof p !== 'string');
-  const prev: unknown[] = paths.map(() => undefined);
-  let lastOut: string | undefined;
-  return (selected, envs) => {
-    let same = lastOut !== undefined;
-    for (let i = 0; i < paths.length; i++) {
-      const v = lookup(selected, paths[i]!) ?? lookup(envs, paths[i]!);
-      if (v !== prev[i]) {
-        same = false;
-        prev[i] = v;
-      }
-    }
-    if (same) return lastOut!;
-    let out = '';
-    let k = 0;
-    for (const p of parts) out += typeof p === 'string' ? p : text(prev[k++]);
-    // a value that is an object may change inside: only text and numbers are remembered
-    lastOut = prev.every((v) => typeof v !== 'object' || v === null) ? out : undefined;
-    return out;
-  };
+  return generated(parts);
 }
 
-function lookup(root: Selected, path: string[]): unknown {
-  let v: unknown = root[path[0]!];
-  for (let i = 1; i < path.length && v !== undefined; i++) v = field(v, path[i]!);
-  return v;
+/**
+ * The template as one function generated from its paths (JSON string literals in the code)
+ * with its text parts as data: each reads its fields under constant names, where one shared
+ * walker over path arrays would see every rule's selection shape. Templates with the same
+ * paths in the same places (`a/${clientid}`, `b/${clientid}`) share one generated factory,
+ * so their lookups share what V8 learns of the selections they read. A path is looked up in
+ * the selected data, then (when that finds nothing) in the event's columns; `${a.b}` goes
+ * into a map or a JSON payload (field()).
+ */
+function generated(parts: (string | string[])[]): Template {
+  const paths = parts.filter((p): p is string[] => typeof p !== 'string');
+  const texts = parts.filter((p): p is string => typeof p === 'string');
+  const walk = (root: string, path: string[], v: string) => [`${v} = ${root}[${JSON.stringify(path[0])}];`, ...path.slice(1).map((k) => `if (${v} !== undefined) ${v} = field(${v}, ${JSON.stringify(k)});`)].join(' ');
+  const read = paths.map((p, i) => `let a${i}; ${walk('selected', p, `a${i}`)} if (a${i} === undefined || a${i} === null) { ${walk('envs', p, `a${i}`)} }`).join('\n');
+  let code: string;
+  if (parts.length === 1) code = `return (selected, envs) => { ${read} return text(a0); };`;
+  else {
+    // the last values and their result: the same values (a publisher's clientid, again and
+    // again) give the very same string, whose hash the router and the topic caches keep
+    const same = paths.map((_, i) => `a${i} === p${i}`).join(' && ');
+    const keep = paths.map((_, i) => `p${i} = a${i};`).join(' ');
+    let k = 0;
+    let t = 0;
+    const concat = parts.map((p) => (typeof p === 'string' ? `T[${t++}]` : `text(a${k++})`)).join(' + ');
+    // a value that is an object may change inside: only text and numbers are remembered
+    const plain = paths.map((_, i) => `(typeof a${i} !== 'object' || a${i} === null)`).join(' && ');
+    code = `let ${paths.map((_, i) => `p${i}`).join(', ')}, last;
+      return (selected, envs) => {
+        ${read}
+        if (last !== undefined && ${same}) return last;
+        ${keep}
+        const out = ${concat};
+        last = ${plain} ? out : undefined;
+        return out;
+      };`;
+  }
+  let factory = FACTORIES.get(code);
+  if (factory === undefined) {
+    // rules come and go: a shape no action uses any more is not kept for ever
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+    FACTORIES.set(code, (factory = new Function('field', 'text', 'T', code) as Factory));
+  }
+  return factory(field, text, texts);
 }
+
+type Factory = (f: typeof field, t: typeof text, texts: string[]) => Template;
+const FACTORIES = new Map<string, Factory>();
+const MAX_FACTORIES = 1000;
 
 const text = (v: unknown): string => (v === undefined || v === null ? '' : str(v));

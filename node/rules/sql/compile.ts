@@ -1,8 +1,10 @@
 import { topicMatches } from '../../../shared/topic.js';
-import type { Expr, Field, Statement } from './ast.js';
+import type { Expr, Statement } from './ast.js';
 import { FUNCTIONS } from './functions.js';
 import { filterMatcher } from './topic-match.js';
 import { parseSql, SqlError } from './parser.js';
+import { readsAlias, readsOnly } from './reads.js';
+import { NO_SELECTION, selection, type Eval, type Sel } from './selection.js';
 import { compare, equal, field, index, num, str, truthy, type Value } from './values.js';
 
 /**
@@ -22,15 +24,25 @@ export interface Source {
   envs(): Record<string, Value>;
 }
 
-type Sel = Record<string, Value>;
-type Eval = (src: Source, sel: Sel) => Value;
-
 export interface CompiledSql {
   /** the FROM topic filters */
   from: string[];
-  /** the selected columns, or undefined when WHERE does not pass; throws when evaluating fails */
+  /** the selected columns as a plain object, or undefined when WHERE does not pass; throws when evaluating fails */
   run(src: Source): Sel | undefined;
+  /** the same as a record whose plain column copies are read when read (what actions get: selection.ts) */
+  runLazy(src: Source): Sel | undefined;
+  /**
+   * Set when WHERE (or its absence) depends on nothing of a message but its topic and QoS
+   * and runs before SELECT: WHERE alone, whose answer the engine keeps per topic and QoS
+   * (a message on a topic the rule already judged costs no evaluation); `selectLazy` is
+   * then SELECT alone.
+   */
+  byTopic: ((src: Source) => boolean) | undefined;
+  selectLazy(src: Source): Sel;
 }
+
+/** The columns whose values are the same for every message on one topic at one QoS. */
+const TOPIC_COLUMNS: ReadonlySet<string> = new Set(['topic', 'qos', 'node', 'event']);
 
 export function compileSql(sql: string): CompiledSql {
   return compileStatement(parseSql(sql));
@@ -41,90 +53,25 @@ export function compileStatement(stmt: Statement): CompiledSql {
   const aliases = new Set<string>();
   // (a column selected under its own name, `SELECT qos`, reads the same from either)
   for (const f of stmt.fields) if (f.kind === 'expr' && !(f.expr.kind === 'col' && f.as.length === 1 && f.as[0] === f.expr.name)) aliases.add(f.as[0]!);
-  const select = selection(stmt.fields);
-  const where = stmt.where === undefined ? undefined : compileExpr(stmt.where, aliases);
+  const { plain, lazy } = selection(stmt.fields, (e) => compileExpr(e, undefined));
+  const whereExpr = stmt.where;
+  const where = whereExpr === undefined ? undefined : compileExpr(whereExpr, aliases);
   // a WHERE that reads no alias runs first: an event it refuses costs no selection
-  if (where !== undefined && !readsAlias(stmt.where!, aliases)) {
+  if (where === undefined || !readsAlias(whereExpr!, aliases)) {
+    const passes = where === undefined ? () => true : (src: Source) => truthy(where(src, NO_SELECTION));
     return {
       from: stmt.from,
-      run(src) {
-        if (!truthy(where(src, NO_SELECTION))) return undefined;
-        return select(src);
-      },
+      run: (src) => (passes(src) ? plain(src) : undefined),
+      runLazy: (src) => (passes(src) ? lazy(src) : undefined),
+      byTopic: whereExpr === undefined || readsOnly(whereExpr, TOPIC_COLUMNS) ? passes : undefined,
+      selectLazy: lazy,
     };
   }
-  return {
-    from: stmt.from,
-    run(src) {
-      const sel = select(src);
-      if (where !== undefined && !truthy(where(src, sel))) return undefined;
-      return sel;
-    },
+  const then = (select: (src: Source) => Sel) => (src: Source) => {
+    const sel = select(src);
+    return truthy(where(src, sel)) ? sel : undefined;
   };
-}
-
-/**
- * The SELECT list as one function from the event to the selected columns. The usual list
- * (expressions each under one distinct name) builds an object literal with fixed keys, made
- * once per rule with `new Function` (keys are JSON string literals, values the compiled
- * closures): one allocation of one stable shape per event instead of keyed stores.
- */
-function selection(fields: Field[]): (src: Source) => Sel {
-  const names = fields.map((f) => (f.kind === 'expr' && f.as.length === 1 ? f.as[0]! : undefined));
-  const simple = names.every((n) => n !== undefined && n !== '__proto__') && new Set(names).size === names.length;
-  if (simple) {
-    const fns = fields.map((f) => compileExpr((f as Extract<Field, { kind: 'expr' }>).expr, undefined));
-    const body = names.map((n, i) => `${JSON.stringify(n)}: f[${i}](src, s)`).join(', ');
-    const make = new Function('f', 's', `return (src) => ({ ${body} });`) as (f: Eval[], s: Sel) => (src: Source) => Sel;
-    return make(fns, NO_SELECTION);
-  }
-  const each = fields.map((f) => compileField(f));
-  return (src) => {
-    const sel: Sel = {};
-    for (let i = 0; i < each.length; i++) each[i]!(src, sel);
-    return sel;
-  };
-}
-
-const NO_SELECTION: Sel = Object.freeze({}) as Sel;
-
-/** Whether an expression reads a column of the selection (an alias) rather than of the event. */
-function readsAlias(e: Expr, aliases: Set<string>): boolean {
-  switch (e.kind) {
-    case 'col':
-      return aliases.has(e.name);
-    case 'get':
-    case 'neg':
-    case 'not':
-      return readsAlias(e.of, aliases);
-    case 'index':
-      return readsAlias(e.of, aliases) || readsAlias(e.index, aliases);
-    case 'call':
-      return e.args.some((x) => readsAlias(x, aliases));
-    case 'bin':
-      return readsAlias(e.left, aliases) || readsAlias(e.right, aliases);
-    default:
-      return false;
-  }
-}
-
-function compileField(f: Field): (src: Source, sel: Sel) => void {
-  if (f.kind === 'all') return (src, sel) => void Object.assign(sel, src.all());
-  const e = compileExpr(f.expr, undefined);
-  const path = f.as;
-  if (path.length === 1) {
-    const name = path[0]!;
-    return (src, sel) => void (sel[name] = e(src, sel));
-  }
-  return (src, sel) => {
-    let at = sel;
-    for (let i = 0; i < path.length - 1; i++) {
-      const k = path[i]!;
-      const next = at[k];
-      at = typeof next === 'object' && next !== null ? (next as Sel) : (at[k] = {});
-    }
-    at[path[path.length - 1]!] = e(src, sel);
-  };
+  return { from: stmt.from, run: then(plain), runLazy: then(lazy), byTopic: undefined, selectLazy: lazy };
 }
 
 /** `aliases`: in WHERE, the names read from the selection (undefined in SELECT: all from the event). */

@@ -11,6 +11,8 @@ export interface SqlFunction {
   min: number;
   max: number;
   fn: (...args: Value[]) => Value;
+  /** its value changes with time, not only with its arguments (the clock) */
+  volatile?: boolean;
 }
 
 const f = (min: number, max: number, fn: (...args: Value[]) => Value): SqlFunction => ({ min, max, fn });
@@ -131,8 +133,8 @@ export const FUNCTIONS: Record<string, SqlFunction> = {
   topic_level: f(2, 2, (t, n) => str(t).split('/')[num(n) - 1]),
   topic_match: f(2, 2, (t, filter) => topicMatches(str(filter), str(t))),
   // time
-  now_timestamp: f(0, 1, (unit) => inUnit(Date.now(), unit)),
-  now_rfc3339: f(0, 1, (unit) => rfc3339(Date.now(), unit)),
+  now_timestamp: { ...f(0, 1, (unit) => inUnit(Date.now(), unit)), volatile: true },
+  now_rfc3339: { ...f(0, 1, (unit) => rfc3339(Date.now(), unit)), volatile: true },
   unix_ts_to_rfc3339: f(1, 2, (ts, unit) => rfc3339(num(ts) * (TIME_UNITS[unit === undefined ? 'second' : str(unit)] ?? 1000), unit ?? 'second')),
   rfc3339_to_unix_ts: f(1, 2, (s, unit) => inUnit(Date.parse(str(s)), unit ?? 'second')),
 };

@@ -1,0 +1,51 @@
+import { TopicTrie } from '../router/trie.js';
+
+/**
+ * The message rules of a node by FROM topic filter, and for each topic published on its
+ * plan: the rules a message on it runs, each once however many of its filters match, and
+ * the WHERE verdict of each rule by QoS once known (for the
+ * rules whose WHERE depends only on topic and QoS: CompiledSql.byTopic). A message then
+ * costs one lookup by topic, not a trie walk and a WHERE per rule.
+ */
+export interface TopicPlan<R> {
+  rules: R[];
+  /** by `qos * rules.length + i`: UNKNOWN, PASS or REFUSE for rules[i] */
+  verdicts: Uint8Array;
+}
+
+export const UNKNOWN = 0;
+export const PASS = 1;
+export const REFUSE = 2;
+
+/** Topics whose plans are kept; past this they start over (a flood of distinct topics). */
+const MAX_PLANS = 10_000;
+
+export class TopicPlans<R> {
+  private readonly trie = new TopicTrie<R[]>();
+  private plans = new Map<string, TopicPlan<R>>();
+
+  /** The number of distinct FROM filters. */
+  get size(): number {
+    return this.trie.size;
+  }
+
+  add(filter: string, rule: R): void {
+    const list = this.trie.get(filter);
+    if (list) list.push(rule);
+    else this.trie.set(filter, [rule]);
+    this.plans = new Map();
+  }
+
+  /** The plan of a topic (shared: do not modify but its verdicts). */
+  plan(topic: string): TopicPlan<R> {
+    let p = this.plans.get(topic);
+    if (p === undefined) {
+      // in the order the trie finds them, each at its first filter
+      const rules = [...new Set(this.trie.match(topic).flat())];
+      p = { rules, verdicts: new Uint8Array(rules.length * 3) };
+      if (this.plans.size >= MAX_PLANS) this.plans = new Map();
+      this.plans.set(topic, p);
+    }
+    return p;
+  }
+}

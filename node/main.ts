@@ -14,6 +14,7 @@ import { gatewaySettings, startGateway } from '../gateway/server.js';
 import { parseAutoSubscribe } from './features/auto-subscribe.js';
 import { parseRewriteRules } from './features/rewrite.js';
 import { checkWebHookConfig } from './features/web-hook/settings.js';
+import { startDurableSessions } from './cluster/durable.js';
 
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */
 function clusterServices(cfg: Config, log: Logger): { transport: Transport; store: ClusterStore; mode: string } {
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
     broker.alarmMonitors.watch('transport', 'nats', services.transport);
   }
   await cluster.start();
+  broker.durable = await startDurableSessions(broker, (n) => cluster.isLive(n), cfg, services.mode === 'cluster', log.child({ component: 'durable' }));
   const listeners = await broker.start();
   // standalone, the same process serves the management API over the in-process transport
   const gateway =
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'node stopping');
     await gateway?.close();
     await broker.stop();
+    await broker.durable?.stop();
     await cluster.stop();
     log.info('node stopped');
     process.exit(0);

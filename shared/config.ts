@@ -62,6 +62,11 @@ const options = {
   maxMqueue: { env: 'STARLING_MAX_MQUEUE', kind: 'int', default: 1000, help: 'messages queued per session while offline or congested (0: no limit)' },
   mqueueStoreQos0: { env: 'STARLING_MQUEUE_STORE_QOS0', kind: 'bool', default: true, help: 'queue QoS 0 messages too' },
   sessionExpiryInterval: { env: 'STARLING_SESSION_EXPIRY_INTERVAL', kind: 'int', default: 7200, help: 'session expiry in seconds for MQTT 3.x persistent sessions' },
+  durableSessions: { env: 'STARLING_DURABLE_SESSIONS', kind: 'enum', default: 'auto', values: ['auto', 'on', 'off'], help: 'keep persistent sessions (subscriptions, queued and unacknowledged QoS 1/2 messages, wills) in NATS JetStream, so that a client whose node died resumes on another node (see Durable sessions); auto: on in a cluster when the NATS server has JetStream (nats-server -js), off standalone; on: required (standalone: kept in memory)' },
+  durableReplicas: { env: 'STARLING_DURABLE_REPLICAS', kind: 'int', default: 1, help: 'JetStream replicas of the durable session stream and bucket (3 with a NATS cluster of three)' },
+  durableMaxBytes: { env: 'STARLING_DURABLE_MAX_BYTES', kind: 'int', default: 1073741824, help: 'bytes of messages owed to persistent sessions the stream holds overall; beyond, new copies are refused (counted as delivery.dropped.queue_full, alarm durable_session_store_full) (0: no limit)' },
+  durableMaxMsgs: { env: 'STARLING_DURABLE_MAX_MSGS', kind: 'int', default: 10000000, help: 'messages owed to persistent sessions the stream holds overall, as STARLING_DURABLE_MAX_BYTES (0: no limit); per session it holds STARLING_MAX_MQUEUE plus STARLING_MAX_INFLIGHT' },
+  durableSweepMs: { env: 'STARLING_DURABLE_SWEEP_MS', kind: 'int', default: 5000, help: 'how often a node looks for stored sessions whose node is gone, to expire them and publish their wills (0: never)' },
   outBufferLimit: { env: 'STARLING_OUT_BUFFER_LIMIT', kind: 'int', default: 4194304, help: 'bytes buffered to a socket before the client counts as congested' },
   zone: { env: 'STARLING_ZONE', kind: 'string', default: 'external', help: 'zone name reported for clients' },
 

@@ -66,6 +66,11 @@ export class Cluster implements ClusterHooks {
     this.rpc = new RpcServer(b, this.registry);
   }
 
+  /** whether another node's heartbeat is fresh */
+  isLive(node: string): boolean {
+    return this.membership.isLive(node);
+  }
+
   get hasRemoteRoutes(): boolean {
     return !this.routes.empty;
   }

@@ -107,10 +107,15 @@ export interface ClientSession {
   /** seconds; DISCONNECT may change it */
   expiryInterval: number;
   /** QoS 1/2 messages in flight to the client, by packet identifier */
-  readonly inflight: { readonly size: number; delete(id: number): boolean };
+  readonly inflight: { readonly size: number };
+  /** a message in flight that could not be sent after all */
+  dropInflight(id: number): void;
   /** incoming QoS 2 packet identifiers → time of PUBLISH, until PUBREL */
   readonly awaitingRel: Map<number, number>;
-  addAwaitingRel(id: number, at: number): void;
+  /** resolves once a durable session stored it (undefined otherwise) */
+  addAwaitingRel(id: number, at: number): Promise<void> | undefined;
+  /** PUBREL came or the wait timed out; false when the id was not awaited */
+  deleteAwaitingRel(id: number): boolean;
   puback(id: number): void;
   pubrec(id: number, reasonCode: number): void;
   pubcomp(id: number): void;

@@ -53,7 +53,7 @@ export interface Topology {
  * the others lack), also when that node is started again.
  */
 export async function startCluster(shorts: string[], env: Record<string, string> = {}, perNode: Record<string, Record<string, string>> = {}, topology: Topology = {}): Promise<TestCluster> {
-  const [natsCluster, sentinel] = await Promise.all([topology.natsServers ? startNatsCluster(topology.natsServers) : undefined, topology.sentinel ? startRedisSentinel() : undefined]);
+  const [natsCluster, sentinel] = await Promise.all([topology.natsServers ? startNatsCluster(topology.natsServers, { jetstream: true }) : undefined, topology.sentinel ? startRedisSentinel() : undefined]);
   const [nats, redis] = await Promise.all([natsCluster?.servers[0] ?? startNats(), sentinel?.primary ?? startRedis()]);
   const natsUrl = natsCluster?.url ?? nats.url;
   const redisUrl = sentinel?.url ?? redis.url;

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../../shared/logger.js';
+import type { Message } from '../../../shared/message.js';
+import { decodeMessage } from '../../../shared/cluster/message-codec.js';
+import { SessionJournal } from './journal.js';
+import { decodeOwed, type OwedMessage } from './owed-message.js';
+import type { RecordEntry, SessionRecord, SessionStore } from './store.js';
+import { ExpirySweep } from './expiry-sweep.js';
+import { DurableWriter, type WriterEvents } from './writer.js';
+
+export const NEVER_EXPIRES = 0xffffffff;
+
+/** What durable sessions need of their node. */
+export interface DurableHost extends WriterEvents {
+  readonly nodeName: string;
+  readonly log: Logger;
+  /** whether another node of the cluster is alive */
+  isLive(node: string): boolean;
+  /** whether this node holds the session now */
+  holds(clientid: string): boolean;
+  /** publishes a will of a session whose node is gone */
+  publish(msg: Message): unknown;
+}
+
+/** A stored session read back for a resume. */
+export interface LoadedSession {
+  entry: RecordEntry;
+  /** the messages owed, in store order */
+  messages: { seq: number; owed: OwedMessage }[];
+}
+
+/** Whether a session stopped at `disconnectedAt` has expired by `now`. */
+export function expired(r: SessionRecord, now: number): boolean {
+  return r.disconnectedAt > 0 && r.expiryInterval !== NEVER_EXPIRES && r.disconnectedAt + r.expiryInterval * 1000 <= now;
+}
+
+/** A will as the store keeps it, ready to publish. */
+export function storedWillMessage(r: SessionRecord, now: number): Message | undefined {
+  if (!r.will) return undefined;
+  const m = decodeMessage(Buffer.from(r.will.msg, 'base64'));
+  return { ...m, timestamp: now, expiresAt: r.will.expiry === undefined ? undefined : now + r.will.expiry * 1000 };
+}
+
+/**
+ * Durable sessions (README "Durable sessions"): a persistent session's state kept in the
+ * session store, so that a client whose node died resumes it on any other node. This is the
+ * node's entry point to them: journals for sessions (journal.ts), the batched write path
+ * (writer.ts), loading a session back, discarding one, and the expiry of sessions whose
+ * node is gone (expiry-sweep.ts).
+ */
+export class DurableSessions {
+  readonly writer: DurableWriter;
+  private readonly sweep: ExpirySweep;
+
+  constructor(
+    readonly store: SessionStore,
+    private readonly host: DurableHost,
+    sweepMs: number,
+  ) {
+    this.writer = new DurableWriter(store, host, host.log);
+    this.sweep = new ExpirySweep(store, host, sweepMs);
+  }
+
+  async start(): Promise<void> {
+    await this.store.start();
+    this.sweep.start();
+  }
+
+  async stop(): Promise<void> {
+    this.sweep.stop();
+    this.writer.close();
+    await this.store.close();
+  }
+
+  /** A journal for a session that starts being persistent here (a new incarnation). */
+  journal(clientid: string, describe: (j: SessionJournal) => SessionRecord): SessionJournal {
+    const j: SessionJournal = new SessionJournal(this.writer, clientid, randomBytes(6).toString('hex'), () => describe(j));
+    return j;
+  }
+
+  /** The stored session of a clientid, with its messages (`withMessages`), unless there is none or it expired (then it is discarded). */
+  async load(clientid: string, withMessages: boolean): Promise<LoadedSession | undefined> {
+    const entry = await this.store.get(clientid);
+    if (!entry) return undefined;
+    if (expired(entry.record, Date.now())) {
+      this.discardLoaded({ entry, messages: [] });
+      return undefined;
+    }
+    const messages = withMessages ? (await this.store.messages(clientid, entry.record.gen)).map((m) => ({ seq: m.seq, owed: decodeOwed(m.data) })) : [];
+    return { entry, messages };
+  }
+
+  /** A journal continuing a loaded session's incarnation (its stored messages stay where they are). */
+  resumed(loaded: LoadedSession, describe: (j: SessionJournal) => SessionRecord): SessionJournal {
+    const r = loaded.entry.record;
+    const j: SessionJournal = new SessionJournal(this.writer, r.clientid, r.gen, () => describe(j));
+    return j;
+  }
+
+  /**
+   * The session ended here: its record (unless a newer incarnation wrote it meanwhile) and
+   * its messages go. Not awaited: a new incarnation writes under another gen.
+   */
+  discard(j: SessionJournal): void {
+    j.detached = true;
+    const { clientid, gen } = j;
+    void (async () => {
+      const e = await this.store.get(clientid);
+      if (e && e.record.gen === gen) await this.store.remove(clientid, e.revision);
+      await this.store.purge(clientid, gen);
+    })().catch((err: Error) => this.host.log.warn({ clientid, err: err.message }, 'durable session not removed'));
+  }
+
+  /** A stored session that is not resumed (clean start, or its state came from a live node): it goes, unless rewritten meanwhile. */
+  discardLoaded(loaded: LoadedSession): void {
+    const r = loaded.entry.record;
+    this.store.remove(r.clientid, loaded.entry.revision).catch(() => {});
+    this.dropIncarnation(r.clientid, r.gen);
+  }
+
+  /** An older incarnation's messages go (the session moved on, with its messages, under a new one). */
+  dropIncarnation(clientid: string, gen: string): void {
+    this.store.purge(clientid, gen).catch(() => {});
+  }
+}

@@ -1,0 +1,107 @@
+import type { DurableWriter } from './writer.js';
+import type { OwedMessage } from './owed-message.js';
+import type { SessionRecord } from './store.js';
+
+/** One message a persistent session owes its client, as the store has it. */
+export interface JournalEntry {
+  /** the store's seq: 0 until the store acknowledged it, -1 when the store refused it */
+  seq: number;
+  /** acknowledged by the client (or dropped): the stored copy may go */
+  done: boolean;
+}
+
+/**
+ * A persistent session's side of the durable store: the messages it owes in store order
+ * (the stored copies are trimmed below the oldest one still owed, which is cheaper than a
+ * delete per message and right because a session acknowledges mostly in order), and its
+ * outgoing QoS 2 messages between PUBREC and PUBCOMP. Clean sessions have none.
+ */
+export class SessionJournal {
+  /** owed entries in store order; those before `head` are finished */
+  private entries: JournalEntry[] = [];
+  private head = 0;
+  /** the store holds nothing below this seq (what trim() last asked for) */
+  trimmedTo = 0;
+  /** outgoing QoS 2 packet id → its entry: PUBREC came, PUBREL owed until PUBCOMP */
+  readonly released = new Map<number, JournalEntry>();
+  /** a newer owner (another node, or a discard) has the session: nothing more is written */
+  detached = false;
+
+  constructor(
+    private readonly writer: DurableWriter,
+    readonly clientid: string,
+    readonly gen: string,
+    /** the session's record as it stands now (read when the record is written) */
+    readonly describe: () => SessionRecord,
+  ) {}
+
+  /** A QoS 1/2 message delivered or queued to the session: its copy is stored (the writer batches). */
+  append(o: OwedMessage): JournalEntry {
+    const e: JournalEntry = { seq: 0, done: false };
+    this.entries.push(e);
+    if (!this.detached) this.writer.append(this, e, o);
+    else e.seq = -1;
+    return e;
+  }
+
+  /** A message read back from the store on resume. */
+  restored(seq: number): JournalEntry {
+    const e: JournalEntry = { seq, done: false };
+    this.entries.push(e);
+    return e;
+  }
+
+  /** The client acknowledged it (PUBACK, PUBCOMP) or it was dropped. */
+  done(e: JournalEntry | undefined): void {
+    if (e === undefined || e.done) return;
+    e.done = true;
+    if (!this.detached) this.writer.trimLater(this);
+  }
+
+  /**
+   * PUBREC for a QoS 2 message: the state "PUBREL owed for packet id X" is stored before
+   * PUBREL goes out (the promise), so that a client that delivers on PUBREL is never sent
+   * the message again under another packet id after a crash. The copy stays until PUBCOMP.
+   */
+  release(e: JournalEntry | undefined, id: number): Promise<void> {
+    if (e === undefined || this.detached) return Promise.resolve();
+    this.released.set(id, e);
+    return this.writer.writeRecord(this);
+  }
+
+  /** PUBCOMP: the QoS 2 exchange is over. */
+  completed(id: number, e: JournalEntry | undefined): void {
+    this.done(e);
+    if (this.released.delete(id)) this.changed();
+  }
+
+  /** The session's metadata changed (subscriptions, expiry, connection, awaiting PUBREL): the record is written (batched). */
+  changed(): void {
+    if (!this.detached) void this.writer.writeRecord(this);
+  }
+
+  /** As changed(); resolves once the record is stored. */
+  writeRecord(): Promise<void> {
+    return this.detached ? Promise.resolve() : this.writer.writeRecord(this);
+  }
+
+  /** The seq below which nothing is owed any more (0 when that did not move). */
+  floor(): number {
+    const es = this.entries;
+    let seq = 0;
+    let i = this.head;
+    while (i < es.length && es[i]!.done && es[i]!.seq !== 0) {
+      if (es[i]!.seq > 0) seq = es[i]!.seq + 1;
+      i++;
+    }
+    if (i > this.head) {
+      this.head = i;
+      // compact now and then: the array is not a queue
+      if (this.head > 1024 && this.head * 2 > es.length) {
+        this.entries = es.slice(this.head);
+        this.head = 0;
+      }
+    }
+    return seq;
+  }
+}

@@ -1,0 +1,138 @@
+import type { Logger } from '../../../shared/logger.js';
+import type { JournalEntry, SessionJournal } from './journal.js';
+import { encodeOwed, type OwedMessage } from './owed-message.js';
+import { StoreFullError, type SessionStore } from './store.js';
+
+/** What the writer reports to its node. */
+export interface WriterEvents {
+  /** the store's limits refused a message: counted as a queue_full drop, the alarm raised */
+  full(clientid: string, reason: string): void;
+  /** the store took a message again after refusing some: the alarm is cleared */
+  accepting(): void;
+}
+
+/** trims wait this long, so that one covers many acknowledgements */
+const TRIM_DELAY_MS = 50;
+const RETRY_MS = 250;
+
+/**
+ * The write path to the session store, batched per I/O turn: every copy appended during a
+ * turn is published at once (the store pipelines them) and barrier() resolves when all of
+ * them are stored, so a publisher's acknowledgement waits for one round trip per turn, not
+ * per message. Records are written once per turn per changed session; trims once per
+ * TRIM_DELAY_MS per session. A write that fails for another reason than the limits is
+ * retried until the store takes it: acknowledgements wait rather than lie.
+ */
+export class DurableWriter {
+  /** appends ever made; the broker compares it around a publish to know whether to wait */
+  appends = 0;
+  private batch: Promise<void>[] = [];
+  private sealing: Promise<void> | undefined;
+  private readonly dirty = new Set<SessionJournal>();
+  private recordsWritten: Promise<void> | undefined;
+  private readonly toTrim = new Set<SessionJournal>();
+  private trimTimer: NodeJS.Timeout | undefined;
+  private refusing = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly events: WriterEvents,
+    private readonly log: Logger,
+  ) {}
+
+  append(j: SessionJournal, e: JournalEntry, o: OwedMessage): void {
+    this.appends++;
+    const data = encodeOwed(o);
+    this.batch.push(this.appendOne(j, e, data));
+    this.sealing ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const b = this.batch;
+        this.batch = [];
+        this.sealing = undefined;
+        resolve(Promise.all(b).then(() => undefined));
+      }),
+    );
+  }
+
+  /** Resolves once every copy appended in this I/O turn (and before) is stored. */
+  barrier(): Promise<void> {
+    return this.sealing ?? Promise.resolve();
+  }
+
+  private async appendOne(j: SessionJournal, e: JournalEntry, data: Uint8Array): Promise<void> {
+    for (;;) {
+      try {
+        e.seq = await this.store.append(j.clientid, j.gen, data);
+        if (this.refusing) {
+          this.refusing = false;
+          this.events.accepting();
+        }
+        if (e.done) this.trimLater(j);
+        return;
+      } catch (err) {
+        if (err instanceof StoreFullError) {
+          e.seq = -1;
+          this.refusing = true;
+          this.events.full(j.clientid, err.message);
+          return;
+        }
+        if (this.closed || j.detached) {
+          e.seq = -1;
+          return;
+        }
+        this.log.warn({ clientid: j.clientid, err: (err as Error).message }, 'durable session store append failed; retrying');
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    }
+  }
+
+  /** Writes the session's record (with the others changed in this turn); resolves once stored. */
+  writeRecord(j: SessionJournal): Promise<void> {
+    this.dirty.add(j);
+    this.recordsWritten ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const js = [...this.dirty];
+        this.dirty.clear();
+        this.recordsWritten = undefined;
+        resolve(Promise.all(js.map((x) => this.putRecord(x))).then(() => undefined));
+      }),
+    );
+    return this.recordsWritten;
+  }
+
+  private async putRecord(j: SessionJournal): Promise<void> {
+    for (;;) {
+      if (j.detached || this.closed) return;
+      try {
+        return await this.store.put(j.describe());
+      } catch (err) {
+        this.log.warn({ clientid: j.clientid, err: (err as Error).message }, 'durable session record write failed; retrying');
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    }
+  }
+
+  trimLater(j: SessionJournal): void {
+    this.toTrim.add(j);
+    this.trimTimer ??= setTimeout(() => this.trim(), TRIM_DELAY_MS);
+  }
+
+  private trim(): void {
+    this.trimTimer = undefined;
+    for (const j of this.toTrim) {
+      const floor = j.floor();
+      if (floor <= j.trimmedTo || j.detached) continue;
+      j.trimmedTo = floor;
+      // a failed trim is repeated by the next one, or leaves copies a resume sends again (QoS 1 may repeat)
+      this.store.trim(j.clientid, j.gen, floor).catch((err: Error) => this.log.debug({ clientid: j.clientid, err: err.message }, 'durable session trim failed'));
+    }
+    this.toTrim.clear();
+  }
+
+  /** Stops: what waits is settled, nothing is retried. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.trimTimer);
+  }
+}

@@ -20,7 +20,7 @@ function describe(s: Session, node: string, j: SessionJournal): SessionRecord {
     subscriptions: [...s.subscriptions].map(([topic, o]) => ({ topic, qos: o.qos, nl: o.nl, rap: o.rap, rh: o.rh, ...(o.subId !== undefined ? { subId: o.subId } : {}) })),
     ...(s.storedWill ? { will: s.storedWill } : {}),
     awaitingRel: [...s.awaitingRel.keys()],
-    released: [...j.released].map(([id, e]) => [id, e.seq]),
+    released: j.releasedList(),
   };
 }
 
@@ -52,14 +52,19 @@ export function restoreSession(host: SessionImportHost, durable: DurableSessions
   }
   const now = Date.now();
   for (const id of r.awaitingRel) void s.addAwaitingRel(id, now);
-  const releasedAt = new Map(r.released.map(([id, seq]) => [seq, id]));
+  // a packet id is reused only after PUBCOMP: of two entries with one id, the older is complete
+  const newest = new Map<number, number>();
+  for (const [id, seq] of r.released) if ((newest.get(id) ?? -1) < seq) newest.set(id, seq);
+  const releasedAt = new Map(r.released.map(([id, seq]) => [seq, newest.get(id) === seq ? id : -1]));
   for (const m of loaded.messages) {
     const o = m.owed;
     const rec = j.restored(m.seq);
     const opts: SubOptions | undefined = o.subId === undefined ? undefined : { qos: o.qos, nl: false, rap: false, rh: 0, subId: o.subId, share: undefined };
     const p: Pending = { msg: o.msg, qos: o.qos, retain: o.retain, opts, rec };
     const id = releasedAt.get(m.seq);
-    if (id !== undefined) {
+    if (id === -1) {
+      j.done(rec);
+    } else if (id !== undefined) {
       j.released.set(id, rec);
       s.restoreReleased(id, p);
     } else {

@@ -161,6 +161,7 @@ export class SessionRegistry {
     }
     if (loaded !== undefined && !cleanStart && !opened.present && transfer === null) {
       restoreSession(host, durable, s, loaded, host.nodeName);
+      host.log.info({ clientid: clientId, from: loaded.entry.record.node, messages: loaded.messages.length, subscriptions: loaded.entry.record.subscriptions.length }, 'durable session resumed');
       return { session: s, present: true };
     }
     if (loaded !== undefined) durable.discardLoaded(loaded);

@@ -36,6 +36,7 @@ async function restartN1(): Promise<void> {
  * been stored; it is reported, not counted.
  */
 async function crashMidStream(t: TestContext, qos: QoS, opts: { offline: boolean }): Promise<void> {
+  if (!c.node('n1').proc.alive) await restartN1();
   const topic = uid('dur/stream');
   const clientId = uid('dur-sub');
   const ports = [c.node('n1').mqttPort, c.node('n3').mqttPort];
@@ -52,28 +53,36 @@ async function crashMidStream(t: TestContext, qos: QoS, opts: { offline: boolean
     await pub.publish(topic, `probe-${k}`, { qos: 1 });
     await sleep(50);
   }
-  const stream = startNumberedStream(pub, topic, qos, { count: 400 });
+  let stream = startNumberedStream(pub, topic, qos, { count: 400 });
   await stream.ackedAtLeast(100);
   let later = got;
+  let earlier: number[] = [];
   if (opts.offline) {
-    // the subscriber leaves (its session stays on n1), messages queue for it there, then n1 dies
-    await new Promise<void>((r) => sub.end(true, {}, () => r()));
-    await stream.ackedAtLeast(200);
+    // the subscriber leaves between two messages (its session stays on n1), messages queue
+    // for it there, then n1 dies
+    await stream.stop();
+    earlier = stream.acked;
+    await until(() => check(earlier, got).missing.length === 0, 10_000, 'the first part');
+    await new Promise<void>((r) => sub.end(false, {}, () => r()));
+    stream = startNumberedStream(pub, topic, qos, { from: earlier.length, count: 400 });
+    await stream.ackedAtLeast(100);
   }
   const ackedBefore = stream.acked.length;
   await c.node('n1').kill9();
   await stream.stop();
   const inFlight = stream.acked.slice(ackedBefore);
   if (opts.offline) {
-    const again = await roamingClient([c.node('n3').mqttPort], { clientId }, t);
-    later = arrivals(again, topic);
+    await roamingClient([c.node('n3').mqttPort], { clientId }, t, (again) => (later = arrivals(again, topic)));
   }
+  const acked = [...earlier, ...stream.acked];
   const all = () => (opts.offline ? [...got, ...later] : got);
-  const mustHave = stream.acked.slice(0, ackedBefore);
-  await until(() => check(mustHave, all()).missing.length === 0, 20_000, `every message acknowledged before the kill (missing ${check(mustHave, all()).missing.slice(0, 20).join(',')})`);
+  const mustHave = [...earlier, ...stream.acked.slice(0, ackedBefore)];
+  await until(() => check(mustHave, all()).missing.length === 0, 20_000, 'every message acknowledged before the kill').catch((err: Error) => {
+    throw new Error(`${err.message} (missing ${check(mustHave, all()).missing.slice(0, 20).join(',')})`);
+  });
   // whatever else comes has time to come (a duplicate, for QoS 2)
   await sleep(500);
-  const r = check(stream.acked, all());
+  const r = check(acked, all());
   t.diagnostic(`${ackedBefore} acknowledged before the kill, ${inFlight.length} while it happened; received ${all().length}, ${r.duplicates.length} duplicates; in flight and lost: ${r.missing.join(',') || 'none'}`);
   assert.deepEqual(check(mustHave, all()).missing, []);
   assert.ok(r.missing.every((s) => inFlight.includes(s)), `lost ${r.missing.join(',')}`);

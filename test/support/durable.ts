@@ -16,12 +16,13 @@ export interface NumberedStream {
   stop(): Promise<void>;
 }
 
-export function startNumberedStream(pub: TestClient, topic: string, qos: QoS, opts: { count?: number; everyMs?: number } = {}): NumberedStream {
+export function startNumberedStream(pub: TestClient, topic: string, qos: QoS, opts: { count?: number; everyMs?: number; from?: number } = {}): NumberedStream {
   const acked: number[] = [];
   let running = true;
+  const from = opts.from ?? 0;
   const count = opts.count ?? Infinity;
   const loop = (async () => {
-    for (let seq = 0; running && seq < count; seq++) {
+    for (let seq = from; running && seq < from + count; seq++) {
       try {
         await withTimeout(pub.client.publishAsync(topic, String(seq), { qos }), 20_000, `publish ${seq}`);
         acked.push(seq);
@@ -78,8 +79,10 @@ export function check(acked: number[], got: number[]): { missing: number[]; dupl
  * session 0, so its in-memory QoS 2 state goes along, as a real client's would), as an
  * application with a list of the cluster's nodes does.
  */
-export async function roamingClient(ports: number[], opts: mqtt.IClientOptions, scope: Scope): Promise<MqttClient> {
+export async function roamingClient(ports: number[], opts: mqtt.IClientOptions, scope: Scope, onConnecting?: (c: MqttClient) => void): Promise<MqttClient> {
   const c = mqtt.connect({ servers: ports.map((port) => ({ host: '127.0.0.1', port })), protocolVersion: 4, clean: false, reconnectPeriod: 100, connectTimeout: 5000, ...opts });
+  // what a resumed session is owed comes right behind CONNACK: listeners go on first
+  onConnecting?.(c);
   scope.after(() => new Promise<void>((r) => c.end(true, {}, () => r())));
   await withTimeout(new Promise<void>((resolve, reject) => {
     c.once('connect', () => resolve());

@@ -24,6 +24,13 @@ export class SessionJournal {
   trimmedTo = 0;
   /** outgoing QoS 2 packet id → its entry: PUBREC came, PUBREL owed until PUBCOMP */
   readonly released = new Map<number, JournalEntry>();
+  /**
+   * QoS 2 messages completed (PUBCOMP) whose copy may still be in the store (not trimmed
+   * yet), with their packet id: the record keeps them among the released, so that a resume
+   * before the trim sends PUBREL (which a client answers without delivering) rather than the
+   * message again
+   */
+  readonly completedUntrimmed = new Map<JournalEntry, number>();
   /** a newer owner (another node, or a discard) has the session: nothing more is written */
   detached = false;
 
@@ -71,8 +78,31 @@ export class SessionJournal {
 
   /** PUBCOMP: the QoS 2 exchange is over. */
   completed(id: number, e: JournalEntry | undefined): void {
+    if (this.released.get(id) === e && e !== undefined) {
+      this.released.delete(id);
+      this.completedUntrimmed.set(e, id);
+    }
     this.done(e);
-    if (this.released.delete(id)) this.changed();
+  }
+
+  /** The store dropped the copies below `seq`: completed QoS 2 messages among them leave the record. */
+  trimmed(seq: number): void {
+    let n = 0;
+    for (const e of this.completedUntrimmed.keys()) {
+      if (e.seq > 0 && e.seq < seq) {
+        this.completedUntrimmed.delete(e);
+        n++;
+      }
+    }
+    if (n > 0) this.changed();
+  }
+
+  /** [packet id, seq] of every outgoing QoS 2 message past PUBREC whose copy the store may hold. */
+  releasedList(): [number, number][] {
+    const out: [number, number][] = [];
+    for (const [e, id] of this.completedUntrimmed) out.push([id, e.seq]);
+    for (const [id, e] of this.released) out.push([id, e.seq]);
+    return out;
   }
 
   /** The session's metadata changed (subscriptions, expiry, connection, awaiting PUBREL): the record is written (batched). */

@@ -125,7 +125,10 @@ export class DurableWriter {
       if (floor <= j.trimmedTo || j.detached) continue;
       j.trimmedTo = floor;
       // a failed trim is repeated by the next one, or leaves copies a resume sends again (QoS 1 may repeat)
-      this.store.trim(j.clientid, j.gen, floor).catch((err: Error) => this.log.debug({ clientid: j.clientid, err: err.message }, 'durable session trim failed'));
+      this.store.trim(j.clientid, j.gen, floor).then(
+        () => j.trimmed(floor),
+        (err: Error) => this.log.debug({ clientid: j.clientid, err: err.message }, 'durable session trim failed'),
+      );
     }
     this.toTrim.clear();
   }

@@ -99,3 +99,28 @@ export async function until(pred: () => boolean, timeoutMs: number, what: string
     await sleep(10);
   }
 }
+
+/** What JetStream holds for durable sessions: records and messages, overall and of some clientids. */
+export async function durableState(natsUrl: string, clientids: string[] = []): Promise<{ records: string[]; messages: number; messagesOf: number }> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager, jetstream } = await import('@nats-io/jetstream');
+  const { Kvm } = await import('@nats-io/kv');
+  const { MESSAGES_STREAM, RECORDS_BUCKET, messageSubject, decodeClientId } = await import('../../node/session/durable/keys.js');
+  const nc = await connect({ servers: natsUrl.split(',') });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(MESSAGES_STREAM);
+    let messagesOf = 0;
+    for (const id of clientids) {
+      const subject = messageSubject(id, undefined);
+      const i = await jsm.streams.info(MESSAGES_STREAM, { subjects_filter: subject });
+      messagesOf += Object.values(i.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+    }
+    const kv = await new Kvm(jetstream(nc)).open(RECORDS_BUCKET);
+    const records: string[] = [];
+    for await (const k of await kv.keys()) records.push(decodeClientId(k));
+    return { records, messages: info.state.messages, messagesOf };
+  } finally {
+    await nc.close();
+  }
+}

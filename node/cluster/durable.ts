@@ -2,13 +2,32 @@ import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Broker } from '../broker.js';
 import { metricIndex } from '../metrics/metrics.js';
-import { DurableSessions } from '../session/durable/durable-sessions.js';
+import { DurableSessions, type DurableHost } from '../session/durable/durable-sessions.js';
 import { JetStreamSessionStore } from '../session/durable/jetstream-store.js';
 import { MemorySessionStore } from '../session/durable/memory-store.js';
 
 const M_DROPPED = metricIndex('delivery.dropped');
 const M_DROPPED_QUEUE_FULL = metricIndex('delivery.dropped.queue_full');
 export const STORE_FULL_ALARM = 'durable_session_store_full';
+
+/** What durable sessions need of a broker: its sessions, publishing (wills), the drop counters and the store-full alarm. */
+export function durableHost(b: Broker, isLive: (node: string) => boolean, log: Logger): DurableHost {
+  return {
+    nodeName: b.nodeName,
+    log,
+    isLive,
+    holds: (clientid) => b.sessions.has(clientid),
+    publish: (msg) => b.publish(msg),
+    full(clientid, reason) {
+      b.metrics.inc(M_DROPPED_QUEUE_FULL);
+      b.metrics.inc(M_DROPPED);
+      b.alarms.activate(STORE_FULL_ALARM, { clientid, reason }, 'the durable session store refuses messages: its limits are reached');
+    },
+    accepting() {
+      b.alarms.deactivate(STORE_FULL_ALARM);
+    },
+  };
+}
 
 /**
  * Durable sessions for a node, per STARLING_DURABLE_SESSIONS: on JetStream in a cluster, in
@@ -22,25 +41,7 @@ export async function startDurableSessions(b: Broker, isLive: (node: string) => 
   const store = clustered
     ? new JetStreamSessionStore({ url: cfg.natsUrl!, name: cfg.nodeName, log, replicas: cfg.durableReplicas, maxBytes: cfg.durableMaxBytes, maxMessages: cfg.durableMaxMsgs, perSession })
     : new MemorySessionStore({ perSession, maxMessages: cfg.durableMaxMsgs });
-  const durable = new DurableSessions(
-    store,
-    {
-      nodeName: b.nodeName,
-      log,
-      isLive,
-      holds: (clientid) => b.sessions.has(clientid),
-      publish: (msg) => b.publish(msg),
-      full(clientid, reason) {
-        b.metrics.inc(M_DROPPED_QUEUE_FULL);
-        b.metrics.inc(M_DROPPED);
-        b.alarms.activate(STORE_FULL_ALARM, { clientid, reason }, 'the durable session store refuses messages: its limits are reached');
-      },
-      accepting() {
-        b.alarms.deactivate(STORE_FULL_ALARM);
-      },
-    },
-    cfg.durableSweepMs,
-  );
+  const durable = new DurableSessions(store, durableHost(b, isLive, log), cfg.durableSweepMs);
   try {
     await durable.start();
   } catch (err) {

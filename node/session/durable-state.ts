@@ -53,15 +53,16 @@ export function restoreSession(host: SessionImportHost, durable: DurableSessions
   const now = Date.now();
   for (const id of r.awaitingRel) void s.addAwaitingRel(id, now);
   // a packet id is reused only after PUBCOMP: of two entries with one id, the older is complete
+  const place = (seq: number, idx: number): number => seq * 4096 + idx;
   const newest = new Map<number, number>();
-  for (const [id, seq] of r.released) if ((newest.get(id) ?? -1) < seq) newest.set(id, seq);
-  const releasedAt = new Map(r.released.map(([id, seq]) => [seq, newest.get(id) === seq ? id : -1]));
+  for (const [id, seq, idx] of r.released) if ((newest.get(id) ?? -1) < place(seq, idx)) newest.set(id, place(seq, idx));
+  const releasedAt = new Map(r.released.map(([id, seq, idx]) => [place(seq, idx), newest.get(id) === place(seq, idx) ? id : -1]));
   for (const m of loaded.messages) {
     const o = m.owed;
-    const rec = j.restored(m.seq);
+    const rec = j.restored(m.seq, m.idx);
     const opts: SubOptions | undefined = o.subId === undefined ? undefined : { qos: o.qos, nl: false, rap: false, rh: 0, subId: o.subId, share: undefined };
     const p: Pending = { msg: o.msg, qos: o.qos, retain: o.retain, opts, rec };
-    const id = releasedAt.get(m.seq);
+    const id = releasedAt.get(place(m.seq, m.idx));
     if (id === -1) {
       j.done(rec);
     } else if (id !== undefined) {

@@ -10,7 +10,7 @@ import { durableHost } from '../../node/cluster/durable.js';
 import { DurableSessions } from '../../node/session/durable/durable-sessions.js';
 import { SessionJournal } from '../../node/session/durable/journal.js';
 import { MemorySessionStore } from '../../node/session/durable/memory-store.js';
-import { decodeOwed, encodeOwed } from '../../node/session/durable/owed-message.js';
+import { decodeChunk, decodeOwed, encodeChunk, encodeOwed } from '../../node/session/durable/owed-message.js';
 import { StoreFullError, type SessionRecord } from '../../node/session/durable/store.js';
 import type { DurableWriter } from '../../node/session/durable/writer.js';
 import { newMessage } from '../../shared/message.js';
@@ -58,9 +58,9 @@ test('owed messages round-trip with QoS, retain, subscription identifier and MQT
 test('journal: the trim floor passes only entries acknowledged and stored, in store order', () => {
   const writer = { append() {}, trimLater() {}, writeRecord: () => Promise.resolve() } as unknown as DurableWriter;
   const j = new SessionJournal(writer, 'c', 'g', () => record('c'));
-  const [a, b, c] = [j.restored(10), j.restored(11), j.restored(12)];
+  const [a, b, c] = [j.restored(10, 0), j.restored(11, 0), j.restored(12, 0)];
   j.done(b);
-  assert.equal(j.floor(), 0, 'the oldest is still owed');
+  assert.equal(j.floor(), 10, 'the oldest is still owed: nothing below it goes');
   j.done(a);
   assert.equal(j.floor(), 12);
   const d = j.append({ msg: newMessage({ topic: 't', payload: Buffer.alloc(0), qos: 1, retain: false, from: 'x' }), qos: 1, retain: false, subId: undefined });
@@ -69,6 +69,18 @@ test('journal: the trim floor passes only entries acknowledged and stored, in st
   assert.equal(j.floor(), 13, 'd has no seq yet: the floor stops before it');
   d.seq = 20;
   assert.equal(j.floor(), 21);
+  // copies stored together in one batch go together
+  const [e, f] = [j.restored(30, 0), j.restored(30, 1)];
+  j.done(e);
+  assert.equal(j.floor(), 30, 'half of batch 30 is still owed');
+  j.done(f);
+  assert.equal(j.floor(), 31);
+});
+
+test('a batch of copies round-trips', () => {
+  const m = (p: string) => ({ msg: newMessage({ topic: 't', payload: Buffer.from(p), qos: 1, retain: false, from: 'x' }), qos: 1 as const, retain: false, subId: undefined });
+  const back = decodeChunk(encodeChunk([encodeOwed(m('a')), encodeOwed(m('bc'))]));
+  assert.deepEqual(back.map((o) => o.msg.payload.toString()), ['a', 'bc']);
 });
 
 /** An in-process broker with durable sessions over `store`, every other node counted dead. */
@@ -94,7 +106,8 @@ test('a persistent session stored by one broker resumes on another sharing the s
   for (let i = 0; i < 10; i++) await pub.publish(topic, String(i), { qos: 1 });
   await clean.waitForMessages(10);
   // every PUBACK came after the copy was stored
-  assert.equal((await store.counts()).messages, 10);
+  const stored = (await store.messages(clientId, (await store.get(clientId))!.record.gen)).flatMap((x) => decodeChunk(x.data));
+  assert.equal(stored.length, 10);
   await a.broker.stop(); // a node going away (stopping keeps durable sessions in the store)
   assert.equal((await store.clientids()).length, 1, 'only the persistent session has a record');
   const b = await durableBroker('b@127.0.0.1', store);

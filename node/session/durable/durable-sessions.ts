@@ -3,7 +3,7 @@ import type { Logger } from '../../../shared/logger.js';
 import type { Message } from '../../../shared/message.js';
 import { decodeMessage } from '../../../shared/cluster/message-codec.js';
 import { SessionJournal } from './journal.js';
-import { decodeOwed, type OwedMessage } from './owed-message.js';
+import { decodeChunk, type OwedMessage } from './owed-message.js';
 import type { RecordEntry, SessionRecord, SessionStore } from './store.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { DurableWriter, type WriterEvents } from './writer.js';
@@ -25,8 +25,8 @@ export interface DurableHost extends WriterEvents {
 /** A stored session read back for a resume. */
 export interface LoadedSession {
   entry: RecordEntry;
-  /** the messages owed, in store order */
-  messages: { seq: number; owed: OwedMessage }[];
+  /** the messages owed, in store order, with the seq of their batch and their place in it */
+  messages: { seq: number; idx: number; owed: OwedMessage }[];
 }
 
 /** Whether a session stopped at `disconnectedAt` has expired by `now`. */
@@ -86,7 +86,7 @@ export class DurableSessions {
       this.discardLoaded({ entry, messages: [] });
       return undefined;
     }
-    const messages = withMessages ? (await this.store.messages(clientid, entry.record.gen)).map((m) => ({ seq: m.seq, owed: decodeOwed(m.data) })) : [];
+    const messages = withMessages ? (await this.store.messages(clientid, entry.record.gen)).flatMap((m) => decodeChunk(m.data).map((owed, idx) => ({ seq: m.seq, idx, owed }))) : [];
     return { entry, messages };
   }
 

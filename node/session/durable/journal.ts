@@ -4,8 +4,10 @@ import type { SessionRecord } from './store.js';
 
 /** One message a persistent session owes its client, as the store has it. */
 export interface JournalEntry {
-  /** the store's seq: 0 until the store acknowledged it, -1 when the store refused it */
+  /** the store's seq of the batch holding it: 0 until the store acknowledged it, -1 when the store refused it */
   seq: number;
+  /** its place in that batch */
+  idx: number;
   /** acknowledged by the client (or dropped): the stored copy may go */
   done: boolean;
 }
@@ -44,7 +46,7 @@ export class SessionJournal {
 
   /** A QoS 1/2 message delivered or queued to the session: its copy is stored (the writer batches). */
   append(o: OwedMessage): JournalEntry {
-    const e: JournalEntry = { seq: 0, done: false };
+    const e: JournalEntry = { seq: 0, idx: 0, done: false };
     this.entries.push(e);
     if (!this.detached) this.writer.append(this, e, o);
     else e.seq = -1;
@@ -52,8 +54,8 @@ export class SessionJournal {
   }
 
   /** A message read back from the store on resume. */
-  restored(seq: number): JournalEntry {
-    const e: JournalEntry = { seq, done: false };
+  restored(seq: number, idx: number): JournalEntry {
+    const e: JournalEntry = { seq, idx, done: false };
     this.entries.push(e);
     return e;
   }
@@ -97,11 +99,11 @@ export class SessionJournal {
     if (n > 0) this.changed();
   }
 
-  /** [packet id, seq] of every outgoing QoS 2 message past PUBREC whose copy the store may hold. */
-  releasedList(): [number, number][] {
-    const out: [number, number][] = [];
-    for (const [e, id] of this.completedUntrimmed) out.push([id, e.seq]);
-    for (const [id, e] of this.released) out.push([id, e.seq]);
+  /** [packet id, batch seq, place in it] of every outgoing QoS 2 message past PUBREC whose copy the store may hold. */
+  releasedList(): [number, number, number][] {
+    const out: [number, number, number][] = [];
+    for (const [e, id] of this.completedUntrimmed) out.push([id, e.seq, e.idx]);
+    for (const [id, e] of this.released) out.push([id, e.seq, e.idx]);
     return out;
   }
 
@@ -115,13 +117,13 @@ export class SessionJournal {
     return this.detached ? Promise.resolve() : this.writer.writeRecord(this);
   }
 
-  /** The seq below which nothing is owed any more (0 when that did not move). */
+  /** The seq below which nothing is owed any more (0 when not known). */
   floor(): number {
     const es = this.entries;
-    let seq = 0;
+    let last = 0;
     let i = this.head;
     while (i < es.length && es[i]!.done && es[i]!.seq !== 0) {
-      if (es[i]!.seq > 0) seq = es[i]!.seq + 1;
+      if (es[i]!.seq > 0) last = es[i]!.seq;
       i++;
     }
     if (i > this.head) {
@@ -132,6 +134,9 @@ export class SessionJournal {
         this.head = 0;
       }
     }
-    return seq;
+    // a batch goes once all of it is done: the first entry still owed may share its seq
+    const next = es[i];
+    if (next !== undefined && next.seq > 0) return next.seq;
+    return last > 0 ? last + 1 : 0;
   }
 }

@@ -24,6 +24,34 @@ export function encodeOwed(o: OwedMessage): Uint8Array {
   return buf.subarray(0, end);
 }
 
+/**
+ * The copies one session got in one I/O turn, stored as one stream message (one JetStream
+ * round trip for all of them): u32 length, encoded copy; repeated.
+ */
+export function encodeChunk(copies: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const c of copies) size += 4 + c.length;
+  const out = Buffer.allocUnsafe(size);
+  let p = 0;
+  for (const c of copies) {
+    out.writeUInt32BE(c.length, p);
+    out.set(c, p + 4);
+    p += 4 + c.length;
+  }
+  return out;
+}
+
+export function decodeChunk(data: Uint8Array): OwedMessage[] {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const out: OwedMessage[] = [];
+  for (let p = 0; p + 4 <= buf.length; ) {
+    const len = buf.readUInt32BE(p);
+    out.push(decodeOwed(buf.subarray(p + 4, p + 4 + len)));
+    p += 4 + len;
+  }
+  return out;
+}
+
 export function decodeOwed(data: Uint8Array): OwedMessage {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const f = buf[0]!;

@@ -43,8 +43,8 @@ export interface SessionRecord {
   will?: StoredWill;
   /** incoming QoS 2 packet identifiers awaiting PUBREL [MQTT-4.3.3-10] */
   awaitingRel: number[];
-  /** outgoing QoS 2 messages the client acknowledged with PUBREC: packet id → message seq; PUBREL owed */
-  released: [number, number][];
+  /** outgoing QoS 2 messages the client acknowledged with PUBREC: [packet id, batch seq, place in the batch]; PUBREL owed */
+  released: [number, number, number][];
 }
 
 /** A message owed to a session, in its store order. */

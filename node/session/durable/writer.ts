@@ -1,6 +1,6 @@
 import type { Logger } from '../../../shared/logger.js';
 import type { JournalEntry, SessionJournal } from './journal.js';
-import { encodeOwed, type OwedMessage } from './owed-message.js';
+import { encodeChunk, encodeOwed, type OwedMessage } from './owed-message.js';
 import { StoreFullError, type SessionStore } from './store.js';
 
 /** What the writer reports to its node. */
@@ -13,6 +13,16 @@ export interface WriterEvents {
 
 /** trims wait this long, so that one covers many acknowledgements */
 const TRIM_DELAY_MS = 50;
+/** a batch of one session's copies stays well under NATS's default max_payload (1 MB), and its places fit the record's numbering */
+const CHUNK_BYTES = 256 * 1024;
+const CHUNK_COPIES = 4096;
+
+/** One session's copies of one I/O turn, stored as one stream message. */
+interface Chunk {
+  entries: JournalEntry[];
+  copies: Uint8Array[];
+  bytes: number;
+}
 const RETRY_MS = 250;
 
 /**
@@ -26,7 +36,8 @@ const RETRY_MS = 250;
 export class DurableWriter {
   /** appends ever made; the broker compares it around a publish to know whether to wait */
   appends = 0;
-  private batch: Promise<void>[] = [];
+  /** this turn's copies by session, in order (a session's last chunk is the one being filled) */
+  private chunks = new Map<SessionJournal, Chunk[]>();
   private sealing: Promise<void> | undefined;
   private readonly dirty = new Set<SessionJournal>();
   private recordsWritten: Promise<void> | undefined;
@@ -44,13 +55,22 @@ export class DurableWriter {
   append(j: SessionJournal, e: JournalEntry, o: OwedMessage): void {
     this.appends++;
     const data = encodeOwed(o);
-    this.batch.push(this.appendOne(j, e, data));
+    let list = this.chunks.get(j);
+    if (list === undefined) this.chunks.set(j, (list = []));
+    let c = list[list.length - 1];
+    if (c === undefined || c.bytes + data.length > CHUNK_BYTES || c.copies.length >= CHUNK_COPIES) list.push((c = { entries: [], copies: [], bytes: 0 }));
+    e.idx = c.entries.length;
+    c.entries.push(e);
+    c.copies.push(data);
+    c.bytes += 4 + data.length;
     this.sealing ??= new Promise<void>((resolve) =>
       setImmediate(() => {
-        const b = this.batch;
-        this.batch = [];
+        const chunks = this.chunks;
+        this.chunks = new Map();
         this.sealing = undefined;
-        resolve(Promise.all(b).then(() => undefined));
+        const stored: Promise<void>[] = [];
+        for (const [jj, cs] of chunks) for (const cc of cs) stored.push(this.appendOne(jj, cc.entries, encodeChunk(cc.copies)));
+        resolve(Promise.all(stored).then(() => undefined));
       }),
     );
   }
@@ -60,25 +80,26 @@ export class DurableWriter {
     return this.sealing ?? Promise.resolve();
   }
 
-  private async appendOne(j: SessionJournal, e: JournalEntry, data: Uint8Array): Promise<void> {
+  private async appendOne(j: SessionJournal, entries: JournalEntry[], data: Uint8Array): Promise<void> {
     for (;;) {
       try {
-        e.seq = await this.store.append(j.clientid, j.gen, data);
+        const seq = await this.store.append(j.clientid, j.gen, data);
+        for (const e of entries) e.seq = seq;
         if (this.refusing) {
           this.refusing = false;
           this.events.accepting();
         }
-        if (e.done) this.trimLater(j);
+        if (entries.some((e) => e.done)) this.trimLater(j);
         return;
       } catch (err) {
         if (err instanceof StoreFullError) {
-          e.seq = -1;
+          for (const e of entries) e.seq = -1;
           this.refusing = true;
-          this.events.full(j.clientid, err.message);
+          for (const _ of entries) this.events.full(j.clientid, err.message);
           return;
         }
         if (this.closed || j.detached) {
-          e.seq = -1;
+          for (const e of entries) e.seq = -1;
           return;
         }
         this.log.warn({ clientid: j.clientid, err: (err as Error).message }, 'durable session store append failed; retrying');

@@ -70,8 +70,8 @@ async function drain(ctx: ScenarioContext, port: number): Promise<{ drainRate: n
   return { drainRate: (got / ms) * 1000, drainMs: ms };
 }
 
-async function failover(ctx: ScenarioContext, deadPort: number, deadPid: number, port: number): Promise<{ connackMs: number; resumeMs: number; resumed: number }> {
-  const c = await connect(deadPort, 'bench-failover');
+async function failover(ctx: ScenarioContext, dead: ScenarioContext['brokers'][0], port: number): Promise<{ connackMs: number; resumeMs: number; resumed: number }> {
+  const c = await connect(dead.port, 'bench-failover');
   await c.subscribeAsync('bench/failover', { qos: 1 });
   await end(c);
   const pub = await connect(port, 'bench-failover-pub');
@@ -80,7 +80,9 @@ async function failover(ctx: ScenarioContext, deadPort: number, deadPid: number,
   await publishMany(pub, 'bench/failover', QUEUED);
   await end(pub);
   await new Promise((r) => setTimeout(r, 200));
-  process.kill(deadPid, 'SIGKILL');
+  process.kill(dead.pid, 'SIGKILL');
+  // from its death: a request that reached it while it was dying would wait for its timeout
+  while (dead.exited() === null) await new Promise((r) => setTimeout(r, 1));
   const t0 = performance.now();
   let got = 0;
   let last = 0;
@@ -122,7 +124,7 @@ export const durableSessions: Scenario = {
     const rateOn = on.metrics.rate!;
     const rateOff = off.metrics.rate!;
     const d = await drain(ctx, n1.port);
-    const f = await failover(ctx, n1.port, n1.pid, n3.port);
+    const f = await failover(ctx, n1, n3.port);
     void n2;
     return {
       metrics: { ratio: rateOn / rateOff, rateOn, rateOff, ...d, ...f },

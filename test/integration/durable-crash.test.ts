@@ -5,27 +5,18 @@
  * in order, QoS 2 exactly once.
  */
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
-import { startCluster, type TestCluster } from '../support/cluster.js';
-import { closeAllClients, connectClient, sleep, tcpUrl, uid, type QoS } from '../support/mqtt-clients.js';
+import { test, type TestContext } from 'node:test';
+import { useCluster } from '../support/cluster.js';
+import { connectClient, sleep, tcpUrl, uid, type QoS } from '../support/mqtt-clients.js';
 import { arrivals, check, roamingClient, startNumberedStream, until } from '../support/durable.js';
 
-let c: TestCluster;
-
-before(async () => {
-  c = await startCluster(['n1', 'n2', 'n3']);
-});
-
-after(async () => {
-  await closeAllClients();
-  await c?.stop();
-});
+const cluster = useCluster(['n1', 'n2', 'n3']);
 
 /** n1 again, for the next test (it was killed). */
 async function restartN1(): Promise<void> {
-  await c.node('n1').kill9();
-  c.nodes.delete('n1');
-  await c.startNode('n1');
+  await cluster.c.node('n1').kill9();
+  cluster.c.nodes.delete('n1');
+  await cluster.c.startNode('n1');
 }
 
 /**
@@ -36,14 +27,14 @@ async function restartN1(): Promise<void> {
  * been stored; it is reported, not counted.
  */
 async function crashMidStream(t: TestContext, qos: QoS, opts: { offline: boolean }): Promise<void> {
-  if (!c.node('n1').proc.alive) await restartN1();
+  if (!cluster.c.node('n1').proc.alive) await restartN1();
   const topic = uid('dur/stream');
   const clientId = uid('dur-sub');
-  const ports = [c.node('n1').mqttPort, c.node('n3').mqttPort];
+  const ports = [cluster.c.node('n1').mqttPort, cluster.c.node('n3').mqttPort];
   const sub = await roamingClient(ports, { clientId }, t);
   const got = arrivals(sub, topic);
   await sub.subscribeAsync(topic, { qos });
-  const pub = await connectClient(tcpUrl(c.node('n2').mqttPort), { clientId: uid('dur-pub') }, t);
+  const pub = await connectClient(tcpUrl(cluster.c.node('n2').mqttPort), { clientId: uid('dur-pub') }, t);
   // the route reaches n2 once a probe gets through
   let probes = 0;
   sub.on('message', (tp, payload) => {
@@ -68,11 +59,11 @@ async function crashMidStream(t: TestContext, qos: QoS, opts: { offline: boolean
     await stream.ackedAtLeast(100);
   }
   const ackedBefore = stream.acked.length;
-  await c.node('n1').kill9();
+  await cluster.c.node('n1').kill9();
   await stream.stop();
   const inFlight = stream.acked.slice(ackedBefore);
   if (opts.offline) {
-    await roamingClient([c.node('n3').mqttPort], { clientId }, t, (again) => (later = arrivals(again, topic)));
+    await roamingClient([cluster.c.node('n3').mqttPort], { clientId }, t, (again) => (later = arrivals(again, topic)));
   }
   const acked = [...earlier, ...stream.acked];
   const all = () => (opts.offline ? [...got, ...later] : got);

@@ -115,10 +115,10 @@ export async function startCluster(shorts: string[], env: Record<string, string>
  * A cluster for one test file: started before its tests, stopped after them (MQTT clients
  * of the file closed first). Read `.c` inside the tests.
  */
-export function useCluster(shorts: string[], env: Record<string, string> = {}): { readonly c: TestCluster } {
+export function useCluster(shorts: string[], env: Record<string, string> = {}, topology: Topology = {}): { readonly c: TestCluster } {
   let cluster: TestCluster | undefined;
   before(async () => {
-    cluster = await startCluster(shorts, env);
+    cluster = await startCluster(shorts, env, {}, topology);
   });
   after(async () => {
     await closeAllClients();

@@ -50,6 +50,7 @@ const standaloneHooks: ClusterHooks = {
   onForwardsDrained: (cb) => setImmediate(cb),
   claimSession: async () => null,
   sessionEnded() {},
+  adoptRegistration: async () => true,
   retainedChanged() {},
 };
 
@@ -367,5 +368,10 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   /** Kicks a client off this node (DELETE /api/v4/clients/{clientid}); false when it is not here. */
   kick(clientId: string): boolean {
     return this.registry.kick(clientId);
+  }
+
+  /** Takes on, offline, a durable session whose node died (its record claimed for this node). */
+  adoptSession(clientId: string, deadNode: string): Promise<void> {
+    return this.registry.adoptSession(clientId, deadNode);
   }
 }

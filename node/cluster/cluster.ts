@@ -147,6 +147,10 @@ export class Cluster implements ClusterHooks {
     this.registry.sessionEnded(clientid);
   }
 
+  adoptRegistration(clientid: string, deadNode: string): Promise<boolean> {
+    return this.registry.adoptRegistration(clientid, deadNode);
+  }
+
   retainedChanged(topic: string, msg: Message | undefined): void {
     this.retained.changed(topic, msg);
   }

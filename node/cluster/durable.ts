@@ -18,6 +18,7 @@ export function durableHost(b: Broker, isLive: (node: string) => boolean, log: L
     isLive,
     holds: (clientid) => b.sessions.has(clientid),
     publish: (msg) => b.publish(msg),
+    adopt: (clientid, deadNode) => b.adoptSession(clientid, deadNode),
     full(clientid, reason) {
       b.metrics.inc(M_DROPPED_QUEUE_FULL);
       b.metrics.inc(M_DROPPED);

@@ -97,6 +97,11 @@ export interface ClusterHooks extends RouterEvents {
   claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null>;
   /** A session ended here. */
   sessionEnded(clientid: string): void;
+  /**
+   * Registers a session this node takes on after its node died: false (and the registry as it
+   * was) when a live node registered the clientid meanwhile (its client came back there).
+   */
+  adoptRegistration(clientid: string, deadNode: string): Promise<boolean>;
   /** A retained message was set (or deleted, msg undefined) by a publish on this node. */
   retainedChanged(topic: string, msg: Message | undefined): void;
 }

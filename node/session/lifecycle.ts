@@ -12,7 +12,7 @@ import { RC, type ShutdownReason } from '../protocol/reason-codes.js';
 import type { Router } from '../router/router.js';
 import { Session } from './session.js';
 import { LongTimer } from '../core/long-timer.js';
-import type { DurableSessions, LoadedSession } from './durable/durable-sessions.js';
+import { NEVER_EXPIRES as DURABLE_NEVER, storedWillMessage, type DurableSessions, type LoadedSession } from './durable/durable-sessions.js';
 import { attachJournal, restoreSession, storedWill } from './durable-state.js';
 
 const M_DISCONNECTED = metricIndex('client.disconnected');
@@ -134,16 +134,21 @@ export class SessionRegistry {
   async openClusterSession(conn: Connection, clientId: string, cleanStart: boolean, expiryInterval: number): Promise<{ session: Session; present: boolean }> {
     const host = this.host;
     const cluster = host.cluster;
-    const transfer = await cluster.claimSession(clientId, !cleanStart);
+    let transfer = await cluster.claimSession(clientId, !cleanStart);
     const durable = host.durable;
     let loaded: LoadedSession | undefined;
-    if (durable !== undefined && !this.map.has(clientId)) {
-      // a session whose node died lives on in the store (read even for a clean start, which discards it)
+    // a session whose node died lives on in the store (read even for a clean start, which discards it)
+    for (let attempt = 1; durable !== undefined && !this.map.has(clientId); attempt++) {
       try {
         loaded = await durable.load(clientId, transfer === null && !cleanStart);
+        // claimed for this node; when a survivor adopted it meanwhile, it is taken over from there
+        if (loaded === undefined || cleanStart || transfer !== null || attempt === 3 || (await durable.claim(loaded, host.nodeName, true))) break;
       } catch (err) {
         host.log.warn({ clientid: clientId, err: (err as Error).message }, 'durable session store unavailable at CONNECT');
+        break;
       }
+      await new Promise((r) => setTimeout(r, 100));
+      transfer = await cluster.claimSession(clientId, true);
     }
     if (conn.state === ConnState.Closed) {
       // the client left while we waited: nothing is opened; a claim without a session is released
@@ -172,6 +177,45 @@ export class SessionRegistry {
       return { session: s, present: true };
     }
     return opened;
+  }
+
+  /**
+   * Takes on, offline, a persistent session whose node died and whose client has not come
+   * back (the expiry sweep claimed its record for this node): its subscriptions route here,
+   * messages queue for it, its expiry and delayed will run here; its client connecting
+   * anywhere takes it over as from any live node.
+   */
+  async adoptSession(clientId: string, deadNode: string): Promise<void> {
+    const host = this.host;
+    const durable = host.durable;
+    if (durable === undefined || this.map.has(clientId)) return;
+    if (!(await host.cluster.adoptRegistration(clientId, deadNode))) return;
+    const loaded = await durable.load(clientId, true);
+    if (loaded === undefined || loaded.entry.record.node !== host.nodeName || this.map.has(clientId)) return;
+    const r = loaded.entry.record;
+    const s = new Session(clientId, host);
+    this.map.set(clientId, s);
+    host.metrics.inc(M_SESSION_CREATED);
+    this.sessionCountChanged();
+    s.cleanStart = false;
+    host.stats.persistentChanged(1);
+    s.expiryInterval = r.expiryInterval;
+    s.disconnectedAt = r.disconnectedAt;
+    s.storedWill = r.will;
+    restoreSession(host, durable, s, loaded, host.nodeName);
+    const now = Date.now();
+    if (r.expiryInterval !== DURABLE_NEVER) s.expiryTimer = new LongTimer(() => this.terminateSession(s, 'expired'), Math.max(0, r.disconnectedAt + r.expiryInterval * 1000 - now));
+    if (r.will) {
+      const fire = (): void => {
+        this.willTimers.delete(s);
+        const will = storedWillMessage(r, Date.now());
+        s.storedWill = undefined;
+        s.journal?.changed();
+        if (will) host.publish(will);
+      };
+      this.willTimers.set(s, { timer: new LongTimer(fire, Math.max(0, r.disconnectedAt + r.will.delay * 1000 - now)), fire });
+    }
+    host.log.info({ clientid: clientId, from: deadNode, messages: loaded.messages.length }, 'durable session adopted: its node is gone');
   }
 
   /** A CONNECT was accepted. */

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventually, useCluster } from '../support/cluster.js';
+import { eventually, fullName, useCluster } from '../support/cluster.js';
 import { connectClient, sleep, tcpUrl, uid } from '../support/mqtt-clients.js';
 import { arrivals, check, durableState, roamingClient, startNumberedStream, until } from '../support/durable.js';
 
@@ -91,4 +91,33 @@ test('a session taken over by a live node keeps its durable state there: the new
     throw new Error(`${err.message}: missing ${check(b.acked, later).missing.join(',')}`);
   });
   await ensureUp('n2');
+});
+
+test('a session whose node died is adopted by a survivor: what is published before its client is back is queued for it', async (t) => {
+  await ensureUp('n1');
+  const c = cluster.c;
+  const topic = uid('adopted/t');
+  const clientId = uid('adopted');
+  const first = await connectClient(tcpUrl(c.node('n1').mqttPort), { clientId, clean: false }, t);
+  await first.subscribe(topic, { qos: 1 });
+  await first.end();
+  const pub = await connectClient(tcpUrl(c.node('n3').mqttPort), { clientId: uid('adopted-pub') }, t);
+  await eventually(async () => assert.ok((await c.store.routes()).some((r) => r.filter === topic)), 5000);
+  await sleep(200);
+  const a = startNumberedStream(pub, topic, 1, { count: 30 });
+  await a.stop();
+  await c.node('n1').kill9();
+  // a survivor holds the session now: its subscription routes there
+  await eventually(async () => assert.ok((await c.store.routes()).some((r) => r.filter === topic && r.node !== fullName('n1'))), 15_000);
+  await sleep(200);
+  const b = startNumberedStream(pub, topic, 1, { from: 30, count: 30 });
+  await b.stop();
+  let got: number[] = [];
+  await roamingClient([c.node('n3').mqttPort], { clientId }, t, (cl) => (got = arrivals(cl, topic)));
+  const acked = [...a.acked, ...b.acked];
+  await until(() => check(acked, got).missing.length === 0, 15_000, 'everything, from before and after the death').catch((err: Error) => {
+    throw new Error(`${err.message}: missing ${check(acked, got).missing.join(',')}`);
+  });
+  assert.deepEqual(check(acked, got).outOfOrder, []);
+  await ensureUp('n1');
 });

@@ -20,6 +20,11 @@ export interface DurableHost extends WriterEvents {
   holds(clientid: string): boolean;
   /** publishes a will of a session whose node is gone */
   publish(msg: Message): unknown;
+  /**
+   * Takes on a session whose node died (its record claimed for this node already), offline,
+   * so that its subscriptions route here and messages queue for it until its client is back
+   */
+  adopt(clientid: string, deadNode: string): Promise<void>;
 }
 
 /** A stored session read back for a resume. */
@@ -98,14 +103,31 @@ export class DurableSessions {
   }
 
   /**
+   * Claims a loaded session's record for `node` (conditional on its revision: of a client
+   * resuming and a survivor adopting it at the same moment, one wins). False when it changed.
+   */
+  async claim(loaded: LoadedSession, node: string, connected: boolean): Promise<boolean> {
+    const r = loaded.entry.record;
+    const next = { ...r, node, disconnectedAt: connected ? 0 : r.disconnectedAt || Date.now() };
+    if (!(await this.store.update(next, loaded.entry.revision))) return false;
+    const again = await this.store.get(r.clientid);
+    if (!again || again.record.node !== node) return false;
+    loaded.entry = again;
+    return true;
+  }
+
+  /**
    * The session ended here: its record (unless a newer incarnation wrote it meanwhile) and
    * its messages go. Not awaited: a new incarnation writes under another gen.
    */
   discard(j: SessionJournal): void {
     j.detached = true;
     const { clientid, gen } = j;
+    const self = this.host.nodeName;
     void (async () => {
       const e = await this.store.get(clientid);
+      // another node holding this incarnation now (it resumed it meanwhile) keeps it
+      if (e && e.record.gen === gen && e.record.node !== self) return;
       if (e && e.record.gen === gen) await this.store.remove(clientid, e.revision);
       await this.store.purge(clientid, gen);
     })().catch((err: Error) => this.host.log.warn({ clientid, err: err.message }, 'durable session not removed'));

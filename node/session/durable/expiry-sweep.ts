@@ -5,10 +5,12 @@ import type { SessionStore } from './store.js';
 /**
  * Sessions expire on time even when no node that held them is alive: every node looks at
  * the stored sessions every few seconds, and one whose node is gone (dead, or this node
- * restarted without it) is ended by whichever node gets there first (conditional writes on
- * the record's revision): its disconnect time is set when first seen orphaned, its will is
- * published once its delay has passed [MQTT-3.1.3-9], and it is deleted with its messages
- * once its expiry interval has.
+ * restarted without it) is dealt with by whichever node gets there first (conditional writes
+ * on the record's revision): its disconnect time is set when first seen orphaned; seen so
+ * again, it is adopted (lifecycle.ts adoptSession: held offline, its expiry and will run
+ * there). Without adoption (a node that could not hold it) its will is published once its
+ * delay has passed [MQTT-3.1.3-9] and it is deleted with its messages once its expiry
+ * interval has.
  */
 export class ExpirySweep {
   private timer: NodeJS.Timeout | undefined;
@@ -18,6 +20,8 @@ export class ExpirySweep {
     private readonly store: SessionStore,
     private readonly host: DurableHost,
     private readonly everyMs: number,
+    /** whether orphaned sessions are taken on (else only expired and their wills published) */
+    private readonly adopting = true,
   ) {}
 
   start(): void {
@@ -56,6 +60,12 @@ export class ExpirySweep {
       return;
     }
     const gone = expired(r, now);
+    if (!gone && this.adopting) {
+      // seen orphaned a second time (its client did not come back at once): this node takes it
+      // on, so that its subscriptions route somewhere again (the first to claim it wins)
+      if (await this.store.update({ ...r, node: h.nodeName }, entry.revision)) await h.adopt(clientid, r.node);
+      return;
+    }
     if (r.will && (gone || now >= r.disconnectedAt + r.will.delay * 1000)) {
       const will = storedWillMessage(r, now);
       if (!(await this.store.update({ ...r, will: undefined }, entry.revision))) return;

@@ -85,6 +85,8 @@ export class DurableSessions {
 
   /** The stored session of a clientid, with its messages (`withMessages`), unless there is none or it expired (then it is discarded). */
   async load(clientid: string, withMessages: boolean): Promise<LoadedSession | undefined> {
+    // a CONNECT does not wait for NATS to come back (the client would time out): it starts afresh
+    if (!this.store.connected) throw new Error('the durable session store is unreachable');
     const entry = await this.store.get(clientid);
     if (!entry) return undefined;
     if (expired(entry.record, Date.now())) {

@@ -38,12 +38,32 @@ export class JetStreamSessionStore implements SessionStore {
   private js!: JetStreamClient;
   private jsm!: JetStreamManager;
   private kv!: KV;
+  connected = false;
+  private readonly disconnects: (() => void)[] = [];
 
   constructor(private readonly opts: JetStreamStoreOptions) {}
+
+  onDisconnect(cb: () => void): void {
+    this.disconnects.push(cb);
+  }
+
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        this.opts.log.warn('durable session store disconnected from NATS');
+        for (const cb of this.disconnects) cb();
+      } else if (s.type === 'reconnect') {
+        this.connected = true;
+      }
+    }
+  }
 
   async start(): Promise<void> {
     const o = this.opts;
     this.nc = await connect({ servers: natsServers(o.url), name: `${o.name} sessions`, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 5000, maxPingOut: 2 });
+    this.connected = true;
+    void this.watch(this.nc).catch(() => {});
     this.js = jetstream(this.nc, { timeout: 5000 });
     this.jsm = await jetstreamManager(this.nc, { timeout: 5000 });
     const config = {
@@ -75,6 +95,7 @@ export class JetStreamSessionStore implements SessionStore {
   async close(): Promise<void> {
     const nc = this.nc;
     this.nc = undefined;
+    this.connected = false;
     await nc?.drain().catch(() => nc.close());
   }
 

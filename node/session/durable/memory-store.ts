@@ -15,8 +15,10 @@ export class MemorySessionStore implements SessionStore {
 
   constructor(private readonly limits: { perSession: number; maxMessages: number } = { perSession: 0, maxMessages: 0 }) {}
 
+  readonly connected = true;
   async start(): Promise<void> {}
   async close(): Promise<void> {}
+  onDisconnect(): void {}
 
   private key(clientid: string, gen: string): string {
     return `${clientid}\u0000${gen}`;

@@ -65,6 +65,10 @@ export class StoreFullError extends Error {}
 export interface SessionStore {
   start(): Promise<void>;
   close(): Promise<void>;
+  /** whether the store is reachable now */
+  readonly connected: boolean;
+  /** `cb` runs each time the store becomes unreachable */
+  onDisconnect(cb: () => void): void;
   /** Appends a message for a session incarnation; resolves to its seq once stored (StoreFullError when the limits refuse it). */
   append(clientid: string, gen: string, data: Uint8Array): Promise<number>;
   /** Removes a session incarnation's messages with seq below `seq`. */

@@ -45,12 +45,19 @@ export class DurableWriter {
   private trimTimer: NodeJS.Timeout | undefined;
   private refusing = false;
   private closed = false;
+  /** publishers' acknowledgements waiting for copies being stored: let go when the store goes away */
+  private readonly held = new Set<() => void>();
 
   constructor(
     private readonly store: SessionStore,
     private readonly events: WriterEvents,
     private readonly log: Logger,
-  ) {}
+  ) {
+    store.onDisconnect(() => {
+      for (const release of this.held) release();
+      this.held.clear();
+    });
+  }
 
   append(j: SessionJournal, e: JournalEntry, o: OwedMessage): void {
     this.appends++;
@@ -80,8 +87,33 @@ export class DurableWriter {
     return this.sealing ?? Promise.resolve();
   }
 
-  private async appendOne(j: SessionJournal, entries: JournalEntry[], data: Uint8Array): Promise<void> {
+  /**
+   * Stores one chunk; resolves once it is stored, or at once while the store is unreachable:
+   * local traffic does not stop for NATS (DESIGN: failure), the copy is in this node's memory
+   * as it is without durable sessions, and it is stored once the store is back (retried).
+   */
+  private appendOne(j: SessionJournal, entries: JournalEntry[], data: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const release = (): void => {
+        this.held.delete(release);
+        resolve();
+      };
+      this.held.add(release);
+      void this.storeChunk(j, entries, data, release);
+    });
+  }
+
+  private async storeChunk(j: SessionJournal, entries: JournalEntry[], data: Uint8Array, release: () => void): Promise<void> {
+    try {
+      await this.storeChunkRetrying(j, entries, data, release);
+    } finally {
+      release();
+    }
+  }
+
+  private async storeChunkRetrying(j: SessionJournal, entries: JournalEntry[], data: Uint8Array, release: () => void): Promise<void> {
     for (;;) {
+      if (!this.store.connected) release();
       try {
         const seq = await this.store.append(j.clientid, j.gen, data);
         for (const e of entries) e.seq = seq;

@@ -9,6 +9,7 @@ import { MemorySessionStore } from '../session/durable/memory-store.js';
 const M_DROPPED = metricIndex('delivery.dropped');
 const M_DROPPED_QUEUE_FULL = metricIndex('delivery.dropped.queue_full');
 export const STORE_FULL_ALARM = 'durable_session_store_full';
+const START_ATTEMPTS = 30;
 
 /** What durable sessions need of a broker: its sessions, publishing (wills), the drop counters and the store-full alarm. */
 export function durableHost(b: Broker, isLive: (node: string) => boolean, log: Logger): DurableHost {
@@ -43,13 +44,23 @@ export async function startDurableSessions(b: Broker, isLive: (node: string) => 
     ? new JetStreamSessionStore({ url: cfg.natsUrl!, name: cfg.nodeName, log, replicas: cfg.durableReplicas, maxBytes: cfg.durableMaxBytes, maxMessages: cfg.durableMaxMsgs, perSession })
     : new MemorySessionStore({ perSession, maxMessages: cfg.durableMaxMsgs });
   const durable = new DurableSessions(store, durableHost(b, isLive, log), cfg.durableSweepMs);
-  try {
-    await durable.start();
-  } catch (err) {
-    await durable.stop().catch(() => {});
-    if (cfg.durableSessions === 'on') throw err;
-    log.warn({ err: (err as Error).message }, 'durable sessions off: the NATS server has no JetStream (run nats-server -js)');
-    return undefined;
+  // a JetStream cluster electing its leaders answers late: retried; a server without JetStream says so at once
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await durable.start();
+      break;
+    } catch (err) {
+      await durable.store.close().catch(() => {});
+      const noJetStream = /not enabled|no responders/i.test((err as Error).message);
+      if (!noJetStream && attempt < START_ATTEMPTS) {
+        log.warn({ err: (err as Error).message, attempt }, 'durable session store not ready; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (cfg.durableSessions === 'on') throw err;
+      log.warn({ err: (err as Error).message }, 'durable sessions off: the NATS server has no JetStream (run nats-server -js)');
+      return undefined;
+    }
   }
   log.info({ store: clustered ? 'jetstream' : 'memory', replicas: clustered ? cfg.durableReplicas : undefined }, 'durable sessions on');
   return durable;

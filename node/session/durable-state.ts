@@ -1,4 +1,4 @@
-import type { QoS } from '../../shared/message.js';
+import type { Message, QoS } from '../../shared/message.js';
 import { encodeMessage } from '../../shared/cluster/message-codec.js';
 import type { SubOptions } from '../router/router.js';
 import type { DurableSessions, LoadedSession } from './durable/durable-sessions.js';
@@ -25,7 +25,7 @@ function describe(s: Session, node: string, j: SessionJournal): SessionRecord {
 }
 
 /** A will as a durable session keeps it. */
-export function storedWill(will: import('../../shared/message.js').Message, delay: number, expiry: number | undefined): StoredWill {
+export function storedWill(will: Message, delay: number, expiry: number | undefined): StoredWill {
   return { msg: Buffer.from(encodeMessage(will)).toString('base64'), delay, ...(expiry !== undefined ? { expiry } : {}) };
 }
 

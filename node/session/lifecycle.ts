@@ -12,7 +12,9 @@ import { RC, type ShutdownReason } from '../protocol/reason-codes.js';
 import type { Router } from '../router/router.js';
 import { Session } from './session.js';
 import { LongTimer } from '../core/long-timer.js';
-import { NEVER_EXPIRES as DURABLE_NEVER, storedWillMessage, type DurableSessions, type LoadedSession } from './durable/durable-sessions.js';
+import type { DurableSessions, LoadedSession } from './durable/durable-sessions.js';
+import { storedWillMessage } from './durable/record.js';
+import type { Logger } from '../../shared/logger.js';
 import { attachJournal, restoreSession, storedWill } from './durable-state.js';
 
 const M_DISCONNECTED = metricIndex('client.disconnected');
@@ -35,7 +37,7 @@ export interface RegistryHost extends SessionHost, SessionImportHost {
   readonly cluster: ClusterHooks;
   readonly stopping: boolean;
   readonly nodeName: string;
-  readonly log: import('../../shared/logger.js').Logger;
+  readonly log: Logger;
   /** durable sessions, when on */
   readonly durable: DurableSessions | undefined;
   /** publishes a will */
@@ -204,7 +206,7 @@ export class SessionRegistry {
     s.storedWill = r.will;
     restoreSession(host, durable, s, loaded, host.nodeName);
     const now = Date.now();
-    if (r.expiryInterval !== DURABLE_NEVER) s.expiryTimer = new LongTimer(() => this.terminateSession(s, 'expired'), Math.max(0, r.disconnectedAt + r.expiryInterval * 1000 - now));
+    if (r.expiryInterval !== NEVER_EXPIRES) s.expiryTimer = new LongTimer(() => this.terminateSession(s, 'expired'), Math.max(0, r.disconnectedAt + r.expiryInterval * 1000 - now));
     if (r.will) {
       const fire = (): void => {
         this.willTimers.delete(s);

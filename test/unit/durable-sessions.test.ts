@@ -10,6 +10,7 @@ import { durableHost } from '../../node/cluster/durable.js';
 import { DurableSessions } from '../../node/session/durable/durable-sessions.js';
 import { SessionJournal } from '../../node/session/durable/journal.js';
 import { MemorySessionStore } from '../../node/session/durable/memory-store.js';
+import { expired } from '../../node/session/durable/record.js';
 import { decodeChunk, decodeOwed, encodeChunk, encodeOwed } from '../../node/session/durable/owed-message.js';
 import { StoreFullError, type SessionRecord } from '../../node/session/durable/store.js';
 import type { DurableWriter } from '../../node/session/durable/writer.js';
@@ -122,4 +123,15 @@ test('a persistent session stored by one broker resumes on another sharing the s
   await pub2.publish(topic, 'live', { qos: 1 });
   await back.waitForMessage((m) => m.payload === 'live');
   await back.end();
+});
+
+test('a stored session expires after its interval, every interval up to 0xFFFFFFFE holds, 0xFFFFFFFF never expires', () => {
+  const at = 1_000_000;
+  const r = (expiryInterval: number, disconnectedAt = at): SessionRecord => ({ ...record('c'), expiryInterval, disconnectedAt });
+  assert.equal(expired(r(2), at + 1999), false);
+  assert.equal(expired(r(2), at + 2000), true);
+  assert.equal(expired(r(0xfffffffe), at + 0xfffffffe * 1000 - 1), false);
+  assert.equal(expired(r(2592000), at + 2592000 * 1000 - 1), false, '30 days (beyond a 32-bit timer) holds');
+  assert.equal(expired(r(0xffffffff), Number.MAX_SAFE_INTEGER), false);
+  assert.equal(expired(r(2, 0), at + 10_000), false, 'still connected (its node died with it): the clock has not started');
 });

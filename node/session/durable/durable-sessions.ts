@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../shared/logger.js';
 import type { Message } from '../../../shared/message.js';
-import { decodeMessage } from '../../../shared/cluster/message-codec.js';
 import { SessionJournal } from './journal.js';
 import { decodeChunk, type OwedMessage } from './owed-message.js';
+import { expired } from './record.js';
 import type { RecordEntry, SessionRecord, SessionStore } from './store.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { DurableWriter, type WriterEvents } from './writer.js';
-
-export const NEVER_EXPIRES = 0xffffffff;
 
 /** What durable sessions need of their node. */
 export interface DurableHost extends WriterEvents {
@@ -32,18 +30,6 @@ export interface LoadedSession {
   entry: RecordEntry;
   /** the messages owed, in store order, with the seq of their batch and their place in it */
   messages: { seq: number; idx: number; owed: OwedMessage }[];
-}
-
-/** Whether a session stopped at `disconnectedAt` has expired by `now`. */
-export function expired(r: SessionRecord, now: number): boolean {
-  return r.disconnectedAt > 0 && r.expiryInterval !== NEVER_EXPIRES && r.disconnectedAt + r.expiryInterval * 1000 <= now;
-}
-
-/** A will as the store keeps it, ready to publish. */
-export function storedWillMessage(r: SessionRecord, now: number): Message | undefined {
-  if (!r.will) return undefined;
-  const m = decodeMessage(Buffer.from(r.will.msg, 'base64'));
-  return { ...m, timestamp: now, expiresAt: r.will.expiry === undefined ? undefined : now + r.will.expiry * 1000 };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { DurableHost } from './durable-sessions.js';
-import { expired, storedWillMessage } from './durable-sessions.js';
+import { expired, storedWillMessage } from './record.js';
 import type { SessionStore } from './store.js';
 
 /**

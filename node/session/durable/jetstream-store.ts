@@ -99,9 +99,10 @@ export class JetStreamSessionStore implements SessionStore {
     await nc?.drain().catch(() => nc.close());
   }
 
-  async append(clientid: string, gen: string, data: Uint8Array): Promise<number> {
+  async append(clientid: string, gen: string, data: Uint8Array, id: string): Promise<number> {
     try {
-      return (await this.js.publish(messageSubject(clientid, gen), data)).seq;
+      // the stream's duplicate window (2 minutes) drops a retry of what it has already
+      return (await this.js.publish(messageSubject(clientid, gen), data, { msgID: id })).seq;
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === STREAM_STORE_FAILED) throw new StoreFullError(err.message);
       throw err;

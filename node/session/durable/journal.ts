@@ -35,6 +35,8 @@ export class SessionJournal {
   readonly completedUntrimmed = new Map<JournalEntry, number>();
   /** a newer owner (another node, or a discard) has the session: nothing more is written */
   detached = false;
+  /** the writer's last chunk of this session being stored (the next one waits for it) */
+  storing: Promise<void> | undefined = undefined;
 
   constructor(
     private readonly writer: DurableWriter,

@@ -69,8 +69,12 @@ export interface SessionStore {
   readonly connected: boolean;
   /** `cb` runs each time the store becomes unreachable */
   onDisconnect(cb: () => void): void;
-  /** Appends a message for a session incarnation; resolves to its seq once stored (StoreFullError when the limits refuse it). */
-  append(clientid: string, gen: string, data: Uint8Array): Promise<number>;
+  /**
+   * Appends a message for a session incarnation; resolves to its seq once stored (StoreFullError
+   * when the limits refuse it). `id` names it: a retry of an append that was stored after all
+   * is not stored twice.
+   */
+  append(clientid: string, gen: string, data: Uint8Array, id: string): Promise<number>;
   /** Removes a session incarnation's messages with seq below `seq`. */
   trim(clientid: string, gen: string, seq: number): Promise<void>;
   /** Removes every message of a session (all incarnations when `gen` is undefined). */

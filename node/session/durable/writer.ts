@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../shared/logger.js';
 import type { JournalEntry, SessionJournal } from './journal.js';
 import { encodeChunk, encodeOwed, type OwedMessage } from './owed-message.js';
@@ -47,6 +48,8 @@ export class DurableWriter {
   private closed = false;
   /** publishers' acknowledgements waiting for copies being stored: let go when the store goes away */
   private readonly held = new Set<() => void>();
+  private readonly instance = randomBytes(8).toString('hex');
+  private chunkIds = 0;
 
   constructor(
     private readonly store: SessionStore,
@@ -99,23 +102,31 @@ export class DurableWriter {
         resolve();
       };
       this.held.add(release);
-      void this.storeChunk(j, entries, data, release);
+      // a session's chunks are stored one after the other: a retried one must not land after
+      // its successor (a resume sends them in store order)
+      // unique per process and chunk: a session resumed elsewhere continues its incarnation
+      const id = `${this.instance}.${++this.chunkIds}`;
+      const stored = (j.storing ?? Promise.resolve()).then(() => this.storeChunk(j, entries, data, id, release));
+      j.storing = stored;
+      void stored.then(() => {
+        if (j.storing === stored) j.storing = undefined;
+      });
     });
   }
 
-  private async storeChunk(j: SessionJournal, entries: JournalEntry[], data: Uint8Array, release: () => void): Promise<void> {
+  private async storeChunk(j: SessionJournal, entries: JournalEntry[], data: Uint8Array, id: string, release: () => void): Promise<void> {
     try {
-      await this.storeChunkRetrying(j, entries, data, release);
+      await this.storeChunkRetrying(j, entries, data, id, release);
     } finally {
       release();
     }
   }
 
-  private async storeChunkRetrying(j: SessionJournal, entries: JournalEntry[], data: Uint8Array, release: () => void): Promise<void> {
+  private async storeChunkRetrying(j: SessionJournal, entries: JournalEntry[], data: Uint8Array, id: string, release: () => void): Promise<void> {
     for (;;) {
       if (!this.store.connected) release();
       try {
-        const seq = await this.store.append(j.clientid, j.gen, data);
+        const seq = await this.store.append(j.clientid, j.gen, data, id);
         for (const e of entries) e.seq = seq;
         if (this.refusing) {
           this.refusing = false;

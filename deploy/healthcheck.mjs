@@ -7,6 +7,8 @@
 // every few seconds would show up as a client in the API, the metrics and $SYS events.
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 
 const TIMEOUT_MS = 3000;
 const role = process.argv[2] ?? (safeRead('/proc/1/cmdline').includes('gateway/main.js') ? 'gateway' : 'node');
@@ -26,9 +28,12 @@ function fail(why) {
 
 if (role === 'gateway') {
   const port = process.env.STARLING_API_PORT || '8081';
+  // with a certificate and no HTTPS port of its own, the API port speaks HTTPS; its name is
+  // not 127.0.0.1's, and this checks liveness, not identity
+  const https = process.env.STARLING_API_TLS_CERT && process.env.STARLING_API_TLS_KEY && Number(process.env.STARLING_API_TLS_PORT || -1) < 0;
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
-    if (res.status !== 200) fail(`GET /status answered ${res.status}: ${(await res.text()).trim()}`);
+    const { status, text } = await getStatus(port, Boolean(https));
+    if (status !== 200) fail(`GET /status answered ${status}: ${text.trim()}`);
   } catch (err) {
     fail(`GET /status on port ${port}: ${err.message}`);
   }
@@ -43,4 +48,18 @@ if (role === 'gateway') {
   sock.once('error', (err) => fail(`MQTT port ${port}: ${err.message}`));
 } else {
   fail(`unknown role ${role} (node or gateway)`);
+}
+
+function getStatus(port, https) {
+  return new Promise((resolve, reject) => {
+    const get = https ? httpsGet : httpGet;
+    const req = get({ host: '127.0.0.1', port, path: '/status', timeout: TIMEOUT_MS, rejectUnauthorized: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+  });
 }

@@ -1,12 +1,15 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { ClusterStore } from '../shared/cluster/store.js';
 import type { Logger } from '../shared/logger.js';
 import { CODE } from '../shared/result-codes.js';
-import { appAuth } from './auth.js';
+import { appAuth, sourceOf } from './auth.js';
+import { AuthFailures, type FailureLimits } from './auth-failures.js';
 import { dashboardRouter } from './dashboard.js';
 import type { ClusterClient } from './cluster-client.js';
-import { asApiError } from './api/errors.js';
-import { apiRouter, otherError, sendError, tag } from './api/router.js';
+import { DEFAULT_LIMITS, type RequestLimits } from './api/limits.js';
+import { PolledAnswers } from './api/polled.js';
+import { apiRouter, tag } from './api/router.js';
+import { jsonErrors } from './error-handler.js';
 import { v3Api } from './api/v3/index.js';
 import { v4Api } from './api/v4/index.js';
 import { statusHandler } from './status.js';
@@ -23,6 +26,14 @@ export interface GatewayDeps {
   observe?: (endpoint: string, status: number, seconds: number) => void;
   /** GET /metrics (Prometheus), open unless `auth` (then an API app's credentials, as /api/v4). */
   metrics?: { handler: express.RequestHandler; auth: boolean };
+  /** the lock-out of an address after failed logins (gateway/auth-failures.ts); unset: none */
+  authFailures?: FailureLimits;
+  /** Express's `trust proxy`: whose X-Forwarded-For names the source address */
+  trustProxy?: string;
+  /** how long an API GET that accepts a cached answer (Cache-Control: max-age) may be reused, in ms (STARLING_METRICS_CACHE_MS) */
+  cacheMs?: number;
+  /** API request body and query string sizes (STARLING_API_MAX_BODY, STARLING_API_MAX_QUERY) */
+  limits?: RequestLimits;
 }
 
 /** The endpoint name of a request to a path no resource table has. */
@@ -55,13 +66,24 @@ export function createApp(deps: GatewayDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
 
   if (deps.observe) app.use(observed(deps.observe));
   app.get('/status', tag(STATUS_ENDPOINT), statusHandler(cluster));
-  if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [appAuth(store)] : []), deps.metrics.handler);
+  // one instance for /metrics and every API version: one app cache
+  const failures = deps.authFailures && deps.authFailures.maxFailures > 0 ? new AuthFailures(deps.authFailures) : undefined;
+  const auth = appAuth(store, failures);
+  if (deps.metrics) app.get('/metrics', tag(METRICS_ENDPOINT), ...(deps.metrics.auth ? [auth] : []), deps.metrics.handler);
 
-  const auth = appAuth(store);
-  const router = { cluster, store, log, auth };
+  const router = {
+    cluster,
+    store,
+    log,
+    auth,
+    polled: new PolledAnswers(deps.cacheMs ?? 1000),
+    limits: deps.limits ?? DEFAULT_LIMITS,
+    ...(failures ? { failedLogin: (req: Request) => failures.failed(sourceOf(req)) } : {}),
+  };
   app.use('/api/v4', apiRouter(router, v4Api));
   app.use('/api/v3', apiRouter(router, v3Api));
   // static files only: the dashboard talks to /api/v4 and /metrics like any other client
@@ -72,8 +94,6 @@ export function createApp(deps: GatewayDeps): express.Express {
     res.status(404).json({ code: CODE.NOT_FOUND, message: 'not found' });
   });
 
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    sendError(res, asApiError(err) ?? otherError(err, log));
-  });
+  app.use(jsonErrors(log));
   return app;
 }

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     cfg = loadConfig();
     if (!cfg.natsUrl || !cfg.redisUrl) throw new ConfigError('a gateway needs NATS_URL and REDIS_URL (a standalone node serves its own API: npm start)');
     redisTarget(cfg.redisUrl); // a malformed Sentinel form is a config error
+    gatewaySettings(cfg); // HTTPS needs both files
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`starling: ${err.message}\n`);
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   const store = new RedisStore({ url: cfg.redisUrl, log: log.child({ component: 'redis' }) });
   await Promise.all([transport.start(), store.start()]);
   const gw = await startGateway({ transport, store, log, ...gatewaySettings(cfg) });
-  log.info({ port: gw.port, v3Port: gw.v3Port, dashboardPort: gw.dashboardPort }, 'gateway started');
+  log.info({ port: gw.port, v3Port: gw.v3Port, dashboardPort: gw.dashboardPort, tlsPort: gw.tlsPort, https: gw.https }, 'gateway started');
 
   const shutdown = async (): Promise<void> => {
     await gw.close();

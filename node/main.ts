@@ -5,7 +5,8 @@ import type { ClusterStore } from '../shared/cluster/store.js';
 import { MemoryStore } from '../shared/cluster/memory-store.js';
 import { RedisStore } from '../shared/cluster/redis-store.js';
 import { composeBroker } from './core/compose.js';
-import { MANAGEMENT_MAX_CONNS, managementListener } from './listeners/management.js';
+import { managementListener } from './listeners/management.js';
+import { checkTlsConfig } from './listeners/tls.js';
 import { Cluster } from './cluster/cluster.js';
 import { InProcessTransport } from './cluster/forwarding/in-process.js';
 import { NatsTransport } from './cluster/forwarding/nats-transport.js';
@@ -15,6 +16,7 @@ import { parseAutoSubscribe } from './features/auto-subscribe.js';
 import { parseRewriteRules } from './features/rewrite.js';
 import { checkWebHookConfig } from './features/web-hook/settings.js';
 import { startDurableSessions } from './cluster/durable.js';
+import { parseBytesRateLimit, parsePublishRateLimit } from './protocol/rate-limits.js';
 
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */
 function clusterServices(cfg: Config, log: Logger): { transport: Transport; store: ClusterStore; mode: string } {
@@ -49,6 +51,10 @@ async function main(): Promise<void> {
     parseRewriteRules(cfg.rewriteRules);
     parseAutoSubscribe(cfg.autoSubscribe);
     checkWebHookConfig(cfg);
+    parsePublishRateLimit(cfg.publishRateLimit);
+    parseBytesRateLimit(cfg.bytesRateLimit);
+    gatewaySettings(cfg); // HTTPS needs both files
+    checkTlsConfig(cfg);
     services = clusterServices(cfg, log0);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -82,12 +88,13 @@ async function main(): Promise<void> {
           store: services.store,
           log: log.child({ component: 'gateway' }),
           ...gatewaySettings(cfg),
-          maxConnections: MANAGEMENT_MAX_CONNS,
+          maxConnections: cfg.apiMaxConns,
         })
       : undefined;
   if (gateway) {
-    listeners['http:management'] = gateway.port;
-    broker.otherListeners.push(managementListener(cfg.bind, gateway));
+    listeners[gateway.https ? 'https:management' : 'http:management'] = gateway.port;
+    if (gateway.tlsPort !== undefined) listeners['https:management'] = gateway.tlsPort;
+    broker.otherListeners.push(managementListener(cfg.bind, cfg.apiMaxConns, gateway));
   }
   log.info({ listeners, mode: services.mode }, 'node started');
 

@@ -19,4 +19,6 @@ export const CODE = {
   BAD_QOS: 116,
   /** not an EMQX result code: the body `code` of HTTP 404 answers (unknown path or node) */
   NOT_FOUND: 404,
+  /** not an EMQX result code: the body `code` of HTTP 429 answers (an address locked out after failed logins) */
+  TOO_MANY_REQUESTS: 429,
 } as const;

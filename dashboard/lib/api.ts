@@ -36,8 +36,19 @@ export function nodeIn(message: string): string | undefined {
   return /[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+/.exec(message)?.[0];
 }
 
-async function call<T>(method: string, path: string, body: unknown, auth: string | undefined, renew: boolean): Promise<Answer<T>> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+/**
+ * How a read may be answered. A timer's poll accepts an answer up to `maxAgeS` seconds old
+ * (`Cache-Control: max-age`): the gateway then answers every open dashboard from one
+ * fan-out per cache interval. A read after the operator's own action asks fresh.
+ */
+export interface Read {
+  maxAgeS?: number;
+}
+
+const readHeaders = (read: Read | undefined): Record<string, string> => (read?.maxAgeS ? { 'cache-control': `max-age=${Math.ceil(read.maxAgeS)}` } : {});
+
+async function call<T>(method: string, path: string, body: unknown, auth: string | undefined, renew: boolean, read?: Read): Promise<Answer<T>> {
+  const headers: Record<string, string> = { accept: 'application/json', ...readHeaders(read) };
   if (auth) headers.authorization = auth;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
@@ -68,10 +79,10 @@ async function call<T>(method: string, path: string, body: unknown, auth: string
 }
 
 /** A call with the session's credentials; without a session it fails as a 401 would. */
-export function api<T>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
+export function api<T>(method: string, path: string, body?: unknown, read?: Read): Promise<Answer<T>> {
   const s = currentSession();
   if (!s) return Promise.reject(new ApiFailure(401, -1, 'not logged in'));
-  return call<T>(method, path, body, basicAuth(s), true);
+  return call<T>(method, path, body, basicAuth(s), true, read);
 }
 
 /** Checks credentials before they become the session (GET /api/v4/brokers needs a valid app). */
@@ -83,12 +94,12 @@ export async function checkCredentials(appId: string, secret: string): Promise<v
  * GET /metrics (Prometheus' text): the gateway answers it from its short scrape cache, so
  * any number of open dashboards cost the nodes one scrape per cache interval.
  */
-export async function prometheus(): Promise<string> {
+export async function prometheus(read?: Read): Promise<string> {
   const s = currentSession();
   if (!s) throw new ApiFailure(401, -1, 'not logged in');
   let res: Response;
   try {
-    res = await fetch('../metrics', { headers: { authorization: basicAuth(s) }, cache: 'no-store', credentials: 'omit' });
+    res = await fetch('../metrics', { headers: { authorization: basicAuth(s), ...readHeaders(read) }, cache: 'no-store', credentials: 'omit' });
   } catch (err) {
     throw new ApiFailure(0, -1, `the gateway did not answer: ${(err as Error).message}`);
   }
@@ -101,7 +112,7 @@ export async function prometheus(): Promise<string> {
   return res.text();
 }
 
-export const get = <T>(path: string): Promise<Answer<T>> => api<T>('GET', path);
+export const get = <T>(path: string, read?: Read): Promise<Answer<T>> => api<T>('GET', path, undefined, read);
 
 /** Query string from the set fields only. */
 export function query(params: Record<string, string | number | undefined>): string {

@@ -1,23 +1,53 @@
 // Which nodes are missing. A node that crashed answers 101 until its heartbeat expires, and
 // then simply leaves GET /api/v4/nodes: a table would just be shorter. So the shell
 // remembers every node it has seen in this tab and names those that stopped running.
+// The shell's poll is the tab's one read of GET /api/v4/nodes: the overview shows the same
+// answer (useNodes) rather than asking again on a timer of its own.
 import type { JSX } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
 import { get } from './api.js';
-import { useApi } from './poll.js';
+import { useApi, type Loaded } from './poll.js';
+
+/** How often the shell reads the nodes. */
+export const NODES_POLL_MS = 5000;
+
+/** A row of GET /api/v4/nodes, the fields the dashboard shows. */
+export interface NodeRow {
+  node: string;
+  node_status: string;
+  uptime: string;
+  version: string;
+  memory_used: string;
+  memory_total: string;
+  connections: number;
+}
 
 const seen = new Set<string>();
 
 /** Every node this tab has seen in GET /api/v4/nodes, running or not now. */
 export const seenNodes = (): string[] => [...seen].sort();
 
-interface NodeRow {
-  node: string;
-  node_status: string;
+let latest: Loaded<NodeRow[]> | undefined;
+const readers = new Set<(l: Loaded<NodeRow[]>) => void>();
+
+/** The shell's latest read of the nodes (undefined before its first answer). */
+export function useNodes(): Loaded<NodeRow[]> | undefined {
+  const [nodes, setNodes] = useState(latest);
+  useEffect(() => {
+    readers.add(setNodes);
+    return () => void readers.delete(setNodes);
+  }, []);
+  return nodes;
 }
 
 /** A banner on every page for each node seen before that is now gone or not running. */
 export function NodeWatch(): JSX.Element | null {
-  const nodes = useApi(() => get<NodeRow[]>('/nodes'), 'watch', 5000);
+  const nodes = useApi((read) => get<NodeRow[]>('/nodes', read), 'watch', NODES_POLL_MS);
+  useEffect(() => {
+    if (nodes.loading) return;
+    latest = nodes;
+    for (const r of readers) r(nodes);
+  }, [nodes.answer, nodes.error, nodes.loading]);
   const rows = nodes.answer?.data;
   if (!rows || nodes.error) return null;
   const running = new Set(rows.filter((n) => n.node_status === 'Running').map((n) => n.node));

@@ -1,6 +1,6 @@
 // Reading the API from a view: the answer, the failure, and a reload; optionally polled.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, type Answer } from './api.js';
+import { ApiFailure, type Answer, type Read } from './api.js';
 
 export interface Loaded<T> {
   answer?: Answer<T>;
@@ -9,20 +9,27 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** Calls `load` when `key` changes, and every `everyMs` while the view is shown (and the tab visible). */
-export function useApi<T>(load: () => Promise<Answer<T>>, key: string, everyMs?: number): Loaded<T> {
+/**
+ * Calls `load` when `key` changes, on `reload()`, and every `everyMs` while the view is shown
+ * (and the tab visible). A timer's call passes `load` a Read that accepts an answer up to a
+ * period old (the gateway's shared cache); the others ask fresh, so an action's result shows.
+ */
+export function useApi<T>(load: (read: Read) => Promise<Answer<T>>, key: string, everyMs?: number): Loaded<T> {
   const [answer, setAnswer] = useState<Answer<T> | undefined>(undefined);
   const [error, setError] = useState<ApiFailure | undefined>(undefined);
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
+  const polled = useRef(false);
   const reload = useCallback(() => setTick((t) => t + 1), []);
 
   useEffect(() => {
     let live = true;
+    const read: Read = polled.current && everyMs ? { maxAgeS: everyMs / 1000 } : {};
+    polled.current = false;
     setLoading(true);
-    loadRef.current().then(
+    loadRef.current(read).then(
       (a) => {
         if (!live) return;
         setAnswer(a);
@@ -43,7 +50,9 @@ export function useApi<T>(load: () => Promise<Answer<T>>, key: string, everyMs?:
   useEffect(() => {
     if (!everyMs) return;
     const t = setInterval(() => {
-      if (document.visibilityState === 'visible') reload();
+      if (document.visibilityState !== 'visible') return;
+      polled.current = true;
+      reload();
     }, everyMs);
     return () => clearInterval(t);
   }, [everyMs, reload]);

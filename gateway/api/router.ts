@@ -1,13 +1,13 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request } from 'express';
 import type { ClusterStore } from '../../shared/cluster/store.js';
 import type { Logger } from '../../shared/logger.js';
 import { CODE } from '../../shared/result-codes.js';
 import type { ClusterClient } from '../cluster-client.js';
+import { jsonErrors } from '../error-handler.js';
 import type { Endpoint, Resource } from './endpoint.js';
-import { ApiError, asApiError } from './errors.js';
-
-/** Largest request body accepted (a publish_batch of a few thousand small messages fits). */
-const BODY_LIMIT = '1mb';
+import { ApiError } from './errors.js';
+import { jsonBody, queryLimit, type RequestLimits } from './limits.js';
+import type { PolledAnswers } from './polled.js';
 
 /** Names for the index path, outside the resource tables. */
 export const INDEX_ENDPOINT = 'list_endpoints';
@@ -29,7 +29,15 @@ export interface RouterDeps {
   log: Logger;
   /** Basic auth, one instance for every version (its app cache is shared) */
   auth: express.RequestHandler;
+  /** a password check of an endpoint failed (v3's POST /auth, PUT /change_pwd): counted as a failed login of Basic auth is */
+  failedLogin?: (req: Request) => void;
+  /** the short shared cache of GETs that accept one (Cache-Control: max-age), one for every version */
+  polled: PolledAnswers;
+  limits: RequestLimits;
 }
+
+/** The answers of an endpoint's own password check that refuse a guess. */
+const WRONG_PASSWORD: ReadonlySet<number> = new Set([CODE.BAD_CREDENTIALS, CODE.OLD_PASSWORD_WRONG]);
 
 /** Names the request's endpoint; the first table entry that matches wins, as in routing. */
 export const tag =
@@ -38,21 +46,6 @@ export const tag =
     res.locals.endpoint ??= name;
     next();
   };
-
-/** Writes a failure the way every answer under /api looks: JSON with a result code. */
-export function sendError(res: Response, err: ApiError): void {
-  res.status(err.status).json({ code: err.code, message: err.message });
-}
-
-/** A failure that is not the API's own answer: Express's body parser's, or a bug (500, logged). */
-export function otherError(err: unknown, log: Logger): ApiError {
-  const e = err as { type?: string; status?: number };
-  if (e.type === 'entity.parse.failed') return new ApiError(400, CODE.BAD_JSON, 'request body is not valid JSON');
-  if (e.type === 'entity.too.large') return new ApiError(413, CODE.BAD_PARAM, `request body larger than ${BODY_LIMIT}`);
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return new ApiError(e.status, CODE.BAD_PARAM, (err as Error).message);
-  log.error({ err }, 'API request failed');
-  return new ApiError(500, CODE.UNKNOWN, 'internal error');
-}
 
 /**
  * The router of one API version, mounted at /api/vN: `GET /` lists its endpoints, then each
@@ -69,30 +62,34 @@ export function apiRouter(deps: RouterDeps, v: ApiVersion): express.Router {
   // named before auth, so that a refused request is counted under its endpoint too
   route({ method: 'GET', path: '/' }, tag(v.metricPrefix + INDEX_ENDPOINT));
   for (const e of all) route(e, tag(v.metricPrefix + e.name));
+  api.use(queryLimit(deps.limits.maxQueryBytes));
   api.use(deps.auth);
-  api.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  // no endpoint takes OPTIONS: the JSON 404 of any other method, where Express would answer it in plain text (after auth: a stranger learns nothing)
+  api.use((req, _res, next) => next(req.method === 'OPTIONS' ? new ApiError(404, CODE.NOT_FOUND, 'not found') : undefined));
+  api.use(jsonBody(deps.limits.maxBodyBytes));
 
   api.get('/', (_req, res) => {
     res.json({ code: CODE.OK, data: all.map((e) => v.listed(e)) });
   });
   for (const e of all) {
     route(e, (req, res, next) => {
-      e.handle({
-        params: req.params as Record<string, string>,
-        query: req.query as Record<string, string>,
-        body: req.body,
-        cluster,
-        store,
-        req,
-      }).then(
+      const run = () =>
+        e.handle({
+          params: req.params as Record<string, string>,
+          query: req.query as Record<string, string>,
+          body: req.body,
+          cluster,
+          store,
+          req,
+        });
+      deps.polled.answer(e, req, res, run).then(
         (reply) => res.json({ code: CODE.OK, ...reply }),
         next,
       );
     });
   }
-  api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = asApiError(err) ?? otherError(err, log);
-    sendError(res, v.error ? v.error(e) : e);
-  });
+  api.use(jsonErrors(log, v.error, (e, req) => {
+    if (WRONG_PASSWORD.has(e.code)) deps.failedLogin?.(req);
+  }));
   return api;
 }

@@ -25,6 +25,7 @@ export function exportSession(s: Session): SessionTransfer {
       qos: p.qos,
       retain: p.retain,
       ...(p.opts?.subId !== undefined ? { subId: p.opts.subId } : {}),
+      ...(p.opts?.subIds !== undefined ? { subIds: p.opts.subIds } : {}),
     })),
   };
 }
@@ -37,7 +38,7 @@ export function importSession(b: SessionImportHost, s: Session, t: SessionTransf
     b.subscribe(s, sub.topic, opts);
   }
   for (const m of t.messages) {
-    const opts: SubOptions | undefined = m.subId === undefined ? undefined : { qos: m.qos as QoS, nl: false, rap: false, rh: 0, subId: m.subId, share: undefined };
+    const opts: SubOptions | undefined = m.subId === undefined ? undefined : { qos: m.qos as QoS, nl: false, rap: false, rh: 0, subId: m.subId, subIds: m.subIds, share: undefined };
     s.enqueueTransferred({ msg: decodeMessage(Buffer.from(m.msg, 'base64')), qos: m.qos as QoS, retain: m.retain, opts });
   }
 }

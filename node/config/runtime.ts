@@ -14,6 +14,7 @@ import { thresholdsFault } from '../alarms/monitors.js';
 import type { Broker } from '../broker.js';
 import type { Namespace } from '../features/registry.js';
 import { checkWebHookConfig, webHookSettings } from '../features/web-hook/settings.js';
+import { parseBytesRateLimit, parsePublishRateLimit } from '../protocol/rate-limits.js';
 
 /** The plugin or module whose settings an option is (EMQX 3's `app`); the others are emqx's own. */
 const OWNERS: Partial<Record<ConfigKey, string>> = {
@@ -124,6 +125,15 @@ const webHook: Applier = {
   },
 };
 
+/** Read when a client connects: clients connecting after the change get the new limit. */
+const rateLimits: Applier = {
+  check: (_b, next) => {
+    parsePublishRateLimit(next.publishRateLimit);
+    parseBytesRateLimit(next.bytesRateLimit);
+  },
+  apply: () => undefined,
+};
+
 /** The options that can change at runtime, each with how it is put in force. */
 const RUNTIME: Partial<Record<ConfigKey, Applier>> = {
   // read when a session is created: new sessions get the new limits
@@ -132,6 +142,8 @@ const RUNTIME: Partial<Record<ConfigKey, Applier>> = {
   // read by the once-a-second sweep
   keepaliveBackoff: readLive,
   retryIntervalMs: readLive,
+  publishRateLimit: rateLimits,
+  bytesRateLimit: rateLimits,
   allowAnonymous: anonymous,
   aclNoMatch,
   alarmSysmemHighWatermark: alarms,

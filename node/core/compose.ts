@@ -51,7 +51,7 @@ export function composeBroker(cfg: Config, log: Logger, hooks: Hooks = new Hooks
     rules: (b) => ruleEngine(b, log.child({ component: 'rules' })),
   });
   broker.features.register(catalog(broker));
-  const accept: Accept = (socket, listener, peerHost, peerPort) => new Connection(broker, socket, listener, peerHost, peerPort);
+  const accept: Accept = (socket, listener, peerHost, peerPort, certUsername) => new Connection(broker, socket, listener, peerHost, peerPort, certUsername);
   broker.listeners.push(...configuredListeners(cfg, accept));
   return broker;
 }

@@ -149,7 +149,8 @@ export interface ConnListener {
 }
 
 /** How a listener hands over a new transport stream (wired in node/core/compose.ts). */
-export type Accept = (socket: Duplex, listener: ConnListener, peerHost: string, peerPort: number) => ListenedConnection;
+/** `certUsername`: the username a verified client certificate gives (STARLING_TLS_PEER_CERT_AS_USERNAME) */
+export type Accept = (socket: Duplex, listener: ConnListener, peerHost: string, peerPort: number, certUsername?: string) => ListenedConnection;
 
 /** What a connection needs of its node. */
 export interface ConnectionHost {
@@ -203,6 +204,8 @@ export interface ClientConnection extends AclSubject, ListenedConnection {
   readonly lastRecv: number;
   readonly peerHost: string;
   readonly peerPort: number;
+  /** the username its TLS client certificate gives (peer_cert_as_username): it replaces CONNECT's */
+  readonly certUsername: string | undefined;
   readonly listener: ConnListener;
   clientReceiveMax: number;
   clientMaxPacketSize: number;

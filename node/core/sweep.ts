@@ -7,15 +7,21 @@ import { metricIndex } from '../metrics/metrics.js';
 const M_QOS2_EXPIRED = metricIndex('messages.qos2.expired');
 
 /**
- * Once a second: keepalive [MQTT-3.1.2-24], CONNECT idle timeout, MQTT 3.x retries and
- * QoS 2 await-rel expiry, in one pass instead of a timer per connection.
+ * Once a second: keepalive [MQTT-3.1.2-24], send timeout, CONNECT idle timeout, MQTT 3.x
+ * retries, QoS 2 await-rel expiry and the connection rate limits' bookkeeping, in one
+ * pass instead of a timer per connection.
  */
 export function sweep(cfg: Config, connections: Iterable<Connection>, listeners: readonly Listener[], now: number): void {
   for (const conn of connections) {
     const info = conn.info!;
-    if (info.keepalive > 0 && now - conn.lastRecv > info.keepalive * 1000 * cfg.keepaliveBackoff) {
+    // a client whose reading is paused by the publish rate limit is not silent: its PINGREQs wait unread
+    if (info.keepalive > 0 && !conn.rateLimited && now - conn.lastRecv > info.keepalive * 1000 * cfg.keepaliveBackoff) {
       conn.sendDisconnect(RC.KEEP_ALIVE_TIMEOUT);
       conn.close('keepalive_timeout');
+      continue;
+    }
+    if (cfg.sendTimeoutMs > 0 && conn.sendTimedOut(now, cfg.sendTimeoutMs)) {
+      conn.close('send_timeout');
       continue;
     }
     const s = conn.session!;
@@ -30,5 +36,6 @@ export function sweep(cfg: Config, connections: Iterable<Connection>, listeners:
   }
   for (const l of listeners) {
     for (const conn of l.unconnected) if (now - conn.openedAt > cfg.idleTimeoutMs) conn.close('idle_timeout');
+    l.prune(now);
   }
 }

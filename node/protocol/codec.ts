@@ -46,7 +46,29 @@ function makeParser(): mqttPacket.Parser {
   const p = mqttPacket.parser({});
   p.on('packet', (pkt: Packet) => (result.packet = pkt));
   p.on('error', (err: Error) => (result.error = err));
+  checkStrings(p);
   return p;
+}
+
+type ParserInternals = { _parseString(): string | null; _list: { slice(start: number, end: number): Buffer }; _pos: number };
+
+/**
+ * mqtt-packet decodes every UTF-8 string (client id, username, will topic, filters,
+ * properties...) with Buffer#toString, which turns ill-formed UTF-8 into U+FFFD and keeps
+ * U+0000: either makes the packet malformed [MQTT-1.5.4-1, MQTT-1.5.4-2]. Each string it
+ * reads is checked; only one holding U+FFFD needs its bytes looked at again.
+ */
+function checkStrings(p: mqttPacket.Parser): void {
+  const q = p as unknown as ParserInternals;
+  const parseString = q._parseString;
+  q._parseString = function (this: ParserInternals): string | null {
+    const start = this._pos + 2; // after the length
+    const s = parseString.call(this);
+    if (s === null) return s;
+    if (s.includes('\u0000')) throw new MalformedPacketError('String holds U+0000');
+    if (s.includes('\ufffd') && !isUtf8(this._list.slice(start, this._pos))) throw new MalformedPacketError('String is not well-formed UTF-8');
+    return s;
+  };
 }
 
 const parser = makeParser();

@@ -6,6 +6,8 @@ import { metricIndex } from '../metrics/metrics.js';
 import { FRAME_INCOMPLETE, FRAME_MALFORMED, MalformedPacketError, decodePacket, parsePublish, readFrame } from './codec.js';
 import { handlePacket, handlePublish } from './handlers/index.js';
 import { OutboundConnection } from './outbound.js';
+import { bucketFor, parseBytesRateLimit, parsePublishRateLimit } from './rate-limits.js';
+import type { TokenBucket } from '../core/token-bucket.js';
 import { RC, type ShutdownReason } from './reason-codes.js';
 
 export { ConnState, type ConnectInfo } from '../core/ports.js';
@@ -70,6 +72,10 @@ export class Connection extends OutboundConnection implements AclSubject, Client
   /** reading is paused by throttle(): until the timer, or the drain callback registered (one at a time) */
   private throttled: NodeJS.Timeout | undefined = undefined;
   private drainAwaited = false;
+  /** the rate limits (STARLING_PUBLISH_RATE_LIMIT, STARLING_BYTES_RATE_LIMIT), and reading paused until a bucket refills */
+  private publishLimit: TokenBucket | undefined = undefined;
+  private bytesLimit: TokenBucket | undefined;
+  private rateWait: NodeJS.Timeout | undefined = undefined;
   // the last topic this client published to (see TopicCache)
   topicBytes: Buffer | undefined = undefined;
   topic = '';
@@ -81,8 +87,10 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     readonly listener: ConnListener,
     readonly peerHost: string,
     readonly peerPort: number,
+    readonly certUsername: string | undefined = undefined,
   ) {
     super(broker, socket);
+    this.bytesLimit = bucketFor(parseBytesRateLimit(broker.cfg.bytesRateLimit), this.openedAt);
     (socket as Duplex & { [CONN]?: Connection })[CONN] = this;
     socket.on('data', onSocketData);
     socket.on('error', onSocketClosed);
@@ -114,19 +122,21 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     this.recvCnt++;
     this.broker.metrics.inc(M_BYTES_RECEIVED, chunk.length);
     this.lastRecv = Date.now();
+    // over the bytes limit, this chunk waits too: it is handled once the bucket has refilled
+    if (this.bytesLimit !== undefined) this.pauseFor(this.bytesLimit.take(this.lastRecv, chunk.length));
     let buf = chunk;
     if (this.rest) {
       // a packet spans chunks: collect until it is whole, then join once
       this.rest.push(chunk);
       this.restBytes += chunk.length;
-      if (this.held) return;
+      if (this.held || this.rateWait !== undefined) return;
       const need = this.neededBytes(this.rest[0]!.length >= 5 ? this.rest[0]! : Buffer.concat(this.rest));
       if (need > this.broker.cfg.maxPacketSize) return this.protocolError(RC.PACKET_TOO_LARGE, 'frame_too_large');
       if (need > 0 && this.restBytes < need) return;
       buf = Buffer.concat(this.rest, this.restBytes);
       this.rest = undefined;
       this.restBytes = 0;
-    } else if (this.held) {
+    } else if (this.held || this.rateWait !== undefined) {
       this.rest = [chunk];
       this.restBytes = chunk.length;
       return;
@@ -149,7 +159,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
       this.onFrame(buf, off, hl, frame.length);
       if ((this.state as ConnState) === ConnState.Closed) return;
       off += total;
-      if (this.held) break;
+      if (this.held || this.rateWait !== undefined) break;
     }
     if (off < buf.length) {
       this.rest = [buf.subarray(off)];
@@ -170,7 +180,32 @@ export class Connection extends OutboundConnection implements AclSubject, Client
   release(): void {
     if (!this.held) return;
     this.held = false;
-    if (this.state === ConnState.Closed) return;
+    this.continueReading();
+  }
+
+  /** Whether reading is paused by the publish rate limit (keepalive does not count the pause). */
+  get rateLimited(): boolean {
+    return this.rateWait !== undefined;
+  }
+
+  /**
+   * A bucket of the rate limits is empty: nothing more is read (not even what is buffered
+   * already) for `wait` ms, until it has refilled: back-pressure on the client, as EMQX
+   * pauses the socket, and nothing is lost.
+   */
+  private pauseFor(wait: number): void {
+    if (wait === 0 || this.rateWait !== undefined) return;
+    this.socket.pause();
+    this.rateWait = setTimeout(() => {
+      this.rateWait = undefined;
+      this.lastRecv = Date.now();
+      this.continueReading();
+    }, wait);
+  }
+
+  /** Reads again unless something still holds it back, handling what was kept meanwhile. */
+  private continueReading(): void {
+    if (this.state === ConnState.Closed || this.held || this.rateWait !== undefined) return;
     if (this.throttled === undefined) this.socket.resume();
     if (this.rest) {
       const buf = Buffer.concat(this.rest, this.restBytes);
@@ -204,7 +239,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     if (this.state === ConnState.Closed) return;
     // the pause was ours, not the client's silence
     this.lastRecv = Date.now();
-    if (!this.held) this.socket.resume();
+    if (!this.held && this.rateWait === undefined) this.socket.resume();
   }
 
   /** Bytes needed for the packet at the start of `buf`, or 0 when its header is still incomplete. */
@@ -220,6 +255,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     try {
       if (this.state === ConnState.Connected) {
         if (type === 3) {
+          if (this.publishLimit !== undefined) this.pauseFor(this.publishLimit.take(this.lastRecv));
           const pkt = parsePublish(buf, off, hl, rl, this.version === 5, this);
           if (pkt) return handlePublish(this, pkt);
         } else if (type === 12) {
@@ -282,6 +318,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
     this.state = ConnState.Closed;
     this.pending = undefined;
     this.rest = undefined;
+    if (this.rateWait !== undefined) clearTimeout(this.rateWait);
     if (!this.socket.destroyed && this.closeReason === undefined) this.socket.destroy();
     this.broker.connectionClosed(this, this.closeReason ?? 'tcp_closed', wasConnected);
   }
@@ -290,6 +327,7 @@ export class Connection extends OutboundConnection implements AclSubject, Client
   accept(info: ConnectInfo): void {
     this.info = info;
     this.state = ConnState.Connected;
+    this.publishLimit = bucketFor(parsePublishRateLimit(this.broker.cfg.publishRateLimit), Date.now());
     this.listener.connected(this);
   }
 }

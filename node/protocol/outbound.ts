@@ -91,7 +91,9 @@ export abstract class OutboundConnection extends Outbox {
       // [MQTT-3.3.2-6] the interval sent is what remains of it
       properties.messageExpiryInterval = Math.max(1, Math.ceil((msg.expiresAt - Date.now()) / 1000));
     }
-    if (opts?.subId !== undefined) properties.subscriptionIdentifier = opts.subId;
+    // [MQTT-3.3.4-4] one copy for overlapping subscriptions carries all their identifiers
+    if (opts?.subIds !== undefined) properties.subscriptionIdentifier = opts.subIds;
+    else if (opts?.subId !== undefined) properties.subscriptionIdentifier = opts.subId;
     let topic = msg.topic;
     if (this.clientTopicAliasMax > 0 && !dup) {
       this.outAliases ??= new Map();

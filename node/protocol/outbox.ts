@@ -45,6 +45,8 @@ export abstract class Outbox {
   sendPkt = 0;
   protected pending: Buffer[] | undefined = undefined;
   protected pendingBytes = 0;
+  /** when the once-a-second check first found the client congested (0: it was not) */
+  private congestedSince = 0;
   /** acknowledgements waiting for forwarded messages to reach the nodes they went to, in order */
   private ackChain: Promise<void> | undefined = undefined;
   /** the last link of ackChain, still open for acknowledgements waiting on the same flush */
@@ -100,6 +102,20 @@ export abstract class Outbox {
   /** Whether the socket is backed up past the configured limit (the client reads too slowly). */
   congested(): boolean {
     return this.pendingBytes + this.socket.writableLength > this.broker.cfg.outBufferLimit;
+  }
+
+  /**
+   * Once a second: whether the client has been congested for `timeoutMs` without a break
+   * (nothing is written to a congested client but acknowledgements, so one that reads at
+   * all is soon below the limit again: one that stays above it does not read).
+   */
+  sendTimedOut(now: number, timeoutMs: number): boolean {
+    if (!this.congested()) {
+      this.congestedSince = 0;
+      return false;
+    }
+    if (this.congestedSince === 0) this.congestedSince = now;
+    return now - this.congestedSince >= timeoutMs;
   }
 
   /**

@@ -82,5 +82,7 @@ export type ShutdownReason =
   | 'not_authorized'
   | 'banned'
   | 'max_conns'
+  | 'conn_rate_limit'
   | 'shutdown'
-  | 'send_error';
+  | 'send_error'
+  | 'send_timeout';

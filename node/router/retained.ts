@@ -68,43 +68,62 @@ export class RetainedStore {
     return true;
   }
 
-  /** Retained messages whose topic matches a filter (none while the retainer is unloaded); expired ones are dropped on the way. */
+  /**
+   * Retained messages whose topic matches a filter (none while the retainer is unloaded);
+   * expired ones are dropped on the way. Walked with a stack of its own rather than by
+   * recursion: topics and filters may have 32,768 levels, deeper than the call stack goes.
+   */
   match(filter: string, now = Date.now()): Message[] {
     const out: Message[] = [];
     if (!this.enabled) return out;
-    this.walk(this.root, filter.split('/'), 0, out, now);
+    const levels = filter.split('/');
+    // (node, level index); children are pushed in reverse so they are visited in order
+    const stack: [RNode, number][] = [[this.root, 0]];
+    while (stack.length > 0) {
+      const [node, i] = stack.pop()!;
+      if (i === levels.length) {
+        if (node.msg) this.push(node.msg, out, now);
+        continue;
+      }
+      const level = levels[i]!;
+      if (level === '#') {
+        this.collect(node, out, now, i === 0);
+        continue;
+      }
+      if (!node.children) continue;
+      if (level === '+') {
+        const children = [...node.children];
+        for (let k = children.length - 1; k >= 0; k--) {
+          const [name, child] = children[k]!;
+          if (i === 0 && name.startsWith('$')) continue; // [MQTT-4.7.2-1]
+          stack.push([child, i + 1]);
+        }
+      } else {
+        const child = node.children.get(level);
+        if (child) stack.push([child, i + 1]);
+      }
+    }
     return out;
   }
 
-  private walk(node: RNode, levels: string[], i: number, out: Message[], now: number): void {
-    if (i === levels.length) {
-      if (node.msg) this.push(node.msg, out, now);
-      return;
-    }
-    const level = levels[i]!;
-    if (level === '#') {
-      this.collect(node, out, now, i === 0);
-      return;
-    }
-    if (!node.children) return;
-    if (level === '+') {
-      for (const [name, child] of node.children) {
-        if (i === 0 && name.startsWith('$')) continue; // [MQTT-4.7.2-1]
-        this.walk(child, levels, i + 1, out, now);
+  /** `#` at this point: the node itself (the parent level) and every descendant, in order. */
+  private collect(top: RNode, out: Message[], now: number, atRoot: boolean): void {
+    if (top.msg && !atRoot) this.push(top.msg, out, now);
+    const stack: RNode[] = [];
+    const pushChildren = (node: RNode, skipDollar: boolean): void => {
+      if (!node.children) return;
+      const children = [...node.children];
+      for (let k = children.length - 1; k >= 0; k--) {
+        const [name, child] = children[k]!;
+        if (skipDollar && name.startsWith('$')) continue;
+        stack.push(child);
       }
-    } else {
-      const child = node.children.get(level);
-      if (child) this.walk(child, levels, i + 1, out, now);
-    }
-  }
-
-  /** `#` at this point: the node itself (the parent level) and every descendant. */
-  private collect(node: RNode, out: Message[], now: number, atRoot: boolean): void {
-    if (node.msg && !atRoot) this.push(node.msg, out, now);
-    if (!node.children) return;
-    for (const [name, child] of node.children) {
-      if (atRoot && name.startsWith('$')) continue;
-      this.collect(child, out, now, false);
+    };
+    pushChildren(top, atRoot);
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.msg) this.push(node.msg, out, now);
+      pushChildren(node, false);
     }
   }
 

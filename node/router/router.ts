@@ -1,6 +1,7 @@
 import type { Message, QoS } from '../../shared/message.js';
 import { TopicTrie } from './trie.js';
 import { PublishEncoder } from '../protocol/codec.js';
+import { overlapping } from './overlap.js';
 
 /** MQTT 5 subscription options [MQTT-3.8.3.1]; MQTT 3.x subscriptions use the defaults. */
 export interface SubOptions {
@@ -13,6 +14,8 @@ export interface SubOptions {
   rh: 0 | 1 | 2;
   /** Subscription Identifier, when the SUBSCRIBE carried one */
   subId: number | undefined;
+  /** every Subscription Identifier, when one copy goes for several overlapping subscriptions (see overlap.ts) */
+  subIds?: number[] | undefined;
   /** the shared-subscription group, when subscribed as `$share/<group>/...` or `$queue/...` */
   share: string | undefined;
 }
@@ -24,6 +27,10 @@ export interface Subscriber {
   readonly online: boolean;
   /** `enc` carries the message's shared encoding for this dispatch */
   deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder): void;
+  /** one copy of a message for all its matching subscriptions (MQTT 5; see overlap.ts) */
+  readonly oneCopy?: boolean;
+  /** overlap.ts's scratch */
+  dispatchMark?: number;
 }
 
 export interface Subscription {
@@ -176,15 +183,24 @@ export class Router {
     if (entries.length === 0) return 0;
     // one encoder per message, made only once someone is subscribed (its packets are shared by the deliveries)
     enc ??= new PublishEncoder(msg.topic, msg.payload);
+    // a client subscribed by several of these filters may want one copy (undefined mostly)
+    const merged = entries.length > 1 ? overlapping(entries, msg) : undefined;
     let n = 0;
     for (let e = 0; e < entries.length; e++) {
       const entry = entries[e]!;
       const list = (entry.list ??= [...entry.subs.values()]);
       for (let i = 0; i < list.length; i++) {
         const sub = list[i]!;
-        sub.subscriber.deliver(msg, sub.opts, enc);
+        if (merged !== undefined && merged.has(sub.subscriber)) {
+          const once = merged.get(sub.subscriber);
+          if (once === undefined) continue; // its copy went already
+          merged.set(sub.subscriber, undefined);
+          sub.subscriber.deliver(msg, once, enc);
+        } else {
+          sub.subscriber.deliver(msg, sub.opts, enc);
+        }
+        n++;
       }
-      n += list.length;
       if (shared && entry.shared) {
         for (const group of entry.shared.values()) {
           const member = this.pick(group);

@@ -19,6 +19,10 @@ function newNode<V>(): TrieNode<V> {
 /** Topics whose matches are kept; past this the cache starts over (a flood of distinct topics). */
 const MATCH_CACHE_MAX = 10_000;
 
+/** match()'s stack, shared: a match never runs inside another */
+const WALK_NODES: TrieNode<unknown>[] = [];
+const WALK_DEPTHS: number[] = [];
+
 export class TopicTrie<V> {
   private readonly root: TrieNode<V> = newNode();
   private count = 0;
@@ -111,25 +115,40 @@ export class TopicTrie<V> {
     return hit;
   }
 
-  /** Values of all filters matching a topic name, appended to `out` (not cached). */
+  /**
+   * Values of all filters matching a topic name, appended to `out` (not cached). Walked
+   * with a stack of its own rather than by recursion: a topic may have 32,768 levels, deeper
+   * than the call stack goes.
+   */
   match(topic: string, out: V[] = []): V[] {
     const levels = topic.split('/');
     const dollar = topic.charCodeAt(0) === 36;
-    this.walk(this.root, levels, 0, dollar, out);
-    return out;
-  }
-
-  private walk(node: TrieNode<V>, levels: string[], i: number, dollar: boolean, out: V[]): void {
-    const wild = !(dollar && i === 0);
-    // `#` matches this level and everything below, including the parent level itself
-    if (wild && node.hash?.value !== undefined) out.push(node.hash.value);
-    if (i === levels.length) {
-      if (node.value !== undefined) out.push(node.value);
-      return;
+    const nodes = WALK_NODES as TrieNode<V>[];
+    const depths = WALK_DEPTHS;
+    nodes.push(this.root);
+    depths.push(0);
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      const i = depths.pop()!;
+      const wild = !(dollar && i === 0);
+      // `#` matches this level and everything below, including the parent level itself
+      if (wild && node.hash?.value !== undefined) out.push(node.hash.value);
+      if (i === levels.length) {
+        if (node.value !== undefined) out.push(node.value);
+        continue;
+      }
+      // the exact level is pushed last, so it is walked first
+      if (wild && node.plus) {
+        nodes.push(node.plus);
+        depths.push(i + 1);
+      }
+      const exact = node.children?.get(levels[i]!);
+      if (exact) {
+        nodes.push(exact);
+        depths.push(i + 1);
+      }
     }
-    const exact = node.children?.get(levels[i]!);
-    if (exact) this.walk(exact, levels, i + 1, dollar, out);
-    if (wild && node.plus) this.walk(node.plus, levels, i + 1, dollar, out);
+    return out;
   }
 
   *entries(): Generator<[string, V]> {

@@ -81,6 +81,8 @@ export class Session implements Subscriber, ClientSession {
   /** a durable session's will: while connected with one, or while its delay runs */
   storedWill: StoredWill | undefined = undefined;
   private nextId = 1;
+  /** the router's scratch (see router/overlap.ts) */
+  dispatchMark = 0;
 
   constructor(
     readonly clientId: string,
@@ -123,6 +125,11 @@ export class Session implements Subscriber, ClientSession {
 
   get online(): boolean {
     return this.conn !== undefined;
+  }
+
+  /** MQTT 5: one copy for overlapping subscriptions, with all their identifiers [MQTT-3.3.4-4] */
+  get oneCopy(): boolean {
+    return (this.conn ?? this.lastConn)?.version === 5;
   }
 
   /** How many QoS 1/2 messages may be in flight: our limit, capped by the client's Receive Maximum. */

@@ -8,7 +8,7 @@ export interface SessionTransfer {
   expiryInterval: number;
   subscriptions: { topic: string; qos: number; nl: boolean; rap: boolean; rh: number; subId?: number }[];
   /** queued and unacknowledged messages, oldest first, in the wire encoding (base64) */
-  messages: { msg: string; qos: number; retain: boolean; subId?: number }[];
+  messages: { msg: string; qos: number; retain: boolean; subId?: number; subIds?: number[] }[];
 }
 
 export const SESSION_PARAMS = {

@@ -165,6 +165,8 @@ describe('robustness against broken and slow clients', { timeout: 90_000 }, () =
         STARLING_WS_PORT: '-1',
         STARLING_MAX_MQUEUE: String(MAX_MQUEUE),
         STARLING_OUT_BUFFER_LIMIT: String(OUT_BUFFER_LIMIT),
+        // (b)'s paused subscriber must outlast the flood, however long a loaded machine takes
+        STARLING_SEND_TIMEOUT_MS: '0',
         STARLING_SYS_INTERVAL_MS: '0',
         STARLING_SYS_HEARTBEAT_MS: '0',
       },

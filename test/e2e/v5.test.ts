@@ -98,21 +98,24 @@ describe('MQTT 5 subscription options', { concurrency: true }, () => {
     assert.equal((await c2.next()).payload, 'live');
   });
 
-  it('Subscription Identifiers are delivered with each matching subscription', async (t) => {
+  it('overlapping subscriptions deliver one copy, at their highest QoS, carrying every matching Subscription Identifier [MQTT-3.3.4-2, MQTT-3.3.4-4]', async (t) => {
     const base = `sid/${uid()}`;
     const sub = await openClient(t, port());
     const pub = await openClient(t, port());
     assert.equal(sub.connack!.properties?.subscriptionIdentifiersAvailable, true);
-    await sub.subscribe(`${base}/+`, { qos: 1, properties: { subscriptionIdentifier: 7 } });
+    await sub.subscribe(`${base}/+`, { qos: 0, properties: { subscriptionIdentifier: 7 } });
     await sub.subscribe(`${base}/#`, { qos: 1, properties: { subscriptionIdentifier: 300 } }); // a two-byte varint
-    await sub.subscribe(`${base}/x`, { qos: 1 }); // no identifier
-    await pub.publish(`${base}/x`, 'hello', { qos: 1 });
-    const got = await sub.take(3);
-    assert.deepEqual(got.map((m) => m.payload), ['hello', 'hello', 'hello']);
-    const ids = got.map((m) => subIds(m.packet)).sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
-    assert.deepEqual(ids, [[], [7], [300]]);
+    await sub.subscribe(`${base}/x`, { qos: 2 }); // no identifier
+    await pub.publish(`${base}/x`, 'hello', { qos: 2 });
+    const [one] = await sub.take(1);
+    assert.deepEqual([one!.payload, one!.packet.qos, subIds(one!.packet)], ['hello', 2, [7, 300]]);
     assert.deepEqual(await sub.settle(), []);
-    // a topic matched by one subscription only carries that one's identifier
+    // two of them, with the same QoS as the message
+    await pub.publish(`${base}/z`, 'two', { qos: 1 });
+    const [two] = await sub.take(1);
+    assert.deepEqual([two!.payload, two!.packet.qos, subIds(two!.packet)], ['two', 1, [7, 300]]);
+    assert.deepEqual(await sub.settle(), []);
+    // a topic matched by one subscription only carries that one's identifier (below)
     await pub.publish(`${base}/y/z`, 'deep', { qos: 1 });
     const deep = await sub.next();
     assert.equal(deep.payload, 'deep');
@@ -124,6 +127,44 @@ describe('MQTT 5 subscription options', { concurrency: true }, () => {
     await sub.subscribe(`${base}/r`, { qos: 1, properties: { subscriptionIdentifier: 42 } });
     const kept = await sub.next();
     assert.deepEqual([kept.payload, kept.packet.retain, subIds(kept.packet)], ['kept', true, [42]]);
+  });
+});
+
+describe('MQTT 5 overlapping subscriptions', { concurrency: true }, () => {
+  it('No Local and Retain As Published: only the subscriptions that take the message shape its one copy', async (t) => {
+    const base = `ovl/${uid()}`;
+    const a = await openClient(t, port());
+    await a.subscribe(`${base}/+`, { qos: 2, nl: true, properties: { subscriptionIdentifier: 1 } });
+    await a.subscribe(`${base}/#`, { qos: 1, rap: true, properties: { subscriptionIdentifier: 2 } });
+    // its own message: the No Local subscription takes no part
+    await a.publish(`${base}/x`, 'own', { qos: 2, retain: true });
+    const [own] = await a.take(1);
+    assert.deepEqual([own!.payload, own!.packet.qos, own!.packet.retain, subIds(own!.packet)], ['own', 1, true, [2]]);
+    assert.deepEqual(await a.settle(), []);
+    // another's: both, retain kept (one of them is Retain As Published)
+    const b = await openClient(t, port());
+    await b.publish(`${base}/y`, 'other', { qos: 2, retain: true });
+    const [other] = await a.take(1);
+    assert.deepEqual([other!.payload, other!.packet.qos, other!.packet.retain, subIds(other!.packet)], ['other', 2, true, [1, 2]]);
+    assert.deepEqual(await a.settle(), []);
+    await b.publish(`${base}/x`, '', { qos: 1, retain: true });
+    await b.publish(`${base}/y`, '', { qos: 1, retain: true });
+  });
+
+  it('a message queued for an offline session keeps its one copy and identifiers', async (t) => {
+    const base = `ovq/${uid()}`;
+    const opts = { clientId: `ovq-${uid()}`, clean: false, properties: { sessionExpiryInterval: 60 } };
+    const s1 = await openClient(t, port(), opts);
+    await s1.subscribe(`${base}/+`, { qos: 1, properties: { subscriptionIdentifier: 11 } });
+    await s1.subscribe(`${base}/#`, { qos: 1, properties: { subscriptionIdentifier: 12 } });
+    await s1.disconnect();
+    const pub = await openClient(t, port());
+    await pub.publish(`${base}/q`, 'queued', { qos: 1 });
+    const s2 = newClient(t, port(), opts);
+    assert.equal((await within(s2.connected, 5000, 'reconnect')).sessionPresent, true);
+    const [m] = await s2.take(1);
+    assert.deepEqual([m!.payload, subIds(m!.packet)], ['queued', [11, 12]]);
+    assert.deepEqual(await s2.settle(), []);
   });
 });
 

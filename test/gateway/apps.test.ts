@@ -1,22 +1,26 @@
 // /api/v4/apps against a real cluster and a gateway process: the default admin/public app,
-// create/list/get/update/delete, and the credentials of the apps taking effect for API calls.
+// create/list/get/update/delete, and the credentials of the apps taking effect for API calls,
+// on every gateway of the cluster (a second gateway sees each change made through the first).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, startCluster, type TestCluster } from '../support/cluster.js';
-import { api, startGateway, type GatewayProcess } from '../support/gateway.js';
+import { api, startGateway, unauthorized, type GatewayProcess } from '../support/gateway.js';
 
 let c: TestCluster | undefined;
 let gw: GatewayProcess | undefined;
+let gw2: GatewayProcess | undefined;
 let base = '';
+let base2 = '';
 
 before(async () => {
   c = await startCluster(['n1', 'n2', 'n3']);
-  gw = await startGateway(c);
+  [gw, gw2] = await Promise.all([startGateway(c), startGateway(c)]);
   base = gw.url;
+  base2 = gw2.url;
 });
 
 after(async () => {
-  await gw?.stop();
+  await Promise.allSettled([gw?.stop(), gw2?.stop()]);
   await c?.stop();
 });
 
@@ -28,12 +32,20 @@ function assertError(r: { status: number; body: any }, status: number, code: num
   assert.equal(typeof r.body.message, 'string');
 }
 
-/** Status of an authenticated API call made with `auth` (user:secret). */
-const statusWith = async (auth: string): Promise<number> => (await api(base, 'GET', '/api/v4/brokers', { auth })).status;
+/** Status of an authenticated API call made with `auth` (user:secret), through the gateway at `at`. */
+const statusWith = async (auth: string, at = base): Promise<number> => (await api(at, 'GET', '/api/v4/brokers', { auth })).status;
 
 /** Waits until calls with `auth` answer `status` (apps reach the gateway's cache by change notice). */
-const authBecomes = (auth: string, status: number): Promise<void> =>
-  eventually(async () => assert.equal(await statusWith(auth), status, `calls as ${auth.split(':')[0]}`), 2000);
+const authBecomes = (auth: string, status: number, at = base): Promise<void> =>
+  eventually(async () => assert.equal(await statusWith(auth, at), status, `calls as ${auth.split(':')[0]}`), 2000);
+
+/** Waits until both gateways answer `status` to `auth`; then a refusal is the 401 of bad credentials on each. */
+async function everywhere(auth: string, status: number): Promise<void> {
+  for (const at of [base, base2]) {
+    await authBecomes(auth, status, at);
+    if (status === 401) unauthorized(await api(at, 'GET', '/api/v4/brokers', { auth }), 103);
+  }
+}
 
 describe('apps', () => {
   it('has the default admin/public app on first start', async () => {
@@ -124,5 +136,46 @@ describe('apps', () => {
       (await api(base, 'GET', '/api/v4/apps')).body.data.map((a: { app_id: string }) => a.app_id),
       ['admin', 'dup'],
     );
+  });
+});
+
+describe('apps across gateways', () => {
+  const secret = 'cluster-wide-secret';
+  const auth = `remote:${secret}`;
+  const put = (at: string, body: object) => api(at, 'PUT', '/api/v4/apps/remote', { body });
+
+  before(async () => {
+    const r = await api(base, 'POST', '/api/v4/apps', { body: { app_id: 'remote', name: 'Remote', secret } });
+    assert.equal(r.body.code, 0, JSON.stringify(r.body));
+  });
+  after(() => api(base, 'DELETE', '/api/v4/apps/remote'));
+
+  it('a disabled app is refused by every gateway, and accepted again once enabled', async () => {
+    await everywhere(auth, 200);
+    assert.deepEqual((await put(base, { status: false })).body, { code: 0 });
+    await everywhere(auth, 401);
+    // and back, changed through the other gateway
+    assert.deepEqual((await put(base2, { status: true })).body, { code: 0 });
+    await everywhere(auth, 200);
+  });
+
+  it('an app whose `expired` date is past is refused by every gateway', async () => {
+    await everywhere(auth, 200);
+    assert.deepEqual((await put(base2, { expired: Math.floor(Date.now() / 1000) - 1 })).body, { code: 0 });
+    await everywhere(auth, 401);
+    assert.deepEqual((await put(base, { expired: 'undefined' })).body, { code: 0 });
+    await everywhere(auth, 200);
+  });
+
+  it('an app expires by itself at its `expired` second, with no change to announce', async () => {
+    // the gateways' cached record is the one with the date: it is checked at each request
+    const at = Math.floor(Date.now() / 1000) + 2;
+    assert.deepEqual((await put(base, { expired: at })).body, { code: 0 });
+    await eventually(async () => {
+      for (const g of [base, base2]) assert.equal(await statusWith(auth, g), 401);
+    }, 6000);
+    assert.ok(Date.now() >= at * 1000, 'refused only once expired');
+    assert.deepEqual((await put(base, { expired: 'undefined' })).body, { code: 0 });
+    await everywhere(auth, 200);
   });
 });

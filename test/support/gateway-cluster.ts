@@ -19,6 +19,8 @@ export interface GatewayCluster {
   readonly c: TestCluster;
   /** the gateway's http://127.0.0.1:<port> */
   readonly base: string;
+  /** the gateway's process (its output lines, whether it is alive) */
+  readonly gateway: GatewayProcess;
 }
 
 /**
@@ -45,8 +47,11 @@ export function useGatewayCluster(setup: () => ClusterEnv | Promise<ClusterEnv> 
       return c;
     },
     get base() {
+      return this.gateway.url;
+    },
+    get gateway() {
       if (!gw) throw new Error('the gateway is not started (useGatewayCluster: before has not run)');
-      return gw.url;
+      return gw;
     },
   };
 }

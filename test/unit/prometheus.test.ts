@@ -1,16 +1,12 @@
-// GET /metrics' parts without a cluster: the naming rule, the scrape cache, and the
+// GET /metrics' parts without a cluster: the naming rule and the
 // exposition of a round over fake nodes on an in-process hub (one answering, one silent
 // past the timeout, one whose heartbeat is stale), through a real gateway.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { METRIC_NAMES, STAT_NAMES } from '../../shared/emqx-names.js';
-import { InProcessHub, InProcessRpcTransport } from '../../shared/cluster/in-process-rpc.js';
-import { MemoryStore } from '../../shared/cluster/memory-store.js';
-import { createLogger } from '../../shared/logger.js';
-import { startGateway, type RunningGateway } from '../../gateway/server.js';
-import { SharedCache } from '../../gateway/prometheus/cache.js';
 import { exposition } from '../../gateway/prometheus/exposition.js';
 import { prometheusName } from '../../gateway/prometheus/names.js';
+import { startFakeCluster, type FakeCluster } from '../support/fake-nodes.js';
 import { api } from '../support/gateway.js';
 
 describe('the Prometheus name of an EMQX metric or stat', () => {
@@ -36,50 +32,6 @@ describe('the Prometheus name of an EMQX metric or stat', () => {
   });
 });
 
-describe('SharedCache', () => {
-  it('shares one fetch between concurrent readers, reuses it while fresh, fetches again after', async () => {
-    let now = 1000;
-    let fetches = 0;
-    let release!: () => void;
-    const cache = new SharedCache(
-      () =>
-        new Promise<number>((resolve) => {
-          fetches++;
-          release = () => resolve(fetches);
-        }),
-      500,
-      () => now,
-    );
-    const readers = Array.from({ length: 10 }, () => cache.get());
-    assert.equal(fetches, 1);
-    release();
-    assert.deepEqual(await Promise.all(readers), Array(10).fill(1));
-    now += 499;
-    assert.equal(await cache.get(), 1);
-    assert.equal(fetches, 1);
-    now += 1;
-    const next = cache.get();
-    assert.equal(fetches, 2);
-    release();
-    assert.equal(await next, 2);
-  });
-
-  it('does not keep a failed fetch; an interval of 0 still shares the running one', async () => {
-    let fetches = 0;
-    const failing = new SharedCache<number>(async () => {
-      fetches++;
-      throw new Error('down');
-    }, 10_000);
-    await assert.rejects(failing.get(), /down/);
-    await assert.rejects(failing.get(), /down/);
-    assert.equal(fetches, 2);
-    let n = 0;
-    const uncached = new SharedCache(async () => ++n, 0);
-    assert.deepEqual(await Promise.all([uncached.get(), uncached.get()]), [1, 1]);
-    assert.equal(await uncached.get(), 2);
-  });
-});
-
 describe('the exposition of a round', () => {
   it('with no node answering: only the up gauges, no totals that would read as counter resets', async () => {
     const text = await exposition({ at: 0, nodes: [{ node: 'a@host', up: false, error: 'timeout' }, { node: 'b@host', up: false }] });
@@ -90,37 +42,31 @@ describe('the exposition of a round', () => {
 
 describe('GET /metrics over fake nodes', () => {
   const TIMEOUT_MS = 200;
-  let gw: RunningGateway;
+  let fake: FakeCluster;
   let base: string;
-  let store: MemoryStore;
-  const hub = new InProcessHub();
-  const nodes = [new InProcessRpcTransport(hub), new InProcessRpcTransport(hub)];
 
   before(async () => {
-    const log = createLogger('silent');
-    store = new MemoryStore({ log });
-    await store.start();
     const metrics = Object.fromEntries(METRIC_NAMES.map((n) => [n, 0]));
-    await nodes[0]!.serve('a@host', async (method) => {
-      assert.equal(method, 'metrics.scrape');
-      // with garbage a newer or broken node could send: a name the rule maps onto the up gauge, a negative counter
-      return { metrics: { ...metrics, 'messages.qos1.received': 42, 'bytes.sent': -1 }, stats: { 'connections.count': 7, 'connections.max': 9, 'node.up': 5 } };
-    });
-    // registered and heartbeating, but never answering within the timeout
-    await nodes[1]!.serve('b@host', () => new Promise((r) => setTimeout(r, 5 * TIMEOUT_MS)));
-    const now = Date.now();
-    await store.heartbeat({ name: 'a@host', heartbeatAt: now + 60_000, startedAt: now }, 60_000);
-    await store.heartbeat({ name: 'b@host', heartbeatAt: now + 60_000, startedAt: now }, 60_000);
-    // dead, not purged yet: its heartbeat is older than the TTL; no RPC is made to it
-    await store.heartbeat({ name: 'c@host', heartbeatAt: now - 60_000, startedAt: now - 120_000 }, 60_000);
-    gw = await startGateway({ transport: new InProcessRpcTransport(hub), store, log, bind: '127.0.0.1', port: 0, rpcTimeoutMs: 5000, heartbeatTtlMs: 5000, metricsTimeoutMs: TIMEOUT_MS, metricsCacheMs: 0 });
-    base = `http://127.0.0.1:${gw.port}`;
+    fake = await startFakeCluster(
+      [
+        {
+          name: 'a@host',
+          handler: async (method) => {
+            assert.equal(method, 'metrics.scrape');
+            // with garbage a newer or broken node could send: a name the rule maps onto the up gauge, a negative counter
+            return { metrics: { ...metrics, 'messages.qos1.received': 42, 'bytes.sent': -1 }, stats: { 'connections.count': 7, 'connections.max': 9, 'node.up': 5 } };
+          },
+        },
+        // registered and heartbeating, but never answering within the timeout
+        { name: 'b@host', handler: () => new Promise((r) => setTimeout(r, 5 * TIMEOUT_MS)) },
+        // dead, not purged yet: its heartbeat is older than the TTL; no RPC is made to it
+        { name: 'c@host', heartbeatIn: -60_000 },
+      ],
+      { metricsTimeoutMs: TIMEOUT_MS, metricsCacheMs: 0 },
+    );
+    base = fake.base;
   });
-  after(async () => {
-    await gw?.close();
-    await Promise.all(nodes.map((n) => n.close()));
-    await store?.close();
-  });
+  after(() => fake?.close());
 
   it('answers 200 with each node up or down, and the answering node\'s metrics', async () => {
     const t0 = Date.now();
@@ -155,18 +101,14 @@ describe('GET /metrics over fake nodes', () => {
   });
 
   it('with metricsAuth, asks for an API app\'s credentials', async () => {
-    const locked = await startGateway({ transport: new InProcessRpcTransport(hub), store, log: createLogger('silent'), bind: '127.0.0.1', port: 0, rpcTimeoutMs: 5000, heartbeatTtlMs: 5000, metricsTimeoutMs: TIMEOUT_MS, metricsAuth: true });
-    try {
-      const url = `http://127.0.0.1:${locked.port}`;
-      const refused = await api(url, 'GET', '/metrics', { auth: null });
-      assert.equal(refused.status, 401);
-      assert.match(refused.headers.get('www-authenticate') ?? '', /^Basic realm=/);
-      assert.equal((await api(url, 'GET', '/metrics', { auth: 'admin:wrong' })).status, 401);
-      const r = await api(url, 'GET', '/metrics');
-      assert.equal(r.status, 200);
-      assert.match(r.body as string, /^starling_node_up\{node="a@host"\} 1$/m);
-    } finally {
-      await locked.close();
-    }
+    const locked = await fake.gateway({ metricsTimeoutMs: TIMEOUT_MS, metricsAuth: true });
+    const url = `http://127.0.0.1:${locked.port}`;
+    const refused = await api(url, 'GET', '/metrics', { auth: null });
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('www-authenticate') ?? '', /^Basic realm=/);
+    assert.equal((await api(url, 'GET', '/metrics', { auth: 'admin:wrong' })).status, 401);
+    const r = await api(url, 'GET', '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.body as string, /^starling_node_up\{node="a@host"\} 1$/m);
   });
 });

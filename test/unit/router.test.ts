@@ -374,3 +374,50 @@ describe('Router match cache', () => {
   });
 });
 
+
+describe('Router overlapping subscriptions of one client', () => {
+  class OneCopy extends Sub {
+    readonly oneCopy = true;
+    dispatchMark = 0;
+  }
+
+  it('an MQTT 5 subscriber gets one copy (highest QoS, every identifier); an MQTT 3.x one a copy per subscription', () => {
+    const { router } = newRouter();
+    const v5 = new OneCopy('v5');
+    const v3 = new Sub('v3');
+    for (const s of [v5, v3]) {
+      router.subscribe(s, 'a/+', opts({ qos: 0, subId: 1 }));
+      router.subscribe(s, 'a/#', opts({ qos: 2, subId: 2 }));
+      router.subscribe(s, 'a/b', opts({ qos: 1 }));
+    }
+    assert.equal(router.dispatch(msg('a/b')), 1 + 3);
+    // (their order is not significant [MQTT-3.3.4-4])
+    assert.deepEqual(v5.got.map((g) => [g.opts.qos, [...g.opts.subIds!].sort()]), [[2, [1, 2]]]);
+    assert.equal(v3.got.length, 3);
+    // matched by one filter only: its own options, as they are
+    v5.got.length = 0;
+    router.dispatch(msg('a/c/d'));
+    assert.deepEqual(v5.got.map((g) => [g.opts.qos, g.opts.subId, g.opts.subIds]), [[2, 2, undefined]]);
+  });
+
+  it("No Local subscriptions take no part for the subscriber's own message; all No Local leaves it to the session", () => {
+    const { router } = newRouter();
+    const s = new OneCopy('me');
+    router.subscribe(s, 'n/+', opts({ qos: 2, nl: true, subId: 1 }));
+    router.subscribe(s, 'n/#', opts({ qos: 1, rap: true, subId: 2 }));
+    router.dispatch(newMessage({ topic: 'n/x', payload: Buffer.from('x'), qos: 2, retain: false, from: 'me' }));
+    router.dispatch(newMessage({ topic: 'n/x', payload: Buffer.from('x'), qos: 2, retain: false, from: 'other' }));
+    assert.deepEqual(
+      s.got.map((g) => [g.opts.qos, g.opts.nl, g.opts.rap, g.opts.subIds ? [...g.opts.subIds].sort() : g.opts.subId]),
+      [
+        [1, false, true, 2],
+        [2, false, true, [1, 2]],
+      ],
+    );
+    const all = new OneCopy('all-nl');
+    router.subscribe(all, 'm/+', opts({ nl: true }));
+    router.subscribe(all, 'm/#', opts({ nl: true }));
+    router.dispatch(newMessage({ topic: 'm/x', payload: Buffer.from('x'), qos: 0, retain: false, from: 'all-nl' }));
+    assert.deepEqual(all.got.map((g) => g.opts.nl), [true]);
+  });
+});

@@ -19,8 +19,8 @@ function flat(data: { node: string; alarms: Omit<Alarm, 'node'>[] }[]): Alarm[] 
 
 /** Active alarms (deactivate one) and the history of deactivated ones (clear it). */
 export function Alarms(): JSX.Element {
-  const active = useApi(() => get<{ node: string; alarms: Alarm[] }[]>('/alarms/activated'), 'active', 5000);
-  const past = useApi(() => get<{ node: string; alarms: Alarm[] }[]>('/alarms/deactivated'), 'past', 10000);
+  const active = useApi((read) => get<{ node: string; alarms: Alarm[] }[]>('/alarms/activated', read), 'active', 5000);
+  const past = useApi((read) => get<{ node: string; alarms: Alarm[] }[]>('/alarms/deactivated', read), 'past', 10000);
   const { run, status } = useAction();
   const reload = (): void => {
     active.reload();

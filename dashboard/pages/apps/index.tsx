@@ -14,7 +14,7 @@ interface App {
 
 /** The API apps (the dashboard's own logins too): create one (its secret is shown once), enable, disable, delete. */
 export function Apps(): JSX.Element {
-  const list = useApi(() => get<App[]>('/apps'), 'apps', 15000);
+  const list = useApi((read) => get<App[]>('/apps', read), 'apps', 15000);
   const { run, status } = useAction();
   const [form, setForm] = useState({ app_id: '', name: '', desc: '' });
   const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);

@@ -17,7 +17,7 @@ interface Ban {
 export function Banned(): JSX.Element {
   const [page, setPage] = useState(1);
   const q = query({ _page: page, _limit: 20 });
-  const list = useApi(() => get<Ban[]>(`/banned${q}`), q, 10000);
+  const list = useApi((read) => get<Ban[]>(`/banned${q}`, read), q, 10000);
   const { run, status } = useAction();
   const [form, setForm] = useState({ who: '', as: 'clientid', reason: '', hours: '24' });
   const add = (e: Event): void => {

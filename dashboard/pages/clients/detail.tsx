@@ -21,9 +21,9 @@ interface AclEntry {
 /** One client: every field the API gives, its subscriptions and ACL cache, and kick (after a confirmation). */
 export function ClientDetail({ clientid }: { clientid: string }): JSX.Element {
   const id = enc(clientid);
-  const client = useApi(() => get<ClientRow[]>(`/clients/${id}`), `c:${clientid}`, 5000);
-  const subs = useApi(() => get<Sub[]>(`/subscriptions/${id}`), `s:${clientid}`, 5000);
-  const acl = useApi(() => get<AclEntry[]>(`/clients/${id}/acl_cache`), `a:${clientid}`, 5000);
+  const client = useApi((read) => get<ClientRow[]>(`/clients/${id}`, read), `c:${clientid}`, 5000);
+  const subs = useApi((read) => get<Sub[]>(`/subscriptions/${id}`, read), `s:${clientid}`, 5000);
+  const acl = useApi((read) => get<AclEntry[]>(`/clients/${id}/acl_cache`, read), `a:${clientid}`, 5000);
   const [asking, setAsking] = useState(false);
   const { run, status } = useAction();
   const row = client.answer?.data[0];

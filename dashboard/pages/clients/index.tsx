@@ -42,7 +42,7 @@ function ClientList(): JSX.Element {
   const [filters, setFilters] = useState<Filters>(NONE);
   const [page, setPage] = useState(1);
   const q = query({ _page: page, _limit: LIMIT, ...filters });
-  const list = useApi(() => get<ClientRow[]>(`/clients${q}`), q, 5000);
+  const list = useApi((read) => get<ClientRow[]>(`/clients${q}`, read), q, 5000);
   const field = (k: keyof Filters, label: string, el?: JSX.Element): JSX.Element => (
     <label>
       {label}

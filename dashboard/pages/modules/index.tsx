@@ -11,7 +11,7 @@ interface Module {
 
 /** Modules per node, switched cluster-wide (PUT /modules/:m/load|unload) or on one node. */
 export function Modules(): JSX.Element {
-  const list = useApi(() => get<{ node: string; modules: Module[] }[]>('/modules'), 'modules', 5000);
+  const list = useApi((read) => get<{ node: string; modules: Module[] }[]>('/modules', read), 'modules', 5000);
   const { run, status } = useAction();
   const nodes = list.error ? [] : (list.answer?.data ?? []);
   const names = [...new Set(nodes.flatMap((n) => n.modules.map((m) => m.name)))].sort();

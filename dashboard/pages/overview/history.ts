@@ -35,7 +35,7 @@ export function clusterTotals(text: string): Map<string, number> {
  * not one RPC round per open dashboard as /api/v4/metrics and /stats would be).
  */
 export async function sample(): Promise<void> {
-  const totals = clusterTotals(await prometheus());
+  const totals = clusterTotals(await prometheus({ maxAgeS: SAMPLE_MS / 1000 }));
   const v = (name: string): number => totals.get(`starling_cluster_${name}`) ?? 0;
   const at = Date.now();
   const now = { at, received: v('messages_received_total'), sent: v('messages_sent_total'), dropped: v('messages_dropped_total') };

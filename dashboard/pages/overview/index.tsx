@@ -1,25 +1,14 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiFailure, get } from '../../lib/api.js';
-import { useApi } from '../../lib/poll.js';
+import { ApiFailure } from '../../lib/api.js';
 import { Failure, PageHead, Table } from '../../lib/ui.js';
-import { seenNodes } from '../../lib/nodes.js';
+import { seenNodes, useNodes, type NodeRow } from '../../lib/nodes.js';
 import { Chart } from './chart.js';
 import { history, sample, SAMPLE_MS } from './history.js';
 
-interface NodeRow {
-  node: string;
-  node_status: string;
-  uptime: string;
-  version: string;
-  memory_used: string;
-  memory_total: string;
-  connections: number;
-}
-
-/** Nodes with their state, and cluster-wide live charts sampled every few seconds. */
+/** Nodes with their state (the shell's read of them), and cluster-wide live charts sampled every few seconds. */
 export function Overview(): JSX.Element {
-  const nodes = useApi(() => get<NodeRow[]>('/nodes'), 'nodes', SAMPLE_MS);
+  const nodes = useNodes();
   const [version, setVersion] = useState(0);
   const [chartError, setChartError] = useState<ApiFailure | undefined>(undefined);
   useEffect(() => {
@@ -43,7 +32,7 @@ export function Overview(): JSX.Element {
     };
   }, []);
   // a node seen before and gone from the answer stays listed, as down, rather than vanishing
-  const answered = nodes.answer?.data;
+  const answered = nodes?.answer?.data;
   const rows = answered && [
     ...answered,
     ...seenNodes()
@@ -53,7 +42,7 @@ export function Overview(): JSX.Element {
   return (
     <section>
       <PageHead title="Overview" />
-      <Failure error={nodes.error} />
+      <Failure error={nodes?.error} />
       <h2>Nodes</h2>
       <Table
         label="nodes"

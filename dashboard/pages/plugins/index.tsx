@@ -13,7 +13,7 @@ interface Plugin {
 
 /** Each node's plugins (GET /plugins: one entry per node), loaded or unloaded on that node; state and switch first, so a phone shows them without scrolling. */
 export function Plugins(): JSX.Element {
-  const list = useApi(() => get<{ node: string; plugins: Plugin[] }[]>('/plugins'), 'plugins', 5000);
+  const list = useApi((read) => get<{ node: string; plugins: Plugin[] }[]>('/plugins', read), 'plugins', 5000);
   const { run, status } = useAction();
   return (
     <section>

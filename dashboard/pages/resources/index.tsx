@@ -78,7 +78,7 @@ function CreateResource({ onCreated, onCancel }: FormProps): JSX.Element {
 }
 
 export function Resources(): JSX.Element {
-  const list = useApi(() => get<ResourceRow[]>('/resources'), 'resources', 10000);
+  const list = useApi((read) => get<ResourceRow[]>('/resources', read), 'resources', 10000);
   const { run, status } = useAction();
   const create = useCreating('Create resource', CreateResource, list.reload);
   const [deleting, setDeleting] = useState<ResourceRow | undefined>(undefined);

@@ -13,7 +13,7 @@ interface Route {
 export function Routes(): JSX.Element {
   const [page, setPage] = useState(1);
   const q = query({ _page: page, _limit: 20 });
-  const list = useApi(() => get<Route[]>(`/routes${q}`), q, 5000);
+  const list = useApi((read) => get<Route[]>(`/routes${q}`, read), q, 5000);
   return (
     <section>
       <PageHead title="Topics and routes" />

@@ -36,7 +36,7 @@ function PerNode<M extends NodeCount>({ rows, show }: { rows: M[]; show: (m: M) 
 }
 
 export function Rules(): JSX.Element {
-  const list = useApi(() => get<RuleRow[]>('/rules'), 'rules', 5000);
+  const list = useApi((read) => get<RuleRow[]>('/rules', read), 'rules', 5000);
   const { run, status } = useAction();
   const create = useCreating('Create rule', CreateRule, list.reload);
   const [deleting, setDeleting] = useState<RuleRow | undefined>(undefined);

@@ -17,7 +17,7 @@ export function Subscriptions(): JSX.Element {
   const [f, setF] = useState(draft);
   const [page, setPage] = useState(1);
   const q = query({ _page: page, _limit: 20, ...f });
-  const list = useApi(() => get<Sub[]>(`/subscriptions${q}`), q, 5000);
+  const list = useApi((read) => get<Sub[]>(`/subscriptions${q}`, read), q, 5000);
   return (
     <section>
       <PageHead title="Subscriptions" />

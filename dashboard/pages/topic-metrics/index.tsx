@@ -16,7 +16,7 @@ const n = (m: Record<string, number>, k: string): string => {
 
 /** Counters and rates of the topics registered with the topic metrics module; register or remove one. */
 export function TopicMetricsPage(): JSX.Element {
-  const list = useApi(() => get<TopicMetrics[]>('/topic-metrics'), 'tm', 5000);
+  const list = useApi((read) => get<TopicMetrics[]>('/topic-metrics', read), 'tm', 5000);
   const { run, status } = useAction();
   const [topic, setTopic] = useState('');
   return (

@@ -64,7 +64,8 @@ export function handleConnect(conn: ClientConnection, p: IConnectPacket): void {
   }
   if (clientId.length > cfg.maxClientIdLen) return refuse(RC.CLIENT_IDENTIFIER_NOT_VALID, 'protocol_error');
 
-  const username = p.username === '' ? undefined : p.username;
+  // a verified client certificate names the client instead (peer_cert_as_username), as EMQX does
+  const username = conn.certUsername ?? (p.username === '' ? undefined : p.username);
   if (b.banned.isBanned({ clientid: clientId, username, peerhost: conn.peerHost })) return refuse(RC.BANNED, 'banned', true);
 
   m.inc(M_CLIENT_AUTHENTICATE);

@@ -17,7 +17,16 @@ export interface Shape {
   prefix?: string;
 }
 
-export async function measure(ctx: ScenarioContext, shape: Shape): Promise<ScenarioResult> {
+/** A load of `shape` running on its generators, past its warmup. */
+interface Load {
+  pubGen: Gen;
+  subGen: Gen;
+  crossNode: boolean;
+  routeWaitMs?: number;
+  close(): Promise<void>;
+}
+
+async function startLoad(ctx: ScenarioContext, shape: Shape): Promise<Load> {
   const pubBroker = ctx.brokers[shape.pubNode ?? 0]!;
   const subBroker = ctx.brokers[shape.subNode ?? 0]!;
   const crossNode = pubBroker !== subBroker;
@@ -27,6 +36,9 @@ export async function measure(ctx: ScenarioContext, shape: Shape): Promise<Scena
   // two (their CPU use then shows separately).
   const subGen = Gen.spawn(opts.genProcs === 1 ? 'gen' : 'sub');
   const pubGen = opts.genProcs === 1 ? subGen : Gen.spawn('pub');
+  const close = async () => {
+    await Promise.all([...new Set([pubGen, subGen])].map((g) => g.close()));
+  };
   try {
     await subGen.call('setup', 'sub', {
       host: subBroker.host,
@@ -52,6 +64,17 @@ export async function measure(ctx: ScenarioContext, shape: Shape): Promise<Scena
     // some time after SUBACK; the warmup starts once every subscriber receives.
     const routeWaitMs = crossNode ? await waitForRoutes(ctx, subGen, (s) => !!s.perSub?.every((n) => n > 0)) : undefined;
     await sleep(opts.warmupMs);
+    return { pubGen, subGen, crossNode, ...(routeWaitMs === undefined ? {} : { routeWaitMs }), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export async function measure(ctx: ScenarioContext, shape: Shape): Promise<ScenarioResult> {
+  const { pubGen, subGen, crossNode, routeWaitMs, close } = await startLoad(ctx, shape);
+  const { opts } = ctx;
+  try {
     const snapAll = async () => {
       const [p, s] = pubGen === subGen ? await pubGen.snap().then((x) => [x, x]) : await Promise.all([pubGen.snap(), subGen.snap()]);
       return [p, s, serverCpuSample(ctx)] as const;
@@ -108,7 +131,50 @@ export async function measure(ctx: ScenarioContext, shape: Shape): Promise<Scena
       warnings,
     };
   } finally {
-    await Promise.all([...new Set([pubGen, subGen])].map((g) => g.close()));
+    await close();
+  }
+}
+
+/**
+ * A/B on one running load: the delivered rate in `pairs` pairs of adjacent windows of
+ * `windowMs`, one with `toggle(true)` in force and one without, in ABBA order (so a drift
+ * over time hits both sides alike), each after `settleMs` for the change to take effect.
+ * On a machine shared with other work, adjacent windows see the same background load
+ * far more often than separate runs do: compare the pairs' ratios, not the means.
+ */
+export async function alternating(
+  ctx: ScenarioContext,
+  shape: Shape,
+  o: { pairs: number; windowMs: number; settleMs: number; toggle: (on: boolean) => Promise<void> },
+): Promise<{ off: number[]; on: number[]; ratios: number[] } & Pick<ScenarioResult, 'brokerCpu' | 'procCpu' | 'genCpu'>> {
+  const { subGen, close } = await startLoad(ctx, shape);
+  const off: number[] = [];
+  const on: number[] = [];
+  const ratios: number[] = [];
+  const windowRate = async (state: boolean): Promise<number> => {
+    await o.toggle(state);
+    await sleep(o.settleMs);
+    const s0 = await subGen.snap();
+    await sleep(o.windowMs);
+    const s1 = await subGen.snap();
+    assertAlive(ctx);
+    return ((s1.counters.received - s0.counters.received) * 1000) / (s1.t - s0.t);
+  };
+  try {
+    const [g0, c0] = [await subGen.snap(), serverCpuSample(ctx)];
+    for (let i = 0; i < o.pairs; i++) {
+      const order = i % 2 === 0 ? [false, true] : [true, false];
+      const rates = new Map<boolean, number>();
+      for (const state of order) rates.set(state, await windowRate(state));
+      off.push(rates.get(false)!);
+      on.push(rates.get(true)!);
+      ratios.push(rates.get(true)! / rates.get(false)!);
+    }
+    const [g1, c1] = [await subGen.snap(), serverCpuSample(ctx)];
+    return { off, on, ratios, ...serverCpu(ctx, c0, c1, (g1.t - g0.t) / 1000), genCpu: { gen: cpuFraction(g0, g1) } };
+  } finally {
+    await o.toggle(false);
+    await close();
   }
 }
 

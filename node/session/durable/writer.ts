@@ -102,6 +102,8 @@ export class DurableWriter {
         resolve();
       };
       this.held.add(release);
+      // the store is away: the publisher does not wait (the chunk may wait behind another)
+      if (!this.store.connected) release();
       // a session's chunks are stored one after the other: a retried one must not land after
       // its successor (a resume sends them in store order)
       // unique per process and chunk: a session resumed elsewhere continues its incarnation

@@ -84,10 +84,8 @@ export async function roamingClient(ports: number[], opts: mqtt.IClientOptions, 
   // what a resumed session is owed comes right behind CONNACK: listeners go on first
   onConnecting?.(c);
   scope.after(() => new Promise<void>((r) => c.end(true, {}, () => r())));
-  await withTimeout(new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve());
-    c.once('error', reject);
-  }), 10_000, 'first CONNACK');
+  // as a real client, it tries again after an error (a node still waiting for JetStream to elect a leader)
+  await withTimeout(new Promise<void>((resolve) => c.once('connect', () => resolve())), 20_000, 'first CONNACK');
   return c;
 }
 

@@ -15,6 +15,8 @@ import type { SessionStore } from './store.js';
 export class ExpirySweep {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** when each node holding stored sessions was first seen dead by this sweep */
+  private readonly deadSince = new Map<string, number>();
 
   constructor(
     private readonly store: SessionStore,
@@ -52,7 +54,10 @@ export class ExpirySweep {
     if (!entry) return;
     const r = entry.record;
     const orphan = r.node === h.nodeName ? !h.holds(clientid) : !h.isLive(r.node);
-    if (!orphan) return;
+    if (!orphan) {
+      this.deadSince.delete(r.node);
+      return;
+    }
     const now = Date.now();
     if (r.disconnectedAt === 0) {
       // its node died with the client connected: the session's clock starts now
@@ -60,9 +65,12 @@ export class ExpirySweep {
       return;
     }
     const gone = expired(r, now);
-    if (!gone && this.adopting) {
-      // seen orphaned a second time (its client did not come back at once): this node takes it
-      // on, so that its subscriptions route somewhere again (the first to claim it wins)
+    const since = this.deadSince.get(r.node) ?? now;
+    this.deadSince.set(r.node, since);
+    if (!gone && this.adopting && now - since >= this.everyMs) {
+      // its node has been gone a sweep interval and its client did not come back meanwhile:
+      // this node takes it on, so that its subscriptions route somewhere again (the first to
+      // claim it wins)
       if (await this.store.update({ ...r, node: h.nodeName }, entry.revision)) await h.adopt(clientid, r.node);
       return;
     }

@@ -40,11 +40,16 @@ export class JetStreamSessionStore implements SessionStore {
   private kv!: KV;
   connected = false;
   private readonly disconnects: (() => void)[] = [];
+  private readonly reconnects: (() => void)[] = [];
 
   constructor(private readonly opts: JetStreamStoreOptions) {}
 
   onDisconnect(cb: () => void): void {
     this.disconnects.push(cb);
+  }
+
+  onReconnect(cb: () => void): void {
+    this.reconnects.push(cb);
   }
 
   private async watch(nc: NatsConnection): Promise<void> {
@@ -55,6 +60,7 @@ export class JetStreamSessionStore implements SessionStore {
         for (const cb of this.disconnects) cb();
       } else if (s.type === 'reconnect') {
         this.connected = true;
+        for (const cb of this.reconnects) cb();
       }
     }
   }

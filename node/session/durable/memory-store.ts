@@ -19,6 +19,7 @@ export class MemorySessionStore implements SessionStore {
   async start(): Promise<void> {}
   async close(): Promise<void> {}
   onDisconnect(): void {}
+  onReconnect(): void {}
 
   private key(clientid: string, gen: string): string {
     return `${clientid}\u0000${gen}`;

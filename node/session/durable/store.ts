@@ -69,6 +69,8 @@ export interface SessionStore {
   readonly connected: boolean;
   /** `cb` runs each time the store becomes unreachable */
   onDisconnect(cb: () => void): void;
+  /** `cb` runs each time the store is reachable again */
+  onReconnect(cb: () => void): void;
   /**
    * Appends a message for a session incarnation; resolves to its seq once stored (StoreFullError
    * when the limits refuse it). `id` names it: a retry of an append that was stored after all

@@ -25,6 +25,8 @@ interface Chunk {
   bytes: number;
 }
 const RETRY_MS = 250;
+/** a store append abandoned for a new attempt */
+const AGAIN = -2;
 
 /**
  * The write path to the session store, batched per I/O turn: every copy appended during a
@@ -49,6 +51,9 @@ export class DurableWriter {
   /** publishers' acknowledgements waiting for copies being stored: let go when the store goes away */
   private readonly held = new Set<() => void>();
   private readonly instance = randomBytes(8).toString('hex');
+  /** resolves when the store is reachable again (then replaced) */
+  private back: Promise<void>;
+  private wake: () => void = () => {};
   private chunkIds = 0;
 
   constructor(
@@ -59,6 +64,12 @@ export class DurableWriter {
     store.onDisconnect(() => {
       for (const release of this.held) release();
       this.held.clear();
+    });
+    this.back = new Promise((r) => (this.wake = r));
+    store.onReconnect(() => {
+      const wake = this.wake;
+      this.back = new Promise((r) => (this.wake = r));
+      wake();
     });
   }
 
@@ -128,7 +139,12 @@ export class DurableWriter {
     for (;;) {
       if (!this.store.connected) release();
       try {
-        const seq = await this.store.append(j.clientid, j.gen, data, id);
+        // an append sent before a disconnect is lost with the connection and would only time
+        // out: on a reconnect it is sent again at once (the chunk's id keeps it from being stored twice)
+        const attempt = this.store.append(j.clientid, j.gen, data, id);
+        attempt.catch(() => {});
+        const seq = await Promise.race([attempt, this.back.then(() => AGAIN)]);
+        if (seq === AGAIN) continue;
         for (const e of entries) e.seq = seq;
         if (this.refusing) {
           this.refusing = false;
@@ -148,7 +164,7 @@ export class DurableWriter {
           return;
         }
         this.log.warn({ clientid: j.clientid, err: (err as Error).message }, 'durable session store append failed; retrying');
-        await new Promise((r) => setTimeout(r, RETRY_MS));
+        await Promise.race([new Promise((r) => setTimeout(r, RETRY_MS)), this.back]);
       }
     }
   }

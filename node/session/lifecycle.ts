@@ -171,7 +171,8 @@ export class SessionRegistry {
       host.log.info({ clientid: clientId, from: loaded.entry.record.node, messages: loaded.messages.length, subscriptions: loaded.entry.record.subscriptions.length }, 'durable session resumed');
       return { session: s, present: true };
     }
-    if (loaded !== undefined) durable.discardLoaded(loaded);
+    // (not the incarnation a session here continues: one this node adopted while the client connected)
+    if (loaded !== undefined && loaded.entry.record.gen !== s.journal?.gen) durable.discardLoaded(loaded);
     // a new incarnation in the store: a transferred session's messages are stored again under it
     if (s.journal === undefined && expiryInterval > 0) attachJournal(durable, s, host.nodeName);
     if (transfer && !opened.present && !cleanStart) {

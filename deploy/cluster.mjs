@@ -289,7 +289,8 @@ const readyLine = (child, text) => ready(child, 'ready', logLine(child, (l) => (
 async function startServices(ports, bins) {
   const redisArgs = (port, dir) => ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
   if (!HA) {
-    const nats = launch('nats', bins.nats, ['-a', HOST, '-p', String(ports.nats)]);
+    // -js: JetStream keeps the durable sessions (README "Durable sessions")
+    const nats = launch('nats', bins.nats, ['-a', HOST, '-p', String(ports.nats), '-js', '-sd', join(runDir, 'nats-js')]);
     const redis = launch('redis', bins.redis, redisArgs(ports.redis, runDir));
     await Promise.all([readyLine(nats, /Server is ready/), readyLine(redis, /Ready to accept connections/)]);
     const natsUrl = `nats://${HOST}:${ports.nats}`;
@@ -306,7 +307,7 @@ async function startServices(ports, bins) {
   const at = (base, i) => (base <= 0 ? 0 : base + i);
   const routes = NATS_SERVERS.map((_, i) => `nats://${HOST}:${at(ports.natsRoutes, i)}`);
   const nats = NATS_SERVERS.map((name, i) =>
-    launch(name, bins.nats, ['-a', HOST, '-p', String(at(ports.nats, i)), '-n', name, '--cluster_name', 'starling', '-cluster', routes[i], '-routes', routes.filter((_, j) => j !== i).join(',')]),
+    launch(name, bins.nats, ['-a', HOST, '-p', String(at(ports.nats, i)), '-n', name, '--cluster_name', 'starling', '-cluster', routes[i], '-routes', routes.filter((_, j) => j !== i).join(','), '-js', '-sd', join(runDir, `${name}-js`)]),
   );
   // each Redis server in a dir of its own: a replica writes the dump it syncs to its dir
   const dirs = REDIS_SERVERS.map((name) => join(runDir, name));
@@ -395,7 +396,8 @@ async function main() {
 
   const { natsUrl, redisUrl, serviceRows } = await startServices(ports, bins);
 
-  const clusterEnv = { NATS_URL: natsUrl, REDIS_URL: redisUrl, STARLING_BIND: HOST };
+  // three JetStream servers: the durable sessions are replicated on all three
+  const clusterEnv = { NATS_URL: natsUrl, REDIS_URL: redisUrl, STARLING_BIND: HOST, ...(HA ? { STARLING_DURABLE_REPLICAS: '3' } : {}) };
   const from = (base, i) => (base <= 0 ? base : base + i);
   const nodes = NODES.map((name, i) =>
     launch(name, process.execPath, ['dist/node/main.js'], {

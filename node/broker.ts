@@ -30,6 +30,7 @@ import { detachPayload, type Session } from './session/session.js';
 import { Presence } from './sys/presence.js';
 import { Resources } from './rules/resources.js';
 import { SysTopics } from './sys/sys-topics.js';
+import type { DurableSessions } from './session/durable/durable-sessions.js';
 
 export type { ClusterHooks, PublishResult, SubscribeResult } from './core/ports.js';
 
@@ -50,6 +51,7 @@ const standaloneHooks: ClusterHooks = {
   onForwardsDrained: (cb) => setImmediate(cb),
   claimSession: async () => null,
   sessionEnded() {},
+  adoptRegistration: async () => true,
   retainedChanged() {},
 };
 
@@ -110,6 +112,8 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   private readonly result = new PublishOutcome(this);
   private sweepTimer: NodeJS.Timeout | undefined;
   cluster: ClusterHooks = standaloneHooks;
+  /** durable sessions (node/session/durable/), when on: attached before the listeners start */
+  durable: DurableSessions | undefined = undefined;
   /** emqx_mod_rewrite's rules while it is loaded with some (node/features/rewrite.ts) */
   rewrite: TopicRewrite | undefined = undefined;
   stopping = false;
@@ -212,6 +216,9 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
       this.retained.set(msg);
       this.cluster.retainedChanged(msg.topic, msg.payload.length > 0 ? msg : undefined);
     }
+    // a durable session that takes a copy stores it: the acknowledgement waits for that too
+    const w = this.durable?.writer;
+    const appends = w === undefined ? 0 : w.appends;
     let n: number;
     if (this.cluster.hasRemoteRoutes) {
       const enc = new PublishEncoder(msg.topic, msg.payload);
@@ -219,6 +226,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
       // reset after the local deliveries: anything they published meanwhile has its own result
       r.forwarded = false;
       r.backlogged = false;
+      r.stored = false;
       n += this.cluster.forward(msg, enc, r);
       r.delivered = n;
     } else {
@@ -226,6 +234,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
       n = this.router.dispatch(msg, undefined, true);
       r.local(n);
     }
+    if (w !== undefined && w.appends !== appends) r.stored = true;
     if (n === 0 && !msg.sys) {
       m.inc(M_NO_SUBSCRIBERS);
       m.inc(M_DROPPED);
@@ -302,6 +311,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     session.addSubscription(topic, stored);
     this.router.subscribe(session, filter, stored);
     this.subscriptionsChanged();
+    session.journal?.changed();
     const h = this.hooks.sessionSubscribed;
     if (h.active) h.emit({ clientid: session.clientId, topic, opts: stored, isNew: !existing });
     return { code: qos, isNew: !existing, filter, opts: stored };
@@ -319,6 +329,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     const share = parseShare(topic);
     this.router.unsubscribe(session.clientId, share ? share.filter : topic, opts.share);
     this.subscriptionsChanged();
+    session.journal?.changed();
     const h = this.hooks.sessionUnsubscribed;
     if (h.active) h.emit({ clientid: session.clientId, topic });
     return RC.SUCCESS;
@@ -344,6 +355,11 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     this.cluster.onForwardsDrained(cb);
   }
 
+  /** Resolves once the copies durable sessions stored during this I/O turn are stored. */
+  durableBarrier(): Promise<void> {
+    return this.durable?.writer.barrier() ?? Promise.resolve();
+  }
+
   // ---- sessions (session/lifecycle.ts) ----
 
   openClusterSession(conn: Connection, clientId: string, cleanStart: boolean, expiryInterval: number): Promise<{ session: Session; present: boolean }> {
@@ -366,5 +382,10 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   /** Kicks a client off this node (DELETE /api/v4/clients/{clientid}); false when it is not here. */
   kick(clientId: string): boolean {
     return this.registry.kick(clientId);
+  }
+
+  /** Takes on, offline, a durable session whose node died (its record claimed for this node). */
+  adoptSession(clientId: string, deadNode: string): Promise<void> {
+    return this.registry.adoptSession(clientId, deadNode);
   }
 }

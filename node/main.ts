@@ -15,6 +15,7 @@ import { gatewaySettings, startGateway } from '../gateway/server.js';
 import { parseAutoSubscribe } from './features/auto-subscribe.js';
 import { parseRewriteRules } from './features/rewrite.js';
 import { checkWebHookConfig } from './features/web-hook/settings.js';
+import { startDurableSessions } from './cluster/durable.js';
 import { parseBytesRateLimit, parsePublishRateLimit } from './protocol/rate-limits.js';
 
 /** The cluster services: NATS and Redis when configured, the in-process ones standalone. */
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     broker.alarmMonitors.watch('transport', 'nats', services.transport);
   }
   await cluster.start();
+  broker.durable = await startDurableSessions(broker, (n) => cluster.isLive(n), cfg, services.mode === 'cluster', log.child({ component: 'durable' }));
   const listeners = await broker.start();
   // standalone, the same process serves the management API over the in-process transport
   const gateway =
@@ -103,6 +105,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'node stopping');
     await gateway?.close();
     await broker.stop();
+    await broker.durable?.stop();
     await cluster.stop();
     log.info('node stopped');
     process.exit(0);

@@ -70,6 +70,11 @@ export class Cluster implements ClusterHooks {
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
   }
 
+  /** whether another node's heartbeat is fresh */
+  isLive(node: string): boolean {
+    return this.membership.isLive(node);
+  }
+
   get hasRemoteRoutes(): boolean {
     return !this.routes.empty;
   }
@@ -153,6 +158,10 @@ export class Cluster implements ClusterHooks {
 
   sessionEnded(clientid: string): void {
     this.registry.sessionEnded(clientid);
+  }
+
+  adoptRegistration(clientid: string, deadNode: string): Promise<boolean> {
+    return this.registry.adoptRegistration(clientid, deadNode);
   }
 
   retainedChanged(topic: string, msg: Message | undefined): void {

@@ -212,7 +212,8 @@ export class ForwardDispatch {
     });
   }
 
-  private receive(target: ForwardTarget, bytes: Uint8Array): void {
+  /** Returns what the forwarding acknowledgement waits for: the copies durable sessions made of it. */
+  private receive(target: ForwardTarget, bytes: Uint8Array): Promise<void> | undefined {
     let msg: Message;
     try {
       // The payload stays a view into the transport's buffer, as a local PUBLISH's stays a
@@ -222,8 +223,15 @@ export class ForwardDispatch {
       msg = decodeMessage(bytes, false);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'undecodable forwarded message');
-      return;
+      return undefined;
     }
+    const w = this.b.durable?.writer;
+    if (w === undefined) {
+      this.b.deliverForwarded(msg, target);
+      return undefined;
+    }
+    const before = w.appends;
     this.b.deliverForwarded(msg, target);
+    return w.appends === before ? undefined : w.barrier();
   }
 }

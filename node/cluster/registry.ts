@@ -59,6 +59,14 @@ export class ClientRegistry {
     return out;
   }
 
+  async adoptRegistration(clientid: string, deadNode: string): Promise<boolean> {
+    const prev = await this.store.registerClient(clientid, this.self);
+    if (prev === undefined || prev === this.self || prev === deadNode || !this.membership.isLive(prev)) return true;
+    // its client is back on a live node: the registry stays as it was
+    await this.store.registerClient(clientid, prev);
+    return false;
+  }
+
   sessionEnded(clientid: string): void {
     if (this.stopped) return;
     this.store.unregisterClient(clientid, this.self).catch(() => {});

@@ -97,6 +97,11 @@ export interface ClusterHooks extends RouterEvents {
   claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null>;
   /** A session ended here. */
   sessionEnded(clientid: string): void;
+  /**
+   * Registers a session this node takes on after its node died: false (and the registry as it
+   * was) when a live node registered the clientid meanwhile (its client came back there).
+   */
+  adoptRegistration(clientid: string, deadNode: string): Promise<boolean>;
   /** A retained message was set (or deleted, msg undefined) by a publish on this node. */
   retainedChanged(topic: string, msg: Message | undefined): void;
 }
@@ -107,10 +112,15 @@ export interface ClientSession {
   /** seconds; DISCONNECT may change it */
   expiryInterval: number;
   /** QoS 1/2 messages in flight to the client, by packet identifier */
-  readonly inflight: { readonly size: number; delete(id: number): boolean };
+  readonly inflight: { readonly size: number };
+  /** a message in flight that could not be sent after all */
+  dropInflight(id: number): void;
   /** incoming QoS 2 packet identifiers → time of PUBLISH, until PUBREL */
   readonly awaitingRel: Map<number, number>;
-  addAwaitingRel(id: number, at: number): void;
+  /** resolves once a durable session stored it (undefined otherwise) */
+  addAwaitingRel(id: number, at: number): Promise<void> | undefined;
+  /** PUBREL came or the wait timed out; false when the id was not awaited */
+  deleteAwaitingRel(id: number): boolean;
   puback(id: number): void;
   pubrec(id: number, reasonCode: number): void;
   pubcomp(id: number): void;

@@ -8,13 +8,18 @@ export class PublishOutcome implements PublishResult, ForwardOutcome {
   delivered = 0;
   forwarded = false;
   backlogged = false;
+  /** a durable session stored a copy: the acknowledgement also waits for the store */
+  stored = false;
 
   /** `host.cluster` is read at each use: the cluster layer is attached after the broker is built */
-  constructor(private readonly host: { readonly cluster: ClusterHooks }) {}
+  constructor(private readonly host: { readonly cluster: ClusterHooks; durableBarrier(): Promise<void> }) {}
 
   /** Asked only by callers that acknowledge: the turn's flush is not started for the rest. */
   get flushed(): Promise<void> | undefined {
-    return this.forwarded ? this.host.cluster.forwardFlushed() : undefined;
+    const f = this.forwarded ? this.host.cluster.forwardFlushed() : undefined;
+    if (!this.stored) return f;
+    const s = this.host.durableBarrier();
+    return f === undefined ? s : Promise.all([f, s]).then(() => undefined);
   }
 
   /** A publish that stayed on this node. */
@@ -22,6 +27,7 @@ export class PublishOutcome implements PublishResult, ForwardOutcome {
     this.delivered = delivered;
     this.forwarded = false;
     this.backlogged = false;
+    this.stored = false;
     return this;
   }
 }

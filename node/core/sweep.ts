@@ -29,7 +29,7 @@ export function sweep(cfg: Config, connections: Iterable<Connection>, listeners:
     if (s.awaitingRel.size > 0) {
       for (const [id, at] of s.awaitingRel) {
         if (now - at <= cfg.awaitRelTimeoutMs) continue;
-        s.awaitingRel.delete(id);
+        s.deleteAwaitingRel(id);
         conn.broker.metrics.inc(M_QOS2_EXPIRED);
       }
     }

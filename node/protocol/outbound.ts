@@ -73,7 +73,7 @@ export abstract class OutboundConnection extends Outbox {
       // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size
       m.inc(M_DROPPED_TOO_LARGE);
       m.inc(M_DELIVERY_DROPPED);
-      if (qos > 0) this.session?.inflight.delete(messageId);
+      if (qos > 0) this.session?.dropInflight(messageId);
       const dropped = this.broker.hooks.messageDropped;
       if (dropped.active) dropped.emit({ message: msg, reason: 'too_large', clientid: this.session?.clientId });
       return;

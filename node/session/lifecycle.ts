@@ -12,6 +12,10 @@ import { RC, type ShutdownReason } from '../protocol/reason-codes.js';
 import type { Router } from '../router/router.js';
 import { Session } from './session.js';
 import { LongTimer } from '../core/long-timer.js';
+import type { DurableSessions, LoadedSession } from './durable/durable-sessions.js';
+import { storedWillMessage } from './durable/record.js';
+import type { Logger } from '../../shared/logger.js';
+import { attachJournal, restoreSession, storedWill } from './durable-state.js';
 
 const M_DISCONNECTED = metricIndex('client.disconnected');
 const M_SESSION_CREATED = metricIndex('session.created');
@@ -32,6 +36,10 @@ export interface RegistryHost extends SessionHost, SessionImportHost {
   /** read at each use: the cluster layer is attached after the broker is built */
   readonly cluster: ClusterHooks;
   readonly stopping: boolean;
+  readonly nodeName: string;
+  readonly log: Logger;
+  /** durable sessions, when on */
+  readonly durable: DurableSessions | undefined;
   /** publishes a will */
   publish(msg: Message): unknown;
   /** subscriptions were removed (stats follow) */
@@ -126,25 +134,103 @@ export class SessionRegistry {
    * session another node holds is taken over (and, with clean start 0, moved here).
    */
   async openClusterSession(conn: Connection, clientId: string, cleanStart: boolean, expiryInterval: number): Promise<{ session: Session; present: boolean }> {
-    const cluster = this.host.cluster;
-    const transfer = await cluster.claimSession(clientId, !cleanStart);
+    const host = this.host;
+    const cluster = host.cluster;
+    let transfer = await cluster.claimSession(clientId, !cleanStart);
+    const durable = host.durable;
+    let loaded: LoadedSession | undefined;
+    // a session whose node died lives on in the store (read even for a clean start, which discards it)
+    for (let attempt = 1; durable !== undefined && !this.map.has(clientId); attempt++) {
+      try {
+        loaded = await durable.load(clientId, transfer === null && !cleanStart);
+        // claimed for this node; when a survivor adopted it meanwhile, it is taken over from there
+        if (loaded === undefined || cleanStart || transfer !== null || attempt === 3 || (await durable.claim(loaded, host.nodeName, true))) break;
+      } catch (err) {
+        host.log.warn({ clientid: clientId, err: (err as Error).message }, 'durable session store unavailable at CONNECT');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      transfer = await cluster.claimSession(clientId, true);
+    }
     if (conn.state === ConnState.Closed) {
       // the client left while we waited: nothing is opened; a claim without a session is released
       if (!this.map.has(clientId)) cluster.sessionEnded(clientId);
       throw new Error('connection closed during CONNECT');
     }
     const opened = this.openSession(conn, clientId, cleanStart, expiryInterval);
+    const s = opened.session;
+    if (durable === undefined) {
+      if (transfer && !opened.present && !cleanStart) {
+        importSession(host, s, transfer);
+        return { session: s, present: true };
+      }
+      return opened;
+    }
+    if (loaded !== undefined && !cleanStart && !opened.present && transfer === null) {
+      restoreSession(host, durable, s, loaded, host.nodeName);
+      host.log.info({ clientid: clientId, from: loaded.entry.record.node, messages: loaded.messages.length, subscriptions: loaded.entry.record.subscriptions.length }, 'durable session resumed');
+      return { session: s, present: true };
+    }
+    // (not the incarnation a session here continues: one this node adopted while the client connected)
+    if (loaded !== undefined && loaded.entry.record.gen !== s.journal?.gen) durable.discardLoaded(loaded);
+    // a new incarnation in the store: a transferred session's messages are stored again under it
+    if (s.journal === undefined && expiryInterval > 0) attachJournal(durable, s, host.nodeName);
     if (transfer && !opened.present && !cleanStart) {
-      importSession(this.host, opened.session, transfer);
-      return { session: opened.session, present: true };
+      importSession(host, s, transfer);
+      return { session: s, present: true };
     }
     return opened;
+  }
+
+  /**
+   * Takes on, offline, a persistent session whose node died and whose client has not come
+   * back (the expiry sweep claimed its record for this node): its subscriptions route here,
+   * messages queue for it, its expiry and delayed will run here; its client connecting
+   * anywhere takes it over as from any live node.
+   */
+  async adoptSession(clientId: string, deadNode: string): Promise<void> {
+    const host = this.host;
+    const durable = host.durable;
+    if (durable === undefined || this.map.has(clientId)) return;
+    if (!(await host.cluster.adoptRegistration(clientId, deadNode))) return;
+    const loaded = await durable.load(clientId, true);
+    if (loaded === undefined || loaded.entry.record.node !== host.nodeName || this.map.has(clientId)) return;
+    const r = loaded.entry.record;
+    const s = new Session(clientId, host);
+    this.map.set(clientId, s);
+    host.metrics.inc(M_SESSION_CREATED);
+    this.sessionCountChanged();
+    s.cleanStart = false;
+    host.stats.persistentChanged(1);
+    s.expiryInterval = r.expiryInterval;
+    s.disconnectedAt = r.disconnectedAt;
+    s.storedWill = r.will;
+    restoreSession(host, durable, s, loaded, host.nodeName);
+    const now = Date.now();
+    if (r.expiryInterval !== NEVER_EXPIRES) s.expiryTimer = new LongTimer(() => this.terminateSession(s, 'expired'), Math.max(0, r.disconnectedAt + r.expiryInterval * 1000 - now));
+    if (r.will) {
+      const fire = (): void => {
+        this.willTimers.delete(s);
+        const will = storedWillMessage(r, Date.now());
+        s.storedWill = undefined;
+        s.journal?.changed();
+        if (will) host.publish(will);
+      };
+      this.willTimers.set(s, { timer: new LongTimer(fire, Math.max(0, r.disconnectedAt + r.will.delay * 1000 - now)), fire });
+    }
+    host.log.info({ clientid: clientId, from: deadNode, messages: loaded.messages.length }, 'durable session adopted: its node is gone');
   }
 
   /** A CONNECT was accepted. */
   clientConnected(conn: Connection): void {
     this.conns.add(conn);
     this.host.stats.set('connections', this.conns.size);
+    const s = conn.session as Session;
+    if (s.journal !== undefined) {
+      const i = conn.info!;
+      s.storedWill = i.will ? storedWill(i.will, i.willDelay, i.willExpiry) : undefined;
+      s.journal.changed();
+    }
     const h = this.host.hooks.clientConnected;
     if (h.active) h.emit({ client: clientInfo(conn, conn.session!.expiryInterval) });
   }
@@ -170,6 +256,10 @@ export class SessionRegistry {
     }
     if (info.will) this.scheduleWill(session, info.will, info.willDelay, info.willExpiry, owns);
     if (!owns) return; // taken over: the session lives on with its new connection
+    if (session.journal !== undefined) {
+      if (!this.willTimers.has(session)) session.storedWill = undefined;
+      if (!host.stopping) session.journal.changed();
+    }
     if (session.expiryInterval === 0 || host.stopping) {
       this.terminateSession(session, reason);
     } else if (session.expiryInterval !== NEVER_EXPIRES) {
@@ -184,6 +274,10 @@ export class SessionRegistry {
   private scheduleWill(session: Session, will: Message, delay: number, expiry: number | undefined, sessionContinues: boolean): void {
     const fire = (): void => {
       this.willTimers.delete(session);
+      if (session.storedWill !== undefined) {
+        session.storedWill = undefined;
+        session.journal?.changed();
+      }
       const now = Date.now();
       this.host.publish({ ...will, timestamp: now, expiresAt: expiry === undefined ? undefined : now + expiry * 1000 });
     };
@@ -201,6 +295,7 @@ export class SessionRegistry {
       w.timer.cancel();
       this.willTimers.delete(session);
     }
+    session.storedWill = undefined;
   }
 
   /** Ends a session: its subscriptions go, a pending delayed will is published. */
@@ -219,6 +314,14 @@ export class SessionRegistry {
     }
     session.subscriptions.clear();
     this.map.delete(session.clientId);
+    const j = session.journal;
+    if (j !== undefined) {
+      session.journal = undefined;
+      // moved to another node, which stores it under its own incarnation; or the node stops and
+      // the session lives on in the store for a resume elsewhere
+      if (reason === 'takeovered' || host.stopping) j.detached = true;
+      else host.durable?.discard(j);
+    }
     if (!session.cleanStart) host.stats.persistentChanged(-1);
     host.cluster.sessionEnded(session.clientId);
     host.metrics.inc(M_SESSION_TERMINATED);

@@ -1,5 +1,6 @@
 import type { Message, QoS } from '../../shared/message.js';
 import type { SubOptions } from '../router/router.js';
+import type { JournalEntry } from './durable/journal.js';
 
 /** A message waiting for delivery to one session, with the QoS it will be sent at. */
 export interface Pending {
@@ -7,6 +8,10 @@ export interface Pending {
   qos: QoS;
   retain: boolean;
   opts: SubOptions | undefined;
+  /** its stored copy, when the session is durable */
+  rec?: JournalEntry | undefined;
+  /** read back from the durable store: sent with DUP set */
+  dup?: boolean;
 }
 
 /**

@@ -7,6 +7,8 @@ import type { DropReason } from '../core/hooks.js';
 import { metricIndex } from '../metrics/metrics.js';
 import { MQueue, type Pending } from './mqueue.js';
 import type { LongTimer } from '../core/long-timer.js';
+import type { JournalEntry, SessionJournal } from './durable/journal.js';
+import type { StoredWill } from './durable/store.js';
 
 const M_DELIVERED = metricIndex('messages.delivered');
 const M_DROPPED = metricIndex('delivery.dropped');
@@ -31,6 +33,8 @@ export interface InflightEntry {
   /** QoS 2: PUBREC came, PUBREL sent, waiting for PUBCOMP */
   released: boolean;
   sentAt: number;
+  /** its stored copy, when the session is durable */
+  rec: JournalEntry | undefined;
 }
 
 /**
@@ -72,6 +76,10 @@ export class Session implements Subscriber, ClientSession {
   expiryInterval = 0;
   cleanStart = true;
   expiryTimer: LongTimer | undefined = undefined;
+  /** the session's side of the durable store: set only on a persistent session with durable sessions on */
+  journal: SessionJournal | undefined = undefined;
+  /** a durable session's will: while connected with one, or while its delay runs */
+  storedWill: StoredWill | undefined = undefined;
   private nextId = 1;
   /** the router's scratch (see router/overlap.ts) */
   dispatchMark = 0;
@@ -102,8 +110,17 @@ export class Session implements Subscriber, ClientSession {
     return this.awaitingRelMap ?? EMPTY;
   }
 
-  addAwaitingRel(id: number, at: number): void {
+  /** Resolves once a durable session has stored it (the PUBREC waits: a resent PUBLISH after a crash is not delivered again). */
+  addAwaitingRel(id: number, at: number): Promise<void> | undefined {
     (this.awaitingRelMap ??= new Map()).set(id, at);
+    return this.journal?.writeRecord();
+  }
+
+  /** PUBREL came (or the wait timed out) */
+  deleteAwaitingRel(id: number): boolean {
+    if (!this.awaitingRel.delete(id)) return false;
+    this.journal?.changed();
+    return true;
   }
 
   get online(): boolean {
@@ -161,7 +178,9 @@ export class Session implements Subscriber, ClientSession {
 
   private send(msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, enc: PublishEncoder | undefined): void {
     const conn = this.conn;
-    if (!conn) return this.enqueue({ msg, qos, retain, opts });
+    // a durable session stores its copy of every QoS 1/2 message; the publisher's acknowledgement waits for it
+    const rec = qos > 0 && this.journal !== undefined ? this.journal.append({ msg, qos, retain, subId: opts?.subId }) : undefined;
+    if (!conn) return this.enqueue({ msg, qos, retain, opts, rec });
     if (qos === 0) {
       // QoS 0 to a client that reads too slowly is dropped, not queued: the queue is for
       // offline sessions and for QoS 1/2, which must not be lost
@@ -171,16 +190,16 @@ export class Session implements Subscriber, ClientSession {
     }
     // keep order: nothing overtakes what is already queued
     if (this.mqueue.length > 0 || this.inflight.size >= this.window || conn.congested()) {
-      return this.enqueue({ msg, qos, retain, opts });
+      return this.enqueue({ msg, qos, retain, opts, rec });
     }
-    this.sendWithId(conn, msg, qos, retain, opts, enc);
+    this.sendWithId(conn, msg, qos, retain, opts, enc, rec, false);
   }
 
-  private sendWithId(conn: Connection, msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, enc: PublishEncoder | undefined): void {
+  private sendWithId(conn: Connection, msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, enc: PublishEncoder | undefined, rec: JournalEntry | undefined, dup: boolean): void {
     const id = this.allocId();
     detachPayload(msg);
-    (this.inflightMap ??= new Map()).set(id, { msg, qos, retain, opts, released: false, sentAt: Date.now() });
-    conn.sendPublish(msg, qos, retain, opts, id, false, enc);
+    (this.inflightMap ??= new Map()).set(id, { msg, qos, retain, opts, released: false, sentAt: Date.now(), rec });
+    conn.sendPublish(msg, qos, retain, opts, id, dup, enc);
   }
 
   private dropQos0(msg: Message): void {
@@ -195,6 +214,7 @@ export class Session implements Subscriber, ClientSession {
     detachPayload(p.msg);
     const dropped = this.mqueue.push(p);
     if (dropped) {
+      this.journal?.done(dropped.rec);
       m.inc(dropped.qos === 0 ? M_DROPPED_QOS0 : M_DROPPED_QUEUE_FULL);
       m.inc(M_DROPPED);
       if (this.broker.hooks.messageDropped.active) this.dropped(dropped.msg, dropped.qos === 0 ? 'qos0_msg' : 'queue_full');
@@ -207,7 +227,7 @@ export class Session implements Subscriber, ClientSession {
    */
   pendingMessages(): Pending[] {
     const out: Pending[] = [];
-    for (const e of this.inflight.values()) out.push({ msg: e.msg, qos: e.qos, retain: e.retain, opts: e.opts });
+    for (const e of this.inflight.values()) out.push({ msg: e.msg, qos: e.qos, retain: e.retain, opts: e.opts, rec: undefined });
     for (let i = 0; i < this.mqueue.length; i++) {
       const p = this.mqueue.shift()!;
       out.push(p);
@@ -218,7 +238,23 @@ export class Session implements Subscriber, ClientSession {
 
   /** Queues a message carried over from another node, to be sent once the client is here. */
   enqueueTransferred(p: Pending): void {
+    if (p.qos > 0 && this.journal !== undefined) p.rec = this.journal.append({ msg: p.msg, qos: p.qos, retain: p.retain, subId: p.opts?.subId });
     this.enqueue(p);
+  }
+
+  /**
+   * A message read back from the durable store on resume, queued to be sent again. QoS 1 and
+   * 2 go out with DUP set: which of them the client saw before its node died is not known,
+   * and DUP 0 would claim a first attempt [MQTT-3.3.1-1].
+   */
+  enqueueRestored(p: Pending): void {
+    p.dup = p.qos > 0;
+    this.enqueue(p);
+  }
+
+  /** An outgoing QoS 2 message the client had acknowledged with PUBREC before its node died: PUBREL is owed under the same packet id. */
+  restoreReleased(id: number, p: Pending): void {
+    (this.inflightMap ??= new Map()).set(id, { msg: p.msg, qos: 2, retain: p.retain, opts: p.opts, released: true, sentAt: Date.now(), rec: p.rec });
   }
 
   /** Sends queued messages while the window and the socket allow. */
@@ -231,13 +267,14 @@ export class Session implements Subscriber, ClientSession {
       if (p.qos > 0 && this.inflight.size >= this.window) return;
       this.mqueue.shift();
       if (p.msg.expiresAt !== undefined && p.msg.expiresAt <= now) {
+        this.journal?.done(p.rec);
         this.broker.metrics.inc(M_DROPPED_EXPIRED);
         this.broker.metrics.inc(M_DROPPED);
         if (this.broker.hooks.messageDropped.active) this.dropped(p.msg, 'expired');
         continue;
       }
       if (p.qos === 0) conn.sendPublish(p.msg, 0, p.retain, p.opts, 0, false, undefined);
-      else this.sendWithId(conn, p.msg, p.qos, p.retain, p.opts, undefined);
+      else this.sendWithId(conn, p.msg, p.qos, p.retain, p.opts, undefined, p.rec, p.dup === true);
     }
   }
 
@@ -272,9 +309,18 @@ export class Session implements Subscriber, ClientSession {
     if (!e) return this.broker.metrics.inc(M_PUBACK_MISSED);
     if (e.qos !== 1) return this.broker.metrics.inc(M_PUBACK_INUSE);
     this.inflight.delete(id);
+    this.journal?.done(e.rec);
     this.broker.metrics.inc(M_ACKED);
     this.acked(e.msg);
     this.drain();
+  }
+
+  /** A message in flight that could not be sent after all (larger than the client takes). */
+  dropInflight(id: number): void {
+    const e = this.inflight.get(id);
+    if (!e) return;
+    this.inflight.delete(id);
+    this.journal?.done(e.rec);
   }
 
   /** PUBREC for a QoS 2 message we sent: answer PUBREL (or end the flow on an error reason code). */
@@ -296,12 +342,17 @@ export class Session implements Subscriber, ClientSession {
     if (reasonCode >= 0x80) {
       // [MQTT-4.3.3] an error PUBREC ends the exchange
       this.inflight.delete(id);
+      this.journal?.done(e.rec);
       this.drain();
       return;
     }
     e.released = true;
     e.sentAt = Date.now();
-    conn.sendAck('pubrel', id, 0);
+    if (this.journal === undefined || e.rec === undefined) return conn.sendAck('pubrel', id, 0);
+    // PUBREL only once the store knows: a client that delivers on PUBREL must never get the message again
+    void this.journal.release(e.rec, id).then(() => {
+      if (this.conn === conn && this.inflight.get(id) === e) conn.sendAck('pubrel', id, 0);
+    });
   }
 
   pubcomp(id: number): void {
@@ -309,6 +360,7 @@ export class Session implements Subscriber, ClientSession {
     if (!e) return this.broker.metrics.inc(M_PUBCOMP_MISSED);
     if (!e.released) return this.broker.metrics.inc(M_PUBCOMP_INUSE);
     this.inflight.delete(id);
+    if (this.journal !== undefined) this.journal.completed(id, e.rec);
     this.drain();
   }
 

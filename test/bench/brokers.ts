@@ -294,9 +294,11 @@ export async function startClusterServices(): Promise<ClusterServices> {
   if (why) throw new Error(why);
   const [natsPort, redisPort] = [await freePort(), await freePort()];
   const started: RunningBroker[] = [];
+  // JetStream (durable sessions) stores in a directory of the run, removed with it
+  const jsDir = mkdtempSync(join(tmpdir(), 'starling-bench-js-'));
   try {
     // Both are tracked children (launch → track), so an error or Ctrl-C kills them too.
-    started.push(await launch('nats-server', findBinary('nats-server')!, ['-a', HOST, '-p', String(natsPort)], natsPort, process.env));
+    started.push(await launch('nats-server', findBinary('nats-server')!, ['-a', HOST, '-p', String(natsPort), '-js', '-sd', jsDir], natsPort, process.env));
     started.push(
       await launch(
         'redis-server',
@@ -309,6 +311,7 @@ export async function startClusterServices(): Promise<ClusterServices> {
     );
   } catch (e) {
     await Promise.all(started.map((s) => s.stop()));
+    rmSync(jsDir, { recursive: true, force: true });
     throw e;
   }
   const [nats, redis] = started as [RunningBroker, RunningBroker];
@@ -318,6 +321,7 @@ export async function startClusterServices(): Promise<ClusterServices> {
     env: { NATS_URL: `nats://${HOST}:${natsPort}`, REDIS_URL: `redis://${HOST}:${redisPort}` },
     stop: async () => {
       await Promise.all(started.map((s) => s.stop()));
+      rmSync(jsDir, { recursive: true, force: true });
     },
   };
 }

@@ -60,7 +60,7 @@ interface Received {
 
 async function collectForwards(t: Transport, node: string): Promise<Received[]> {
   const got: Received[] = [];
-  await t.onForward(node, (target, encoded) => got.push({ target, bytes: [...encoded] }));
+  await t.onForward(node, (target, encoded) => void got.push({ target, bytes: [...encoded] }));
   return got;
 }
 

@@ -27,7 +27,7 @@ interface Got {
 async function collect(t: Transport, node: string): Promise<Got[]> {
   const got: Got[] = [];
   // copied: what a listener keeps must not depend on the transport's buffer
-  await t.onForward(node, (target, encoded) => got.push({ target, bytes: Buffer.from(encoded) }));
+  await t.onForward(node, (target, encoded) => void got.push({ target, bytes: Buffer.from(encoded) }));
   return got;
 }
 

@@ -7,7 +7,9 @@
  */
 import { NatsRpcTransport } from '../../shared/cluster/nats/rpc.js';
 import { RedisStore } from '../../shared/cluster/redis-store.js';
+import { after, before } from 'node:test';
 import { startNode, type NodeProcess } from './broker.js';
+import { closeAllClients } from './mqtt-clients.js';
 import { killAll } from './processes.js';
 import { startNatsCluster, startRedisSentinel, type NatsCluster, type RedisSentinel } from './ha-services.js';
 import { startNats, startRedis, type Service } from './services.js';
@@ -53,7 +55,7 @@ export interface Topology {
  * the others lack), also when that node is started again.
  */
 export async function startCluster(shorts: string[], env: Record<string, string> = {}, perNode: Record<string, Record<string, string>> = {}, topology: Topology = {}): Promise<TestCluster> {
-  const [natsCluster, sentinel] = await Promise.all([topology.natsServers ? startNatsCluster(topology.natsServers) : undefined, topology.sentinel ? startRedisSentinel() : undefined]);
+  const [natsCluster, sentinel] = await Promise.all([topology.natsServers ? startNatsCluster(topology.natsServers, { jetstream: true }) : undefined, topology.sentinel ? startRedisSentinel() : undefined]);
   const [nats, redis] = await Promise.all([natsCluster?.servers[0] ?? startNats(), sentinel?.primary ?? startRedis()]);
   const natsUrl = natsCluster?.url ?? nats.url;
   const redisUrl = sentinel?.url ?? redis.url;
@@ -108,3 +110,24 @@ export async function startCluster(shorts: string[], env: Record<string, string>
 }
 
 
+
+/**
+ * A cluster for one test file: started before its tests, stopped after them (MQTT clients
+ * of the file closed first). Read `.c` inside the tests.
+ */
+export function useCluster(shorts: string[], env: Record<string, string> = {}, topology: Topology = {}): { readonly c: TestCluster } {
+  let cluster: TestCluster | undefined;
+  before(async () => {
+    cluster = await startCluster(shorts, env, {}, topology);
+  });
+  after(async () => {
+    await closeAllClients();
+    await cluster?.stop();
+  });
+  return {
+    get c() {
+      if (!cluster) throw new Error('the cluster is not started');
+      return cluster;
+    },
+  };
+}

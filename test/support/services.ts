@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { freePort } from './ports.js';
@@ -112,18 +112,36 @@ export async function startService(spec: ServerSpec, opts: ServiceOptions): Prom
   };
 }
 
-/** A nats-server on a free 127.0.0.1 port. */
-export function startNats(opts: ServiceOptions = {}): Promise<Service> {
-  return startService(
-    {
-      name: 'nats-server',
-      bin: findBinary('nats-server'),
-      args: (port) => ['-a', '127.0.0.1', '-p', String(port)],
-      ready: /Server is ready/,
-      url: (port) => `nats://127.0.0.1:${port}`,
+/**
+ * A nats-server on a free 127.0.0.1 port, with JetStream (durable sessions) storing in a
+ * temporary directory that outlives restarts and goes with stop().
+ */
+export async function startNats(opts: ServiceOptions = {}): Promise<Service> {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-nats-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  let svc: Service;
+  try {
+    svc = await startService(
+      {
+        name: 'nats-server',
+        bin: findBinary('nats-server'),
+        args: (port) => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
+        ready: /Server is ready/,
+        url: (port) => `nats://127.0.0.1:${port}`,
+      },
+      opts,
+    );
+  } catch (err) {
+    removeDir();
+    throw err;
+  }
+  const stop = svc.stop;
+  return Object.assign(svc, {
+    async stop(signal?: NodeJS.Signals) {
+      await stop(signal);
+      removeDir();
     },
-    opts,
-  );
+  });
 }
 
 /** A throwaway redis-server (no persistence) on a free 127.0.0.1 port. */

@@ -32,6 +32,11 @@ export class Receiver {
   /** acknowledgements to send at the end of this I/O turn: reply subject -> node -> seq */
   private readonly acksOut = new Map<string, Map<string, number>>();
   private acksScheduled = false;
+  /**
+   * Acknowledgements are cumulative (up to a seq), so once one waits for what a handler
+   * stores, every later one waits behind it: resolved when the last of them may go.
+   */
+  private gate: Promise<void> | undefined;
 
   constructor(private readonly link: NatsLink) {
     this.log = link.log;
@@ -86,6 +91,7 @@ export class Receiver {
         let highest = last ?? -1;
         let repeats = 0;
         let gaps = 0;
+        let stored: Promise<void>[] | undefined;
         try {
           for (let p = BATCH_HEADER; p < buf.length; ) {
             let seq: number;
@@ -110,7 +116,8 @@ export class Receiver {
             }
             if (seq !== 0) highest = seq;
             try {
-              handler(frame.target, frame.encoded);
+              const taken = handler(frame.target, frame.encoded);
+              if (taken !== undefined) (stored ??= []).push(taken);
             } catch (err) {
               this.log?.error({ err, node }, 'forward handler threw');
             }
@@ -121,9 +128,27 @@ export class Receiver {
           if (gaps) this.log?.debug({ node, sender, gaps, after: highest }, 'dropped forwards after a gap: waiting for the resend');
         }
         // (only batches with reliable frames ask for an acknowledgement)
-        if (msg.reply && highest > 0) this.ack(msg.reply, node, highest);
+        if (msg.reply && highest > 0) this.ackWhenTaken(msg.reply, node, highest, stored);
       },
     });
+  }
+
+  /** ack(), once what the handlers store is stored and every acknowledgement held before has gone. */
+  private ackWhenTaken(reply: string, node: string, seq: number, stored: Promise<void>[] | undefined): void {
+    if (stored === undefined && this.gate === undefined) return this.ack(reply, node, seq);
+    const prev = this.gate;
+    const gate: Promise<void> = Promise.all([prev, ...(stored ?? [])]).then(
+      () => {
+        if (this.gate === gate) this.gate = undefined;
+        this.ack(reply, node, seq);
+      },
+      (err: unknown) => {
+        // not stored: no acknowledgement; the sender sends the frames again
+        if (this.gate === gate) this.gate = undefined;
+        this.log?.warn({ err, node }, 'forwarded messages not stored');
+      },
+    );
+    this.gate = gate;
   }
 
   /** Acknowledges reliable frames up to `seq` to their sender, at the end of this I/O turn (one message for all batches of the turn). */

@@ -20,8 +20,12 @@ export interface ForwardTarget {
  */
 export type ForwardPayload = Message | Uint8Array;
 
-/** Receives what was forwarded to a node; `encoded` is a view (see Forwarder.onForward). */
-export type ForwardHandler = (target: ForwardTarget, encoded: Uint8Array) => void;
+/**
+ * Receives what was forwarded to a node; `encoded` is a view (see Forwarder.onForward). A
+ * promise returned says the frame is not taken until it resolves (durable sessions storing
+ * their copies): its acknowledgement to the sender waits for it.
+ */
+export type ForwardHandler = (target: ForwardTarget, encoded: Uint8Array) => void | Promise<void>;
 
 /** Message forwarding to one node. */
 export interface Forwarder {

@@ -73,6 +73,8 @@ export function handlePublish(conn: ClientConnection, pkt: IPublishPacket): void
   }
 
   const session = conn.session!;
+  /** a durable session's record with this packet id awaiting PUBREL, once stored */
+  let stored: Promise<void> | undefined;
   if (qos === 2) {
     if (session.awaitingRel.has(id)) {
       // a resent QoS 2 PUBLISH before PUBREL: acknowledge again, do not deliver twice [MQTT-4.3.3-10]
@@ -85,7 +87,7 @@ export function handlePublish(conn: ClientConnection, pkt: IPublishPacket): void
       if (conn.version === 5) return conn.protocolError(RC.RECEIVE_MAXIMUM_EXCEEDED, 'protocol_error'); // [MQTT-3.3.4-9]
       return ack(conn, 2, id, RC.RECEIVE_MAXIMUM_EXCEEDED);
     }
-    session.addAwaitingRel(id, conn.lastRecv);
+    stored = session.addAwaitingRel(id, conn.lastRecv);
   }
 
   const expiry = props?.messageExpiryInterval;
@@ -110,7 +112,8 @@ export function handlePublish(conn: ClientConnection, pkt: IPublishPacket): void
   if (r.backlogged) conn.throttle();
   if (qos > 0) {
     const rc = r.delivered === 0 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS;
-    conn.ackPublish(qos === 1 ? 'puback' : 'pubrec', id, rc, r.flushed);
+    const flushed = r.flushed;
+    conn.ackPublish(qos === 1 ? 'puback' : 'pubrec', id, rc, stored === undefined ? flushed : flushed === undefined ? stored : Promise.all([flushed, stored]).then(() => undefined));
   }
 }
 

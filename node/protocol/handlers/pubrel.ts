@@ -11,7 +11,7 @@ export function handlePubrel(conn: ClientConnection, p: IPubrelPacket): void {
   const m = conn.broker.metrics;
   m.inc(M_PUBREL_RECEIVED);
   const id = p.messageId ?? 0;
-  if (conn.session!.awaitingRel.delete(id)) return conn.sendAck('pubcomp', id, RC.SUCCESS);
+  if (conn.session!.deleteAwaitingRel(id)) return conn.sendAck('pubcomp', id, RC.SUCCESS);
   m.inc(M_PUBREL_MISSED);
   conn.sendAck('pubcomp', id, RC.PACKET_IDENTIFIER_NOT_FOUND);
 }

@@ -97,7 +97,7 @@ interface Common {
   clientPrefix: string;
 }
 
-async function setupSub(p: Common & { topics: string[]; qos: 0 | 1; payloadSize: number }): Promise<void> {
+async function setupSub(p: Common & { topics: string[]; qos: 0 | 1; payloadSize: number; persistent?: boolean }): Promise<void> {
   const counts = (perSub = new Array<number>(p.topics.length).fill(0));
   await Promise.all(
     p.topics.map((topic, i) => {
@@ -128,7 +128,7 @@ async function setupSub(p: Common & { topics: string[]; qos: 0 | 1; payloadSize:
           if (n === ids.length) flushAcks();
         }
       };
-      const first = Buffer.concat([connectPacket(`${p.clientPrefix}${i}`), subscribePacket(topic, p.qos)]);
+      const first = Buffer.concat([connectPacket(`${p.clientPrefix}${i}`, 300, !p.persistent), subscribePacket(topic, p.qos)]);
       // PUBACKs go out once per read, in one write, not once per message.
       const conn = connectAndAwait(p.host, p.port, first, PacketType.SUBACK, onPacket, flushAcks);
       return conn.ready;

@@ -1,6 +1,7 @@
 /** Scenario registry, in run order. */
 import { apiScenario } from './api.js';
 import { dashboard } from './dashboard.js';
+import { durableSessions } from './durable.js';
 import { xnodeLatency, xnodeQos0, xnodeQos1 } from './cluster.js';
 import { idleConnections } from './idle.js';
 import { latency } from './latency.js';
@@ -10,5 +11,5 @@ import { xnodeScrape } from './scrape.js';
 import { fanOut, qos0FanIn, qos1FanIn } from './throughput.js';
 import type { Scenario } from './types.js';
 
-export const SCENARIOS: readonly Scenario[] = [qos0FanIn, qos1FanIn, fanOut, idleConnections, latency, xnodeQos0, xnodeQos1, xnodeLatency, xnodeScrape, rulesQos0, rulesWebhook, apiScenario, dashboard];
+export const SCENARIOS: readonly Scenario[] = [qos0FanIn, qos1FanIn, fanOut, idleConnections, latency, xnodeQos0, xnodeQos1, xnodeLatency, xnodeScrape, rulesQos0, rulesWebhook, apiScenario, dashboard, durableSessions];
 export type { Scenario, ScenarioResult, ScenarioContext, BenchOptions, MetricSpec } from './types.js';

@@ -11,6 +11,10 @@ export interface Shape {
   /** Cluster: publishers connect to brokers[pubNode], subscribers to brokers[subNode] (default 0, 0). */
   pubNode?: number;
   subNode?: number;
+  /** subscribers with persistent sessions (clean session 0) */
+  persistent?: boolean;
+  /** client id prefixes (default bench-sub-, bench-pub-): runs on one cluster keep apart */
+  prefix?: string;
 }
 
 /** A load of `shape` running on its generators, past its warmup. */
@@ -39,15 +43,16 @@ async function startLoad(ctx: ScenarioContext, shape: Shape): Promise<Load> {
     await subGen.call('setup', 'sub', {
       host: subBroker.host,
       port: subBroker.port,
-      clientPrefix: 'bench-sub-',
+      clientPrefix: `${shape.prefix ?? 'bench-'}sub-`,
       topics: shape.subTopics,
       qos: shape.qos,
       payloadSize: opts.payloadSize,
+      persistent: shape.persistent,
     });
     await pubGen.call('setup', 'pub', {
       host: pubBroker.host,
       port: pubBroker.port,
-      clientPrefix: 'bench-pub-',
+      clientPrefix: `${shape.prefix ?? 'bench-'}pub-`,
       topics: shape.pubTopics,
       qos: shape.qos,
       payloadSize: opts.payloadSize,

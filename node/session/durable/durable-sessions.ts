@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../../shared/logger.js';
+import type { Message } from '../../../shared/message.js';
+import { SessionJournal } from './journal.js';
+import { decodeChunk, type OwedMessage } from './owed-message.js';
+import { expired } from './record.js';
+import type { RecordEntry, SessionRecord, SessionStore } from './store.js';
+import { ExpirySweep } from './expiry-sweep.js';
+import { DurableWriter, type WriterEvents } from './writer.js';
+
+/** What durable sessions need of their node. */
+export interface DurableHost extends WriterEvents {
+  readonly nodeName: string;
+  readonly log: Logger;
+  /** whether another node of the cluster is alive */
+  isLive(node: string): boolean;
+  /** whether this node holds the session now */
+  holds(clientid: string): boolean;
+  /** publishes a will of a session whose node is gone */
+  publish(msg: Message): unknown;
+  /**
+   * Takes on a session whose node died (its record claimed for this node already), offline,
+   * so that its subscriptions route here and messages queue for it until its client is back
+   */
+  adopt(clientid: string, deadNode: string): Promise<void>;
+}
+
+/** A stored session read back for a resume. */
+export interface LoadedSession {
+  entry: RecordEntry;
+  /** the messages owed, in store order, with the seq of their batch and their place in it */
+  messages: { seq: number; idx: number; owed: OwedMessage }[];
+}
+
+/**
+ * Durable sessions (README "Durable sessions"): a persistent session's state kept in the
+ * session store, so that a client whose node died resumes it on any other node. This is the
+ * node's entry point to them: journals for sessions (journal.ts), the batched write path
+ * (writer.ts), loading a session back, discarding one, and the expiry of sessions whose
+ * node is gone (expiry-sweep.ts).
+ */
+export class DurableSessions {
+  readonly writer: DurableWriter;
+  private readonly sweep: ExpirySweep;
+
+  constructor(
+    readonly store: SessionStore,
+    private readonly host: DurableHost,
+    sweepMs: number,
+  ) {
+    this.writer = new DurableWriter(store, host, host.log);
+    this.sweep = new ExpirySweep(store, host, sweepMs);
+  }
+
+  async start(): Promise<void> {
+    await this.store.start();
+    this.sweep.start();
+  }
+
+  async stop(): Promise<void> {
+    this.sweep.stop();
+    this.writer.close();
+    await this.store.close();
+  }
+
+  /** A journal for a session that starts being persistent here (a new incarnation). */
+  journal(clientid: string, describe: (j: SessionJournal) => SessionRecord): SessionJournal {
+    const j: SessionJournal = new SessionJournal(this.writer, clientid, randomBytes(6).toString('hex'), () => describe(j));
+    return j;
+  }
+
+  /** The stored session of a clientid, with its messages (`withMessages`), unless there is none or it expired (then it is discarded). */
+  async load(clientid: string, withMessages: boolean): Promise<LoadedSession | undefined> {
+    // a CONNECT does not wait for NATS to come back (the client would time out): it starts afresh
+    if (!this.store.connected) throw new Error('the durable session store is unreachable');
+    const entry = await this.store.get(clientid);
+    if (!entry) return undefined;
+    if (expired(entry.record, Date.now())) {
+      this.discardLoaded({ entry, messages: [] });
+      return undefined;
+    }
+    const messages = withMessages ? (await this.store.messages(clientid, entry.record.gen)).flatMap((m) => decodeChunk(m.data).map((owed, idx) => ({ seq: m.seq, idx, owed }))) : [];
+    return { entry, messages };
+  }
+
+  /** A journal continuing a loaded session's incarnation (its stored messages stay where they are). */
+  resumed(loaded: LoadedSession, describe: (j: SessionJournal) => SessionRecord): SessionJournal {
+    const r = loaded.entry.record;
+    const j: SessionJournal = new SessionJournal(this.writer, r.clientid, r.gen, () => describe(j));
+    return j;
+  }
+
+  /**
+   * Claims a loaded session's record for `node` (conditional on its revision: of a client
+   * resuming and a survivor adopting it at the same moment, one wins). False when it changed.
+   */
+  async claim(loaded: LoadedSession, node: string, connected: boolean): Promise<boolean> {
+    const r = loaded.entry.record;
+    const next = { ...r, node, disconnectedAt: connected ? 0 : r.disconnectedAt || Date.now() };
+    if (!(await this.store.update(next, loaded.entry.revision))) return false;
+    const again = await this.store.get(r.clientid);
+    if (!again || again.record.node !== node) return false;
+    loaded.entry = again;
+    return true;
+  }
+
+  /**
+   * The session ended here: its record (unless a newer incarnation wrote it meanwhile) and
+   * its messages go. Not awaited: a new incarnation writes under another gen.
+   */
+  discard(j: SessionJournal): void {
+    j.detached = true;
+    const { clientid, gen } = j;
+    const self = this.host.nodeName;
+    void (async () => {
+      const e = await this.store.get(clientid);
+      // another node holding this incarnation now (it resumed it meanwhile) keeps it
+      if (e && e.record.gen === gen && e.record.node !== self) return;
+      if (e && e.record.gen === gen) await this.store.remove(clientid, e.revision);
+      await this.store.purge(clientid, gen);
+    })().catch((err: Error) => this.host.log.warn({ clientid, err: err.message }, 'durable session not removed'));
+  }
+
+  /** A stored session that is not resumed (clean start, or its state came from a live node): it goes, unless rewritten meanwhile. */
+  discardLoaded(loaded: LoadedSession): void {
+    const r = loaded.entry.record;
+    this.store.remove(r.clientid, loaded.entry.revision).catch(() => {});
+    this.dropIncarnation(r.clientid, r.gen);
+  }
+
+  /** An older incarnation's messages go (the session moved on, with its messages, under a new one). */
+  dropIncarnation(clientid: string, gen: string): void {
+    this.store.purge(clientid, gen).catch(() => {});
+  }
+}

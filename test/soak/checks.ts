@@ -36,6 +36,9 @@ export function clusterTotals(per: Map<string, Metrics>): Metrics {
   return t;
 }
 
+/** The name of the completeness check (a test may need to single it out). */
+export const PERSISTENT_COMPLETE = 'persistent subscribers got every acknowledged QoS 1/2 message (but counted queue-full drops)';
+
 /**
  * The ledger against the metrics: every owed pair delivered, but for the queue-full drops
  * the nodes counted; QoS 2 exactly once.
@@ -43,9 +46,9 @@ export function clusterTotals(per: Map<string, Metrics>): Metrics {
 export function deliveryChecks(r: LedgerResult, totals: Metrics): Check[] {
   const queueFull = totals['delivery.dropped.queue_full'] ?? 0;
   return [
-    check('persistent subscribers got every acknowledged QoS 1/2 message (but counted queue-full drops)', r.missing <= queueFull,
+    check(PERSISTENT_COMPLETE, r.missing <= queueFull,
       `${r.owed} owed, ${r.missing} missing, ${queueFull} counted queue_full${r.missingExamples.length ? `; e.g. ${r.missingExamples.join('; ')}` : ''}`),
-    check('QoS 2 exactly once (persistent, clean while connected, one member of a shared group)', r.qos2Duplicates === 0, `${r.qos2Duplicates} duplicates (QoS 1 duplicates, allowed: ${r.qos1Duplicates})`),
+    check('QoS 2 exactly once (persistent, clean while connected, one member of a shared group)', r.qos2Duplicates === 0, `${r.qos2Duplicates} duplicates${r.duplicateExamples.length ? ` (${r.duplicateExamples.join('; ')})` : ''}; QoS 1 duplicates (allowed): ${r.qos1Duplicates}`),
   ];
 }
 

@@ -10,6 +10,8 @@ export type QoS = 0 | 1 | 2;
 interface Acked {
   topic: string;
   qos: QoS;
+  /** when the publisher had its acknowledgement */
+  at: number;
 }
 
 /** A persistent subscriber's one subscription and what reached it, across reconnections. */
@@ -33,6 +35,9 @@ export interface LedgerResult {
   qos1Duplicates: number;
   /** a few of the missing pairs, for the report */
   missingExamples: string[];
+  /** the same pairs as data */
+  missingPairs: { id: string; clientId: string; at: number }[];
+  duplicateExamples: string[];
 }
 
 export class Ledger {
@@ -44,6 +49,8 @@ export class Ledger {
   private readonly shared = new Map<string, number>();
   qos2Duplicates = 0;
   qos1Duplicates = 0;
+  /** a few QoS 2 duplicates: who got what twice */
+  readonly duplicateExamples: string[] = [];
   /** publishes attempted, by QoS (acknowledged or not) */
   readonly attempted: [number, number, number] = [0, 0, 0];
   /** deliveries seen by every subscriber, by QoS as delivered */
@@ -53,9 +60,15 @@ export class Ledger {
     this.attempted[qos]++;
   }
 
+  /** An acknowledged publish, for the report. */
+  describe(id: string): string {
+    const a = this.acked.get(id);
+    return a ? `${id} (${a.topic} QoS ${a.qos}, acknowledged at ${a.at})` : id;
+  }
+
   ack(id: string, topic: string, qos: QoS): void {
     if (qos === 0) return;
-    this.acked.set(id, { topic, qos });
+    this.acked.set(id, { topic, qos, at: Date.now() });
     let ids = this.byTopic.get(topic);
     if (!ids) this.byTopic.set(topic, (ids = []));
     ids.push(id);
@@ -69,21 +82,22 @@ export class Ledger {
   /** One delivery to a persistent subscriber (any connection of its session). */
   deliveredPersistent(clientId: string, id: string, qos: QoS): void {
     this.deliveries[qos]++;
+
     const book = this.persistent.get(clientId);
     if (!book) return;
     const n = (book.got.get(id) ?? 0) + 1;
     book.got.set(id, n);
-    if (n > 1) this.countDuplicate(qos);
+    if (n > 1) this.countDuplicate(qos, `${id} to persistent ${clientId}`);
   }
 
   /**
    * One delivery to a clean-session subscriber; `seen` is that connection's own set, since
    * a clean session owes nothing across connections.
    */
-  deliveredClean(seen: Set<string>, id: string, qos: QoS): void {
+  deliveredClean(clientId: string, seen: Set<string>, id: string, qos: QoS): void {
     this.deliveries[qos]++;
     if (qos === 0) return;
-    if (seen.has(id)) this.countDuplicate(qos);
+    if (seen.has(id)) this.countDuplicate(qos, `${id} to clean ${clientId}`);
     else seen.add(id);
   }
 
@@ -94,10 +108,11 @@ export class Ledger {
     const key = `${group} ${id}`;
     const n = (this.shared.get(key) ?? 0) + 1;
     this.shared.set(key, n);
-    if (n > 1) this.qos2Duplicates++;
+    if (n > 1) this.countDuplicate(2, `${id} to group ${group}`);
   }
 
-  private countDuplicate(qos: QoS): void {
+  private countDuplicate(qos: QoS, what: string): void {
+    if (qos === 2 && this.duplicateExamples.length < 5) this.duplicateExamples.push(what);
     if (qos === 2) this.qos2Duplicates++;
     else if (qos === 1) this.qos1Duplicates++;
   }
@@ -124,14 +139,16 @@ export class Ledger {
     let owed = 0;
     let missing = 0;
     const missingExamples: string[] = [];
+    const missingPairs: LedgerResult['missingPairs'] = [];
     for (const [clientId, book] of this.persistent) {
       this.forOwed(book, (id) => {
         owed++;
         if (book.got.has(id)) return;
         missing++;
-        if (missingExamples.length < 5) missingExamples.push(`${id} (${this.acked.get(id)?.topic}) to ${clientId} (${book.filter})`);
+        if (missingPairs.length < 5) missingPairs.push({ id, clientId, at: this.acked.get(id)?.at ?? 0 });
+        if (missingExamples.length < 5) missingExamples.push(`${this.describe(id)} to ${clientId} (${book.filter} QoS ${book.qos})`);
       });
     }
-    return { acked: this.acked.size, owed, missing, qos2Duplicates: this.qos2Duplicates, qos1Duplicates: this.qos1Duplicates, missingExamples };
+    return { acked: this.acked.size, owed, missing, qos2Duplicates: this.qos2Duplicates, qos1Duplicates: this.qos1Duplicates, missingExamples, missingPairs, duplicateExamples: this.duplicateExamples };
   }
 }

@@ -11,6 +11,11 @@ export interface SoakOptions {
   publishRate: number;
   /** a node's STARLING_MAX_MQUEUE: messages queued per offline session before the oldest is dropped */
   maxMqueue: number;
+  /**
+   * The share (0..1) of persistent subscribers' reconnections that go to a random node, so
+   * their session moves there (a takeover across nodes); the rest return to their last node.
+   */
+  roam: number;
   /** extra environment for every node */
   nodeEnv: Record<string, string>;
   /** progress lines (one every few seconds); unset: silent */
@@ -37,6 +42,7 @@ export const DEFAULTS: SoakOptions = {
   seed: 1,
   publishRate: 300,
   maxMqueue: 1000,
+  roam: 0.5,
   nodeEnv: {},
 };
 
@@ -45,7 +51,8 @@ const USAGE = `usage: npm run soak -- [--duration=SECONDS] [--clients=N] [--seed
   --clients    clients in the population (default ${DEFAULTS.clients})
   --seed       PRNG seed (default ${DEFAULTS.seed})
   --rate       publishes per second, all publishers together (default ${DEFAULTS.publishRate})
-  --max-mqueue the nodes' STARLING_MAX_MQUEUE (default ${DEFAULTS.maxMqueue})`;
+  --max-mqueue the nodes' STARLING_MAX_MQUEUE (default ${DEFAULTS.maxMqueue})
+  --roam       share of persistent reconnections to another node, 0..1 (default ${DEFAULTS.roam})`;
 
 /** Options from `--name=value` arguments; throws a usage error on anything else. */
 export function parseArgs(argv: string[]): SoakOptions {
@@ -61,6 +68,7 @@ export function parseArgs(argv: string[]): SoakOptions {
       case 'seed': o.seed = Math.floor(n); break;
       case 'rate': o.publishRate = n; break;
       case 'max-mqueue': o.maxMqueue = Math.floor(n); break;
+      case 'roam': o.roam = Math.min(1, n); break;
       default: throw new UsageError(`unknown option --${m[1]}\n${USAGE}`);
     }
   }

@@ -4,7 +4,7 @@
  * socket) and come back, as production clients do.
  */
 import mqtt from 'mqtt';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient, Packet } from 'mqtt';
 import { closeClient, openClient, subscribe } from './client.js';
 import type { Ledger, QoS } from './ledger.js';
 
@@ -42,6 +42,8 @@ export class Traffic {
     readonly ledger: Ledger,
     /** ms between two publishes of one publisher */
     readonly publishEveryMs: number,
+    /** the share of persistent subscribers' reconnections that go to a random node rather than their last one */
+    readonly roam: number,
   ) {}
 
   stop(): void {
@@ -65,8 +67,9 @@ export class Traffic {
     clearTimeout(t);
   }
 
-  async connect(opts: IClientOptions, setup?: (c: MqttClient) => void): Promise<MqttClient | undefined> {
-    const c = await openClient(this.pick(this.ports), opts, setup);
+  /** Connects to `port`, or to a random node. */
+  async connect(opts: IClientOptions, setup?: (c: MqttClient) => void, port = this.pick(this.ports)): Promise<MqttClient | undefined> {
+    const c = await openClient(port, opts, setup);
     if (c) this.stats.connects++;
     else this.stats.connectFailures++;
     return c;
@@ -114,8 +117,33 @@ export class PersistentSubscriber {
   readonly filter: string;
   readonly qos: QoS;
   client: MqttClient | undefined;
+  private port: number;
+  /** connections and closes, `<ms> <event>`, to explain a missing message */
+  readonly history: string[] = [];
+  /** what came on the wire: message id → its PUBLISHes' packet identifiers, and the PUBRELs seen */
+  private readonly wire = new Map<string, string[]>();
+  private readonly pubrels = new Set<number>();
+
+  private onWire(pk: Packet): void {
+    if (pk.cmd === 'publish') {
+      const id = pk.payload.toString();
+      const seen = this.wire.get(id) ?? [];
+      seen.push(`${pk.qos === 2 ? 'QoS 2 ' : ''}#${pk.messageId}${pk.dup ? ' dup' : ''}`);
+      this.wire.set(id, seen);
+    } else if (pk.cmd === 'pubrel' && pk.messageId !== undefined) {
+      this.pubrels.add(pk.messageId);
+    }
+  }
+
+  /** Whether a message reached this client's socket, for a missing one: the broker lost it, or the flow stopped halfway. */
+  wireTrace(id: string): string {
+    const seen = this.wire.get(id);
+    if (!seen) return 'never sent to the client';
+    return `sent as ${seen.join(', ')}; PUBREL for it ${seen.some((s) => this.pubrels.has(Number(/#(\d+)/.exec(s)?.[1]))) ? 'seen' : 'never seen'}`;
+  }
 
   constructor(private readonly t: Traffic, readonly clientId: string) {
+    this.port = t.pick(t.ports);
     this.protocolVersion = version(t);
     this.filter = t.randomFilter();
     this.qos = t.rand() < 0.5 ? 1 : 2;
@@ -124,9 +152,12 @@ export class PersistentSubscriber {
   /** Connects (resuming the session); `clean` ends it instead. */
   connect(clean = false): Promise<MqttClient | undefined> {
     const v5 = this.protocolVersion === 5;
+    if (this.t.rand() < this.t.roam) this.port = this.t.pick(this.t.ports);
+    this.history.push(`${Date.now()} connect :${this.port}${clean ? ' clean' : ''}`);
     return this.t.connect(
       { clientId: this.clientId, clean, protocolVersion: this.protocolVersion, incomingStore: this.store, ...(v5 ? { properties: { sessionExpiryInterval: clean ? 0 : 3600 } } : {}) },
-      (c) => c.on('message', (_topic, payload, packet) => this.t.ledger.deliveredPersistent(this.clientId, payload.toString(), packet.qos)),
+      (c) => c.on('packetreceive', (pk) => this.onWire(pk)).on('message', (_topic, payload, packet) => this.t.ledger.deliveredPersistent(this.clientId, payload.toString(), packet.qos)),
+      this.port,
     );
   }
 
@@ -142,7 +173,8 @@ export class PersistentSubscriber {
     for (;;) {
       if (this.client) {
         await this.t.pause(this.t.randomMs(LIFE_MS));
-        await this.t.close(this.client, 0.3);
+        const abrupt = await this.t.close(this.client, 0.3);
+        this.history.push(`${Date.now()} closed${abrupt ? ' abruptly' : ''}`);
         this.client = undefined;
       }
       if (this.t.stopped) return;
@@ -173,7 +205,7 @@ export function cleanSubscriber(t: Traffic, clientId: string): Promise<void> {
   const qos: QoS = t.pick([0, 1, 2] as const);
   return churn(t, clientId, {}, 0.3, async (c) => {
     const seen = new Set<string>();
-    c.on('message', (_topic, payload, packet) => t.ledger.deliveredClean(seen, payload.toString(), packet.qos));
+    c.on('message', (_topic, payload, packet) => t.ledger.deliveredClean(clientId, seen, payload.toString(), packet.qos));
     if (await subscribe(c, filter, qos)) await t.pause(t.randomMs(LIFE_MS));
   });
 }

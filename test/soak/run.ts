@@ -68,7 +68,7 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
   const n = o.clients;
   const count = (share: number) => Math.max(1, Math.floor(n * share));
   const publishers = count(ROLES.publishers);
-  const t = new Traffic([...c.nodes.values()].map((x) => x.mqttPort), rand, ledger, (publishers / o.publishRate) * 1000);
+  const t = new Traffic([...c.nodes.values()].map((x) => x.mqttPort), rand, ledger, (publishers / o.publishRate) * 1000, o.roam);
   const baseHeap = await heapUsed(c);
   const baseRss = rssByNode(c);
 
@@ -124,6 +124,11 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
   await eventually(() => persistent.every((p) => ledger.lacking(p.clientId) === 0), DRAIN_TIMEOUT_MS, 250).catch(() => {});
   const drainMs = Date.now() - t0;
   const result = ledger.result();
+  for (const m of result.missingPairs) {
+    const p = persistent.find((x) => x.clientId === m.clientId)!;
+    const around = p.history.filter((l) => Math.abs(Number(l.split(' ')[0]) - m.at) < 5000);
+    log(`soak: missing ${m.id} (acknowledged at ${m.at}) to ${m.clientId}: ${p.wireTrace(m.id)}; its connections around then: ${around.join(', ')}`);
+  }
   const per = await nodeMetrics(base);
   const totals = clusterTotals(per);
 

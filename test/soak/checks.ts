@@ -39,6 +39,8 @@ export function clusterTotals(per: Map<string, Metrics>): Metrics {
 /** The name of the completeness check (a test may need to single it out). */
 export const PERSISTENT_COMPLETE = 'persistent subscribers got every acknowledged QoS 1/2 message (but counted queue-full drops)';
 
+export const PERSISTENT_EXACTLY_ONCE = 'QoS 2 exactly once to persistent subscribers, across their connections';
+
 /**
  * The ledger against the metrics: every owed pair delivered, but for the queue-full drops
  * the nodes counted; QoS 2 exactly once.
@@ -48,7 +50,8 @@ export function deliveryChecks(r: LedgerResult, totals: Metrics): Check[] {
   return [
     check(PERSISTENT_COMPLETE, r.missing <= queueFull,
       `${r.owed} owed, ${r.missing} missing, ${queueFull} counted queue_full${r.missingExamples.length ? `; e.g. ${r.missingExamples.join('; ')}` : ''}`),
-    check('QoS 2 exactly once (persistent, clean while connected, one member of a shared group)', r.qos2Duplicates === 0, `${r.qos2Duplicates} duplicates${r.duplicateExamples.length ? ` (${r.duplicateExamples.join('; ')})` : ''}; QoS 1 duplicates (allowed): ${r.qos1Duplicates}`),
+    check(PERSISTENT_EXACTLY_ONCE, r.qos2DuplicatesPersistent === 0, `${r.qos2DuplicatesPersistent} duplicates${r.duplicateExamples.length ? ` (e.g. ${r.duplicateExamples.join('; ')})` : ''}; QoS 1 duplicates (allowed): ${r.qos1Duplicates}`),
+    check('QoS 2 exactly once to clean subscribers while connected and to one member of a shared group', r.qos2Duplicates === r.qos2DuplicatesPersistent, `${r.qos2Duplicates - r.qos2DuplicatesPersistent} duplicates`),
   ];
 }
 

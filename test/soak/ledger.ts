@@ -31,6 +31,7 @@ export interface LedgerResult {
   missing: number;
   /** QoS 2 (as delivered) copies beyond the first, persistent, clean and shared subscribers together: must be 0 */
   qos2Duplicates: number;
+  qos2DuplicatesPersistent: number;
   /** QoS 1 copies beyond the first (allowed: at least once) */
   qos1Duplicates: number;
   /** a few of the missing pairs, for the report */
@@ -48,6 +49,8 @@ export class Ledger {
   /** (group, id) → copies, for messages delivered as QoS 2 to a shared group */
   private readonly shared = new Map<string, number>();
   qos2Duplicates = 0;
+  /** of those, to persistent subscribers (across connections of one session) */
+  qos2DuplicatesPersistent = 0;
   qos1Duplicates = 0;
   /** a few QoS 2 duplicates: who got what twice */
   readonly duplicateExamples: string[] = [];
@@ -87,6 +90,7 @@ export class Ledger {
     if (!book) return;
     const n = (book.got.get(id) ?? 0) + 1;
     book.got.set(id, n);
+    if (n > 1 && qos === 2) this.qos2DuplicatesPersistent++;
     if (n > 1) this.countDuplicate(qos, `${id} to persistent ${clientId}`);
   }
 
@@ -149,6 +153,6 @@ export class Ledger {
         if (missingExamples.length < 5) missingExamples.push(`${this.describe(id)} to ${clientId} (${book.filter} QoS ${book.qos})`);
       });
     }
-    return { acked: this.acked.size, owed, missing, qos2Duplicates: this.qos2Duplicates, qos1Duplicates: this.qos1Duplicates, missingExamples, missingPairs, duplicateExamples: this.duplicateExamples };
+    return { acked: this.acked.size, owed, missing, qos2Duplicates: this.qos2Duplicates, qos2DuplicatesPersistent: this.qos2DuplicatesPersistent, qos1Duplicates: this.qos1Duplicates, missingExamples, missingPairs, duplicateExamples: this.duplicateExamples };
   }
 }

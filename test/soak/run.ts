@@ -28,6 +28,7 @@ const SHARE_GROUP_SIZE = 5;
 const RETAINED_TOPICS = 10;
 /** how long the drain waits for a persistent subscriber's last owed message */
 const DRAIN_TIMEOUT_MS = 30_000;
+const DRAIN_QUIET_MS = 5_000;
 
 export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakReport> {
   const o: SoakOptions = { ...DEFAULTS, ...opts };
@@ -121,7 +122,7 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
   for (let i = 0; i < persistent.length; i += 50) {
     await Promise.all(persistent.slice(i, i + 50).map(async (p) => (p.client = await p.connect())));
   }
-  await eventually(() => persistent.every((p) => ledger.lacking(p.clientId) === 0), DRAIN_TIMEOUT_MS, 250).catch(() => {});
+  await drained(ledger, persistent);
   const drainMs = Date.now() - t0;
   const result = ledger.result();
   for (const m of result.missingPairs) {
@@ -141,6 +142,10 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
     }));
   }
   const retained = await readRetained(c.nodes.values().next().value!.mqttPort);
+  // the last wills are published as the nodes notice the last dropped sockets
+  await eventually(() => {
+    if (t.stats.willsSeen + t.stats.willsSpurious < t.stats.willsExpected) throw new Error('wills still coming');
+  }, 5_000, 250).catch(() => {});
   if (watcher) await closeClient(watcher, false);
 
   const checks: Check[] = [...deliveryChecks(result, totals), ...metricChecks(per, ledger, retainedAndWills(t)), ...willChecks(t.stats), retainedCheck(t.stats, retained)];
@@ -184,6 +189,25 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
   };
   const { log: _l, faults: _f, ...options } = o;
   return { options, ok: checks.every((x) => x.ok), checks, numbers };
+}
+
+/**
+ * Until every persistent subscriber has all it is owed, or nothing more has come for
+ * DRAIN_QUIET_MS (what is still lacking then will not come), at most DRAIN_TIMEOUT_MS.
+ */
+async function drained(ledger: Ledger, persistent: PersistentSubscriber[]): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let count = -1;
+  let quietSince = Date.now();
+  while (Date.now() < deadline && Date.now() - quietSince < DRAIN_QUIET_MS) {
+    if (persistent.every((p) => ledger.lacking(p.clientId) === 0)) return;
+    const now = ledger.deliveries.reduce((a, b) => a + b, 0);
+    if (now !== count) {
+      count = now;
+      quietSince = Date.now();
+    }
+    await sleep(250);
+  }
 }
 
 /** QoS 1 messages the broker received that no publisher loop counted: retained values and wills. */

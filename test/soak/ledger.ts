@@ -34,6 +34,9 @@ export interface LedgerResult {
   qos2DuplicatesPersistent: number;
   /** QoS 1 copies beyond the first (allowed: at least once) */
   qos1Duplicates: number;
+  /** persistent subscribers missing something, and of those, missing everything they were owed */
+  subscribersMissing: number;
+  subscribersMissingAll: number;
   /** a few of the missing pairs, for the report */
   missingExamples: string[];
   /** the same pairs as data */
@@ -144,15 +147,23 @@ export class Ledger {
     let missing = 0;
     const missingExamples: string[] = [];
     const missingPairs: LedgerResult['missingPairs'] = [];
+    let subscribersMissing = 0;
+    let subscribersMissingAll = 0;
     for (const [clientId, book] of this.persistent) {
+      let own = 0;
+      let lost = 0;
       this.forOwed(book, (id) => {
         owed++;
+        own++;
         if (book.got.has(id)) return;
         missing++;
+        lost++;
         if (missingPairs.length < 5) missingPairs.push({ id, clientId, at: this.acked.get(id)?.at ?? 0 });
         if (missingExamples.length < 5) missingExamples.push(`${this.describe(id)} to ${clientId} (${book.filter} QoS ${book.qos})`);
       });
+      if (lost > 0) subscribersMissing++;
+      if (lost > 0 && lost === own) subscribersMissingAll++;
     }
-    return { acked: this.acked.size, owed, missing, qos2Duplicates: this.qos2Duplicates, qos2DuplicatesPersistent: this.qos2DuplicatesPersistent, qos1Duplicates: this.qos1Duplicates, missingExamples, missingPairs, duplicateExamples: this.duplicateExamples };
+    return { acked: this.acked.size, owed, missing, subscribersMissing, subscribersMissingAll, qos2Duplicates: this.qos2Duplicates, qos2DuplicatesPersistent: this.qos2DuplicatesPersistent, qos1Duplicates: this.qos1Duplicates, missingExamples, missingPairs, duplicateExamples: this.duplicateExamples };
   }
 }

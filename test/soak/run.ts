@@ -180,6 +180,7 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
     deliveriesQos012: ledger.deliveries.join('/'),
     owedPairs: result.owed,
     missing: result.missing,
+    subscribersMissingSomeAll: `${result.subscribersMissing}/${result.subscribersMissingAll} of ${persistent.length}`,
     queueFullDrops: totals['delivery.dropped.queue_full'] ?? 0,
     drainMs,
     willsSeen: `${t.stats.willsSeen}/${t.stats.willsExpected}`,

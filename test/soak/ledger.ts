@@ -12,6 +12,8 @@ interface Acked {
   qos: QoS;
   /** when the publisher had its acknowledgement */
   at: number;
+  /** MQTT 5: the acknowledgement's reason code (0x10: the node knew no matching subscriber) */
+  reasonCode?: number;
 }
 
 /** A persistent subscriber's one subscription and what reached it, across reconnections. */
@@ -69,12 +71,12 @@ export class Ledger {
   /** An acknowledged publish, for the report. */
   describe(id: string): string {
     const a = this.acked.get(id);
-    return a ? `${id} (${a.topic} QoS ${a.qos}, acknowledged at ${a.at})` : id;
+    return a ? `${id} (${a.topic} QoS ${a.qos}, acknowledged at ${a.at}${a.reasonCode ? ` with reason code 0x${a.reasonCode.toString(16)}` : ''})` : id;
   }
 
-  ack(id: string, topic: string, qos: QoS): void {
+  ack(id: string, topic: string, qos: QoS, reasonCode?: number): void {
     if (qos === 0) return;
-    this.acked.set(id, { topic, qos, at: Date.now() });
+    this.acked.set(id, { topic, qos, at: Date.now(), reasonCode });
     let ids = this.byTopic.get(topic);
     if (!ids) this.byTopic.set(topic, (ids = []));
     ids.push(id);

@@ -228,8 +228,8 @@ export function publisher(t: Traffic, clientId: string): Promise<void> {
       const qos: QoS = t.pick([0, 1, 2] as const);
       const id = `${clientId}.${seq++}`;
       t.ledger.published(qos);
-      c.publish(topic, id, { qos }, (err) => {
-        if (!err) t.ledger.ack(id, topic, qos);
+      c.publish(topic, id, { qos }, (err, pkt) => {
+        if (!err) t.ledger.ack(id, topic, qos, pkt && 'reasonCode' in pkt ? pkt.reasonCode : undefined);
       });
       await t.pause(t.publishEveryMs * (0.5 + t.rand()));
     }

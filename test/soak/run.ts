@@ -128,7 +128,7 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
   for (const m of result.missingPairs) {
     const p = persistent.find((x) => x.clientId === m.clientId)!;
     const around = p.history.filter((l) => Math.abs(Number(l.split(' ')[0]) - m.at) < 5000);
-    log(`soak: missing ${m.id} (acknowledged at ${m.at}) to ${m.clientId}: ${p.wireTrace(m.id)}; its connections around then: ${around.join(', ')}`);
+    log(`soak: missing ${ledger.describe(m.id)} to ${m.clientId}: ${p.wireTrace(m.id)}; its connections around then: ${around.join(', ')}`);
   }
   const per = await nodeMetrics(base);
   const totals = clusterTotals(per);

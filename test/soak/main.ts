@@ -9,8 +9,9 @@ async function main(): Promise<void> {
     opts = parseArgs(process.argv.slice(2));
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(err.message);
-    process.exit(2);
+    const help = process.argv.includes('--help') || process.argv.includes('-h');
+    (help ? console.log : console.error)(err.message);
+    process.exit(help ? 0 : 2);
   }
   const report = await runSoak({ ...opts, log: (l) => console.error(l) });
   console.log(formatReport(report));

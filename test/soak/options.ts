@@ -46,7 +46,7 @@ export const DEFAULTS: SoakOptions = {
   nodeEnv: {},
 };
 
-const USAGE = `usage: npm run soak -- [--duration=SECONDS] [--clients=N] [--seed=N] [--rate=MSG_PER_S] [--max-mqueue=N]
+const USAGE = `usage: npm run soak -- [--duration=SECONDS] [--clients=N] [--seed=N] [--rate=MSG_PER_S] [--max-mqueue=N] [--roam=SHARE]
   --duration   traffic time in seconds (default ${DEFAULTS.durationMs / 1000})
   --clients    clients in the population (default ${DEFAULTS.clients})
   --seed       PRNG seed (default ${DEFAULTS.seed})

@@ -122,6 +122,8 @@ export function retainedCheck(s: TrafficStats, got: Map<string, string>): Check 
   return check('retained: each topic holds its last acknowledged value', bad.length === 0, bad.length ? bad.slice(0, 5).join('; ') : `${s.retained.size} topics`);
 }
 
+const NEAR_BASELINE_BYTES = 64 * 1048576;
+
 export function memoryCheck(baseline: Map<string, number>, peak: Map<string, number>, end: Map<string, number>, label: string): Check {
   const lines: string[] = [];
   let ok = baseline.size > 0;
@@ -129,8 +131,9 @@ export function memoryCheck(baseline: Map<string, number>, peak: Map<string, num
   for (const [node, b] of baseline) {
     const p = Math.max(peak.get(node) ?? b, b);
     const e = end.get(node) ?? Infinity;
-    // near: within 32 MiB of the start, or back by at least half of what the load added
-    const near = e <= b + Math.max(32 * 1048576, (p - b) / 2);
+    // near: within 64 MiB of the start, or back by at least half of what the load added. The
+    // nodes run without a forced GC, so garbage the last clients left may still be counted.
+    const near = e <= b + Math.max(NEAR_BASELINE_BYTES, (p - b) / 2);
     ok &&= near;
     lines.push(`${node} ${mb(b)}→${mb(p)}→${mb(e)} MiB`);
   }

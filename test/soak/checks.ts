@@ -39,6 +39,7 @@ export function clusterTotals(per: Map<string, Metrics>): Metrics {
 /** The name of the completeness check (a test may need to single it out). */
 export const PERSISTENT_COMPLETE = 'persistent subscribers got every acknowledged QoS 1/2 message (but counted queue-full drops)';
 
+export const REDIS_NO_LEAKS = 'Redis: no client registration, route or purge left';
 export const PERSISTENT_EXACTLY_ONCE = 'QoS 2 exactly once to persistent subscribers, across their connections';
 
 /**
@@ -98,7 +99,9 @@ export async function redisLeaks(url: string): Promise<{ leaked: string[]; keys:
         const n = await r.hlen(k);
         if (n > 0) leaked.push(`${k} (${n} client registrations: ${(await r.hkeys(k)).slice(0, 3).join(', ')}...)`);
       } else if (!KEPT.test(k)) {
-        leaked.push(`${k} (${await r.type(k)})`);
+        const type = await r.type(k);
+        const members = type === 'set' ? `: ${(await r.smembers(k)).slice(0, 5).join(', ')}` : '';
+        leaked.push(`${k} (${type}${members})`);
       }
     }
     return { leaked, keys: keys.length };

@@ -7,7 +7,7 @@ import { prng } from '../support/prng.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { startGateway, type GatewayProcess } from '../support/gateway.js';
 import { eventually, sleep } from '../support/wait.js';
-import { clusterTotals, deliveryChecks, memoryCheck, metricChecks, nodeMetrics, redisLeaks, retainedCheck, willChecks, type Check } from './checks.js';
+import { clusterTotals, deliveryChecks, memoryCheck, metricChecks, nodeMetrics, redisLeaks, REDIS_NO_LEAKS, retainedCheck, willChecks, type Check } from './checks.js';
 import { closeClient, openClient, subscribe } from './client.js';
 import { Ledger } from './ledger.js';
 import { DEFAULTS, type SoakOptions } from './options.js';
@@ -154,7 +154,7 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
     if (l.leaked.length) throw new Error(l.leaked.join(', '));
     return l;
   }, 15_000, 500).catch(async () => redisLeaks(c.redis.url));
-  checks.push({ name: 'Redis: no client registration, route or purge left', ok: leaks.leaked.length === 0, detail: leaks.leaked.length ? leaks.leaked.slice(0, 5).join('; ') : `${leaks.keys} keys, all cluster config, membership or retained` });
+  checks.push({ name: REDIS_NO_LEAKS, ok: leaks.leaked.length === 0, detail: leaks.leaked.length ? leaks.leaked.slice(0, 5).join('; ') : `${leaks.keys} keys, all cluster config, membership or retained` });
   const endHeap = await eventually(async () => {
     const h = await heapUsed(c);
     if (!memoryCheck(baseHeap, peakHeap, h, 'heap').ok) throw new Error('not yet');

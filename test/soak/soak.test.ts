@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PERSISTENT_COMPLETE, PERSISTENT_EXACTLY_ONCE } from './checks.js';
+import { PERSISTENT_COMPLETE, PERSISTENT_EXACTLY_ONCE, REDIS_NO_LEAKS } from './checks.js';
 import { formatReport } from './report.js';
 import { runSoak } from './run.js';
 
@@ -13,10 +13,12 @@ import { runSoak } from './run.js';
  * these checks turn strict once they land): acknowledged messages that are never sent to a
  * persistent subscriber, intermittently and more under load, and QoS 2 duplicates when a
  * session moves to another node (its in-flight messages are sent afresh under new packet
- * identifiers). README, "Soak", has the numbers.
+ * identifiers), and now and then a node's route left in Redis after every client left.
+ * README, "Soak", has the numbers.
  */
 const KNOWN_GAPS = new Map([
   [PERSISTENT_COMPLETE, 'acknowledged messages are sometimes never sent to a persistent subscriber'],
+  [REDIS_NO_LEAKS, 'a route is sometimes left in Redis after every client left'],
   [PERSISTENT_EXACTLY_ONCE, 'a session moved between nodes resends its QoS 2 messages under new packet identifiers'],
 ]);
 

@@ -188,6 +188,10 @@ describe('republish to a topic nobody subscribes to', () => {
     const detach = b.hooks.messageDropped.on(() => {});
     assert.equal(b.dropIfUnrouted('o/2', false, memo), false, 'a message.dropped listener sees it');
     detach();
+    assert.equal(b.dropIfUnrouted('o/2', false, memo), true, 'the listener gone, nobody sees it');
+    const watch = b.hooks.messagePublish.on(() => {});
+    assert.equal(b.dropIfUnrouted('o/2', false, memo), false, 'a message.publish listener sees it');
+    watch();
     assert.equal(b.dropIfUnrouted('o/2', true, memo), false, 'a retained message is kept');
   });
 });

@@ -8,7 +8,7 @@ import type { AccessControl, Authenticator, BannedList } from './access/index.js
 import { Alarms } from './alarms/alarms.js';
 import { AlarmMonitors } from './alarms/monitors.js';
 import { publishAlarms } from './alarms/sys.js';
-import type { Hooks } from './core/hooks.js';
+import { hookGeneration, type Hooks } from './core/hooks.js';
 import type { ClusterHooks, PacketHost, PublishResult, SubscribeResult, SysHost, TopicRewrite } from './core/ports.js';
 import { PublishOutcome } from './core/publish-result.js';
 import { sweep } from './core/sweep.js';
@@ -250,23 +250,21 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
    * listener, no message.publish listener but the rule engine with no rule on the topic) is
    * only counted, as publish() counts it: true when so, and the caller builds no message
    * (a republish to a topic nobody subscribes to costs route lookups and counters). A caller
-   * asking about one topic again and again passes its memo: while no route or rule changed,
-   * the lookups are not made again.
+   * asking about one topic again and again passes its memo: while no route, hook listener
+   * (rules come and go with the rule engine's) or rewrite changed, nothing is checked again.
    */
   dropIfUnrouted(topic: string, retain: boolean, memo?: RouteMemo): boolean {
-    if (this.rewrite !== undefined || topic.charCodeAt(0) === 36 /* $ */ || this.hooks.messageDropped.active) return false;
     if (retain && this.cfg.retainAvailable && this.retained.enabled) return false;
-    const published = this.hooks.messagePublish;
-    const active = published.active;
-    if (active && published.listenerCount !== 1) return false;
     let unrouted: boolean;
-    if (memo !== undefined && memo.topic === topic && memo.generation === trieGeneration() && memo.active === active) unrouted = memo.unrouted;
+    // while no route, hook listener or rewrite changed, the memo's answer holds (no check repeated)
+    if (memo !== undefined && memo.topic === topic && memo.generation === trieGeneration() && memo.watch === hookGeneration() && memo.rewrite === this.rewrite) unrouted = memo.unrouted;
     else {
-      unrouted = (!active || this.rules.onlyPublishListener(topic)) && this.router.match(topic).length === 0 && !(this.cluster.hasRemoteRoutes && this.cluster.hasRoute(topic));
+      unrouted = this.unrouted(topic);
       if (memo !== undefined) {
         memo.topic = topic;
         memo.generation = trieGeneration();
-        memo.active = active;
+        memo.watch = hookGeneration();
+        memo.rewrite = this.rewrite;
         memo.unrouted = unrouted;
       }
     }
@@ -276,6 +274,14 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     m.inc(M_NO_SUBSCRIBERS);
     m.inc(M_DROPPED);
     return true;
+  }
+
+  /** Whether a message on `topic` (not retained) would reach and be seen by no one (dropIfUnrouted). */
+  private unrouted(topic: string): boolean {
+    if (this.rewrite !== undefined || topic.charCodeAt(0) === 36 /* $ */ || this.hooks.messageDropped.active) return false;
+    const published = this.hooks.messagePublish;
+    if (published.active && (published.listenerCount !== 1 || !this.rules.onlyPublishListener(topic))) return false;
+    return this.router.match(topic).length === 0 && !(this.cluster.hasRemoteRoutes && this.cluster.hasRoute(topic));
   }
 
   /** A message another node forwarded here: to the local subscribers it names. */

@@ -155,6 +155,13 @@ export type Detach = () => void;
  * payload, so a hook nobody listens to costs one load and one branch: no object, no
  * closure, no call (test/bench/tools/hooks-cost.ts measures it).
  */
+/**
+ * Bumped whenever a listener attaches to or detaches from any hook: an answer derived from
+ * who listens (Broker.dropIfUnrouted's memo) stays true while it has not moved.
+ */
+let watchers = 0;
+export const hookGeneration = (): number => watchers;
+
 export class Hook<P> {
   active = false;
   private fns: ((event: P) => void)[] = [];
@@ -168,6 +175,7 @@ export class Hook<P> {
     // copy on write: a listener that detaches (or attaches) during emit does not disturb it
     this.fns = [...this.fns, fn];
     this.active = true;
+    watchers++;
     return () => this.off(fn);
   }
 
@@ -176,6 +184,7 @@ export class Hook<P> {
     if (i < 0) return;
     this.fns = this.fns.filter((_, k) => k !== i);
     this.active = this.fns.length > 0;
+    watchers++;
   }
 
   get listenerCount(): number {

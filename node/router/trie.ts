@@ -25,17 +25,20 @@ export const trieGeneration = (): number => generation;
 
 /**
  * A caller's memo of one route answer (Broker.dropIfUnrouted), for a caller that asks about
- * the same topic again and again (a republish's target): valid while no trie changed and
- * `active` (whether anything observes publishes) is the same.
+ * the same topic again and again (a republish's target): valid while no trie changed, no
+ * hook listener came or went and the topic rewrite is the same.
  */
 export interface RouteMemo {
   topic: string | undefined;
   generation: number;
-  active: boolean;
+  /** the hooks' generation (what listens: Broker.dropIfUnrouted) when the answer was made */
+  watch: number;
+  /** the topic rewrite in force then (compared by identity) */
+  rewrite: unknown;
   unrouted: boolean;
 }
 
-export const newRouteMemo = (): RouteMemo => ({ topic: undefined, generation: -1, active: false, unrouted: false });
+export const newRouteMemo = (): RouteMemo => ({ topic: undefined, generation: -1, watch: -1, rewrite: undefined, unrouted: false });
 
 /** Topics whose matches are kept; past this the cache starts over (a flood of distinct topics). */
 const MATCH_CACHE_MAX = 10_000;

@@ -48,7 +48,10 @@ export interface ActionHost {
 
 /** An action bound to one rule: its params checked, its resource resolved. */
 export interface ActionInstance {
-  /** runs for one event; a throw or a rejection counts as the action's failure */
+  /**
+   * runs for one event; a throw or a rejection counts as the action's failure. `selected`
+   * and `envs` are read only: rules selecting the same columns get one record per event.
+   */
   run(selected: Selected, envs: Selected): void | Promise<void>;
   close?(): void;
 }

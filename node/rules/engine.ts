@@ -183,6 +183,8 @@ export class RuleEngine implements Feature {
     const rules = plan.rules;
     if (rules.length === 0) return;
     const src = new MessageSource(msg, this.host.nodeName, this.host.lookup);
+    let lastSelect: ((src: Source) => Selected) | undefined;
+    let lastSelected: Selected | undefined;
     const verdicts = plan.verdicts;
     const at = msg.qos * rules.length;
     for (let i = 0; i < rules.length; i++) {
@@ -205,7 +207,17 @@ export class RuleEngine implements Feature {
         }
         verdicts[at + i] = v;
       }
-      if (v === PASS) this.act(rule, src, rule.sql.selectLazy);
+      if (v !== PASS) continue;
+      // rules selecting the same plain columns share one selection function (selection.ts):
+      // its record for this message serves them all, one allocation per message, not per rule
+      const select = rule.sql.selectLazy;
+      if (select !== lastSelect) {
+        const sel = this.select(rule, src, select);
+        if (sel === undefined) continue;
+        lastSelect = select;
+        lastSelected = sel;
+      }
+      this.runActions(rule, lastSelected!, src);
     }
   };
 
@@ -217,14 +229,23 @@ export class RuleEngine implements Feature {
 
   /** The selection `select` makes (undefined: WHERE refused), then the rule's actions on it. */
   private act(rule: RunningRule, src: Source, select: (src: Source) => Selected | undefined): void {
-    let selected: Selected | undefined;
+    const selected = this.select(rule, src, select);
+    if (selected !== undefined) this.runActions(rule, selected, src);
+  }
+
+  /** The selection `select` makes (undefined: WHERE refused or the SQL failed, logged). */
+  private select(rule: RunningRule, src: Source, select: (src: Source) => Selected | undefined): Selected | undefined {
     try {
-      selected = select(src);
+      return select(src);
     } catch (err) {
       this.host.log.debug({ rule: rule.id, err: (err as Error).message }, 'rule SQL failed');
-      return;
+      return undefined;
     }
-    if (selected === undefined || rule.actions.length === 0) return;
+  }
+
+  /** The rule's actions on its selection, each counted; nothing thrown escapes. */
+  private runActions(rule: RunningRule, selected: Selected, src: Source): void {
+    if (rule.actions.length === 0) return;
     const envs = src.envs();
     rule.running = true;
     try {

@@ -23,6 +23,10 @@ const MAX_PLANS = 10_000;
 export class TopicPlans<R> {
   private readonly trie = new TopicTrie<R[]>();
   private plans = new Map<string, TopicPlan<R>>();
+  // the last topic's plan: a run of messages on one topic (one publisher's socket read)
+  // compares the topic's text, not hashes each new topic string for the map
+  private lastTopic: string | undefined;
+  private lastPlan: TopicPlan<R> | undefined;
 
   /** The number of distinct FROM filters. */
   get size(): number {
@@ -34,10 +38,13 @@ export class TopicPlans<R> {
     if (list) list.push(rule);
     else this.trie.set(filter, [rule]);
     this.plans = new Map();
+    this.lastTopic = undefined;
+    this.lastPlan = undefined;
   }
 
   /** The plan of a topic (shared: do not modify but its verdicts). */
   plan(topic: string): TopicPlan<R> {
+    if (topic === this.lastTopic) return this.lastPlan!;
     let p = this.plans.get(topic);
     if (p === undefined) {
       // in the order the trie finds them, each at its first filter
@@ -46,6 +53,8 @@ export class TopicPlans<R> {
       if (this.plans.size >= MAX_PLANS) this.plans = new Map();
       this.plans.set(topic, p);
     }
+    this.lastTopic = topic;
+    this.lastPlan = p;
     return p;
   }
 }

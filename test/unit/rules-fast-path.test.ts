@@ -188,6 +188,32 @@ describe('republish to a topic nobody subscribes to', () => {
     const detach = b.hooks.messageDropped.on(() => {});
     assert.equal(b.dropIfUnrouted('o/2', false, memo), false, 'a message.dropped listener sees it');
     detach();
+    assert.equal(b.dropIfUnrouted('o/2', false, memo), true, 'the listener gone, nobody sees it');
+    const watch = b.hooks.messagePublish.on(() => {});
+    assert.equal(b.dropIfUnrouted('o/2', false, memo), false, 'a message.publish listener sees it');
+    watch();
     assert.equal(b.dropIfUnrouted('o/2', true, memo), false, 'a retained message is kept');
+  });
+});
+
+describe('one selection record per message for rules selecting the same columns', () => {
+  it('each rule still republishes what its own SELECT and template give', () => {
+    const b = broker();
+    const got: string[] = [];
+    const s = new Session('sub', b as never);
+    s.conn = { clientReceiveMax: 65535, congested: () => false, sendPublish: (m: { topic: string; payload: Buffer }) => void got.push(`${m.topic} ${m.payload.toString()}`) } as unknown as Connection;
+    b.router.subscribe(s, 'o/#', opts);
+    const republish = (i: number, tmpl: string) => [{ id: `a${i}`, name: 'republish', params: { target_topic: `o/${i}/\${clientid}`, payload_tmpl: tmpl } }];
+    b.rules.setRules([
+      rule('r0', 'SELECT payload, clientid FROM "t/#"', republish(0, '${payload}')),
+      // WHERE refuses: the next rule with the same columns makes its own record
+      rule('r1', 'SELECT payload, clientid FROM "t/#" WHERE qos = 1', republish(1, '${payload}')),
+      rule('r2', 'SELECT payload, clientid FROM "t/#"', republish(2, '${clientid}:${payload}')),
+      rule('r3', 'SELECT upper(payload) AS payload, clientid FROM "t/#"', republish(3, '${payload}')),
+      rule('r4', 'SELECT clientid, payload FROM "t/#"', republish(4, '${payload}')),
+    ]);
+    b.publish(message('t/a', 'x', 0, 'c1'));
+    b.publish(message('t/a', 'y', 0, 'c2'));
+    assert.deepEqual(got, ['o/0/c1 x', 'o/2/c1 c1:x', 'o/3/c1 X', 'o/4/c1 x', 'o/0/c2 y', 'o/2/c2 c2:y', 'o/3/c2 Y', 'o/4/c2 y']);
   });
 });

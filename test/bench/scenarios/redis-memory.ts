@@ -8,6 +8,8 @@ export interface RouteStoreUsage {
   routes: number;
   /** MEMORY USAGE of those sets, bytes */
   routeBytes: number;
+  /** members per route set key */
+  perKey: Record<string, number>;
 }
 
 /** One short-lived connection per reading: the scenario does not keep a client of its own. */
@@ -19,18 +21,20 @@ export async function routeStoreUsage(redisUrl: string): Promise<RouteStoreUsage
     const usedMemory = Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? NaN);
     let routes = 0;
     let routeBytes = 0;
+    const perKey: Record<string, number> = {};
     let cursor = '0';
     do {
       const [next, keys] = await r.scan(cursor, 'MATCH', '*routes:*', 'COUNT', 1000);
       cursor = next;
       for (const key of keys) {
         if ((await r.type(key)) !== 'set') continue;
-        routes += await r.scard(key);
+        perKey[key] = await r.scard(key);
+        routes += perKey[key];
         // SAMPLES 0: every member counted, not an estimate from a few
         routeBytes += Number(await r.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
       }
     } while (cursor !== '0');
-    return { usedMemory, routes, routeBytes };
+    return { usedMemory, routes, routeBytes, perKey };
   } finally {
     r.disconnect();
   }

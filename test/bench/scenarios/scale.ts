@@ -30,6 +30,8 @@ const ROUTE_PAGE = 10000;
 /** A node counts as settled (route notices of the others applied) below this CPU, fraction of a core. */
 const QUIET_CPU = 0.1;
 const SETTLE_MAX_MS = 240000;
+/** How long every route may take to reach Redis once every client has its SUBACK. */
+const ROUTES_WAIT_MS = 60000;
 const nodeName = (i: number) => `bench${i + 1}@127.0.0.1`;
 
 /** SIGKILL node `i`, start it again under the same name; returns spawn → MQTT listening, ms. */
@@ -147,11 +149,17 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
 
     // Every route in Redis, then every node done applying the others' route notices.
     const tr = Date.now();
-    await waitFor('routes in Redis', SETTLE_MAX_MS, async () => {
-      const u = await routeStoreUsage(ctx.clusterEnv!.REDIS_URL!);
-      return u.routes >= redis0.routes + expected ? null : `${u.routes - redis0.routes} of ${expected}`;
-    });
+    // A shortfall is reported, not fatal: the other measurements still say something.
+    let stored = redis0;
+    for (const t = Date.now(); Date.now() - t < ROUTES_WAIT_MS; await sleep(500)) {
+      stored = await routeStoreUsage(ctx.clusterEnv.REDIS_URL!);
+      if (stored.routes >= redis0.routes + expected) break;
+    }
+    if (stored.routes < redis0.routes + expected) {
+      warnings.push(`only ${stored.routes - redis0.routes} of ${expected} routes reached Redis within ${ROUTES_WAIT_MS / 1000} s (${JSON.stringify(stored.perKey)})`);
+    }
     const settleMs = Date.now() - tr + (await settle(ctx));
+    metrics.routesMissing = redis0.routes + expected - stored.routes;
     const redis1 = await routeStoreUsage(ctx.clusterEnv.REDIS_URL!);
     const routes = redis1.routes;
     const rss1 = ctx.brokers.map((b) => b.rssKB());

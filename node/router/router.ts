@@ -85,6 +85,7 @@ export class Router {
   private readonly trie = new TopicTrie<FilterEntry>();
   private subCount = 0;
   private sharedCount = 0;
+  private routeChanges = 0;
 
   constructor(
     private strategy: DispatchStrategy,
@@ -93,6 +94,11 @@ export class Router {
 
   get filterCount(): number {
     return this.trie.size;
+  }
+
+  /** Grows whenever a route key appears or goes: a cache of routeKeys() is current while it stays. */
+  get routeVersion(): number {
+    return this.routeChanges;
   }
 
   get subscriptionCount(): number {
@@ -120,7 +126,10 @@ export class Router {
       entry.list = undefined;
       if (!existed) {
         this.subCount++;
-        if (entry.subs.size === 1) this.events.routeAdded(filter);
+        if (entry.subs.size === 1) {
+          this.routeChanges++;
+          this.events.routeAdded(filter);
+        }
       }
       return !existed;
     }
@@ -128,6 +137,7 @@ export class Router {
     let group = entry.shared.get(opts.share);
     if (!group) {
       entry.shared.set(opts.share, (group = { name: opts.share, members: [], next: 0 }));
+      this.routeChanges++;
       this.events.routeAdded(routeKey(filter, opts.share));
     }
     const i = group.members.findIndex((m) => m.subscriber.clientId === subscriber.clientId);
@@ -150,7 +160,10 @@ export class Router {
       removed = entry.subs.delete(clientId);
       if (removed) {
         entry.list = undefined;
-        if (entry.subs.size === 0) this.events.routeDeleted(filter);
+        if (entry.subs.size === 0) {
+          this.routeChanges++;
+          this.events.routeDeleted(filter);
+        }
       }
     } else {
       const group = entry.shared?.get(share);
@@ -159,6 +172,7 @@ export class Router {
         group.members.splice(i, 1);
         if (group.members.length === 0) {
           entry.shared!.delete(share);
+          this.routeChanges++;
           this.events.routeDeleted(routeKey(filter, share));
         } else this.events.sharedMembersChanged?.(routeKey(filter, share), group.members.length);
         this.sharedCount--;

@@ -75,6 +75,10 @@ export const TARGETS: Target[] = [
   { label: '50 open dashboards change cross-node QoS 0 throughput by < 5 %', scenario: 'dashboard', metric: 'change', max: 0.05, strict: true, digits: 3 },
   { label: '50 open dashboards cost each node <= 1 metrics.scrape per cache interval', scenario: 'dashboard', metric: 'scrapesPerInterval', max: 1, digits: 2 },
   { label: '50 open dashboards cost each node <= 1 nodes.get per cache interval', scenario: 'dashboard', metric: 'nodesGetsPerInterval', max: 1, digits: 2 },
+  { label: 'Scale: a restarted node loads the route table (1,000,000 routes on 6 nodes) and listens in < 5 s', scenario: 'scale', metric: 'rejoinMs', max: 5000, strict: true, digits: 0 },
+  { label: 'Scale: cross-node latency p99 < 5 ms at 1000 msg/s (100,000 clients, 1,000,000 routes)', scenario: 'scale', metric: 'xnodeP99', max: 5, strict: true, digits: 2 },
+  { label: 'Scale: GET /clients page p99 < 50 ms (100,000 clients on 6 nodes; worst of first, middle, last page)', scenario: 'scale', metric: 'clientsPageP99', max: 50, strict: true, digits: 2 },
+  { label: 'Scale: GET /routes pages through every route', scenario: 'scale', metric: 'routesSeenRatio', min: 1, digits: 3 },
   { label: 'QoS 0 fan-in with 10 matching rules (half republish) >= 0.7x without rules', scenario: 'rules-qos0', metric: 'ratio', min: 0.7, digits: 3 },
 ];
 

@@ -30,7 +30,7 @@ const GEN_SATURATED = 0.9;
 const USAGE = `Usage: npm run bench -- [options]
   --only=LIST        brokers to run: starling,mosquitto,aedes,null (default: all available)
   --skip=LIST        brokers to leave out
-  --scenarios=LIST   ${SCENARIOS.map((s) => s.id).join(',')} (default: all)
+  --scenarios=LIST   ${SCENARIOS.map((s) => s.id).join(',')} (default: all but ${SCENARIOS.filter((s) => s.optIn).map((s) => s.id).join(',')})
   --duration=SEC     measured window per throughput/latency run (default 5)
   --warmup=SEC       warmup before the window (default 2)
   --gen-procs=1|2    throughput scenarios: publishers+subscribers in 1 process or 2 (default 1)
@@ -42,6 +42,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --rate=N           latency scenario messages/s (default 1000)
   --api-conns=N      api scenario: idle MQTT clients spread over its 3 nodes (default 30000)
   --api-samples=N    api scenario: sequential requests per latency measurement (default 300)
+  --scale-clients=N scale scenario (only with --scenarios=scale): MQTT clients over 6 nodes (default 100000)
+  --scale-subs=N    scale scenario: distinct filters each client subscribes to (default 10)
   --no-calibrate     skip the null-relay runs (generator ceiling)
   --retries=N        repeat a run disturbed by other processes' CPU use up to N times (default 1)
   --out=DIR          JSON output directory (default .bench)`;
@@ -158,6 +160,8 @@ async function main(): Promise<void> {
     latencyRate: num(args, 'rate', 1000),
     apiConns: Math.round(num(args, 'api-conns', 30000)),
     apiSamples: Math.round(num(args, 'api-samples', 300)),
+    scaleClients: Math.round(num(args, 'scale-clients', 100000)),
+    scaleSubs: Math.round(num(args, 'scale-subs', 10)),
   };
   const retries = num(args, 'retries', 1, 0);
 
@@ -175,7 +179,7 @@ async function main(): Promise<void> {
   });
   const wanted = list(args.get('scenarios'));
   for (const id of wanted ?? []) if (!SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}`);
-  const scenarios = SCENARIOS.filter((s) => !wanted || wanted.includes(s.id));
+  const scenarios = SCENARIOS.filter((s) => (wanted ? wanted.includes(s.id) : !s.optIn));
   if (!kinds.length) throw new Error(`no broker to run. ${notes.join('; ')}`);
 
   const env = {

@@ -31,3 +31,27 @@ describe('ClusterRoutes shared member counts', () => {
     assert.equal(r.empty, true);
   });
 });
+
+describe('ClusterRoutes.load', () => {
+  it('builds the same table as applying each route: own routes left out, nodes of one filter merged, repeats counted once', () => {
+    const rows = [
+      { node: 'a', filter: 'x/+' },
+      { node: 'b', filter: 'x/+' },
+      { node: 'a', filter: 'x/+' },
+      { node: 'self', filter: 'x/y' },
+      { node: 'b', filter: '$share/g/x/#', members: 2 },
+      { node: 'a', filter: 'x/y' },
+    ];
+    const loaded = new ClusterRoutes('self');
+    loaded.load(rows);
+    const applied = new ClusterRoutes('self');
+    for (const r of rows) applied.apply({ op: 'add', ...r });
+    assert.equal(loaded.size, 4);
+    assert.equal(loaded.size, applied.size);
+    assert.deepEqual(loaded.rows().sort((p, q) => `${p.node}${p.filter}`.localeCompare(`${q.node}${q.filter}`)), applied.rows().sort((p, q) => `${p.node}${p.filter}`.localeCompare(`${q.node}${q.filter}`)));
+    const nodes = (t: string) => loaded.match(t).flatMap((e) => [...e.nodes]).sort();
+    assert.deepEqual(nodes('x/y'), ['a', 'a', 'b']);
+    assert.deepEqual(nodes('z'), []);
+    assert.deepEqual(groupOf(loaded, 'x/q/r'), [['b', 2]]);
+  });
+});

@@ -259,6 +259,25 @@ describe('subscriptions and routes', () => {
     const after = (await call('routes.list', NO_PARAMS)).map((r) => r.topic).filter((x) => x.startsWith(base));
     assert.deepEqual(after, [`${base}/plain/+`]);
   });
+
+  it('routes: count, slices and lookups follow subscribe and unsubscribe', async (t) => {
+    const base = uid('rs');
+    const a = await connect(t, `${base}-a`);
+    await a.subscribe([`${base}/1`, `${base}/2`, `${base}/3`], { qos: 0 });
+    const all = await call('routes.list', NO_PARAMS);
+    assert.equal(await call('routes.count', NO_PARAMS), all.length);
+    assert.deepEqual(all.map((r) => r.topic), [...all.map((r) => r.topic)].sort());
+    const at = all.findIndex((r) => r.topic === `${base}/1`);
+    assert.deepEqual(await call('routes.list', { offset: at, limit: 2 }), all.slice(at, at + 2));
+    assert.deepEqual(await call('routes.list', { offset: all.length, limit: 5 }), []);
+    assert.deepEqual(await call('routes.lookup', { topic: `${base}/2` }), [{ topic: `${base}/2`, node: 'rpc-test@127.0.0.1' }]);
+    assert.deepEqual(await call('routes.lookup', { topic: `${base}/+` }), []);
+    await a.unsubscribe(`${base}/2`);
+    assert.equal(await call('routes.count', NO_PARAMS), all.length - 1);
+    assert.deepEqual(await call('routes.lookup', { topic: `${base}/2` }), []);
+    await a.subscribe(`$share/g/${base}/2`, { qos: 0 });
+    assert.deepEqual(await call('routes.lookup', { topic: `${base}/2` }), [{ topic: `${base}/2`, node: 'rpc-test@127.0.0.1' }]);
+  });
 });
 
 describe('mqtt', () => {

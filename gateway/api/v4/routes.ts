@@ -1,25 +1,23 @@
 import type { RouteRow } from '../../../shared/api/routes.js';
-import type { ApiContext, Resource } from '../endpoint.js';
-import { pageOf, paging } from '../params.js';
+import type { Resource } from '../endpoint.js';
+import { meta, paging } from '../params.js';
 
 /**
- * Every node's routes, in node order. Route lists are one row per filter per node, small
- * enough to gather whole and page here rather than count first.
+ * GET /routes, /routes/{topic}: which nodes have subscribers for which filters (EMQX has no
+ * per-node form). Rows are in node order, each node's sorted by topic; a page asks every
+ * node for its count and only the nodes holding part of the page for their slice, so a
+ * table of a million routes never crosses the network whole.
  */
-async function allRoutes({ cluster }: ApiContext): Promise<RouteRow[]> {
-  return (await cluster.all('routes.list', {})).flatMap((r) => r.data);
-}
-
-/** GET /routes, /routes/{topic}: which nodes have subscribers for which filters (EMQX has no per-node form). */
 export const routes: Resource = [
   {
     method: 'GET',
     path: '/routes',
     name: 'list_routes',
     descr: 'List routes',
-    handle: async (ctx) => {
-      const { page, limit } = paging(ctx.query);
-      return pageOf(await allRoutes(ctx), page, limit);
+    handle: async ({ cluster, query }) => {
+      const { page, limit } = paging(query);
+      const { rows, total } = await cluster.page<'routes.count', 'routes.list', RouteRow>('routes.count', 'routes.list', {}, page, limit);
+      return { data: rows, meta: meta(page, limit, total, false) };
     },
   },
   {
@@ -28,6 +26,6 @@ export const routes: Resource = [
     name: 'lookup_routes',
     descr: 'Lookup routes to a topic',
     // the topic is matched exactly, not as a filter, as EMQX looks up its route table
-    handle: async (ctx) => ({ data: (await allRoutes(ctx)).filter((r) => r.topic === ctx.params.topic) }),
+    handle: async ({ cluster, params }) => ({ data: (await cluster.all('routes.lookup', { topic: params.topic! })).flatMap((r) => r.data) }),
   },
 ];

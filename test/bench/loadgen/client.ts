@@ -81,3 +81,35 @@ export function cpuFraction(a: Snap, b: Snap): number {
   const us = b.cpu.user + b.cpu.system - (a.cpu.user + a.cpu.system);
   return us / 1000 / (b.t - a.t);
 }
+
+/** What connectEach did: clients connected and failed over every generator, and its snaps around it. */
+export interface ConnectOutcome {
+  connected: number;
+  failed: number;
+  seconds: number;
+  /** generator CPU over the connect phase, µs, all generators */
+  cpuUs: number;
+  lastError: string;
+  before: Snap[];
+  after: Snap[];
+}
+
+/** Generator k opens the `conn` connections `params(k)` describes (host, port, count, ...), all generators at once. */
+export async function connectEach(gens: Gen[], params: (k: number) => Record<string, unknown>, timeoutMs: number): Promise<ConnectOutcome> {
+  await Promise.all(gens.map((g) => g.call('setup', 'conn')));
+  const before = await Promise.all(gens.map((g) => g.snap()));
+  const t0 = performance.now();
+  await Promise.all(gens.map((g, k) => g.call('connect', 'conn', params(k), timeoutMs)));
+  const seconds = (performance.now() - t0) / 1000;
+  const after = await Promise.all(gens.map((g) => g.snap()));
+  const sum = (f: (a: Snap, b: Snap) => number) => before.reduce((acc, a, k) => acc + f(a, after[k]!), 0);
+  return {
+    connected: sum((a, b) => b.counters.connected - a.counters.connected),
+    failed: sum((a, b) => b.counters.failed - a.counters.failed),
+    seconds,
+    cpuUs: sum((a, b) => b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system),
+    lastError: after.map((s) => s.lastError).filter(Boolean)[0] ?? '',
+    before,
+    after,
+  };
+}

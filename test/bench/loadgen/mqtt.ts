@@ -25,6 +25,11 @@ export function subscribePacket(topic: string, qos: 0 | 1, messageId = 1): Buffe
   return mqttPacket.generate({ cmd: 'subscribe', messageId, subscriptions: [{ topic, qos }] });
 }
 
+/** One SUBSCRIBE carrying every filter of `topics` (its SUBACK: 4 + topics.length bytes). */
+export function subscribeManyPacket(topics: string[], qos: 0 | 1, messageId = 1): Buffer {
+  return mqttPacket.generate({ cmd: 'subscribe', messageId, subscriptions: topics.map((topic) => ({ topic, qos })) });
+}
+
 export function publishPacket(topic: string, payload: Buffer, qos: 0 | 1, messageId?: number): Buffer {
   return mqttPacket.generate({ cmd: 'publish', topic, payload, qos, retain: false, dup: false, messageId });
 }

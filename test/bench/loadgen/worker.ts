@@ -19,6 +19,7 @@ import {
   publishPacket,
   pubacks,
   repeat,
+  subscribeManyPacket,
   subscribePacket,
 } from './mqtt.js';
 import type { GenReply, GenRequest, Snap } from './protocol.js';
@@ -188,8 +189,20 @@ async function setupPub(
   startFn = () => starters.forEach((f) => f());
 }
 
-async function runConn(p: Common & { count: number; concurrency: number; keepalive: number }): Promise<{ elapsedMs: number }> {
-  const packets = Array.from({ length: p.count }, (_, i) => connectPacket(`${p.clientPrefix}${i}`, p.keepalive));
+/**
+ * `subs` > 0: each client also subscribes to `subs` filters `<subPrefix><i>/<k>` in one
+ * SUBSCRIBE sent with its CONNECT, and counts as connected once its SUBACK granted them all.
+ */
+async function runConn(p: Common & { count: number; concurrency: number; keepalive: number; subs?: number; subPrefix?: string }): Promise<{ elapsedMs: number }> {
+  const subs = p.subs ?? 0;
+  const packets = Array.from({ length: p.count }, (_, i) => {
+    const connect = connectPacket(`${p.clientPrefix}${i}`, p.keepalive);
+    if (!subs) return connect;
+    const filters = Array.from({ length: subs }, (_, k) => `${p.subPrefix ?? p.clientPrefix}${i}/${k}`);
+    return Buffer.concat([connect, subscribeManyPacket(filters, 0)]);
+  });
+  // CONNACK (4 bytes), then with subscriptions a SUBACK of 4 + subs bytes, all return codes 0.
+  const expect = subs ? 8 + subs : 4;
   const t0 = performance.now();
   let started = 0;
   let finished = 0;
@@ -208,11 +221,16 @@ async function runConn(p: Common & { count: number; concurrency: number; keepali
       };
       // Kept lean (no setNoDelay, shared read buffer): at 10k+ connections/s the
       // per-socket cost in this process is what would limit the measured rate.
-      const s = net.connect({
-        host: p.host,
-        port: p.port,
-        onread: { buffer: readBuf, callback: (n: number, buf: Uint8Array) => (settle(n >= 4 && buf[0] === 0x20 && buf[3] === 0), true) },
-      });
+      let got = 0;
+      const onRead = (n: number, buf: Uint8Array): boolean => {
+        if (got === 0 && !(n >= 4 && buf[0] === 0x20 && buf[3] === 0)) settle(false);
+        // a granted QoS 0 is byte 0: any other byte past the SUBACK's id is a refusal (0x80)
+        for (let b = Math.max(0, 8 - got); b < n && got + b < expect; b++) if (buf[b] !== 0) settle(false);
+        got += n;
+        if (got >= expect) settle(true);
+        return true;
+      };
+      const s = net.connect({ host: p.host, port: p.port, onread: { buffer: readBuf, callback: onRead } });
       s.on('error', onConnError);
       s.once('close', () => settle(false));
       sockets.push(s);

@@ -17,10 +17,10 @@ import http from 'node:http';
 import { cpus } from 'node:os';
 import autocannon, { type Result as AutocannonResult } from 'autocannon';
 import { HOST, startGateway, type RunningBroker } from '../brokers.js';
-import { Gen } from '../loadgen/client.js';
+import { connectEach, Gen } from '../loadgen/client.js';
 import { sleep } from '../procs.js';
 import { scrapeFailure } from './scrape.js';
-import { assertAlive, loggedWarnings } from './servers.js';
+import { assertAlive, detailLog, loggedWarnings, shareOf } from './servers.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from './types.js';
 
 const NODES = 3;
@@ -45,7 +45,7 @@ interface Reply {
 }
 
 /** One keep-alive connection to the gateway; requests strictly one after another. */
-class Api {
+export class Api {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   constructor(readonly port: number) {}
 
@@ -110,7 +110,7 @@ function quantiles(ms: number[]): Pick<LatencyStats, 'n' | 'p50' | 'p99' | 'max'
  * (default: a JSON success) and `check` (an extra condition on its JSON, e.g. the row
  * count). Stops early after PHASE_MAX_MS.
  */
-async function sequential(
+export async function sequential(
   api: Api,
   n: number,
   make: (i: number) => { method: string; path: string },
@@ -136,7 +136,7 @@ async function sequential(
   return { ...quantiles(ms), seconds: (performance.now() - t0) / 1000, failures, firstFailure };
 }
 
-const rows = (expect: number) => (j: { data: unknown }) => {
+export const rows = (expect: number) => (j: { data: unknown }) => {
   const got = Array.isArray(j.data) ? j.data.length : -1;
   return got === expect ? null : `${got} rows, expected ${expect}`;
 };
@@ -190,13 +190,9 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const { brokers: nodes, opts } = ctx;
   if (nodes.length !== NODES || !ctx.clusterEnv) throw new Error(`the api scenario needs ${NODES} clustered nodes`);
   const total = opts.apiConns;
-  const perNode = (k: number) => Math.floor(total / NODES) + (k < total % NODES ? 1 : 0);
+  const perNode = shareOf(total, NODES);
   const warnings: string[] = [];
-  const details: string[] = [];
-  const note = (line: string) => {
-    details.push(line);
-    ctx.log(line);
-  };
+  const { details, note } = detailLog(ctx);
 
   let gateway: RunningBroker | undefined;
   let api: Api | undefined;
@@ -221,24 +217,13 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     }
 
     // Idle clients: generator k → node k, all at once.
-    await Promise.all(gens.map((g) => g.call('setup', 'conn')));
-    const s0 = await Promise.all(gens.map((g) => g.snap()));
-    const tc = performance.now();
-    await Promise.all(
-      gens.map((g, k) =>
-        g.call(
-          'connect',
-          'conn',
-          { host: nodes[k]!.host, port: nodes[k]!.port, clientPrefix: `api${k + 1}-`, count: perNode(k), concurrency: opts.idleConcurrency, keepalive: 300 },
-          120000,
-        ),
-      ),
+    const conn = await connectEach(
+      gens,
+      (k) => ({ host: nodes[k]!.host, port: nodes[k]!.port, clientPrefix: `api${k + 1}-`, count: perNode(k), concurrency: opts.idleConcurrency, keepalive: 300 }),
+      120000,
     );
-    const connectS = (performance.now() - tc) / 1000;
-    const s1 = await Promise.all(gens.map((g) => g.snap()));
-    const connected = s1.reduce((a, s, k) => a + s.counters.connected - s0[k]!.counters.connected, 0);
-    const failed = s1.reduce((a, s, k) => a + s.counters.failed - s0[k]!.counters.failed, 0);
-    if (failed) warnings.push(`${failed} of ${total} MQTT connections failed (${s1.map((s) => s.lastError).filter(Boolean)[0] ?? ''})`);
+    const { connected, failed, seconds: connectS } = conn;
+    if (failed) warnings.push(`${failed} of ${total} MQTT connections failed (${conn.lastError})`);
     // Every session is on its node before CONNACK; the gateway must count them all.
     let listed = -1;
     for (const t = Date.now(); Date.now() - t < 5000; ) {

@@ -61,3 +61,18 @@ export async function waitForRoutes(ctx: ScenarioContext, gen: Gen, what: (s: Aw
     await sleep(20);
   }
 }
+
+/** Share k of `total` split over `parts` as evenly as integers allow (the first ones get the remainder). */
+export const shareOf = (total: number, parts: number) => (k: number): number => Math.floor(total / parts) + (k < total % parts ? 1 : 0);
+
+/** Detail lines for the report, each also logged as it happens. */
+export function detailLog(ctx: ScenarioContext): { details: string[]; note: (line: string) => void } {
+  const details: string[] = [];
+  return {
+    details,
+    note: (line) => {
+      details.push(line);
+      ctx.log(line);
+    },
+  };
+}

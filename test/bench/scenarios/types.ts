@@ -21,6 +21,9 @@ export interface BenchOptions {
   /** API scenario: idle MQTT clients spread over the nodes, and requests per latency sample set. */
   apiConns: number;
   apiSamples: number;
+  /** Scale scenario: MQTT clients over its 6 nodes, and subscriptions (distinct filters) per client. */
+  scaleClients: number;
+  scaleSubs: number;
 }
 
 export interface ScenarioContext {
@@ -87,6 +90,8 @@ export interface Scenario {
   genCostMetric?: string;
   /** Time limit of one run (default: warmup + duration + 60 s). */
   budgetMs?: number;
+  /** Only run when named in --scenarios (too long for the default set). */
+  optIn?: boolean;
   /** Note for the report when this scenario ran. */
   note?: string;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;

@@ -6,27 +6,19 @@
  * and the client's own QoS 2 PUBLISH awaiting PUBREL is not delivered a second time.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { IPublishPacket, Packet } from 'mqtt-packet';
-import { startCluster, type TestCluster } from '../support/cluster.js';
-import { closeAllClients, connectClient, tcpUrl, uid, type Received } from '../support/mqtt-clients.js';
+import { useCluster } from '../support/cluster.js';
+import { connectClient, tcpUrl, uid, type Received } from '../support/mqtt-clients.js';
 import { RawClient } from '../support/mqtt5.js';
 
-let c: TestCluster;
-
-before(async () => {
-  c = await startCluster(['n1', 'n2', 'n3']);
-});
-
-after(async () => {
-  await closeAllClients();
-  await c?.stop();
-});
+const cluster = useCluster(['n1', 'n2', 'n3']);
 
 const publishes = (ps: Packet[]): IPublishPacket[] => ps.filter((p): p is IPublishPacket => p.cmd === 'publish');
 
 for (const version of [4, 5] as const) {
   test(`MQTT ${version === 5 ? '5' : '3.1.1'}: a session moved to another node keeps its QoS 2 packet identifiers and states`, async (t) => {
+    const c = cluster.c;
     const id = uid(`inflight${version}`);
     const topic = `${id}/in`;
     const outTopic = `${id}/out`;

@@ -68,6 +68,10 @@ export class Cluster implements ClusterHooks {
     this.conflicts = new ClientConflicts(b, { store, transport, membership: this.membership, cfg, log });
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, this.conflicts, cfg, log);
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
+    this.membership.events = {
+      purged: () => void this.resync.run('purged as dead'),
+      returned: () => void this.routeSync.reload(),
+    };
   }
 
   /** whether another node's heartbeat is fresh */
@@ -83,7 +87,7 @@ export class Cluster implements ClusterHooks {
     await Promise.all([this.store.start(), this.transport.start()]);
     this.routeSync.listen();
     this.retained.listen();
-    this.store.onReconnect(() => void this.resync.run('store'));
+    this.store.onReconnect(() => void this.resync.run('store reconnected'));
     this.transport.onReconnect(() => {
       this.log.info('transport reconnected');
       // a CONNECT elsewhere while NATS was away registered there but could not take over

@@ -3,6 +3,18 @@ import type { Logger } from '../../shared/logger.js';
 import type { MembershipTable } from '../../shared/cluster/store.js';
 import type { ClusterRoutes } from './routes.js';
 
+/** What membership tells the rest of the cluster layer. */
+export interface MembershipEvents {
+  /**
+   * This node's record was gone from the store at a heartbeat: another node took it for
+   * dead (a stall longer than the TTL) and purged its routes and registrations, which must
+   * be written again or its subscribers get nothing from the other nodes.
+   */
+  purged(): void;
+  /** A node this one had dropped as dead heartbeats again: its routes are read back from the store. */
+  returned(node: string): void;
+}
+
 /**
  * Cluster membership: this node's heartbeat in the store, the set of other nodes whose
  * heartbeat is fresh, and the purge of dead nodes (one survivor does it).
@@ -21,6 +33,11 @@ export class Membership {
    * write them again.
    */
   private storeOkSince: number | undefined = -Infinity;
+  /** other nodes dropped as dead (their routes removed here), until they heartbeat again */
+  private readonly dropped = new Set<string>();
+  /** the first tick's heartbeat finds the record cluster.start() wrote: only later ones tell a purge */
+  private ticked = false;
+  events: MembershipEvents | undefined = undefined;
 
   constructor(
     private readonly store: MembershipTable,
@@ -36,7 +53,7 @@ export class Membership {
     return this.live.has(node);
   }
 
-  heartbeat(): Promise<void> {
+  heartbeat(): Promise<boolean> {
     return this.store.heartbeat({ name: this.self, heartbeatAt: Date.now(), startedAt: this.startedAt }, this.cfg.heartbeatTtlMs);
   }
 
@@ -54,7 +71,12 @@ export class Membership {
   /** Each heartbeat: renew ours, learn who is alive, purge who is not (one survivor does it). */
   private async tick(): Promise<void> {
     try {
-      await this.heartbeat();
+      const absent = await this.heartbeat();
+      if (absent && this.ticked) {
+        this.log.warn('this node was purged as dead (its heartbeats came late): writing its routes and registrations again');
+        this.events?.purged();
+      }
+      this.ticked = true;
       const now = Date.now();
       this.storeOkSince ??= now;
       const storeWasAway = now - this.storeOkSince < this.cfg.heartbeatTtlMs;
@@ -81,7 +103,16 @@ export class Membership {
         else this.lastHeartbeat.delete(n);
       }
       // a node that left loses its routes here even if a deletion notice was missed
-      for (const n of this.live) if (!live.has(n)) this.routes.removeNode(n);
+      for (const n of this.live) {
+        if (live.has(n)) continue;
+        this.routes.removeNode(n);
+        this.dropped.add(n);
+      }
+      for (const n of live) {
+        if (!this.dropped.delete(n)) continue;
+        this.log.info({ node: n }, 'a node taken for dead heartbeats again: reading its routes back');
+        this.events?.returned(n);
+      }
       this.live = live;
     } catch (err) {
       this.storeOkSince = undefined;

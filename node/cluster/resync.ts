@@ -8,10 +8,11 @@ import type { RetainedSync } from './retained-sync.js';
 import type { RouteSync } from './route-sync.js';
 
 /**
- * After the store comes back: notifications may have been missed and writes failed, so
- * this node's routes, registrations and retained changes are written again and the
- * route table and retained replica reloaded; a clientid registered meanwhile on another
- * node is settled with it (conflicts.ts).
+ * After the store comes back, or purged this node as dead while it ran (a stall past the
+ * heartbeat TTL): notifications may have been missed and writes failed or were undone, so
+ * this node's routes, registrations and retained changes are written again and the route
+ * table and retained replica reloaded; a clientid registered meanwhile on another node is
+ * settled with it (conflicts.ts).
  */
 export class StoreResync {
   private stopped = false;
@@ -43,11 +44,11 @@ export class StoreResync {
       // routes again too (a store that restarted empty has none of theirs yet); until
       // then the known routes stay and notifications keep them current.
       setTimeout(() => void this.routes.reload(), 2 * this.cfg.heartbeatMs).unref();
-      this.log.info({ sessions: this.b.sessions.size, conflicts: elsewhere.length }, `${what} reconnected: routes and registrations restored`);
+      this.log.info({ sessions: this.b.sessions.size, conflicts: elsewhere.length }, `${what}: routes and registrations restored`);
       // clientids also live on another node (both connected while the store was away)
       if (elsewhere.length > 0) await this.conflicts.resolve(elsewhere);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, `${what} resync failed; retrying at the next reconnect`);
+      this.log.warn({ err: (err as Error).message }, `${what}: resync failed; retrying at the next reconnect (or purge)`);
     }
   }
 }

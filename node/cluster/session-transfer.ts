@@ -11,8 +11,9 @@ export interface SessionImportHost {
 
 /**
  * A persistent session moving between nodes on takeover [MQTT-3.1.2-4]: its subscriptions
- * and the messages still owed to the client (unacknowledged ones first, then the queue).
- * Packet identifiers do not move: the new node sends the messages afresh.
+ * and the messages still owed to the client (unacknowledged ones first, under their packet
+ * identifiers, then the queue), and the incoming QoS 2 identifiers awaiting PUBREL: the
+ * client resumes as if it had reconnected to the same node [MQTT-4.4.0-1].
  */
 export function exportSession(s: Session): SessionTransfer {
   return {
@@ -26,7 +27,9 @@ export function exportSession(s: Session): SessionTransfer {
       retain: p.retain,
       ...(p.opts?.subId !== undefined ? { subId: p.opts.subId } : {}),
       ...(p.opts?.subIds !== undefined ? { subIds: p.opts.subIds } : {}),
+      ...(p.id !== undefined ? { id: p.id, released: p.released === true } : {}),
     })),
+    awaitingRel: [...s.awaitingRel.keys()],
   };
 }
 
@@ -39,6 +42,8 @@ export function importSession(b: SessionImportHost, s: Session, t: SessionTransf
   }
   for (const m of t.messages) {
     const opts: SubOptions | undefined = m.subId === undefined ? undefined : { qos: m.qos as QoS, nl: false, rap: false, rh: 0, subId: m.subId, subIds: m.subIds, share: undefined };
-    s.enqueueTransferred({ msg: decodeMessage(Buffer.from(m.msg, 'base64')), qos: m.qos as QoS, retain: m.retain, opts });
+    s.enqueueTransferred({ msg: decodeMessage(Buffer.from(m.msg, 'base64')), qos: m.qos as QoS, retain: m.retain, opts }, m.id, m.released === true);
   }
+  const now = Date.now();
+  for (const id of t.awaitingRel ?? []) void s.addAwaitingRel(id, now);
 }

@@ -67,7 +67,7 @@ export function restoreSession(host: SessionImportHost, durable: DurableSessions
       j.done(rec);
     } else if (id !== undefined) {
       j.released.set(id, rec);
-      s.restoreReleased(id, p);
+      s.restoreInflight(id, p, true);
     } else {
       s.enqueueRestored(p);
     }

@@ -225,9 +225,9 @@ export class Session implements Subscriber, ClientSession {
    * Everything still owed to the client, oldest first: unacknowledged in-flight messages,
    * then the queue. Used when the session moves to another node.
    */
-  pendingMessages(): Pending[] {
-    const out: Pending[] = [];
-    for (const e of this.inflight.values()) out.push({ msg: e.msg, qos: e.qos, retain: e.retain, opts: e.opts, rec: undefined });
+  pendingMessages(): (Pending & { id?: number; released?: boolean })[] {
+    const out: (Pending & { id?: number; released?: boolean })[] = [];
+    for (const [id, e] of this.inflight) out.push({ msg: e.msg, qos: e.qos, retain: e.retain, opts: e.opts, rec: undefined, id, released: e.released });
     for (let i = 0; i < this.mqueue.length; i++) {
       const p = this.mqueue.shift()!;
       out.push(p);
@@ -236,10 +236,15 @@ export class Session implements Subscriber, ClientSession {
     return out;
   }
 
-  /** Queues a message carried over from another node, to be sent once the client is here. */
-  enqueueTransferred(p: Pending): void {
+  /**
+   * A message carried over from another node: queued to be sent once the client is here, or,
+   * with the packet id it was in flight under there, back in flight under it.
+   */
+  enqueueTransferred(p: Pending, id?: number, released = false): void {
     if (p.qos > 0 && this.journal !== undefined) p.rec = this.journal.append({ msg: p.msg, qos: p.qos, retain: p.retain, subId: p.opts?.subId });
-    this.enqueue(p);
+    if (id === undefined || p.qos === 0 || this.inflight.has(id)) return this.enqueue(p);
+    this.restoreInflight(id, p, released && p.qos === 2);
+    if (released && p.rec !== undefined) void this.journal?.release(p.rec, id);
   }
 
   /**
@@ -252,9 +257,14 @@ export class Session implements Subscriber, ClientSession {
     this.enqueue(p);
   }
 
-  /** An outgoing QoS 2 message the client had acknowledged with PUBREC before its node died: PUBREL is owed under the same packet id. */
-  restoreReleased(id: number, p: Pending): void {
-    (this.inflightMap ??= new Map()).set(id, { msg: p.msg, qos: 2, retain: p.retain, opts: p.opts, released: true, sentAt: Date.now(), rec: p.rec });
+  /**
+   * An outgoing message the client had under packet id `id` on its previous node (moved or
+   * died), back in flight under that id: resume() sends it again with DUP, or PUBREL when
+   * `released` (QoS 2 past PUBREC) [MQTT-4.4.0-1].
+   */
+  restoreInflight(id: number, p: Pending, released: boolean): void {
+    detachPayload(p.msg);
+    (this.inflightMap ??= new Map()).set(id, { msg: p.msg, qos: p.qos, retain: p.retain, opts: p.opts, released, sentAt: Date.now(), rec: p.rec });
   }
 
   /** Sends queued messages while the window and the socket allow. */

@@ -7,8 +7,15 @@ export interface SessionTransfer {
   createdAt: number;
   expiryInterval: number;
   subscriptions: { topic: string; qos: number; nl: boolean; rap: boolean; rh: number; subId?: number }[];
-  /** queued and unacknowledged messages, oldest first, in the wire encoding (base64) */
-  messages: { msg: string; qos: number; retain: boolean; subId?: number; subIds?: number[] }[];
+  /**
+   * unacknowledged then queued messages, oldest first, in the wire encoding (base64). An
+   * unacknowledged one keeps its packet identifier (`id`) and, for QoS 2 past PUBREC,
+   * `released`: the new node resends it under the same id (or PUBREL), as a resume must
+   * [MQTT-4.4.0-1]; a node that ignores `id` queues it afresh (the older behaviour).
+   */
+  messages: { msg: string; qos: number; retain: boolean; subId?: number; subIds?: number[]; id?: number; released?: boolean }[];
+  /** incoming QoS 2 packet identifiers awaiting PUBREL: a resent PUBLISH under one is not delivered again [MQTT-4.3.3-9] */
+  awaitingRel?: number[];
 }
 
 export const SESSION_PARAMS = {

@@ -70,9 +70,11 @@ export class MemoryStore implements ClusterStore {
 
   // membership
 
-  async heartbeat(node: NodeRecord, _ttlMs: number): Promise<void> {
+  async heartbeat(node: NodeRecord, _ttlMs: number): Promise<boolean> {
     this.check();
+    const absent = !this.state.nodes.has(node.name);
     this.state.nodes.set(node.name, { name: node.name, heartbeatAt: node.heartbeatAt, startedAt: node.startedAt });
+    return absent;
   }
 
   async deregister(node: string): Promise<void> {

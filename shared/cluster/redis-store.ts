@@ -61,7 +61,7 @@ export class RedisStore implements ClusterStore {
 
   // membership
 
-  heartbeat(node: NodeRecord, ttlMs: number): Promise<void> {
+  heartbeat(node: NodeRecord, ttlMs: number): Promise<boolean> {
     return this.membershipTable.heartbeat(node, ttlMs);
   }
   deregister(node: string): Promise<void> {

@@ -36,7 +36,11 @@ export interface StoreConnection {
 
 /** Which nodes are in the cluster. */
 export interface MembershipTable {
-  heartbeat(node: NodeRecord, ttlMs: number): Promise<void>;
+  /**
+   * Writes the node's record; true when the store had none (its first heartbeat, or the node
+   * was purged as dead meanwhile, its routes and registrations with it)
+   */
+  heartbeat(node: NodeRecord, ttlMs: number): Promise<boolean>;
   deregister(node: string): Promise<void>;
   /** every registered node, live or not (a dead one stops heartbeating) */
   nodes(): Promise<NodeRecord[]>;

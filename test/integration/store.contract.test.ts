@@ -245,8 +245,8 @@ function contract(name: string, factory: BackendFactory): void {
       const be = await factory(t);
       const [a, b] = [await be.store(), await be.store()];
       const seen = routeRecorder(b);
-      await a.heartbeat({ name: 'dead', heartbeatAt: 1, startedAt: 1 }, 1_000);
-      await a.heartbeat({ name: 'alive', heartbeatAt: 2, startedAt: 2 }, 1_000);
+      assert.equal(await a.heartbeat({ name: 'dead', heartbeatAt: 1, startedAt: 1 }, 1_000), true, 'a first heartbeat finds no record');
+      assert.equal(await a.heartbeat({ name: 'alive', heartbeatAt: 2, startedAt: 2 }, 1_000), true);
       await a.setRoutes('dead', ['d/1', 'd/2', 'both/#']);
       await b.addRoute('alive', 'both/#');
       // Enough registrations that the Redis store's HSCAN takes several rounds.
@@ -265,6 +265,10 @@ function contract(name: string, factory: BackendFactory): void {
       assert.equal(await a.lookupClient('live'), 'alive');
       assert.equal(await a.lookupClient('moved'), 'alive');
       assert.deepEqual(await a.nodes(), [{ name: 'alive', heartbeatAt: 2, startedAt: 2 }]);
+      // a node purged while it still ran tells it from its next heartbeat
+      assert.equal(await a.heartbeat({ name: 'alive', heartbeatAt: 3, startedAt: 2 }, 1_000), false);
+      assert.equal(await a.heartbeat({ name: 'dead', heartbeatAt: 3, startedAt: 1 }, 1_000), true, 'the purged node finds its record gone');
+      await a.deregister('dead');
       // Purging again (or an unknown node) is harmless and announces nothing.
       await a.purgeNode('dead');
       await a.purgeNode('unknown');

@@ -4,22 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PERSISTENT_COMPLETE, PERSISTENT_EXACTLY_ONCE, REDIS_NO_LEAKS } from './checks.js';
+import { PERSISTENT_COMPLETE, REDIS_NO_LEAKS } from './checks.js';
 import { formatReport } from './report.js';
 import { runSoak } from './run.js';
 
 /**
- * Known gaps of persistent sessions, found by this soak (durable sessions are being rebuilt;
- * these checks turn strict once they land): acknowledged messages that are never sent to a
- * persistent subscriber, intermittently and more under load, and QoS 2 duplicates when a
- * session moves to another node (its in-flight messages are sent afresh under new packet
- * identifiers), and now and then a node's route left in Redis after every client left.
- * README, "Soak", has the numbers.
+ * Known gaps of persistent sessions, found by this soak: now and then an acknowledged
+ * message is never sent to a persistent subscriber (a few in ten thousand, around a
+ * session's move between nodes and while a loaded node counts as dead), and now and then
+ * a node's route left in Redis after every client left. README, "Soak", has the numbers.
  */
 const KNOWN_GAPS = new Map([
   [PERSISTENT_COMPLETE, 'acknowledged messages are sometimes never sent to a persistent subscriber'],
   [REDIS_NO_LEAKS, 'a route is sometimes left in Redis after every client left'],
-  [PERSISTENT_EXACTLY_ONCE, 'a session moved between nodes resends its QoS 2 messages under new packet identifiers'],
 ]);
 
 describe('soak (1 minute, 1,200 clients, 3 nodes)', () => {

@@ -20,7 +20,9 @@ test('a store outage does not get the other nodes purged until they had one TTL 
   const store: MembershipTable = {
     heartbeat: async (n) => {
       if (!up) throw new Error('store unreachable');
+      const absent = !records.has(n.name);
       records.set(n.name, n);
+      return absent;
     },
     deregister: async () => {},
     nodes: async () => [...records.values()],
@@ -61,7 +63,11 @@ test('without an outage a stale node is purged at once', async () => {
   const purged: string[] = [];
   const records = new Map<string, NodeRecord>([['b@h', { name: 'b@h', heartbeatAt: Date.now() - 10 * TTL_MS, startedAt: 0 }]]);
   const store: MembershipTable = {
-    heartbeat: async (n) => void records.set(n.name, n),
+    heartbeat: async (n) => {
+      const absent = !records.has(n.name);
+      records.set(n.name, n);
+      return absent;
+    },
     deregister: async () => {},
     nodes: async () => [...records.values()],
     claimPurge: async () => true,
@@ -72,4 +78,44 @@ test('without an outage a stale node is purged at once', async () => {
   const m = new Membership(store, routes, 'a@h', Date.now(), cfg, createLogger('silent'));
   await m['tick']();
   assert.deepEqual(purged, ['b@h']);
+});
+
+test('a node purged while alive writes its state again, and a node dropped as dead that heartbeats again has its routes read back', async () => {
+  const records = new Map<string, NodeRecord>();
+  const store: MembershipTable = {
+    heartbeat: async (n) => {
+      const absent = !records.has(n.name);
+      records.set(n.name, n);
+      return absent;
+    },
+    deregister: async () => {},
+    nodes: async () => [...records.values()],
+    claimPurge: async () => true,
+    purgeNode: async (dead) => void records.delete(dead),
+  };
+  const removed: string[] = [];
+  const routes = { removeNode: (n: string) => removed.push(n) } as unknown as ClusterRoutes;
+  const cfg = { ...loadConfig({}, []), heartbeatMs: 1_000_000, heartbeatTtlMs: TTL_MS };
+  const m = new Membership(store, routes, 'a@h', Date.now(), cfg, createLogger('silent'));
+  const events: string[] = [];
+  m.events = { purged: () => events.push('purged'), returned: (n) => events.push(`returned ${n}`) };
+  const tick = () => m['tick']();
+  records.set('b@h', { name: 'b@h', heartbeatAt: Date.now(), startedAt: 0 });
+  await tick();
+  assert.deepEqual(events, [], 'the first heartbeat writes a new record: not a purge');
+
+  // another node took this one for dead and purged it; b's heartbeat came late meanwhile
+  records.delete('a@h');
+  records.set('b@h', { name: 'b@h', heartbeatAt: Date.now() - 10 * TTL_MS, startedAt: 0 });
+  await tick();
+  assert.deepEqual(events, ['purged']);
+  assert.deepEqual(removed, ['b@h']);
+
+  // b heartbeats again: it was not dead after all
+  records.set('b@h', { name: 'b@h', heartbeatAt: Date.now(), startedAt: 0 });
+  await tick();
+  assert.ok(m.isLive('b@h'));
+  assert.deepEqual(events, ['purged', 'returned b@h']);
+  await tick();
+  assert.deepEqual(events, ['purged', 'returned b@h'], 'told once');
 });

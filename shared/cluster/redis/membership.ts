@@ -26,10 +26,11 @@ export class RedisMembership implements MembershipTable {
     this.purgePrefix = `${conn.ns}purge:`;
   }
 
-  heartbeat(node: NodeRecord, _ttlMs: number): Promise<void> {
+  heartbeat(node: NodeRecord, _ttlMs: number): Promise<boolean> {
     const record: NodeRecord = { name: node.name, heartbeatAt: node.heartbeatAt, startedAt: node.startedAt };
     return this.conn.call('heartbeat', async () => {
-      await this.conn.cmd.hset(this.key, node.name, JSON.stringify(record));
+      // HSET answers how many fields were new: 1 when the record was missing (purged)
+      return (await this.conn.cmd.hset(this.key, node.name, JSON.stringify(record))) === 1;
     });
   }
 

@@ -19,8 +19,14 @@ export interface RemoteEntry {
 export class ClusterRoutes {
   private trie = new TopicTrie<RemoteEntry>();
   private count = 0;
+  private added: (() => void) | undefined;
 
   constructor(private readonly self: string) {}
+
+  /** `cb` runs after each route added (one listener: held forwards, reroute.ts) */
+  onAdded(cb: () => void): void {
+    this.added = cb;
+  }
 
   /** no remote route at all: publishing needs no cluster work */
   get empty(): boolean {
@@ -66,6 +72,7 @@ export class ClusterRoutes {
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }
     this.trie.invalidate();
+    if (c.op === 'add') this.added?.();
   }
 
   /** Replaces the whole table (start, reconnect). */

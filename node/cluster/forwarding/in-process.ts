@@ -10,7 +10,7 @@ import { encodeMessage } from '../../../shared/cluster/message-codec.js';
 import type { RequestHandler } from '../../../shared/cluster/rpc-transport.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { RpcMethod, RpcParams, RpcReply } from '../../../shared/rpc.js';
-import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, Transport } from './transport.js';
+import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, HeldForward, Transport } from './transport.js';
 
 /** Who listens for forwards to which node, per hub (the hub itself knows the RPC servers only). */
 const listenersOf = new WeakMap<InProcessHub, Map<string, Set<ForwardHandler>>>();
@@ -70,6 +70,15 @@ export class InProcessForwarder implements Forwarder {
   flush(): Promise<void> {
     return new Promise((resolve) => setImmediate(resolve));
   }
+
+  /** In-process forwards are always delivered: nothing is ever held. */
+  onUnreachable(_cb: (held: HeldForward[]) => void): void {}
+
+  reroute(held: HeldForward, node: string): void {
+    this.forward(node, held.target, held.encoded, true);
+  }
+
+  release(_held: HeldForward, _delivered: boolean): void {}
 
   /** In-process forwards are handed over at once: never behind. */
   readonly backlogged = false;

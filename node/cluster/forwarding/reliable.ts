@@ -41,11 +41,24 @@ export class ReliableFrames {
     this.bytes += p.entry.length;
   }
 
-  /** Drops the first frame of `q` (confirmed or given up on). */
+  /** Drops the first frame of `q` (confirmed or given up on); the parked frame it is a copy of is settled with it. */
   remove(q: Fifo<Pending>): void {
     const p = q.shift()!;
     this.frames--;
     this.bytes -= p.entry.length;
+    p.dropped = true;
+    const r = p.replaces;
+    if (r) {
+      p.replaces = undefined;
+      this.settle(r.p, r.dest);
+    }
+  }
+
+  /** `p` (of `dest`) is done with: settled, and off the head of its destination's list. */
+  settle(p: Pending, dest: Dest): void {
+    p.dropped = true;
+    const q = dest.unconfirmed;
+    while (q.first?.dropped) this.remove(q);
   }
 
   /** `dest` acknowledged every frame up to `seq`; whether that confirmed any. */
@@ -64,7 +77,10 @@ export class ReliableFrames {
     return this.bytes > this.maxBytes;
   }
 
-  /** Beyond maxBytes: the oldest frames (lowest seq, any destination) are given up on. */
+  /** called with the seq of each frame given up on that no copy delivers (flushes covering it fail) */
+  onLost: ((seq: number) => void) | undefined;
+
+  /** Beyond maxBytes: the oldest frames (lowest seq, any destination) are given up on: lost. */
   dropOldest(): void {
     let n = 0;
     while (this.bytes > this.maxBytes) {
@@ -74,7 +90,9 @@ export class ReliableFrames {
         if (f && (!oldest || f.seq < oldest.unconfirmed.first!.seq)) oldest = d;
       }
       if (!oldest) break;
+      const seq = oldest.unconfirmed.first!.seq;
       this.remove(oldest.unconfirmed);
+      this.onLost?.(seq);
       n++;
     }
     const d = this.dropped;

@@ -72,7 +72,7 @@ export class NatsForwarder implements Forwarder {
       verifyTimeoutMs: opts.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS,
       ackTimeoutMs: opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
       resend: (dest, c) => this.sender.ready(dest, c, true),
-      park: (dest, frames) => this.parked(dest, frames),
+      parker: () => (this.unreachable ? (dest, frames) => this.parked(dest, frames) : undefined),
     });
     this.frames.onLost = (seq) => this.flushes.lost(seq);
     this.sender = new Sender(link, this.frames.dests, this.flushes, this.backlog, this.probes);
@@ -179,15 +179,9 @@ export class NatsForwarder implements Forwarder {
     this.flushes.settle();
   }
 
-  /** Frames of a node found dead: to the taker of onUnreachable(), or given up on without one. */
+  /** Frames of a node found dead: to the taker of onUnreachable(). */
   private parked(dest: Dest, frames: Pending[]): void {
-    const take = this.unreachable;
-    if (!take) {
-      for (const p of frames) this.frames.settle(p, dest);
-      this.flushes.settle();
-      return;
-    }
-    take(frames.map((p) => new HeldFrame({ p, dest })));
+    this.unreachable!(frames.map((p) => new HeldFrame({ p, dest })));
   }
 
   /**

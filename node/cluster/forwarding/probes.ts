@@ -39,10 +39,10 @@ export interface ProbeOptions {
   /** sends what `dest` owes connection `c` (the sender's ready()) */
   resend(dest: Dest, c: string): void;
   /**
-   * takes the frames of a destination found dead, parked (held for a reroute) rather than
-   * given up on; absent: they are given up on
+   * what takes the frames of a destination found dead, parked (held for a reroute) rather
+   * than given up on; undefined: they are given up on
    */
-  park?(dest: Dest, frames: Pending[]): void;
+  parker(): ((dest: Dest, frames: Pending[]) => void) | undefined;
 }
 
 export class Probes {
@@ -153,7 +153,7 @@ export class Probes {
           if (Date.now() - dest.unansweredSince < this.opts.verifyTimeoutMs) return;
         }
         dest.unansweredSince = undefined;
-        const park = this.opts.park;
+        const park = this.opts.parker();
         const gone: Pending[] = [];
         for (const p of dest.unconfirmed) {
           if (p.dropped || p.parked || p.on !== c || p.sentAt >= probedAt) continue;

@@ -217,7 +217,7 @@ export class ForwardDispatch {
 
   /** A held forward (reroute.ts) delivered here: resolves once the copies durable sessions made of it are stored. */
   deliverHeld(h: HeldForward): Promise<void> | undefined {
-    return this.receive(h.target, h.encoded);
+    return this.receive({ ...h.target, rerouted: true }, h.encoded);
   }
 
   /** Returns what the forwarding acknowledgement waits for: the copies durable sessions made of it. */

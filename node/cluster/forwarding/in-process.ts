@@ -75,7 +75,7 @@ export class InProcessForwarder implements Forwarder {
   onUnreachable(_cb: (held: HeldForward[]) => void): void {}
 
   reroute(held: HeldForward, node: string): void {
-    this.forward(node, held.target, held.encoded, true);
+    this.forward(node, { ...held.target, rerouted: true }, held.encoded, true);
   }
 
   release(_held: HeldForward, _delivered: boolean): void {}
@@ -138,5 +138,6 @@ function copyTarget(t: ForwardTarget): ForwardTarget {
   const out: ForwardTarget = { kind: t.kind };
   if (t.filter !== undefined) out.filter = t.filter;
   if (t.group !== undefined) out.group = t.group;
+  if (t.rerouted) out.rerouted = true;
   return out;
 }

@@ -168,7 +168,7 @@ export class NatsForwarder implements Forwarder {
     const h = held as HeldFrame;
     if (h.settled || this.link.closing) return;
     // the copy keeps the original's seq: flushes covering the original wait for the copy
-    this.forwardReliable(node, h.target, h.encoded, h.parked.p.seq, h.parked);
+    this.forwardReliable(node, { ...h.target, rerouted: true }, h.encoded, h.parked.p.seq, h.parked);
   }
 
   release(held: HeldForward, delivered: boolean): void {

@@ -12,6 +12,8 @@ export interface ForwardTarget {
   kind: 'route' | 'shared';
   filter?: string;
   group?: string;
+  /** a copy of a forward held for a node that died (docs/forwarding.md, "Rerouting"): a session that restored it has it */
+  rerouted?: boolean;
 }
 
 /**

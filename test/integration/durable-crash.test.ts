@@ -73,7 +73,8 @@ async function crashMidStream(t: TestContext, qos: QoS, opts: { offline: boolean
   // whatever else comes has time to come (a duplicate, for QoS 2)
   await sleep(500);
   const r = check(acked, all());
-  t.diagnostic(`${ackedBefore} acknowledged before the kill, ${inFlight.length} while it happened; received ${all().length}, ${r.duplicates.length} duplicates`);
+  const held = cluster.c.node('n2').proc.lines.filter((l) => l.includes('held until their subscribers are routed elsewhere')).length;
+  t.diagnostic(`${ackedBefore} acknowledged before the kill, ${inFlight.length} while it happened; received ${all().length}, ${r.duplicates.length} duplicates; n2 held forwards for a reroute ${held} time(s)`);
   assert.deepEqual(r.missing, []);
   if (qos === 2) assert.deepEqual(r.duplicates, []);
   assert.deepEqual(r.outOfOrder, []);

@@ -63,6 +63,32 @@ describe('NATS transport: forwards to a dead node are held for a new route', () 
     assert.ok(held.every((h) => h.settled));
   });
 
+  it('a node of the same name started again: its acknowledgements confirm what it got, not the held forwards', async () => {
+    const { sender, receiver, held } = await setup();
+    const node = nodeName('restarted');
+    for (let i = 0; i < 3; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i]), true);
+    const early = sender.flush();
+    await eventually(() => assert.equal(held.length, 3), 3_000);
+    const got: ForwardTarget[] = [];
+    await receiver.onForward(node, (target) => void got.push(target));
+    for (let i = 3; i < 6; i++) sender.forward(node, { kind: 'route', filter: `r/${i}` }, new Uint8Array([i]), true);
+    await eventually(() => assert.equal(got.length, 3), 3_000);
+    assert.deepEqual(
+      got.map((t) => t.filter),
+      ['r/3', 'r/4', 'r/5'],
+    );
+    await sleep(200);
+    assert.ok(held.every((h) => !h.settled), 'the held forwards are still held');
+    for (const h of held) sender.reroute(h, node);
+    await early;
+    await sender.flush();
+    assert.deepEqual(
+      got.map((t) => t.filter),
+      ['r/3', 'r/4', 'r/5', 'r/0', 'r/1', 'r/2'],
+    );
+    assert.ok(got.slice(3).every((t) => t.rerouted));
+  });
+
   it('released as delivered: the flush resolves; released as lost: it fails with ForwardLostError', async () => {
     const { sender, held } = await setup();
     const dead = nodeName('dead');

@@ -5,7 +5,7 @@
  * what sends is done by the callers.
  */
 import type { NatsLink } from '../../../shared/cluster/nats/connection.js';
-import { newDest, type Dest, type Pending } from './dest.js';
+import { newDest, type Dest, type Parked, type Pending } from './dest.js';
 import type { Fifo } from './fifo.js';
 
 /** at most one "unconfirmed frames dropped" error per this long */
@@ -66,9 +66,30 @@ export class ReliableFrames {
     const q = dest.unconfirmed;
     let n = 0;
     for (let p = q.first; p && (p.dropped || p.dseq <= seq); p = q.first) {
+      if (p.parked && !p.dropped) return this.ackedBehindParked(dest, seq) || n > 0;
       this.remove(q);
       n++;
     }
+    return n > 0;
+  }
+
+  /**
+   * An acknowledgement reaching over parked frames: they were never sent to this listener
+   * (a node of the same name started again answers with its own count), so they stay held;
+   * the frames behind them it covers are confirmed, and leave the list with the parked ones.
+   */
+  private ackedBehindParked(dest: Dest, seq: number): boolean {
+    const replaced: Parked[] = [];
+    let n = 0;
+    for (const p of dest.unconfirmed) {
+      if (p.dseq > seq) break;
+      if (p.parked || p.dropped) continue;
+      p.dropped = true;
+      if (p.replaces) replaced.push(p.replaces);
+      p.replaces = undefined;
+      n++;
+    }
+    for (const r of replaced) this.settle(r.p, r.dest);
     return n > 0;
   }
 

@@ -14,7 +14,7 @@ const CHECK_EVERY_MS = 100;
 interface Waiting {
   readonly held: HeldForward;
   readonly topic: string;
-  /** the routes (`filter\0node`) matching its topic when it was held and still there: not new */
+  /** the routes (`filter\0node`) matching its topic when it was held (remote ones older than the frame) and still there: not new */
   readonly known: Set<string>;
   /** when it is dropped if no new route appeared */
   readonly deadline: number;
@@ -64,9 +64,17 @@ export class Reroutes {
         this.transport.release(h, false); // undecodable: the receiver would have dropped it too
         continue;
       }
-      this.waiting.push({ held: h, topic, known: this.routesOf(topic, h), deadline });
+      // a remote route added since the frame went out never had it: not known, whatever the order of events
+      const known = this.routesOf(topic, h);
+      for (const r of known) {
+        const at = r.indexOf('\u0000');
+        if (this.routes.since(r.slice(0, at), r.slice(at + 1)) > h.sentAt) known.delete(r);
+      }
+      this.waiting.push({ held: h, topic, known, deadline });
     }
     this.log.warn({ node: held[0]?.node, frames: held.length, waitMs: this.cfg.rerouteWaitMs }, 'forwards to a dead node held until their subscribers are routed elsewhere');
+    // (a session resumed elsewhere before its node was found dead is routed there already)
+    this.check();
     this.schedule();
   }
 

@@ -20,6 +20,8 @@ export class ClusterRoutes {
   private trie = new TopicTrie<RemoteEntry>();
   private count = 0;
   private added: (() => void) | undefined;
+  /** when each ordinary route (`filter\0node`) was added (held forwards go to those newer than them) */
+  private readonly addedAt = new Map<string, number>();
 
   constructor(private readonly self: string) {}
 
@@ -59,6 +61,7 @@ export class ClusterRoutes {
       } else {
         if (entry.nodes.has(c.node)) return;
         entry.nodes.add(c.node);
+        this.addedAt.set(`${filter}\u0000${c.node}`, Date.now());
         this.count++;
       }
     } else {
@@ -68,6 +71,7 @@ export class ClusterRoutes {
         if (!members?.delete(c.node)) return;
         if (members.size === 0) entry.groups!.delete(share.group);
       } else if (!entry.nodes.delete(c.node)) return;
+      else this.addedAt.delete(`${filter}\u0000${c.node}`);
       this.count--;
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }
@@ -79,12 +83,18 @@ export class ClusterRoutes {
   load(routes: StoredRoute[]): void {
     this.trie = new TopicTrie();
     this.count = 0;
+    this.addedAt.clear();
     for (const r of routes) this.apply({ op: 'add', ...r });
   }
 
   /** Drops every route of a node (it died or left). */
   removeNode(node: string): void {
     for (const r of this.rows()) if (r.node === node) this.apply({ op: 'delete', node, filter: r.filter });
+  }
+
+  /** when the ordinary route of `node` for `filter` was added (0: unknown) */
+  since(filter: string, node: string): number {
+    return this.addedAt.get(`${filter}\u0000${node}`) ?? 0;
   }
 
   match(topic: string): RemoteEntry[] {

@@ -38,6 +38,7 @@ class HeldFrame implements HeldForward {
   readonly node: string;
   readonly target: ForwardTarget;
   readonly encoded: Uint8Array;
+  readonly sentAt: number;
 
   constructor(readonly parked: Parked) {
     const e = parked.p.entry;
@@ -45,6 +46,7 @@ class HeldFrame implements HeldForward {
     this.node = parked.dest.node;
     this.target = frame.target;
     this.encoded = frame.encoded;
+    this.sentAt = parked.p.sentAt;
   }
 
   get settled(): boolean {

@@ -40,6 +40,8 @@ export interface HeldForward {
   readonly target: ForwardTarget;
   /** the encoded message (message-codec.ts) */
   readonly encoded: Uint8Array;
+  /** when it was last sent to that node (epoch ms): a route newer than this never had it */
+  readonly sentAt: number;
   /** confirmed after all, dropped by the memory bound, or released: nothing more to do */
   readonly settled: boolean;
 }

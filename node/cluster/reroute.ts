@@ -1,6 +1,7 @@
 import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import { decodeMessage } from '../../shared/cluster/message-codec.js';
+import { parseShare, topicMatches } from '../../shared/topic.js';
 import type { Broker } from '../broker.js';
 import { metricIndex } from '../metrics/metrics.js';
 import type { HeldForward, Transport } from './forwarding/transport.js';
@@ -76,6 +77,56 @@ export class Reroutes {
     // (a session resumed elsewhere before its node was found dead is routed there already)
     this.check();
     this.schedule();
+    const node = held[0]?.node;
+    if (node !== undefined) void this.releaseUnowed(node);
+  }
+
+  /**
+   * Only persistent sessions come back: a held forward whose topic no stored persistent
+   * session may still need (its subscribers there had clean sessions, or durable sessions
+   * are off) has nobody to wait for, and is settled as before, at once (its publisher
+   * acknowledged, as after any subscriber's crash). A session needs it when it is stored
+   * as held by the dead node, or by another one whose route for the matching filter was
+   * not known here when the forward was sent (it may have resumed from the dead node). The
+   * store unreachable: they wait.
+   */
+  private async releaseUnowed(node: string): Promise<void> {
+    let subs: { filter: string; node: string }[];
+    try {
+      subs = await this.persistentSubscriptions();
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message, node }, 'durable sessions not read: forwards to a dead node wait');
+      return;
+    }
+    const needs = (w: Waiting): boolean =>
+      subs.some((s) => {
+        if (!topicMatches(s.filter, w.topic)) return false;
+        if (s.node === node || s.node === this.self) return true;
+        const since = this.routes.since(s.filter, s.node);
+        return since === 0 || since > w.held.sentAt;
+      });
+    let kept = 0;
+    for (const w of this.waiting) {
+      const h = w.held;
+      if (h.node === node && h.target.kind === 'route' && !h.settled && !needs(w)) {
+        this.transport.release(h, true);
+        continue;
+      }
+      this.waiting[kept++] = w;
+    }
+    this.waiting.length = kept;
+  }
+
+  /** The ordinary subscriptions of every stored persistent session, with the node holding it (none without durable sessions). */
+  private async persistentSubscriptions(): Promise<{ filter: string; node: string }[]> {
+    const store = this.b.durable?.store;
+    if (store === undefined) return [];
+    const out: { filter: string; node: string }[] = [];
+    for (const id of await store.clientids()) {
+      const r = (await store.get(id))?.record;
+      if (r) for (const s of r.subscriptions) if (parseShare(s.topic) === undefined) out.push({ filter: s.topic, node: r.node });
+    }
+    return out;
   }
 
   private schedule(): void {

@@ -10,6 +10,12 @@ import type { ClusterRoutes } from './routes.js';
 const M_DROPPED = metricIndex('messages.dropped');
 /** how often held forwards look for a new route (a remote route's arrival is seen at once) */
 const CHECK_EVERY_MS = 100;
+/**
+ * A node still live by its heartbeat is sent its held forwards again after this long: it
+ * was only unsubscribed for a moment (its NATS server changed); one that died is parked
+ * again and found dead once its heartbeat is stale.
+ */
+const LIVE_RETRY_MS = 500;
 
 /** A held forward and what it waits for. */
 interface Waiting {
@@ -19,6 +25,8 @@ interface Waiting {
   readonly known: Set<string>;
   /** when it is dropped if no new route appeared */
   readonly deadline: number;
+  /** when it was held */
+  readonly heldAt: number;
 }
 
 /**
@@ -71,7 +79,7 @@ export class Reroutes {
         const at = r.indexOf('\u0000');
         if (this.routes.since(r.slice(0, at), r.slice(at + 1)) > h.sentAt) known.delete(r);
       }
-      this.waiting.push({ held: h, topic, known, deadline });
+      this.waiting.push({ held: h, topic, known, deadline, heldAt: Date.now() });
     }
     this.log.warn({ node: held[0]?.node, frames: held.length, waitMs: this.cfg.rerouteWaitMs }, 'forwards to a dead node held until their subscribers are routed elsewhere');
     // (a session resumed elsewhere before its node was found dead is routed there already)
@@ -155,6 +163,7 @@ export class Reroutes {
       }
       // a route gone since (its node died too) counts as new when it comes back
       for (const r of w.known) if (!current.has(r)) w.known.delete(r);
+      if (to.size === 0 && now - w.heldAt >= LIVE_RETRY_MS && this.isLive(w.held.node)) to.add(w.held.node);
       if (to.size > 0) {
         this.send(w.held, to);
         continue;

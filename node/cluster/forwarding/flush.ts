@@ -6,9 +6,6 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { ping, type NatsLink } from '../../../shared/cluster/nats/connection.js';
 import type { ReliableFrames } from './reliable.js';
 
-/** A flush() failing this way covers a reliable frame that was dropped: retrying cannot make it succeed. */
-export class ForwardLostError extends Error {}
-
 /** A pending flush() call. */
 interface FlushWaiter {
   /** the last seq forwarded before the call */
@@ -89,16 +86,6 @@ export class Flushes {
       this.waiters.delete(w);
       clearTimeout(w.timer);
       w.resolve();
-    }
-  }
-
-  /** The frame `seq` was dropped: the flushes waiting for it fail (ForwardLostError). */
-  lost(seq: number): void {
-    for (const w of this.waiters) {
-      if (w.upTo < seq) continue;
-      this.waiters.delete(w);
-      clearTimeout(w.timer);
-      w.reject(new ForwardLostError('a reliable forward was dropped before it was stored'));
     }
   }
 

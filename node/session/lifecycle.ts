@@ -129,6 +129,16 @@ export class SessionRegistry {
     return { session, present };
   }
 
+  /** Discards, in the background, a stored session a clean start ends (not the incarnation a session here writes by then). */
+  private discardStored(durable: DurableSessions, clientId: string): void {
+    durable.load(clientId, false).then(
+      (loaded) => {
+        if (loaded !== undefined && loaded.entry.record.gen !== this.map.get(clientId)?.journal?.gen) durable.discardLoaded(loaded);
+      },
+      (err: Error) => this.host.log.debug({ clientid: clientId, err: err.message }, 'stored session of a clean start not discarded'),
+    );
+  }
+
   /**
    * Opens a session the cluster way: the clientid is claimed in the registry first, and a
    * session another node holds is taken over (and, with clean start 0, moved here).
@@ -139,8 +149,11 @@ export class SessionRegistry {
     let transfer = await cluster.claimSession(clientId, !cleanStart);
     const durable = host.durable;
     let loaded: LoadedSession | undefined;
-    // a session whose node died lives on in the store (read even for a clean start, which discards it)
-    for (let attempt = 1; durable !== undefined && !this.map.has(clientId); attempt++) {
+    // a session whose node died lives on in the store; a clean start discards it without
+    // waiting: its CONNACK owes the store nothing, and a store whose JetStream leader was just
+    // lost answers only after its request timeout, longer than clients wait for a CONNACK
+    if (durable !== undefined && cleanStart && !this.map.has(clientId)) this.discardStored(durable, clientId);
+    for (let attempt = 1; durable !== undefined && !cleanStart && !this.map.has(clientId); attempt++) {
       try {
         loaded = await durable.load(clientId, transfer === null && !cleanStart);
         // claimed for this node; when a survivor adopted it meanwhile, it is taken over from there

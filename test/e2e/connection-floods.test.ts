@@ -211,7 +211,11 @@ describe('connection rate limits', () => {
         assert.ok(n >= 30 - 2 * RATE && n < 30, `${protocol}: ${n} of 30 refused`);
         return n;
       });
-      await eventually(() => assert.equal(socks.filter((s) => s.isClosed).length, refused));
+      // every refused one is closed; an admitted one may be too by now (its handshake timed out on a slow host)
+      await eventually(() => {
+        const closed = socks.filter((s) => s.isClosed).length;
+        assert.ok(closed >= refused, `${protocol}: ${closed} closed, ${refused} refused`);
+      });
       assert.equal(socks.filter((s) => s.received.length > 0).length, 0, `${protocol}: nothing was sent to them`);
     }
   });

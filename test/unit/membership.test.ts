@@ -12,6 +12,22 @@ import { sleep } from '../support/wait.js';
 
 const TTL_MS = 300;
 
+
+/** A membership table over `records`: a heartbeat says whether its node's record was absent (purged). */
+function tableOver(records: Map<string, NodeRecord>, purge: (dead: string) => void): MembershipTable {
+  return {
+    heartbeat: async (n) => {
+      const absent = !records.has(n.name);
+      records.set(n.name, n);
+      return absent;
+    },
+    deregister: async () => {},
+    nodes: async () => [...records.values()],
+    claimPurge: async () => true,
+    purgeNode: async (dead) => purge(dead),
+  };
+}
+
 test('a store outage does not get the other nodes purged until they had one TTL to heartbeat again', async () => {
   let up = true;
   const records = new Map<string, NodeRecord>();
@@ -62,17 +78,7 @@ test('a store outage does not get the other nodes purged until they had one TTL 
 test('without an outage a stale node is purged at once', async () => {
   const purged: string[] = [];
   const records = new Map<string, NodeRecord>([['b@h', { name: 'b@h', heartbeatAt: Date.now() - 10 * TTL_MS, startedAt: 0 }]]);
-  const store: MembershipTable = {
-    heartbeat: async (n) => {
-      const absent = !records.has(n.name);
-      records.set(n.name, n);
-      return absent;
-    },
-    deregister: async () => {},
-    nodes: async () => [...records.values()],
-    claimPurge: async () => true,
-    purgeNode: async (dead) => void purged.push(dead),
-  };
+  const store = tableOver(records, (dead) => void purged.push(dead));
   const routes = { removeNode: () => {} } as unknown as ClusterRoutes;
   const cfg = { ...loadConfig({}, []), heartbeatMs: 1_000_000, heartbeatTtlMs: TTL_MS };
   const m = new Membership(store, routes, 'a@h', Date.now(), cfg, createLogger('silent'));
@@ -82,17 +88,7 @@ test('without an outage a stale node is purged at once', async () => {
 
 test('a node purged while alive writes its state again, and a node dropped as dead that heartbeats again has its routes read back', async () => {
   const records = new Map<string, NodeRecord>();
-  const store: MembershipTable = {
-    heartbeat: async (n) => {
-      const absent = !records.has(n.name);
-      records.set(n.name, n);
-      return absent;
-    },
-    deregister: async () => {},
-    nodes: async () => [...records.values()],
-    claimPurge: async () => true,
-    purgeNode: async (dead) => void records.delete(dead),
-  };
+  const store = tableOver(records, (dead) => void records.delete(dead));
   const removed: string[] = [];
   const routes = { removeNode: (n: string) => removed.push(n) } as unknown as ClusterRoutes;
   const cfg = { ...loadConfig({}, []), heartbeatMs: 1_000_000, heartbeatTtlMs: TTL_MS };

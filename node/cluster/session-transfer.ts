@@ -1,11 +1,14 @@
 import type { SessionTransfer } from '../../shared/api/session.js';
 import type { QoS } from '../../shared/message.js';
 import { decodeMessage, encodeMessage } from '../../shared/cluster/message-codec.js';
+import type { Config } from '../../shared/config.js';
+import { MoveDedup } from '../session/move-dedup.js';
 import type { Session } from '../session/session.js';
 import type { SubOptions } from '../router/router.js';
 
 /** What rebuilding a transferred session needs of the node. */
 export interface SessionImportHost {
+  readonly cfg: Config;
   subscribe(session: Session, topic: string, opts: SubOptions): unknown;
 }
 
@@ -46,4 +49,6 @@ export function importSession(b: SessionImportHost, s: Session, t: SessionTransf
   }
   const now = Date.now();
   for (const id of t.awaitingRel ?? []) void s.addAwaitingRel(id, now);
+  // the old node sends on what reaches it for a grace after its routes go (moved-sessions.ts)
+  s.moveDedup = new MoveDedup(now + 3 * b.cfg.sessionMoveGraceMs);
 }

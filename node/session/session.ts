@@ -81,7 +81,7 @@ export class Session implements Subscriber, ClientSession {
   journal: SessionJournal | undefined = undefined;
   /** a durable session's will: while connected with one, or while its delay runs */
   storedWill: StoredWill | undefined = undefined;
-  /** a session moved here from another node: for a while, one copy of a message that came both ways */
+  /** a session moved here from another node: for a while, one copy of each message (move-dedup.ts) */
   moveDedup: MoveDedup | undefined = undefined;
   private nextId = 1;
   /** the router's scratch (see router/overlap.ts) */
@@ -142,12 +142,11 @@ export class Session implements Subscriber, ClientSession {
     return max < rm ? max : rm;
   }
 
-  /** `fromOldNode`: sent on by the node this session just moved from (see moveDedup) */
-  deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder, fromOldNode = false): void {
+  deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder): void {
     const d = this.moveDedup;
     if (d !== undefined) {
       if (Date.now() > d.until) this.moveDedup = undefined;
-      else if (!d.take(msg, fromOldNode)) return;
+      else if (!d.first(msg)) return;
     }
     const m = this.broker.metrics;
     if (opts.nl && msg.from === this.clientId) {

@@ -1,7 +1,7 @@
 /**
  * A real three-node cluster: a persistent subscriber moves back and forth between n1 and n2
  * (its client reconnecting to the other node, after a clean DISCONNECT or taking over the
- * live connection) while a publisher on n3 streams numbered QoS 1 messages. Every message
+ * live connection) while publishers on n3 and on n1 stream numbered QoS 1 messages. Every message
  * acknowledged to the publisher reaches the subscriber: while the session moves, the old
  * node keeps its routes until the new node's are in the store, and what still reaches the
  * old node goes on to the new owner. Before, what n3 published between the old node giving
@@ -25,12 +25,7 @@ for (const how of ['reconnect', 'takeover'] as const) {
     const topic = `${id}/s`;
     const conns: TestClient[] = [];
     /** what the subscriber's connections got (each records from its creation on, CONNACK's burst included) */
-    const got = {
-      has: (n: number) => conns.some((s) => s.received.some((m) => m.payload === String(n))),
-      get size() {
-        return new Set(conns.flatMap((s) => s.received.map((m) => m.payload))).size;
-      },
-    };
+    const got = (): Set<string> => new Set(conns.flatMap((s) => s.received.map((m) => m.payload)));
     const open = async (node: string): Promise<TestClient> => {
       const s = await connectClient(tcpUrl(c.node(node).mqttPort), { clientId: id, clean: false, keepalive: 0 }, t);
       conns.push(s);
@@ -38,34 +33,34 @@ for (const how of ['reconnect', 'takeover'] as const) {
     };
     let sub = await open('n1');
     await sub.subscribe(topic, { qos: 1 });
-    const pub = await connectClient(tcpUrl(c.node('n3').mqttPort), { clientId: uid('pub') }, t);
-    // n3 routes the topic to n1 once a probe gets through (numbers below 0 are probes)
-    for (let k = 1; got.size === 0; k++) {
+    // a publisher on a third node, and one on n1: the node the session leaves, then the one it comes to
+    const pubs = await Promise.all(['n3', 'n1'].map((n) => connectClient(tcpUrl(c.node(n).mqttPort), { clientId: uid(`pub-${n}`) }, t)));
+    // n3 routes the topic to n1 once a probe gets through
+    for (let k = 1; got().size === 0; k++) {
       assert.ok(k < 100, 'no route from n3 to n1');
-      await pub.publish(topic, String(-k), { qos: 0 });
-      await sub.waitForMessage((m) => m.payload === String(-k), { timeoutMs: 200 }).catch(() => {});
+      await pubs[0]!.publish(topic, `probe${k}`, { qos: 0 });
+      await sub.waitForMessage((m) => m.payload === `probe${k}`, { timeoutMs: 200 }).catch(() => {});
     }
 
-    const acked: number[] = [];
-    let next = 0;
+    const acked: string[] = [];
     let streaming = true;
-    const stream = (async () => {
+    const streams = pubs.map(async (pub, k) => {
       const inFlight = new Set<Promise<void>>();
-      while (streaming) {
-        const n = next++;
-        const p = pub.publish(topic, String(n), { qos: 1 }).then(() => void acked.push(n));
+      for (let n = 0; streaming; n++) {
+        const payload = `${k}:${n}`;
+        const p = pub.publish(topic, payload, { qos: 1 }).then(() => void acked.push(payload));
         inFlight.add(p);
         void p.finally(() => inFlight.delete(p));
         if (inFlight.size >= WINDOW) await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
-    })();
+    });
 
     for (let move = 0; move < MOVES; move++) {
       const to = move % 2 === 0 ? 'n2' : 'n1';
       // some messages reach the session where it is before it moves again
-      const seen = got.size;
-      while (got.size < seen + 20) await sleep(10);
+      const seen = got().size;
+      while (got().size < seen + 20) await sleep(10);
       if (how === 'reconnect') await sub.end();
       const moved = await open(to);
       assert.equal(moved.connack?.sessionPresent, true, `the session came over to ${to}`);
@@ -73,12 +68,15 @@ for (const how of ['reconnect', 'takeover'] as const) {
       sub = moved;
     }
     streaming = false;
-    await stream;
+    await Promise.all(streams);
 
-    const missing = (): number[] => acked.filter((n) => !got.has(n));
+    const missing = (): string[] => {
+      const have = got();
+      return acked.filter((p) => !have.has(p));
+    };
     // the last connection drains what is owed to it
     for (let wait = 0; missing().length > 0 && wait < 100; wait++) await sleep(50);
-    assert.ok(acked.length > MOVES * 20, `the publisher kept publishing (${acked.length} acknowledged)`);
+    assert.ok(acked.length > MOVES * 20, `the publishers kept publishing (${acked.length} acknowledged)`);
     assert.deepEqual(missing(), [], `every one of ${acked.length} acknowledged messages reached the subscriber`);
   });
 }

@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import type { Message } from '../../shared/message.js';
+
+/**
+ * A session that just moved here from another node can get a message twice: a node that
+ * knew the routes of both sent it here directly and to the old node, which sent it on
+ * (node/cluster/moved-sessions.ts), or the old node had it already and it came in the
+ * transfer. For a while after the move the session takes each message once (QoS 2 exactly
+ * once). Messages carry no identifier across the cluster, so a message is known by its
+ * publisher, the time the broker accepted it, its topic and a digest of its payload: in
+ * that while, two alike (the same publisher, millisecond, topic and payload) come once,
+ * and so does a message matching two MQTT 3 subscriptions of the session. What was seen
+ * goes along when the session moves on again within it (SessionTransfer.recent).
+ */
+export class MoveDedup {
+  private readonly seen: Set<string>;
+
+  /** `until`: epoch ms after which no copy from an old node can come any more */
+  constructor(
+    readonly until: number,
+    seen: Iterable<string> = [],
+  ) {
+    this.seen = new Set(seen);
+  }
+
+  /** Whether this is the first copy of `msg` (false: drop it). */
+  first(msg: Message): boolean {
+    const key = `${msg.from}\u0000${msg.timestamp}\u0000${msg.topic}\u0000${createHash('sha1').update(msg.payload).digest('base64')}`;
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
+
+  /** what was seen, for the transfer of a session that moves on again */
+  keys(): string[] {
+    return [...this.seen];
+  }
+}

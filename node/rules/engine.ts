@@ -10,6 +10,7 @@ import { RuleCounters, TICK_MS } from './metrics.js';
 import { compileSql, type CompiledSql, type Source } from './sql/compile.js';
 import { bindActions, checkRule } from './bind.js';
 import { PASS, REFUSE, TopicPlans, UNKNOWN, type TopicPlan } from './topic-plans.js';
+import { repeatActions, repeatable } from './repeat.js';
 
 /** A rule as this node runs it: its SQL compiled, its actions bound. */
 interface RunningRule {
@@ -19,6 +20,12 @@ interface RunningRule {
   counters: RuleCounters;
   /** set while its actions run: a message it republishes does not run it again (no loop) */
   running: boolean;
+  /** whether its run on a message may be repeated for the next of the same topic, QoS and publisher (repeat.ts) */
+  repeatable: boolean;
+  /** the plan (topic), QoS and publisher of the message its actions last ran for, when that was in onPublish */
+  lastPlan: TopicPlan<RunningRule> | undefined;
+  lastQos: number;
+  lastFrom: string;
 }
 
 export interface BoundAction {
@@ -141,7 +148,7 @@ export class RuleEngine implements Feature {
     try {
       const sql = compileSql(rec.rawsql);
       const actions = bindActions(rec.actions, this.host.actions, this.actionHost).map((b) => ({ ...b, counters: this.actionCounters.get(b.id)! }));
-      rule = { id: rec.id, sql, actions, counters: this.ruleCounters.get(rec.id)!, running: false };
+      rule = { id: rec.id, sql, actions, counters: this.ruleCounters.get(rec.id)!, running: false, repeatable: repeatable(sql, actions), lastPlan: undefined, lastQos: 0, lastFrom: '' };
     } catch (err) {
       this.host.log.warn({ rule: rec.id, err: (err as Error).message }, 'rule not started');
       return;
@@ -193,12 +200,21 @@ export class RuleEngine implements Feature {
     if (run === undefined) return this.judge(plan, msg);
     // every rule of the plan matched it: counted in bulk (flushMatched), not per rule and message
     if (plan.pending++ === 0) this.pendingPlans.push(plan);
-    if (run.length === 0) return;
-    const src = new MessageSource(msg, this.host.nodeName, this.host.lookup);
+    const qos = msg.qos;
+    const from = msg.from;
+    // made when a rule runs (not for rules that repeat their last run)
+    let src: MessageSource | undefined;
     let lastSelect: ((src: Source) => Selected) | undefined;
     let lastSelected: Selected | undefined;
     for (let i = 0; i < run.length; i++) {
       const rule = run[i]!;
+      // its last run was on a message of this topic, QoS and publisher: its actions may repeat it
+      let done = 0;
+      if (rule.lastPlan === plan && rule.lastQos === qos && rule.lastFrom === from) {
+        done = repeatActions(rule.actions);
+        if (done === rule.actions.length) continue;
+      }
+      src ??= new MessageSource(msg, this.host.nodeName, this.host.lookup);
       const sql = rule.sql;
       if (sql.byTopic === undefined) {
         this.act(rule, src, sql.runLazy);
@@ -213,7 +229,12 @@ export class RuleEngine implements Feature {
         lastSelect = select;
         lastSelected = sel;
       }
-      this.runActions(rule, lastSelected!, src);
+      this.runActions(rule, lastSelected!, src, done);
+      if (rule.repeatable) {
+        rule.lastPlan = plan;
+        rule.lastQos = qos;
+        rule.lastFrom = from;
+      }
     }
   };
 
@@ -297,15 +318,17 @@ export class RuleEngine implements Feature {
     }
   }
 
-  /** The rule's actions on its selection, each counted; nothing thrown escapes. */
-  private runActions(rule: RunningRule, selected: Selected, src: Source): void {
+  /** The rule's actions on its selection (from the `from`-th), each counted; nothing thrown escapes. */
+  private runActions(rule: RunningRule, selected: Selected, src: Source, from = 0): void {
+    // what they do now is not what they did for the message onPublish saw last
+    rule.lastPlan = undefined;
     if (rule.actions.length === 0) return;
     const envs = src.envs();
     rule.running = true;
     this.depth++;
     try {
       const actions = rule.actions;
-      for (let i = 0; i < actions.length; i++) runAction(actions[i]!, selected, envs, this.host.log);
+      for (let i = from; i < actions.length; i++) runAction(actions[i]!, selected, envs, this.host.log);
     } finally {
       rule.running = false;
       this.depth--;

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { composeBroker } from '../../node/core/compose.js';
 import type { Connection } from '../../node/protocol/connection.js';
 import type { SubOptions } from '../../node/router/router.js';
-import { republishAction } from '../../node/rules/actions/builtin.js';
+import { doNothingAction, republishAction } from '../../node/rules/actions/builtin.js';
 import type { ActionHost } from '../../node/rules/contracts.js';
 import { repeatable } from '../../node/rules/repeat.js';
 import { compileSql } from '../../node/rules/sql/compile.js';
@@ -56,6 +56,8 @@ describe('which rules repeat their last run', () => {
     const sql = compileSql('SELECT payload, clientid FROM "t/#"');
     assert.equal(repeatable(sql, [{ instance: { run() {} } }]), false);
     assert.equal(repeatable(sql, []), false);
+    assert.equal(repeatable(sql, [{ instance: doNothingAction.create({}, host) }]), true);
+    assert.equal(repeatable(sql, [{ instance: doNothingAction.create({}, host) }, { instance: { run() {} } }]), false);
   });
 });
 
@@ -82,6 +84,15 @@ describe('a repeated run', () => {
     m = b.rules.metrics();
     assert.equal(m.rules.r0!.matched, 11);
     assert.equal(m.actions.a0!.success, 10);
+  });
+
+  it('counts a do_nothing action once per message it passes', () => {
+    const b = broker();
+    b.rules.setRules([rule('r', sql, [{ id: 'a', name: 'do_nothing', params: {} }])]);
+    for (const from of ['c1', 'c1', 'c2', 'c1', 'c1']) b.publish(message('t/a', 'x', from));
+    b.publish(message('t/a', 'x', 'c1', 1));
+    assert.equal(b.rules.metrics().actions.a!.success, 5);
+    assert.equal(b.rules.metrics().rules.r!.matched, 6);
   });
 
   it('is a real publish again once someone subscribes to its target, with its own payload', () => {

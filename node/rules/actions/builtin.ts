@@ -33,7 +33,8 @@ export const doNothingAction: ActionType = {
   description: { en: "This action does nothing and never fails. It's for debug purpose", zh: '此动作什么都不做，并且不会失败 (用以调试)' },
   params: {},
   create() {
-    return { run() {} };
+    // reads nothing: any run repeats as done
+    return { run() {}, reads: [], again: () => true };
   },
 };
 

@@ -127,6 +127,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     details.unshift(
       `delivered msg/s in ${PAIRS} pairs of adjacent windows, without rules: ${round(ab.off)}; with ${RULES} rules: ${round(ab.on)}; ratio per pair ${fixed(ab.ratios)}, median ${ratio.toFixed(3)}`,
       `node CPU per delivered message, µs: without rules ${fixed(usWithout)}; with ${RULES} rules ${fixed(usWith)}`,
+      `published msg/s: without rules ${round(ab.offPub)}; with ${RULES} rules ${round(ab.onPub)}; node CPU per published message, µs: without rules ${fixed(us(ab.offCpu, ab.offPub))}; with ${RULES} rules ${fixed(us(ab.onCpu, ab.onPub))}`,
     );
     return {
       metrics: { ratio, rateWithout: median(ab.off), rateWith: median(ab.on), cpuRatio, usWithout: median(usWithout), usWith: median(usWith) },

@@ -144,6 +144,17 @@ export class Ledger {
     }
   }
 
+  /** Every owed pair never delivered (result() keeps a few): a fault's report sorts them by cause. */
+  missingAll(): LedgerResult['missingPairs'] {
+    const out: LedgerResult['missingPairs'] = [];
+    for (const [clientId, book] of this.persistent) {
+      this.forOwed(book, (id) => {
+        if (!book.got.has(id)) out.push({ id, clientId, at: this.acked.get(id)?.at ?? 0 });
+      });
+    }
+    return out;
+  }
+
   result(): LedgerResult {
     let owed = 0;
     let missing = 0;

@@ -74,7 +74,15 @@ export async function haproxyGateways(c: TestCluster, env: Record<string, string
       async restartGateway(i, downtimeMs) {
         await gateways[i]!.proc.kill('SIGKILL');
         await new Promise((r) => setTimeout(r, downtimeMs));
-        gateways[i] = await startGateway(c, { ...env, STARLING_API_PORT: String(gatewayPorts[i]) });
+        // a loaded host may take longer than startGateway's 10 s to start it: try again
+        for (let attempt = 1; ; attempt++) {
+          try {
+            gateways[i] = await startGateway(c, { ...env, STARLING_API_PORT: String(gatewayPorts[i]) });
+            return;
+          } catch (err) {
+            if (attempt >= 3) throw err;
+          }
+        }
       },
       stop,
     };

@@ -141,13 +141,14 @@ async function soak(o: SoakOptions, c: TestCluster, api: ApiFrontend, log: (l: s
   await drained(ledger, persistent);
   const drainMs = Date.now() - t0;
   const result = ledger.result();
-  for (const m of result.missingPairs) {
-    const p = persistent.find((x) => x.clientId === m.clientId)!;
-    const around = p.history.filter((l) => Math.abs(Number(l.split(' ')[0]) - m.at) < 5000);
-    log(`soak: missing ${ledger.describe(m.id)} to ${m.clientId}: ${p.wireTrace(m.id)}; its connections around then: ${around.join(', ')}`);
-  }
+  const explain = (clientId: string, id: string, at: number) => {
+    const p = persistent.find((x) => x.clientId === clientId)!;
+    const around = p.history.filter((l) => Math.abs(Number(l.split(' ')[0]) - at) < 5000);
+    return `${p.wireTrace(id)}; its connections around then: ${around.join(', ')}`;
+  };
+  for (const m of result.missingPairs) log(`soak: missing ${ledger.describe(m.id)} to ${m.clientId}: ${explain(m.clientId, m.id, m.at)}`);
   const per = outcome ? outcome.metrics(await nodeMetrics(base)) : await nodeMetrics(base);
-  const faultReport = outcome?.report({ samples: pollers.stats.samples, missing: ledger.missingAll(), histories: new Map(persistent.map((p) => [p.clientId, p.history])) });
+  const faultReport = outcome?.report({ samples: pollers.stats.samples, missing: ledger.missingAll(), histories: new Map(persistent.map((p) => [p.clientId, p.history])), explain, qos2Duplicates: ledger.qos2DuplicateTimes });
   const totals = clusterTotals(per);
 
   // end every session: each persistent one with a clean connection

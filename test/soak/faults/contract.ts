@@ -28,6 +28,10 @@ export interface FaultEnd {
   missing: LedgerResult['missingPairs'];
   /** each persistent subscriber's connection history (`<ms> connect :<port>`, `<ms> closed`) */
   histories: Map<string, string[]>;
+  /** when each QoS 2 duplicate came */
+  qos2Duplicates: number[];
+  /** what the subscriber's socket saw of a message, and its connections around then */
+  explain(clientId: string, id: string, at: number): string;
 }
 
 /** What a fault hook resolves to: its numbers and checks once the run has ended. */

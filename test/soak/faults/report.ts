@@ -101,10 +101,11 @@ export function faultReport(i: Inputs, end: FaultEnd): FaultReport {
       if (c !== '0' && c !== '101') badCodes.push(`${w.run.kind}: GET ${s.path} answered ${c}${s.error ? ` ${s.error}` : ''}`);
     }
     const missing = end.missing.filter((m) => m.at >= w.from && m.at < w.to).length;
+    const dups = end.qos2Duplicates.filter((t) => t >= w.from && t < w.to).length;
     const flow = p.allPairsMs === undefined ? 'not every node pair within the window' : `${p.allPairsMs} ms (${p.allPairsMs - (inj.backAt - inj.at)} ms after it was back)`;
-    numbers[`fault ${w.run.kind} (${inj.target})`] = `down ${inj.backAt - inj.at} ms; QoS 0 lost ${p.lost} of ${p.owed} (cross-node ${p.lostCross} of ${p.owedCross}); `
+    numbers[`fault ${w.run.kind} (${inj.target})`] = `at +${inj.at - i.startedAt} ms, down ${inj.backAt - inj.at} ms; QoS 0 lost ${p.lost} of ${p.owed} (cross-node ${p.lostCross} of ${p.owedCross}); `
       + `longest time without a cross-node delivery ${p.stallMs} ms; every node pair flowing again after ${flow}; `
-      + `acknowledged QoS 1/2 then not delivered to a persistent subscriber: ${missing} pairs; ${api.text}`;
+      + `acknowledged QoS 1/2 then not delivered to a persistent subscriber: ${missing} pairs; QoS 2 duplicates: ${dups}; ${api.text}`;
   }
   for (const r of i.runs) if (r.error) numbers[`fault ${r.kind}`] = `not injected: ${r.error}`;
 
@@ -137,6 +138,13 @@ export function faultReport(i: Inputs, end: FaultEnd): FaultReport {
   const announced = end.missing.filter((m) => gapOf(m) === undefined && freshSessionAround(end.histories.get(m.clientId) ?? [], m.at));
   checks.push({ name: FAULTS_SESSION_LOST, ok: announced.length === 0, detail: `${announced.length} of ${end.missing.length} missing pairs${announced.length ? ` (e.g. ${announced.slice(0, 3).map((m) => `${m.id} to ${m.clientId} acknowledged at +${m.at - i.startedAt} ms`).join('; ')})` : ''}` });
   numbers['faults: missing pairs of sessions lost with Session Present 0'] = announced.length;
+  // a few of the rest, per fault, with what the subscriber saw (times relative to the start)
+  const rest = end.missing.filter((m) => gapOf(m) === undefined && !announced.includes(m));
+  for (const w of windows) {
+    const ex = rest.filter((m) => m.at >= w.from && m.at < w.to).slice(0, 3);
+    const rel = (s: string) => s.replace(/\b1\d{12}\b/g, (ms) => `+${Number(ms) - i.startedAt}`);
+    if (ex.length) numbers[`fault ${w.run.kind}: unexplained, e.g.`] = ex.map((m) => `${m.id} to ${m.clientId} acknowledged at +${m.at - i.startedAt} ms: ${rel(end.explain(m.clientId, m.id, m.at))}`).join(' | ');
+  }
   for (const d of deaths) numbers[`faults: ${d.kind}: missing pairs explained by the node-death gap`] = gap.filter((m) => gapOf(m) === d).length;
   checks.push({ name: FAULTS_KNOWN_GAP, ok: gap.length === 0, detail: `${gap.length} of ${end.missing.length} missing pairs${gap.length ? ` (e.g. ${gap.slice(0, 3).map((m) => `${m.id} to ${m.clientId} acknowledged at +${m.at - i.startedAt} ms`).join('; ')})` : ''}` });
   numbers['faults: missing pairs explained by the node-death gap'] = `${gap.length} of ${end.missing.length}`;

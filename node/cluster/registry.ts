@@ -32,14 +32,17 @@ export class ClientRegistry {
     this.stopped = true;
   }
 
-  async claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
+  async claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null> {
     let prev: string | undefined;
     try {
       prev = await this.store.registerClient(clientid, this.self);
     } catch (err) {
-      // the store is away: decide locally; registrations are written again on reconnect
+      // the store is away: registrations are written again on reconnect. The node the
+      // durable store names (`holder`) may still hold the session live: it is taken over from
+      // there rather than a stored copy resumed beside it (two sessions, one owed what the
+      // other got, QoS 2 sent twice)
       this.log.debug({ clientid, err: (err as Error).message }, 'registry unavailable at CONNECT');
-      return null;
+      prev = holder;
     }
     if (prev === undefined || prev === this.self || !this.membership.isLive(prev)) return null;
     try {

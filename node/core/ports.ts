@@ -93,8 +93,11 @@ export interface ClusterHooks extends RouterEvents {
    */
   forwardFlushed(): Promise<void>;
   onForwardsDrained(cb: () => void): void;
-  /** A client connects: registers it here and, when another node has its session, takes it over. */
-  claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null>;
+  /**
+   * A client connects: registers it here and, when another node has its session, takes it
+   * over. While the registry is away, `holder` (the node the durable store names) is asked.
+   */
+  claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null>;
   /** A session ended here. */
   sessionEnded(clientid: string): void;
   /**

@@ -286,9 +286,9 @@ export async function willClient(t: Traffic, clientId: string): Promise<void> {
   }
 }
 
-/** Subscribes to every will, for the whole run. */
+/** Subscribes to every will, for the whole run (reconnecting and subscribing again when its node dies). */
 export async function willWatcher(t: Traffic): Promise<MqttClient | undefined> {
-  const c = await t.connect({ clientId: 'soak-will-watcher', clean: true, protocolVersion: 5 }, (c) =>
+  const c = await t.connect({ clientId: 'soak-will-watcher', clean: true, protocolVersion: 5, reconnectPeriod: 250 }, (c) =>
     c.on('message', (_topic, payload) => t.willWatched(payload.toString())),
   );
   if (c && !(await subscribe(c, `${WILL_ROOT}/#`, 1))) return undefined;

@@ -11,6 +11,7 @@ import { ClientConflicts } from './conflicts.js';
 import { ForwardDispatch } from './forward-dispatch.js';
 import type { Transport } from './forwarding/transport.js';
 import { Membership } from './membership.js';
+import { MovedSessions } from './moved-sessions.js';
 import { ClientRegistry } from './registry.js';
 import { StoreResync } from './resync.js';
 import { RetainedSync } from './retained-sync.js';
@@ -22,7 +23,9 @@ import { RpcServer } from './rpc-server.js';
  * Turns one broker node into a member of a cluster (DESIGN: "Cluster behaviour that must
  * hold"): membership with heartbeats and the purge of dead nodes (membership.ts), the route
  * table shared through the store (route-sync.ts), forwarding of messages over the transport
- * (forward-dispatch.ts), the clientid registry with takeover across nodes (registry.ts),
+ * (forward-dispatch.ts), the clientid registry with takeover across nodes (registry.ts; a
+ * session moving away keeps its routes here until its new node's are in, and what still
+ * comes here for it is sent on: moved-sessions.ts),
  * retained messages replicated everywhere (retained-sync.ts), cluster configuration
  * (config-sync.ts), the resync after a store reconnect (resync.ts), a clientid left live on
  * two nodes by an outage settled (conflicts.ts) and the node's RPC
@@ -33,6 +36,7 @@ export class Cluster implements ClusterHooks {
   readonly routes: ClusterRoutes;
   private readonly membership: Membership;
   private readonly routeSync: RouteSync;
+  private readonly moved: MovedSessions;
   private readonly dispatch: ForwardDispatch;
   private readonly registry: ClientRegistry;
   private readonly retained: RetainedSync;
@@ -55,8 +59,9 @@ export class Cluster implements ClusterHooks {
     this.routes = new ClusterRoutes(b.nodeName);
     this.membership = new Membership(store, this.routes, b.nodeName, b.startedAt, cfg, log);
     this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, log);
-    this.dispatch = new ForwardDispatch(b, this.routes, transport, cfg, log);
-    this.registry = new ClientRegistry(b, store, transport, this.membership, cfg, log);
+    this.moved = new MovedSessions(this.routeSync, this.routes, transport, cfg, log);
+    this.dispatch = new ForwardDispatch(b, this.routes, transport, this.moved, cfg, log);
+    this.registry = new ClientRegistry(b, store, transport, this.membership, this.moved, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
     this.banned = new BannedSync(store, b.banned, log);
     // plugin and module states: this node's switches are kept in the store, every change applied here
@@ -80,12 +85,13 @@ export class Cluster implements ClusterHooks {
   }
 
   get hasRemoteRoutes(): boolean {
-    return !this.routes.empty;
+    return !this.routes.empty || !this.moved.empty;
   }
 
   async start(): Promise<void> {
     await Promise.all([this.store.start(), this.transport.start()]);
     this.routeSync.listen();
+    this.store.onRouteChange((c) => this.moved.routeChanged(c));
     this.retained.listen();
     this.store.onReconnect(() => void this.resync.run('store reconnected'));
     this.transport.onReconnect(() => {
@@ -141,7 +147,7 @@ export class Cluster implements ClusterHooks {
   }
 
   hasRoute(topic: string): boolean {
-    return this.routes.match(topic).length > 0;
+    return this.routes.match(topic).length > 0 || (!this.moved.empty && this.moved.matches(topic));
   }
 
   forward(msg: Message, enc: PublishEncoder, out: ForwardOutcome): number {

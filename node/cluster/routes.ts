@@ -103,6 +103,11 @@ export class ClusterRoutes {
     for (const r of this.rows()) if (r.node === node) this.apply({ op: 'delete', node, filter: r.filter });
   }
 
+  /** whether `node` has ordinary subscribers under `filter` */
+  has(node: string, filter: string): boolean {
+    return this.trie.get(filter)?.nodes.has(node) === true;
+  }
+
   match(topic: string): RemoteEntry[] {
     return this.trie.matchCached(topic);
   }

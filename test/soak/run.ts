@@ -34,6 +34,7 @@ const DRAIN_QUIET_MS = 5_000;
 
 /** the soak loads a shared machine: API answers may take longer than the tests' 1 s */
 export const SOAK_RPC_TIMEOUT_MS = 5000;
+export const SOAK_HEARTBEAT_TTL_MS = 3000;
 
 export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakReport> {
   const o: SoakOptions = { ...DEFAULTS, ...opts };
@@ -45,6 +46,10 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
   const cluster = await startCluster(['n1', 'n2', 'n3'], {
     STARLING_MAX_MQUEUE: String(o.maxMqueue),
     STARLING_RPC_TIMEOUT_MS: String(SOAK_RPC_TIMEOUT_MS),
+    // a node's heartbeat may come later than the tests' 600 ms TTL: it was then taken
+    // for dead and lost what was published to it meanwhile (several times a run), which is
+    // the stall fault's loss (cluster-stall.test.ts), not the traffic's; the default TTL
+    STARLING_HEARTBEAT_TTL_MS: String(SOAK_HEARTBEAT_TTL_MS),
     ...o.nodeEnv,
   });
   let api: ApiFrontend | undefined;

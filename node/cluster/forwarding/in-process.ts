@@ -129,5 +129,6 @@ function copyTarget(t: ForwardTarget): ForwardTarget {
   const out: ForwardTarget = { kind: t.kind };
   if (t.filter !== undefined) out.filter = t.filter;
   if (t.group !== undefined) out.group = t.group;
+  if (t.clientid !== undefined) out.clientid = t.clientid;
   return out;
 }

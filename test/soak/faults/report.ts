@@ -30,8 +30,8 @@ interface Inputs {
 export const API_MARGIN_MS = 1500;
 /** the probe's first seconds: its subscriptions settling */
 const PROBE_LEAD_MS = 2000;
-/** Durable sessions of a killed node are adopted within a heartbeat TTL and two sweeps (README, Durable sessions). */
-const ADOPTION_MS = 600 + 2 * 5000;
+/** Durable sessions of a killed node are adopted within a heartbeat TTL (the soak's 3 s) and two sweeps (README, Durable sessions). */
+const ADOPTION_MS = 3000 + 2 * 5000;
 
 export const FAULTS_NO_CRASH = 'faults: no process crashed (but those killed, which run again)';
 export const FAULTS_API_IN_TIME = 'faults: every API call answered within the RPC timeout, code 0 or 101';

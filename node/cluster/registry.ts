@@ -36,25 +36,30 @@ export class ClientRegistry {
 
   async claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null> {
     try {
-      return await this.claim(clientid, transfer, holder);
+      // `holder`: the node the durable store names, asked without the registry (which gave no
+      // takeover: away, or restarted empty), rather than a stored copy resumed beside the
+      // session it still holds (two sessions, one owed what the other got, QoS 2 sent twice)
+      return await (holder === undefined ? this.claim(clientid, transfer) : this.takeOver(holder, clientid, transfer));
     } finally {
       // the session opens here (again) now: nothing is sent on from here to where it was
       this.moved.forget(clientid);
     }
   }
 
-  private async claim(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null> {
+  private async claim(clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
     let prev: string | undefined;
     try {
       prev = await this.store.registerClient(clientid, this.self);
     } catch (err) {
-      // the store is away: registrations are written again on reconnect. The node the
-      // durable store names (`holder`) may still hold the session live: it is taken over from
-      // there rather than a stored copy resumed beside it (two sessions, one owed what the
-      // other got, QoS 2 sent twice)
+      // the store is away: decide locally; registrations are written again on reconnect
       this.log.debug({ clientid, err: (err as Error).message }, 'registry unavailable at CONNECT');
-      prev = holder;
+      return null;
     }
+    return this.takeOver(prev, clientid, transfer);
+  }
+
+  /** Takes the session over from `prev` when that is another live node. */
+  private async takeOver(prev: string | undefined, clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
     if (prev === undefined || prev === this.self || !this.membership.isLive(prev)) return null;
     try {
       return await this.transport.request(prev, 'session.takeover', { clientid, transfer, toNode: this.self }, this.cfg.rpcTimeoutMs);

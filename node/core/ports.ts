@@ -95,7 +95,8 @@ export interface ClusterHooks extends RouterEvents {
   onForwardsDrained(cb: () => void): void;
   /**
    * A client connects: registers it here and, when another node has its session, takes it
-   * over. While the registry is away, `holder` (the node the durable store names) is asked.
+   * over. With `holder` (the node the durable store names, when the registry gave no
+   * takeover: away, or restarted empty), that node is asked, without the registry.
    */
   claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null>;
   /** A session ended here. */

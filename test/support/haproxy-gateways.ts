@@ -35,6 +35,30 @@ export async function singleGateway(c: TestCluster, env: Record<string, string>)
 /** HAProxy's health-check interval: a dead gateway leaves its pool after two failed checks. */
 const CHECK_INTER = '500ms';
 
+/**
+ * HAProxy on free ports, ready once it answers /status through a gateway it counts UP. Another
+ * process may take a free port before HAProxy binds it: then it exits, and is started again on
+ * other ports.
+ */
+async function startHaproxy(base: Record<string, string>): Promise<{ proc: ManagedProcess; api: number; stats: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const [api, stats, mqtt] = [await freePort(), await freePort(), await freePort()];
+    const env = { ...base, HAPROXY_MQTT_PORT: String(mqtt), HAPROXY_API_PORT: String(api), HAPROXY_STATS_PORT: String(stats) };
+    const proc = await spawnProcess({ name: 'haproxy', cmd: findBinary('haproxy'), args: ['-db', '-f', join(REPO_ROOT, 'deploy/haproxy.cfg')], env });
+    try {
+      await eventually(async () => {
+        if (!proc.alive) throw new Error(`haproxy exited: ${proc.tail(5)}`);
+        const res = await fetch(`http://127.0.0.1:${api}/status`, { signal: AbortSignal.timeout(2000) });
+        if (res.status !== 200) throw new Error(`HAProxy /status: ${res.status}`);
+      }, 15_000, 200);
+      return { proc, api, stats };
+    } catch (err) {
+      await proc.kill('SIGKILL');
+      if (attempt >= 3 || proc.alive) throw err;
+    }
+  }
+}
+
 /** Two gateways on fixed free ports behind HAProxy's `api` frontend. */
 export async function haproxyGateways(c: TestCluster, env: Record<string, string>): Promise<ApiFrontend> {
   const gatewayPorts = [await freePort(), await freePort()];
@@ -46,26 +70,19 @@ export async function haproxyGateways(c: TestCluster, env: Record<string, string
   };
   try {
     for (const p of gatewayPorts) gateways.push(await startGateway(c, { ...env, STARLING_API_PORT: String(p) }));
-    const [api, stats, mqtt] = [await freePort(), await freePort(), await freePort()];
     const nodes = [...c.nodes.values()];
-    const cfgEnv: Record<string, string> = {
+    const base: Record<string, string> = {
       HAPROXY_BIND: '127.0.0.1',
-      HAPROXY_MQTT_PORT: String(mqtt),
-      HAPROXY_API_PORT: String(api),
-      HAPROXY_STATS_PORT: String(stats),
       HAPROXY_CHECK_INTER: CHECK_INTER,
       GATEWAY1_ADDR: `127.0.0.1:${gatewayPorts[0]}`,
       GATEWAY2_ADDR: `127.0.0.1:${gatewayPorts[1]}`,
     };
     // deploy/haproxy.cfg names three nodes: with fewer, the first stands in for the others
-    for (let i = 0; i < 3; i++) cfgEnv[`NODE${i + 1}_ADDR`] = `127.0.0.1:${(nodes[i] ?? nodes[0]!).mqttPort}`;
-    haproxy = await spawnProcess({ name: 'haproxy', cmd: findBinary('haproxy'), args: ['-db', '-f', join(REPO_ROOT, 'deploy/haproxy.cfg')], env: cfgEnv });
+    for (let i = 0; i < 3; i++) base[`NODE${i + 1}_ADDR`] = `127.0.0.1:${(nodes[i] ?? nodes[0]!).mqttPort}`;
+    const started = await startHaproxy(base);
+    haproxy = started.proc;
+    const { api, stats } = started;
     const url = `http://127.0.0.1:${api}`;
-    // ready once HAProxy answers /status through a gateway it counts UP
-    await eventually(async () => {
-      const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000) });
-      if (res.status !== 200) throw new Error(`HAProxy /status: ${res.status}`);
-    }, 15_000, 200);
     return {
       url,
       gateways,

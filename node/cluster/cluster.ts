@@ -162,8 +162,8 @@ export class Cluster implements ClusterHooks {
     this.dispatch.onForwardsDrained(cb);
   }
 
-  claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
-    return this.registry.claimSession(clientid, transfer);
+  claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null> {
+    return this.registry.claimSession(clientid, transfer, holder);
   }
 
   sessionEnded(clientid: string): void {

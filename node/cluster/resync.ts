@@ -36,8 +36,7 @@ export class StoreResync {
     if (this.stopped) return;
     try {
       await this.membership.heartbeat();
-      await this.store.setRoutes(this.b.nodeName, this.b.router.routeKeys());
-      await this.routes.restoreMembers(this.b.router.sharedMemberCounts());
+      await this.routes.restore(this.b.router.routeKeys(), this.b.router.sharedMemberCounts());
       const elsewhere = await this.store.registerClients([...this.b.sessions.keys()], this.b.nodeName);
       await this.retained.restore();
       // The table is reloaded whole only after the other nodes had time to write their

@@ -32,9 +32,21 @@ export class ClusterRoutes {
   }
 
   apply(c: RouteChange): void {
-    if (c.node === this.self) return; // our own routes are the local router
+    this.applyAll([c]);
+  }
+
+  /** A batch of changes (one route-delta notice): the match cache is invalidated once for all. */
+  applyAll(changes: RouteChange[]): void {
+    let changed = false;
+    for (const c of changes) if (this.change(c)) changed = true;
+    if (changed) this.trie.invalidate();
+  }
+
+  /** true when a match may differ: a filter's nodes or groups changed */
+  private change(c: RouteChange): boolean {
+    if (c.node === this.self) return false; // our own routes are the local router
     const share = parseShare(c.filter);
-    if (share === null) return;
+    if (share === null) return false;
     const filter = share ? share.filter : c.filter;
     let entry = this.trie.get(filter);
     if (c.op === 'add') {
@@ -48,24 +60,24 @@ export class ClusterRoutes {
         if (!members) groups.set(share.group, (members = new Map()));
         if (!members.has(c.node)) this.count++;
         // a count change of a known route changes no match: the cached entries hold this map
-        else if (c.members === undefined) return;
+        else if (c.members === undefined) return false;
         members.set(c.node, c.members ?? 1);
       } else {
-        if (entry.nodes.has(c.node)) return;
+        if (entry.nodes.has(c.node)) return false;
         entry.nodes.add(c.node);
         this.count++;
       }
     } else {
-      if (!entry) return;
+      if (!entry) return false;
       if (share) {
         const members = entry.groups?.get(share.group);
-        if (!members?.delete(c.node)) return;
+        if (!members?.delete(c.node)) return false;
         if (members.size === 0) entry.groups!.delete(share.group);
-      } else if (!entry.nodes.delete(c.node)) return;
+      } else if (!entry.nodes.delete(c.node)) return false;
       this.count--;
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }
-    this.trie.invalidate();
+    return true;
   }
 
   /**
@@ -100,7 +112,7 @@ export class ClusterRoutes {
 
   /** Drops every route of a node (it died or left). */
   removeNode(node: string): void {
-    for (const r of this.rows()) if (r.node === node) this.apply({ op: 'delete', node, filter: r.filter });
+    this.applyAll(this.rows().flatMap((r) => (r.node === node ? [{ op: 'delete' as const, node, filter: r.filter }] : [])));
   }
 
   match(topic: string): RemoteEntry[] {

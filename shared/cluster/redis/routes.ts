@@ -4,6 +4,8 @@
  *   P:routes:<node>    set      the node's route filters (Redis drops it when empty).
  *   P:shared-members:<node>  hash  shared route key → its member count on the node
  *                               (absent: 1; dropped with the route).
+ *   P:route-staging:<node>:<id>  set  a setRoutes' new set, for the moment before its
+ *                               script swaps it in (expires if that never comes).
  *   P:routes           channel  route-delta notices (shared/cluster/route-delta.ts): per
  *                               batch of writes, the filters actually added or deleted and
  *                               the member counts changed, in order.
@@ -11,6 +13,7 @@
  * Every batch is one Lua script doing the changes and their PUBLISH, so notices come in the
  * order the changes were applied, and only real changes are told.
  */
+import { randomUUID } from 'node:crypto';
 import { DELTA_MAX_CHANGES, parseRouteDelta } from '../route-delta.js';
 import type { RouteChange, RouteTable, RouteWrite, StoredRoute } from '../store.js';
 import { BATCH, execPipeline, type RedisConnection } from './connection.js';
@@ -47,37 +50,35 @@ for i = 3, #ARGV, 3 do
 end
 emit()
 return 0`;
-// KEYS[1] routes set, KEYS[2] member counts, KEYS[3] node records; ARGV: channel, node, the
-// heartbeatAt a purge judged dead ('' for none, see purge-guard.ts), filters... (the whole
-// new set) → 0 when the guard stopped it, else 1
+// KEYS[1] routes set, KEYS[2] member counts, KEYS[3] node records, KEYS[4] the new set,
+// staged (written just before, absent when empty); ARGV: channel, node, the heartbeatAt a
+// purge judged dead ('' for none, see purge-guard.ts) → 0 when the guard stopped it, else 1
 const SET_ROUTES = `${STILL_DEAD}${DELTA}
-if not still_dead(KEYS[3], ARGV[2], ARGV[3]) then return 0 end
-local want = {}
-for i = 4, #ARGV do want[ARGV[i]] = true end
-local have = {}
-for _, f in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  have[f] = true
-  if not want[f] then
-    redis.call('SREM', KEYS[1], f)
-    redis.call('HDEL', KEYS[2], f)
-    told({'delete', f})
-  end
+if not still_dead(KEYS[3], ARGV[2], ARGV[3]) then
+  redis.call('DEL', KEYS[4])
+  return 0
 end
-for i = 4, #ARGV do
-  local f = ARGV[i]
-  if not have[f] then
-    have[f] = true
-    redis.call('SADD', KEYS[1], f)
-    told({'add', f})
-  end
+for _, f in ipairs(redis.call('SDIFF', KEYS[1], KEYS[4])) do
+  redis.call('HDEL', KEYS[2], f)
+  told({'delete', f})
+end
+for _, f in ipairs(redis.call('SDIFF', KEYS[4], KEYS[1])) do told({'add', f}) end
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('RENAME', KEYS[4], KEYS[1])
+  redis.call('PERSIST', KEYS[1])
+else
+  redis.call('DEL', KEYS[1])
 end
 emit()
 return 1`;
 
+/** A staged set outlives a setRoutes whose script never ran (the connection lost) this long, ms. */
+const STAGING_TTL_MS = 60_000;
+
 /** The scripts above, as RedisConnection.script() adds them. */
 interface Scripts {
   starlingWriteRoutes(key: string, members: string, channel: string, node: string, ...writes: string[]): Promise<unknown>;
-  starlingSetRoutes(key: string, members: string, nodes: string, channel: string, node: string, heartbeatAt: string, ...filters: string[]): Promise<number>;
+  starlingSetRoutes(key: string, members: string, nodes: string, staged: string, channel: string, node: string, heartbeatAt: string): Promise<number>;
 }
 
 export class RedisRoutes implements RouteTable {
@@ -87,6 +88,8 @@ export class RedisRoutes implements RouteTable {
   private readonly channel: string;
   /** membership's node records (membership.ts), read by a purge's guard */
   private readonly nodesKey: string;
+  /** where setRoutes stages a node's new set (not under P:routes:, which routes() scans) */
+  private readonly stagingPrefix: string;
   private readonly cbs: ((changes: RouteChange[]) => void)[] = [];
 
   constructor(private readonly conn: RedisConnection) {
@@ -94,8 +97,9 @@ export class RedisRoutes implements RouteTable {
     this.membersPrefix = `${conn.ns}shared-members:`;
     this.channel = `${conn.ns}routes`;
     this.nodesKey = `${conn.ns}nodes`;
+    this.stagingPrefix = `${conn.ns}route-staging:`;
     conn.script('starlingWriteRoutes', WRITE_ROUTES, 2);
-    conn.script('starlingSetRoutes', SET_ROUTES, 3);
+    conn.script('starlingSetRoutes', SET_ROUTES, 4);
     this.scripts = conn.cmd as unknown as Scripts;
     conn.listen(this.channel, (message) => this.onMessage(message));
   }
@@ -124,8 +128,17 @@ export class RedisRoutes implements RouteTable {
    * dead); false when the guard stopped it.
    */
   async replace(node: string, filters: string[], deadAt = ''): Promise<boolean> {
-    const done = await this.scripts.starlingSetRoutes(this.keyPrefix + node, this.membersPrefix + node, this.nodesKey, this.channel, node, deadAt, ...filters);
-    return done === 1;
+    // The new set is staged in a key of its own, BATCH members a command (a node's hundred
+    // thousand routes as one script's arguments would overflow the call stack), then swapped
+    // in by the script: all in one pipeline sent at once, so writes queued after this call
+    // still reach Redis after it.
+    const staged = `${this.stagingPrefix}${node}:${randomUUID()}`;
+    const pipe = this.conn.cmd.pipeline();
+    for (let i = 0; i < filters.length; i += BATCH) pipe.sadd(staged, ...filters.slice(i, i + BATCH));
+    if (filters.length > 0) pipe.pexpire(staged, STAGING_TTL_MS);
+    void (pipe as unknown as Scripts).starlingSetRoutes(this.keyPrefix + node, this.membersPrefix + node, this.nodesKey, staged, this.channel, node, deadAt);
+    const results = await execPipeline<number>(pipe);
+    return results[results.length - 1] === 1;
   }
 
   routes(): Promise<StoredRoute[]> {

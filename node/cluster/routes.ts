@@ -48,12 +48,8 @@ export class ClusterRoutes {
     const share = parseShare(c.filter);
     if (share === null) return false;
     const filter = share ? share.filter : c.filter;
-    let entry = this.trie.get(filter);
     if (c.op === 'add') {
-      if (!entry) {
-        entry = { filter, nodes: new Set(), groups: undefined };
-        this.trie.set(filter, entry);
-      }
+      const entry = this.trie.upsert(filter, newEntry);
       if (share) {
         const groups = (entry.groups ??= new Map());
         let members = groups.get(share.group);
@@ -68,6 +64,7 @@ export class ClusterRoutes {
         this.count++;
       }
     } else {
+      const entry = this.trie.get(filter);
       if (!entry) return false;
       if (share) {
         const members = entry.groups?.get(share.group);
@@ -81,21 +78,18 @@ export class ClusterRoutes {
   }
 
   /**
-   * Replaces the whole table (start, reconnect). Entries are gathered by filter in a Map
-   * first and each put into the trie once: a node joining a cluster of a million routes
-   * loads them before it listens, and a trie walk per route (as apply does) doubled that.
+   * Replaces the whole table (start, reconnect): a node joining a cluster of a million
+   * routes loads them before it listens, so each route costs one trie walk (upsert), no
+   * intermediate map and no match-cache invalidation of its own.
    */
   load(routes: StoredRoute[]): void {
-    const entries = new Map<string, RemoteEntry>();
     this.trie = new TopicTrie();
     this.count = 0;
     for (const r of routes) {
       if (r.node === this.self) continue;
       const share = parseShare(r.filter);
       if (share === null) continue;
-      const filter = share ? share.filter : r.filter;
-      let entry = entries.get(filter);
-      if (!entry) entries.set(filter, (entry = { filter, nodes: new Set(), groups: undefined }));
+      const entry = this.trie.upsert(share ? share.filter : r.filter, newEntry);
       if (share) {
         const groups = (entry.groups ??= new Map());
         let members = groups.get(share.group);
@@ -107,7 +101,6 @@ export class ClusterRoutes {
         this.count++;
       }
     }
-    for (const [filter, entry] of entries) this.trie.set(filter, entry);
   }
 
   /** Drops every route of a node (it died or left). */
@@ -129,3 +122,5 @@ export class ClusterRoutes {
     return out;
   }
 }
+
+const newEntry = (filter: string): RemoteEntry => ({ filter, nodes: new Set(), groups: undefined });

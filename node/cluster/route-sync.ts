@@ -34,7 +34,8 @@ export class RouteSync {
     batchMax: number,
     private readonly log: Logger,
   ) {
-    this.batchMax = Math.max(1, batchMax);
+    // a batch is one script call's arguments (3 a write): bounded below the call stack's limit
+    this.batchMax = Math.min(Math.max(1, batchMax), 10_000);
   }
 
   /** Keeps the remote routes current from the store's change notices. */
@@ -74,12 +75,14 @@ export class RouteSync {
    * This node's whole route set written again (at start, over what a former run under the
    * same name left; after a reconnect or a purge), every group's member count with it, ones
    * included, so that a count that fell while the store was away (or restarted empty) is not
-   * left stale. Writes still pending go after it and bring it up to date.
+   * left stale. Sent together (no wait between them), so that writes still pending go after
+   * all of it and bring it up to date.
    */
   async restore(keys: string[], counts: Map<string, number>): Promise<void> {
-    await this.store.setRoutes(this.self, keys);
+    const sent = [this.store.setRoutes(this.self, keys)];
     const members: RouteWrite[] = [...counts].map(([filter, n]) => ({ op: 'members', filter, members: n }));
-    for (let i = 0; i < members.length; i += this.batchMax) await this.store.writeRoutes(this.self, members.slice(i, i + this.batchMax));
+    for (let i = 0; i < members.length; i += this.batchMax) sent.push(this.store.writeRoutes(this.self, members.slice(i, i + this.batchMax)));
+    await Promise.all(sent);
   }
 
   private queue(w: RouteWrite): void {

@@ -161,9 +161,10 @@ export class RedisRoutes implements RouteTable {
       const out: StoredRoute[] = [];
       ordered.forEach((key, i) => {
         const node = key.slice(this.keyPrefix.length);
-        const counts = results[2 * i + 1] as Record<string, string>;
+        // a Map: a property lookup by each of a million filter strings would intern them all
+        const counts = new Map(Object.entries(results[2 * i + 1] as Record<string, string>));
         for (const filter of results[2 * i] as string[]) {
-          const members = counts[filter];
+          const members = counts.size > 0 ? counts.get(filter) : undefined;
           out.push(members === undefined ? { node, filter } : { node, filter, members: Number(members) });
         }
       });

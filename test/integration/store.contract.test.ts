@@ -650,6 +650,17 @@ describe('RedisStore: the key layout', () => {
     assert.equal(await raw.hget(`${P}shared-members:n1`, '$share/g/t'), '2', 'a shared member count beside the route set');
 
     // Records and notices written as a node of before writes them are read and told.
+    const routeSeen = routeRecorder(s);
+    await raw.publish(`${P}routes`, JSON.stringify({ op: 'add', node: 'old', filter: 'o/+', members: 2 }));
+    await raw.publish(`${P}routes`, JSON.stringify({ node: 'new', changes: [['add', 'n/1'], ['delete', 'n/1'], ['add', '$share/g/n', 3]] }));
+    await raw.publish(`${P}routes`, JSON.stringify({ node: 'new', changes: [['bogus', 'x']] })); // malformed: ignored
+    await until('route notices published by hand', () => routeSeen.length >= 4, 1_000);
+    assert.deepEqual(routeSeen, [
+      { op: 'add', node: 'old', filter: 'o/+', members: 2 },
+      { op: 'add', node: 'new', filter: 'n/1' },
+      { op: 'delete', node: 'new', filter: 'n/1' },
+      { op: 'add', node: 'new', filter: '$share/g/n', members: 3 },
+    ]);
     const seen = configRecorder(s);
     await raw.hset(`${P}banned`, 'username:u1', JSON.stringify(ban('username', 'u1', 4_000_000_000)));
     await raw.publish(`${P}config`, 'banned');

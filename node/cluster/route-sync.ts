@@ -5,6 +5,8 @@ import type { ClusterRoutes } from './routes.js';
 
 /** How long a batch the store refused while connected (a timeout) waits before it is sent again. */
 const RETRY_MS = 200;
+/** Refusals in a row while connected after which a batch is given up (not a busy store, then). */
+const RETRIES = 10;
 
 /**
  * The route table shared through the store: this node's route events written to it (the
@@ -24,6 +26,8 @@ export class RouteSync {
   private readonly pendingMembers = new Map<string, number>();
   private scheduled = false;
   private inFlight = false;
+  /** batches refused in a row while the store was connected */
+  private refused = 0;
   private readonly batchMax: number;
 
   constructor(
@@ -106,20 +110,26 @@ export class RouteSync {
     if (batch.length === 0) return;
     this.inFlight = true;
     this.store.writeRoutes(this.self, batch).then(
-      () => this.sent(0),
+      () => {
+        this.refused = 0;
+        this.sent(0);
+      },
       (err: unknown) => {
-        if (this.store.connected) {
+        const why = (err as Error).message;
+        if (this.store.connected && ++this.refused <= RETRIES) {
           // refused with the store up (a command timeout on a busy store): sent again first,
           // or the route would be missing until the next reconnect
-          this.log.warn({ err: (err as Error).message, writes: batch.length }, 'route writes failed; retrying');
+          this.log.warn({ err: why, writes: batch.length }, 'route writes failed; retrying');
           this.setPending([...batch, ...this.pending]);
           this.sent(RETRY_MS);
-        } else {
-          // the resync after the reconnect writes the whole set again (restore)
-          this.log.debug({ writes: batch.length + this.pending.length }, 'route writes dropped until the store is back');
-          this.setPending([]);
-          this.inFlight = false;
+          return;
         }
+        // the resync after the reconnect writes the whole set again (restore)
+        if (this.store.connected) this.log.error({ err: why, writes: batch.length }, `route writes refused ${RETRIES} times: given up until the next reconnect`);
+        else this.log.debug({ writes: batch.length + this.pending.length }, 'route writes dropped until the store is back');
+        this.refused = 0;
+        this.setPending([]);
+        this.inFlight = false;
       },
     );
   }

@@ -100,4 +100,18 @@ describe('RouteSync batches', () => {
     await eventually(() => assert.equal(calls.length, 3));
     assert.deepEqual(calls[2]!.writes, ['add d']);
   });
+
+  it('gives a batch up after ten refusals in a row while the store is up (a refusal that is not a busy store)', async () => {
+    const { table, calls } = fakeTable();
+    const s = sync(table);
+    s.routeAdded('bad');
+    for (let i = 0; i <= 10; i++) {
+      await eventually(() => assert.equal(calls.length, i + 1));
+      calls[i]!.settle(new Error('ERR script error'));
+    }
+    await turn(); // the last refusal handled: what was pending went with it
+    s.routeAdded('next');
+    await eventually(() => assert.equal(calls.length, 12));
+    assert.deepEqual(calls[11]!.writes, ['add next']);
+  });
 });

@@ -5,8 +5,8 @@ import { TopicTrie } from '../router/trie.js';
 /** Which other nodes have subscribers under one topic filter. */
 export interface RemoteEntry {
   filter: string;
-  /** nodes with ordinary subscribers */
-  nodes: Set<string>;
+  /** nodes with ordinary subscribers; replaced, never changed in place (see withNode) */
+  nodes: ReadonlySet<string>;
   /** shared group → node with members of it → how many (the cluster-wide choice weighs them) */
   groups: Map<string, Map<string, number>> | undefined;
 }
@@ -60,7 +60,7 @@ export class ClusterRoutes {
         members.set(c.node, c.members ?? 1);
       } else {
         if (entry.nodes.has(c.node)) return false;
-        entry.nodes.add(c.node);
+        entry.nodes = withNode(entry.nodes, c.node);
         this.count++;
       }
     } else {
@@ -70,7 +70,8 @@ export class ClusterRoutes {
         const members = entry.groups?.get(share.group);
         if (!members?.delete(c.node)) return false;
         if (members.size === 0) entry.groups!.delete(share.group);
-      } else if (!entry.nodes.delete(c.node)) return false;
+      } else if (entry.nodes.has(c.node)) entry.nodes = withoutNode(entry.nodes, c.node);
+      else return false;
       this.count--;
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }
@@ -97,7 +98,7 @@ export class ClusterRoutes {
         if (!members.has(r.node)) this.count++;
         members.set(r.node, r.members ?? 1);
       } else if (!entry.nodes.has(r.node)) {
-        entry.nodes.add(r.node);
+        entry.nodes = withNode(entry.nodes, r.node);
         this.count++;
       }
     }
@@ -123,4 +124,23 @@ export class ClusterRoutes {
   }
 }
 
-const newEntry = (filter: string): RemoteEntry => ({ filter, nodes: new Set(), groups: undefined });
+const NONE: ReadonlySet<string> = new Set();
+/**
+ * One set per node for the filters only that node has, shared by all of them: most filters
+ * have subscribers on one node, and a million sets of one would weigh ~100 MB per node.
+ */
+const singles = new Map<string, ReadonlySet<string>>();
+
+function withNode(nodes: ReadonlySet<string>, node: string): ReadonlySet<string> {
+  if (nodes.size > 0) return new Set([...nodes, node]);
+  let one = singles.get(node);
+  if (!one) singles.set(node, (one = new Set([node])));
+  return one;
+}
+
+function withoutNode(nodes: ReadonlySet<string>, node: string): ReadonlySet<string> {
+  const rest = [...nodes].filter((n) => n !== node);
+  return rest.length === 0 ? NONE : rest.length === 1 ? withNode(NONE, rest[0]!) : new Set(rest);
+}
+
+const newEntry = (filter: string): RemoteEntry => ({ filter, nodes: NONE, groups: undefined });

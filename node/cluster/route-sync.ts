@@ -3,10 +3,13 @@ import type { RouteTable, RouteWrite, StoreConnection } from '../../shared/clust
 import type { Membership } from './membership.js';
 import type { ClusterRoutes } from './routes.js';
 
-/** How long a batch the store refused while connected (a timeout) waits before it is sent again. */
+/**
+ * How long a batch the store refused while connected (a command timeout: a busy store, or
+ * this node's event loop late to read the reply) waits before it is sent again, doubling
+ * with each refusal in a row up to RETRY_MAX_MS.
+ */
 const RETRY_MS = 200;
-/** Refusals in a row while connected after which a batch is given up (not a busy store, then). */
-const RETRIES = 10;
+const RETRY_MAX_MS = 5_000;
 
 /**
  * The route table shared through the store: this node's route events written to it (the
@@ -115,18 +118,18 @@ export class RouteSync {
         this.sent(0);
       },
       (err: unknown) => {
-        const why = (err as Error).message;
-        if (this.store.connected && ++this.refused <= RETRIES) {
-          // refused with the store up (a command timeout on a busy store): sent again first,
-          // or the route would be missing until the next reconnect
-          this.log.warn({ err: why, writes: batch.length }, 'route writes failed; retrying');
+        if (this.store.connected) {
+          // Refused with the store up: sent again first, never dropped, or the routes would
+          // be missing until the next reconnect (nothing else writes them again). A batch
+          // applied whose reply came too late is applied again harmlessly.
+          const delay = Math.min(RETRY_MS * 2 ** this.refused++, RETRY_MAX_MS);
+          this.log.warn({ err: (err as Error).message, writes: batch.length + this.pending.length, retryMs: delay }, 'route writes failed; retrying');
           this.setPending([...batch, ...this.pending]);
-          this.sent(RETRY_MS);
+          this.sent(delay);
           return;
         }
         // the resync after the reconnect writes the whole set again (restore)
-        if (this.store.connected) this.log.error({ err: why, writes: batch.length }, `route writes refused ${RETRIES} times: given up until the next reconnect`);
-        else this.log.debug({ writes: batch.length + this.pending.length }, 'route writes dropped until the store is back');
+        this.log.debug({ writes: batch.length + this.pending.length }, 'route writes dropped until the store is back');
         this.refused = 0;
         this.setPending([]);
         this.inFlight = false;

@@ -80,7 +80,8 @@ async function pageRoutes(api: Api, gw: RunningBroker): Promise<Record<string, n
     const r = await api.request('GET', `/api/v4/routes?_page=${page}&_limit=${ROUTE_PAGE}`);
     ms.push(r.ms);
     if (r.status !== 200) throw new Error(`GET /routes page ${page}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
-    const j = JSON.parse(r.body) as { data: unknown[]; meta: { count: number; hasnext: boolean } };
+    const j = JSON.parse(r.body) as { code: number; message?: string; data?: unknown[]; meta?: { count: number; hasnext: boolean } };
+    if (j.code !== 0 || !j.data || !j.meta) throw new Error(`GET /routes page ${page} (after ${seen} rows): code ${j.code} ${j.message ?? ''}`);
     seen += j.data.length;
     total = j.meta.count;
     rssMax = Math.max(rssMax, gw.rssKB());
@@ -232,6 +233,10 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       warnings,
       details,
     };
+  } catch (err) {
+    // what the nodes logged tells why a phase failed; the result is lost with the throw
+    const said = loggedWarnings(ctx);
+    throw new Error(`${(err as Error).message}${said.length ? `; the nodes logged: ${said.join(' | ')}` : ''}`, { cause: err });
   } finally {
     api?.close();
     await gateway?.stop();

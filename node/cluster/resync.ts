@@ -47,7 +47,12 @@ export class StoreResync {
       // clientids also live on another node (both connected while the store was away)
       if (elsewhere.length > 0) await this.conflicts.resolve(elsewhere);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, `${what}: resync failed; retrying at the next reconnect (or purge)`);
+      // With the store up again (a command timeout on a busy store or a late event loop, not
+      // an outage) no reconnect would come to retry it: this node's routes and
+      // registrations would stay missing.
+      const retry = this.store.connected;
+      this.log.warn({ err: (err as Error).message }, `${what}: resync failed; retrying ${retry ? 'in a heartbeat' : 'at the next reconnect'}`);
+      if (retry) setTimeout(() => void this.run(what), this.cfg.heartbeatMs).unref();
     }
   }
 }

@@ -139,4 +139,12 @@ describe('MoveDedup', () => {
     assert.equal(d.first(msg('t', 'a'), 'moved'), true, 'a third the old node had alone');
     assert.deepEqual(new MoveDedup(0, d.keys()).keys().length, 3, 'three taken go along');
   });
+
+  it('drops a copy of what came in the transfer, whichever way it comes', () => {
+    const d = new MoveDedup(Date.now() + 1000);
+    d.had(msg('t', 'a'));
+    assert.equal(d.first(msg('t', 'a'), 'moved'), false, 'sent on by the old node too');
+    assert.equal(d.first(msg('t', 'a')), false, 'and straight here');
+    assert.equal(d.first(msg('t', 'a')), true, 'a second one straight here');
+  });
 });

@@ -148,8 +148,8 @@ export class Cluster implements ClusterHooks {
     return this.dispatch.forward(msg, enc, out);
   }
 
-  forwardFlushed(): Promise<void> {
-    return this.dispatch.forwardFlushed();
+  forwardFlushed(to: readonly string[]): Promise<void> {
+    return this.dispatch.forwardFlushed(to);
   }
 
   onForwardsDrained(cb: () => void): void {

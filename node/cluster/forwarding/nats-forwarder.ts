@@ -128,14 +128,14 @@ export class NatsForwarder implements Forwarder {
   }
 
   /**
-   * Resolves once every reliable frame forwarded before the call is acknowledged, and a PING
-   * sent after the call was answered; that may need a reconnect and a resend first. Rejects
-   * after flushTimeoutMs when that does not happen in time; the frames are kept, and a later
-   * flush() resolves once they went through.
+   * Resolves once every reliable frame forwarded before the call (to `node`, or to any node)
+   * is acknowledged, and a PING sent after the call was answered; that may need a reconnect
+   * and a resend first. Rejects after flushTimeoutMs when that does not happen in time; the
+   * frames are kept, and a later flush() resolves once they went through.
    */
-  flush(): Promise<void> {
+  flush(node?: string): Promise<void> {
     if (this.link.closing) return Promise.reject(new Error('nats transport closed'));
-    const done = this.flushes.wait();
+    const done = this.flushes.wait(node === undefined ? undefined : this.frames.dest(node));
     this.sender.resume(); // whatever the current connection still lacks goes out, then the PING
     this.sender.startRound();
     return done;

@@ -43,12 +43,13 @@ export interface Forwarder {
    */
   forward(node: string, target: ForwardTarget, payload: ForwardPayload, reliable?: boolean): boolean;
   /**
-   * resolves when every reliable forward made so far has gone through (NATS: the node it went
-   * to acknowledged it, or nobody listens for that node any more) and the others were sent;
-   * may wait for a lost connection to come back. Rejects after the transport's own timeout
-   * when that doesn't happen in time, keeping the messages: a later flush() can still resolve.
+   * resolves when every reliable forward made so far to `node` (without it: to any node) has
+   * gone through (NATS: the node it went to acknowledged it, or nobody listens for that node
+   * any more) and the others were sent; may wait for a lost connection to come back. Rejects
+   * after the transport's own timeout when that doesn't happen in time, keeping the messages:
+   * a later flush() can still resolve.
    */
-  flush(): Promise<void>;
+  flush(node?: string): Promise<void>;
   /**
    * Whether forwards are made faster than the transport gets them out (NATS: the server is
    * megabytes behind what was published). The broker then stops reading from the clients

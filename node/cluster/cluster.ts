@@ -11,6 +11,7 @@ import { ClientConflicts } from './conflicts.js';
 import { ForwardDispatch } from './forward-dispatch.js';
 import type { Transport } from './forwarding/transport.js';
 import { Membership } from './membership.js';
+import { Reroutes } from './reroute.js';
 import { ClientRegistry } from './registry.js';
 import { StoreResync } from './resync.js';
 import { RetainedSync } from './retained-sync.js';
@@ -34,6 +35,7 @@ export class Cluster implements ClusterHooks {
   private readonly membership: Membership;
   private readonly routeSync: RouteSync;
   private readonly dispatch: ForwardDispatch;
+  private readonly reroutes: Reroutes;
   private readonly registry: ClientRegistry;
   private readonly retained: RetainedSync;
   private readonly banned: BannedSync;
@@ -56,6 +58,7 @@ export class Cluster implements ClusterHooks {
     this.membership = new Membership(store, this.routes, b.nodeName, b.startedAt, cfg, log);
     this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, log);
     this.dispatch = new ForwardDispatch(b, this.routes, transport, cfg, log);
+    this.reroutes = new Reroutes(b, this.routes, transport, (n) => this.membership.isLive(n), (h) => this.dispatch.deliverHeld(h), cfg, log);
     this.registry = new ClientRegistry(b, store, transport, this.membership, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
     this.banned = new BannedSync(store, b.banned, log);
@@ -111,6 +114,7 @@ export class Cluster implements ClusterHooks {
     this.resync.stop();
     this.routeSync.stop();
     this.dispatch.stop();
+    this.reroutes.stop();
     this.registry.stop();
     this.conflicts.stop();
     this.membership.stop();

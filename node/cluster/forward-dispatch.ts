@@ -7,7 +7,8 @@ import type { ForwardOutcome } from '../core/ports.js';
 import { metricIndex } from '../metrics/metrics.js';
 import type { PublishEncoder } from '../protocol/codec.js';
 import type { FilterEntry } from '../router/router.js';
-import type { ForwardTarget, Transport } from './forwarding/transport.js';
+import { ForwardLostError } from './forwarding/flush.js';
+import type { ForwardTarget, HeldForward, Transport } from './forwarding/transport.js';
 import type { ClusterRoutes, RemoteEntry } from './routes.js';
 
 const M_FORWARD = metricIndex('messages.forward');
@@ -204,7 +205,9 @@ export class ForwardDispatch {
     for (;;) {
       try {
         return await this.transport.flush(node);
-      } catch {
+      } catch (err) {
+        // a forward was dropped: no retry makes its acknowledgement true
+        if (err instanceof ForwardLostError) throw err;
         if (this.stopped) return;
         await this.transportBackOr(FLUSH_RETRY_MS);
       }
@@ -233,6 +236,11 @@ export class ForwardDispatch {
       const timer = setTimeout(wake, ms);
       retries.push(wake);
     });
+  }
+
+  /** A held forward (reroute.ts) delivered here: resolves once the copies durable sessions made of it are stored. */
+  deliverHeld(h: HeldForward): Promise<void> | undefined {
+    return this.receive({ ...h.target, rerouted: true }, h.encoded);
   }
 
   /** Returns what the forwarding acknowledgement waits for: the copies durable sessions made of it. */

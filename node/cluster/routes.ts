@@ -19,8 +19,16 @@ export interface RemoteEntry {
 export class ClusterRoutes {
   private trie = new TopicTrie<RemoteEntry>();
   private count = 0;
+  private added: (() => void) | undefined;
+  /** when each ordinary route (`filter\0node`) was added (held forwards go to those newer than them) */
+  private readonly addedAt = new Map<string, number>();
 
   constructor(private readonly self: string) {}
+
+  /** `cb` runs after each route added (one listener: held forwards, reroute.ts) */
+  onAdded(cb: () => void): void {
+    this.added = cb;
+  }
 
   /** no remote route at all: publishing needs no cluster work */
   get empty(): boolean {
@@ -53,6 +61,7 @@ export class ClusterRoutes {
       } else {
         if (entry.nodes.has(c.node)) return;
         entry.nodes.add(c.node);
+        this.addedAt.set(`${filter}\u0000${c.node}`, Date.now());
         this.count++;
       }
     } else {
@@ -62,10 +71,12 @@ export class ClusterRoutes {
         if (!members?.delete(c.node)) return;
         if (members.size === 0) entry.groups!.delete(share.group);
       } else if (!entry.nodes.delete(c.node)) return;
+      else this.addedAt.delete(`${filter}\u0000${c.node}`);
       this.count--;
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }
     this.trie.invalidate();
+    if (c.op === 'add') this.added?.();
   }
 
   /**
@@ -77,6 +88,8 @@ export class ClusterRoutes {
     const entries = new Map<string, RemoteEntry>();
     this.trie = new TopicTrie();
     this.count = 0;
+    this.addedAt.clear();
+    const now = Date.now();
     for (const r of routes) {
       if (r.node === this.self) continue;
       const share = parseShare(r.filter);
@@ -92,15 +105,22 @@ export class ClusterRoutes {
         members.set(r.node, r.members ?? 1);
       } else if (!entry.nodes.has(r.node)) {
         entry.nodes.add(r.node);
+        this.addedAt.set(`${filter}\u0000${r.node}`, now);
         this.count++;
       }
     }
     for (const [filter, entry] of entries) this.trie.set(filter, entry);
+    if (routes.length > 0) this.added?.();
   }
 
   /** Drops every route of a node (it died or left). */
   removeNode(node: string): void {
     for (const r of this.rows()) if (r.node === node) this.apply({ op: 'delete', node, filter: r.filter });
+  }
+
+  /** when the ordinary route of `node` for `filter` was added (0: unknown) */
+  since(filter: string, node: string): number {
+    return this.addedAt.get(`${filter}\u0000${node}`) ?? 0;
   }
 
   match(topic: string): RemoteEntry[] {

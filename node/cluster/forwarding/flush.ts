@@ -4,8 +4,11 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ping, type NatsLink } from '../../../shared/cluster/nats/connection.js';
-import { firstHeld, type Dest } from './dest.js';
+import { firstUnsettled, type Dest, type Pending } from './dest.js';
 import type { ReliableFrames } from './reliable.js';
+
+/** A flush() failing this way covers a reliable frame that was dropped: retrying cannot make it succeed. */
+export class ForwardLostError extends Error {}
 
 /** A pending flush() call. */
 interface FlushWaiter {
@@ -92,12 +95,22 @@ export class Flushes {
     for (const w of this.waiters) {
       if (w.needRound) continue;
       if (w.dest !== undefined) {
-        const f = firstHeld(w.dest);
+        const f = firstUnsettled(w.dest);
         if (f !== undefined && f.dseq <= w.upTo) continue;
       } else if (w.upTo >= (oldest ??= this.frames.oldestHeld())) continue;
       this.waiters.delete(w);
       clearTimeout(w.timer);
       w.resolve();
+    }
+  }
+
+  /** The frame `p` of `dest` was dropped: the flushes waiting for it fail (ForwardLostError). */
+  lost(dest: Dest, p: Pending): void {
+    for (const w of this.waiters) {
+      if (w.dest === undefined ? w.upTo < p.seq : w.dest !== dest || w.upTo < p.dseq) continue;
+      this.waiters.delete(w);
+      clearTimeout(w.timer);
+      w.reject(new ForwardLostError('a reliable forward was dropped before it was stored'));
     }
   }
 

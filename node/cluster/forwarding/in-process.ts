@@ -10,7 +10,7 @@ import { encodeMessage } from '../../../shared/cluster/message-codec.js';
 import type { RequestHandler } from '../../../shared/cluster/rpc-transport.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { RpcMethod, RpcParams, RpcReply } from '../../../shared/rpc.js';
-import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, Transport } from './transport.js';
+import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, HeldForward, Transport } from './transport.js';
 
 /** Who listens for forwards to which node, per hub (the hub itself knows the RPC servers only). */
 const listenersOf = new WeakMap<InProcessHub, Map<string, Set<ForwardHandler>>>();
@@ -71,6 +71,15 @@ export class InProcessForwarder implements Forwarder {
     return new Promise((resolve) => setImmediate(resolve));
   }
 
+  /** In-process forwards are always delivered: nothing is ever held. */
+  onUnreachable(_cb: (held: HeldForward[]) => void): void {}
+
+  reroute(held: HeldForward, node: string): void {
+    this.forward(node, { ...held.target, rerouted: true }, held.encoded, true);
+  }
+
+  release(_held: HeldForward, _delivered: boolean): void {}
+
   /** In-process forwards are handed over at once: never behind. */
   readonly backlogged = false;
 
@@ -129,5 +138,6 @@ function copyTarget(t: ForwardTarget): ForwardTarget {
   const out: ForwardTarget = { kind: t.kind };
   if (t.filter !== undefined) out.filter = t.filter;
   if (t.group !== undefined) out.group = t.group;
+  if (t.rerouted) out.rerouted = true;
   return out;
 }

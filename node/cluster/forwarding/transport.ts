@@ -12,6 +12,8 @@ export interface ForwardTarget {
   kind: 'route' | 'shared';
   filter?: string;
   group?: string;
+  /** a copy of a forward held for a node that died (docs/forwarding.md, "Rerouting"): a session that restored it has it */
+  rerouted?: boolean;
 }
 
 /**
@@ -26,6 +28,23 @@ export type ForwardPayload = Message | Uint8Array;
  * their copies): its acknowledgement to the sender waits for it.
  */
 export type ForwardHandler = (target: ForwardTarget, encoded: Uint8Array) => void | Promise<void>;
+
+/**
+ * A reliable forward its node never confirmed before NATS found nobody listening for it (the
+ * node died): held, the flushes covering it waiting, until rerouted or released
+ * (docs/forwarding.md, "Rerouting").
+ */
+export interface HeldForward {
+  /** the node it was meant for */
+  readonly node: string;
+  readonly target: ForwardTarget;
+  /** the encoded message (message-codec.ts) */
+  readonly encoded: Uint8Array;
+  /** when it was last sent to that node (epoch ms): a route newer than this never had it */
+  readonly sentAt: number;
+  /** confirmed after all, dropped by the memory bound, or released: nothing more to do */
+  readonly settled: boolean;
+}
 
 /** Message forwarding to one node. */
 export interface Forwarder {
@@ -59,6 +78,16 @@ export interface Forwarder {
   readonly backlogged: boolean;
   /** calls `cb` once, when the backlog is worked off or the connection it was on is gone */
   onDrained(cb: () => void): void;
+  /**
+   * `cb` takes the reliable forwards of nodes found dead, held rather than given up on (one
+   * taker; without one they are given up on and their flushes resolve). In process, nodes
+   * never die under their forwards: it never calls back.
+   */
+  onUnreachable(cb: (held: HeldForward[]) => void): void;
+  /** Sends a held forward to `node` (reliable); it is settled once that copy is confirmed (or lost with it). */
+  reroute(held: HeldForward, node: string): void;
+  /** Settles a held forward: `delivered` (stored here), or not (dropped: the flushes covering it fail). */
+  release(held: HeldForward, delivered: boolean): void;
 }
 
 /** How nodes talk to each other: RPC addressed to one node, and message forwarding to one node. */

@@ -9,7 +9,8 @@ import type { ForwardPayload, ForwardTarget } from './transport.js';
 const FLAG_SHARED = 1;
 const FLAG_FILTER = 2;
 const FLAG_GROUP = 4;
-const KNOWN_FLAGS = FLAG_SHARED | FLAG_FILTER | FLAG_GROUP;
+const FLAG_REROUTED = 8;
+const KNOWN_FLAGS = FLAG_SHARED | FLAG_FILTER | FLAG_GROUP | FLAG_REROUTED;
 const ROUTE_TARGET: ForwardTarget = Object.freeze({ kind: 'route' });
 
 export const INSTANCE_ID_BYTES = 8;
@@ -39,7 +40,7 @@ export function entryBound(target: ForwardTarget, payload: ForwardPayload): numb
 export function writeEntry(out: Buffer, at: number, seq: number, target: ForwardTarget, payload: ForwardPayload): number {
   let p = at + ENTRY_HEADER;
   const { filter, group } = target;
-  out[p++] = (target.kind === 'shared' ? FLAG_SHARED : 0) | (filter !== undefined ? FLAG_FILTER : 0) | (group !== undefined ? FLAG_GROUP : 0);
+  out[p++] = (target.kind === 'shared' ? FLAG_SHARED : 0) | (filter !== undefined ? FLAG_FILTER : 0) | (group !== undefined ? FLAG_GROUP : 0) | (target.rerouted ? FLAG_REROUTED : 0);
   if (filter !== undefined) {
     const n = out.write(filter, p + 4);
     out.writeUInt32BE(n, p);
@@ -99,6 +100,7 @@ export function readFrame(buf: Buffer, start: number, end: number): { target: Fo
   // nearly every frame is a plain route: one target object for all of them
   if (flags === 0) return { target: ROUTE_TARGET, encoded: buf.subarray(at, end) };
   const target: ForwardTarget = { kind: flags & FLAG_SHARED ? 'shared' : 'route' };
+  if (flags & FLAG_REROUTED) target.rerouted = true;
   if (flags & FLAG_FILTER) {
     target.filter = readString(buf, at, end);
     at += 4 + buf.readUInt32BE(at);

@@ -9,6 +9,7 @@ import type { PublishEncoder } from '../protocol/codec.js';
 import { BannedSync, ConfigSync } from './config-sync.js';
 import { ClientConflicts } from './conflicts.js';
 import { ForwardDispatch } from './forward-dispatch.js';
+import { GhostRoutes } from './ghost-routes.js';
 import type { Transport } from './forwarding/transport.js';
 import { Membership } from './membership.js';
 import { Reroutes } from './reroute.js';
@@ -57,8 +58,9 @@ export class Cluster implements ClusterHooks {
     this.routes = new ClusterRoutes(b.nodeName);
     this.membership = new Membership(store, this.routes, b.nodeName, b.startedAt, cfg, log);
     this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, log);
-    this.dispatch = new ForwardDispatch(b, this.routes, transport, cfg, log);
-    this.reroutes = new Reroutes(b, this.routes, transport, (n) => this.membership.isLive(n), (h) => this.dispatch.deliverHeld(h), cfg, log);
+    const ghosts = new GhostRoutes();
+    this.dispatch = new ForwardDispatch(b, this.routes, transport, cfg, log, ghosts);
+    this.reroutes = new Reroutes(b, this.routes, transport, (n) => this.membership.isLive(n), (h) => this.dispatch.deliverHeld(h), cfg, log, ghosts);
     this.registry = new ClientRegistry(b, store, transport, this.membership, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
     this.banned = new BannedSync(store, b.banned, log);
@@ -73,8 +75,28 @@ export class Cluster implements ClusterHooks {
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
     this.membership.events = {
       purged: () => void this.resync.run('purged as dead'),
-      returned: () => void this.routeSync.reload(),
+      returned: (node) => {
+        this.reroutes.nodeReturned(node);
+        void this.routeSync.reload();
+      },
+      dead: (node) => void this.adoptAtPurge(node),
     };
+  }
+
+  /**
+   * This node purged `node`: its persistent sessions are adopted here at once when NATS
+   * says nobody listens for it any more (its process is gone). A node only stalled (purged
+   * for late heartbeats) still has its subscriptions on NATS and keeps its sessions; an
+   * unclear answer leaves them to the sweep, which waits longer before adopting.
+   */
+  private async adoptAtPurge(node: string): Promise<void> {
+    const durable = this.b.durable;
+    if (durable === undefined) return;
+    if ((await this.transport.listening(node)) !== false) {
+      this.log.info({ node }, 'a purged node still listens on NATS (or did not answer): its sessions are left to the sweep');
+      return;
+    }
+    await durable.nodeDead(node);
   }
 
   /** whether another node's heartbeat is fresh */
@@ -134,10 +156,12 @@ export class Cluster implements ClusterHooks {
 
   routeAdded(key: string): void {
     this.routeSync.routeAdded(key);
+    this.reroutes.localRouteAdded(key);
   }
 
   routeDeleted(key: string): void {
     this.routeSync.routeDeleted(key);
+    this.reroutes.localRouteDeleted(key);
   }
 
   sharedMembersChanged(key: string, members: number): void {

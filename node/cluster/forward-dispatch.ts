@@ -9,6 +9,7 @@ import type { PublishEncoder } from '../protocol/codec.js';
 import type { FilterEntry } from '../router/router.js';
 import { ForwardLostError } from './forwarding/flush.js';
 import type { ForwardTarget, HeldForward, Transport } from './forwarding/transport.js';
+import type { GhostRoutes } from './ghost-routes.js';
 import type { ClusterRoutes, RemoteEntry } from './routes.js';
 
 const M_FORWARD = metricIndex('messages.forward');
@@ -52,6 +53,8 @@ export class ForwardDispatch {
     private readonly transport: Transport,
     private readonly cfg: Config,
     private readonly log: Logger,
+    /** routes of dead nodes kept for their persistent sessions (ghost-routes.ts) */
+    private readonly ghosts: GhostRoutes,
   ) {
     this.self = b.nodeName;
   }
@@ -90,6 +93,7 @@ export class ForwardDispatch {
       }
       n = sent.size;
     }
+    if (msg.qos > 0 && !this.ghosts.empty) n += this.forwardToGhosts(msg, entries);
     this.sharedSent = 0;
     const shared = this.dispatchShared(msg, enc, entries);
     if (n + this.sharedSent > 0) {
@@ -97,6 +101,23 @@ export class ForwardDispatch {
       out.backlogged = this.transport.backlogged;
     }
     return n + shared;
+  }
+
+  /**
+   * A QoS 1/2 message matching a kept route of a dead node goes to that node (to be held
+   * and rerouted: reroute.ts) unless it went there already or the filter has a live route
+   * again (here or on another node: its session is back).
+   */
+  private forwardToGhosts(msg: Message, entries: RemoteEntry[]): number {
+    let n = 0;
+    const local = this.b.router.match(msg.topic);
+    const live = (filter: string): boolean => entries.some((e) => e.filter === filter && e.nodes.size > 0) || local.some((l) => l.filter === filter && l.subs.size > 0);
+    this.ghosts.match(msg.topic, live, (node) => {
+      if (this.to!.includes(node)) return;
+      this.forwardTo(node, ROUTE, msg);
+      n++;
+    });
+    return n;
   }
 
   /**

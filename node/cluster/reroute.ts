@@ -5,6 +5,7 @@ import { parseShare, topicMatches } from '../../shared/topic.js';
 import type { Broker } from '../broker.js';
 import { metricIndex } from '../metrics/metrics.js';
 import type { HeldForward, Transport } from './forwarding/transport.js';
+import type { GhostRoutes } from './ghost-routes.js';
 import type { ClusterRoutes } from './routes.js';
 
 const M_DROPPED = metricIndex('messages.dropped');
@@ -44,6 +45,17 @@ export class Reroutes {
   private readonly waiting: Waiting[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly self: string;
+  /**
+   * when each local route key appeared here: a session adopted or resumed here after a
+   * forward went out never had it (the publisher's node delivered it here only to those
+   * subscribed before)
+   */
+  private readonly localSince = new Map<string, number>();
+  private soon: NodeJS.Immediate | undefined;
+  /** when NATS last found nobody listening for a node (its forwards were held) */
+  private readonly unreachableAt = new Map<string, number>();
+  /** the kept routes are to be narrowed to what persistent sessions need (once per turn) */
+  private pruning = false;
 
   constructor(
     private readonly b: Broker,
@@ -54,17 +66,76 @@ export class Reroutes {
     private readonly deliverHere: (held: HeldForward) => Promise<void> | undefined,
     private readonly cfg: Config,
     private readonly log: Logger,
+    private readonly ghosts: GhostRoutes,
   ) {
     this.self = b.nodeName;
     transport.onUnreachable((held) => this.hold(held));
+    routes.onRemoved((filter, node) => this.routeRemoved(filter, node));
     // a route arriving is looked at before any later publish can take it: the held forwards keep their order
     routes.onAdded(() => {
       if (this.waiting.length > 0) this.check();
     });
   }
 
+  /** A local route appeared (router event): held forwards look at it once the session it is for is in place. */
+  localRouteAdded(key: string): void {
+    this.localSince.set(key, Date.now());
+    // not now: an adopted or resumed session restores its messages after its subscriptions,
+    // and a rerouted copy must find them (restored.ts)
+    if (this.waiting.length === 0 || this.soon) return;
+    this.soon = setImmediate(() => {
+      this.soon = undefined;
+      if (this.waiting.length > 0) this.check();
+    });
+  }
+
+  localRouteDeleted(key: string): void {
+    this.localSince.delete(key);
+  }
+
+  /**
+   * A remote route went: kept (ghost-routes.ts) when its node is dead (no longer live by its
+   * heartbeat, or NATS found nobody listening for it lately) and durable sessions are on
+   * (only a persistent session comes back for it).
+   */
+  private routeRemoved(filter: string, node: string): void {
+    if (this.b.durable === undefined) return;
+    const now = Date.now();
+    const unreachable = now - (this.unreachableAt.get(node) ?? -Infinity) < this.cfg.rerouteWaitMs;
+    if (this.isLive(node) && !unreachable) return; // an unsubscribe
+    this.ghosts.add(filter, node, now + this.cfg.rerouteWaitMs);
+    if (this.pruning) return;
+    this.pruning = true;
+    setImmediate(() => void this.pruneGhosts());
+  }
+
+  /** The kept routes no stored persistent session subscribes with go (a clean session's: lost with its node). */
+  private async pruneGhosts(): Promise<void> {
+    this.pruning = false;
+    let filters: Set<string>;
+    try {
+      filters = new Set((await this.persistentSubscriptions()).map((s) => s.filter));
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'durable sessions not read: routes of a dead node kept as they are');
+      return;
+    }
+    this.ghosts.retain((filter) => filters.has(filter));
+  }
+
+  /** A node taken for dead heartbeats again: its own routes come back, the kept ones go. */
+  nodeReturned(node: string): void {
+    this.unreachableAt.delete(node);
+    this.ghosts.dropNode(node);
+  }
+
+  /** when the ordinary route of `node` (this one's included) for `filter` appeared (0: unknown) */
+  private since(filter: string, node: string): number {
+    return node === this.self ? (this.localSince.get(filter) ?? 0) : this.routes.since(filter, node);
+  }
+
   private hold(held: HeldForward[]): void {
     const deadline = Date.now() + this.cfg.rerouteWaitMs;
+    if (held.length > 0) this.unreachableAt.set(held[0]!.node, Date.now());
     for (const h of held) {
       let topic: string;
       try {
@@ -77,7 +148,7 @@ export class Reroutes {
       const known = this.routesOf(topic, h);
       for (const r of known) {
         const at = r.indexOf('\u0000');
-        if (this.routes.since(r.slice(0, at), r.slice(at + 1)) > h.sentAt) known.delete(r);
+        if (this.since(r.slice(0, at), r.slice(at + 1)) > h.sentAt) known.delete(r);
       }
       this.waiting.push({ held: h, topic, known, deadline, heldAt: Date.now() });
     }
@@ -110,7 +181,7 @@ export class Reroutes {
       subs.some((s) => {
         if (!topicMatches(s.filter, w.topic)) return false;
         if (s.node === node || s.node === this.self) return true;
-        const since = this.routes.since(s.filter, s.node);
+        const since = this.since(s.filter, s.node);
         return since === 0 || since > w.held.sentAt;
       });
     let kept = 0;
@@ -218,6 +289,7 @@ export class Reroutes {
   }
 
   stop(): void {
+    clearImmediate(this.soon);
     clearTimeout(this.timer);
     this.timer = undefined;
   }

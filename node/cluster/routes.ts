@@ -20,6 +20,7 @@ export class ClusterRoutes {
   private trie = new TopicTrie<RemoteEntry>();
   private count = 0;
   private added: (() => void) | undefined;
+  private removed: ((filter: string, node: string) => void) | undefined;
   /** when each ordinary route (`filter\0node`) was added (held forwards go to those newer than them) */
   private readonly addedAt = new Map<string, number>();
 
@@ -28,6 +29,11 @@ export class ClusterRoutes {
   /** `cb` runs after each route added (one listener: held forwards, reroute.ts) */
   onAdded(cb: () => void): void {
     this.added = cb;
+  }
+
+  /** `cb` runs after each ordinary route removed (one listener: routes of dead nodes kept, ghost-routes.ts) */
+  onRemoved(cb: (filter: string, node: string) => void): void {
+    this.removed = cb;
   }
 
   /** no remote route at all: publishing needs no cluster work */
@@ -71,7 +77,10 @@ export class ClusterRoutes {
         if (!members?.delete(c.node)) return;
         if (members.size === 0) entry.groups!.delete(share.group);
       } else if (!entry.nodes.delete(c.node)) return;
-      else this.addedAt.delete(`${filter}\u0000${c.node}`);
+      else {
+        this.addedAt.delete(`${filter}\u0000${c.node}`);
+        this.removed?.(filter, c.node);
+      }
       this.count--;
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }

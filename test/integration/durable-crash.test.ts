@@ -96,3 +96,51 @@ test('QoS 1: a subscriber offline when its node dies gets its queue on another n
 test('QoS 2: offline when its node dies: the queue, exactly once', async (t) => {
   await crashMidStream(t, 2, { offline: true });
 });
+
+test('QoS 1: messages published after the node died, until its sessions are adopted, reach the session once its client is back', async (t) => {
+  if (!cluster.c.node('n1').proc.alive) await restartN1();
+  const topic = uid('dur/window');
+  const clientId = uid('dur-sub');
+  const sub = await roamingClient([cluster.c.node('n1').mqttPort], { clientId }, t);
+  await sub.subscribeAsync(topic, { qos: 1 });
+  const pub = await connectClient(tcpUrl(cluster.c.node('n2').mqttPort), { clientId: uid('dur-pub') }, t);
+  // the route reaches n2: a probe gets through, then the subscriber leaves (its session stays on n1)
+  let probed = false;
+  sub.on('message', (tp, payload) => {
+    if (tp === topic && payload.toString() === 'probe') probed = true;
+  });
+  while (!probed) {
+    await pub.publish(topic, 'probe', { qos: 1 });
+    await sleep(50);
+  }
+  await new Promise<void>((r) => sub.end(false, {}, () => r()));
+  const adoptions = () => ['n2', 'n3'].reduce((k, n) => k + cluster.c.node(n).proc.lines.filter((l) => l.includes('sessions of a purged node adopted')).length, 0);
+  const before = adoptions();
+  await cluster.c.node('n1').kill9();
+  // a message every 20 ms, none waiting for another's acknowledgement: through the kill, the
+  // heartbeat TTL, the purge and the adoption, and a little after
+  const acked: number[] = [];
+  const sent: Promise<unknown>[] = [];
+  let seq = 0;
+  let adoptedAt: number | undefined;
+  while (adoptedAt === undefined || Date.now() - adoptedAt < 500) {
+    const s = seq++;
+    // (no timeout: an acknowledgement waits for the adoption, at most STARLING_REROUTE_WAIT_MS)
+    sent.push(pub.client.publishAsync(topic, String(s), { qos: 1 }).then(() => void acked.push(s), () => {}));
+    await sleep(20);
+    if (adoptedAt === undefined && adoptions() > before) adoptedAt = Date.now();
+    assert.ok(seq < 2_000, 'the sessions of n1 were adopted');
+  }
+  await Promise.all(sent);
+  // the client comes back (to n3): its adopted session has them all
+  let got: number[] = [];
+  await roamingClient([cluster.c.node('n3').mqttPort], { clientId }, t, (again) => (got = arrivals(again, topic)));
+  await until(() => check(acked, got).missing.length === 0, 20_000, 'every acknowledged message').catch((err: Error) => {
+    throw new Error(`${err.message} (missing ${check(acked, got).missing.slice(0, 20).join(',')} of ${acked.length})`);
+  });
+  await sleep(300);
+  const r = check(acked, got);
+  t.diagnostic(`${seq} published from the kill until 500 ms after the adoption, ${acked.length} acknowledged, ${got.length} received, ${r.duplicates.length} duplicates`);
+  assert.deepEqual(r.missing, []);
+  await restartN1();
+});

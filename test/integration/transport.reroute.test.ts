@@ -86,6 +86,26 @@ describe('NATS transport: forwards to a dead node are held for a new route', () 
     assert.deepEqual(got, [10, 11, 12, 0, 1, 2]);
   });
 
+  it('a copy held in turn and rerouted again settles the frame it was first held for', async () => {
+    const { sender, receiver, held } = await setup();
+    const dead = nodeName('dead');
+    const alive = nodeName('alive');
+    const got: number[] = [];
+    await receiver.onForward(alive, (_t, encoded) => void got.push(encoded[0]!));
+    sender.forward(dead, { kind: 'route' }, new Uint8Array([7]), true);
+    const deadFlush = sender.flush(dead);
+    await eventually(() => assert.equal(held.length, 1), 3_000);
+    // sent to the same node again (still live by its heartbeat, as reroute.ts does), held behind the first
+    sender.reroute(held[0]!, dead);
+    await eventually(() => assert.equal(held.length, 2), 3_000);
+    sender.reroute(held[1]!, alive);
+    await deadFlush;
+    assert.deepEqual(got, [7]);
+    assert.ok(held.every((h) => h.settled));
+    // nothing is left for the first node: a flush for it resolves
+    await sender.flush(dead);
+  });
+
   it('a rerouted copy lost to the memory bound fails the flush of the node it was held for', async () => {
     const nats = await startNats();
     services.push(nats);

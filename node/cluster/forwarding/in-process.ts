@@ -30,7 +30,8 @@ export interface InProcessTransportOptions {
 export class InProcessForwarder implements Forwarder {
   private readonly listeners: Map<string, Set<ForwardHandler>>;
   private readonly log?: Logger;
-  private readonly listening: [string, ForwardHandler][] = [];
+  /** the listeners this forwarder added (removed on close) */
+  private readonly own: [string, ForwardHandler][] = [];
   protected closed = false;
 
   constructor(opts: InProcessTransportOptions = {}) {
@@ -43,7 +44,7 @@ export class InProcessForwarder implements Forwarder {
     let set = this.listeners.get(node);
     if (!set) this.listeners.set(node, (set = new Set()));
     set.add(handler);
-    this.listening.push([node, handler]);
+    this.own.push([node, handler]);
   }
 
   /** In-process forwards are always delivered: `reliable` changes nothing. */
@@ -80,6 +81,10 @@ export class InProcessForwarder implements Forwarder {
 
   release(_held: HeldForward, _delivered: boolean): void {}
 
+  async listening(node: string): Promise<boolean> {
+    return (this.listeners.get(node)?.size ?? 0) > 0;
+  }
+
   /** In-process forwards are handed over at once: never behind. */
   readonly backlogged = false;
 
@@ -90,13 +95,13 @@ export class InProcessForwarder implements Forwarder {
   /** Stops listening. */
   protected stopForwarding(): void {
     this.closed = true;
-    for (const [node, handler] of this.listening) {
+    for (const [node, handler] of this.own) {
       const set = this.listeners.get(node);
       if (!set) continue;
       set.delete(handler);
       if (set.size === 0) this.listeners.delete(node);
     }
-    this.listening.length = 0;
+    this.own.length = 0;
   }
 }
 

@@ -175,9 +175,15 @@ export class NatsForwarder implements Forwarder {
   release(held: HeldForward, delivered: boolean): void {
     const h = held as HeldFrame;
     if (h.settled) return;
-    this.frames.settle(h.parked.p, h.parked.dest);
-    if (!delivered) this.flushes.lost(h.parked.dest, h.parked.p);
+    const { p, dest } = h.parked;
+    const lost = delivered ? [] : [h.parked, ...this.frames.replaced(p)];
+    this.frames.settle(p, dest);
+    for (const l of lost) this.flushes.lost(l.dest, l.p);
     this.flushes.settle();
+  }
+
+  listening(node: string): Promise<boolean | undefined> {
+    return this.probes.listening(node);
   }
 
   /** Frames of a node found dead: to the taker of onUnreachable(). */

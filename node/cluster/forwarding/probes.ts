@@ -9,6 +9,7 @@ import { requestFailureReason, type NatsLink } from '../../../shared/cluster/nat
 import { firstHeld, type Dest, type Pending } from './dest.js';
 import type { Flushes } from './flush.js';
 import type { ReliableFrames } from './reliable.js';
+import { forwardSubject } from './subjects.js';
 import { EMPTY } from './wire.js';
 
 /** a probe unanswered this long is sent again (a busy receiver answers late, not never) */
@@ -56,6 +57,22 @@ export class Probes {
     private readonly flushes: Flushes,
     private readonly opts: ProbeOptions,
   ) {}
+
+  /**
+   * Whether anyone listens for `node` on NATS: false when NATS says nobody does (its process
+   * is gone: a killed process's connection closes, and its subscriptions go with it),
+   * undefined when nobody answered in time or there is no connection (frozen, or unknown).
+   */
+  async listening(node: string): Promise<boolean | undefined> {
+    const nc = this.link.nc;
+    if (!nc || this.link.connId() === undefined) return undefined;
+    try {
+      await probe(nc, { subject: forwardSubject(node) });
+      return true;
+    } catch (err) {
+      return requestFailureReason(err) === 'no responders' ? false : undefined;
+    }
+  }
 
   /** Probes until someone answers for the node on connection `c`, then sends what it owes. */
   verify(dest: Dest, c: string): void {

@@ -54,11 +54,26 @@ export class ReliableFrames {
     }
   }
 
-  /** `p` (of `dest`) is done with: settled, and off the head of its destination's list. */
+  /**
+   * `p` (of `dest`) is done with: settled, with the parked frame it is a copy of (a copy
+   * parked in turn and rerouted again makes a chain), and off the head of its list.
+   */
   settle(p: Pending, dest: Dest): void {
     p.dropped = true;
+    const r = p.replaces;
+    if (r) {
+      p.replaces = undefined;
+      this.settle(r.p, r.dest);
+    }
     const q = dest.unconfirmed;
     while (q.first?.dropped) this.remove(q);
+  }
+
+  /** The parked frames `p` is a copy of, nearest first. */
+  replaced(p: Pending): Parked[] {
+    const out: Parked[] = [];
+    for (let r = p.replaces; r; r = r.p.replaces) out.push(r);
+    return out;
   }
 
   /** `dest` acknowledged every frame up to `seq`; whether that confirmed any. */
@@ -112,11 +127,11 @@ export class ReliableFrames {
       }
       if (!oldest) break;
       const p = oldest.unconfirmed.first!;
-      const r = p.replaces;
+      const replaced = this.replaced(p);
       this.remove(oldest.unconfirmed);
       this.onLost?.(oldest, p);
-      // a rerouted copy lost: so is the held frame it settled
-      if (r) this.onLost?.(r.dest, r.p);
+      // a rerouted copy lost: so are the held frames it settled
+      for (const r of replaced) this.onLost?.(r.dest, r.p);
       n++;
     }
     const d = this.dropped;

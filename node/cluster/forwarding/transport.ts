@@ -88,6 +88,11 @@ export interface Forwarder {
   reroute(held: HeldForward, node: string): void;
   /** Settles a held forward: `delivered` (stored here), or not (dropped: the flushes covering it fail). */
   release(held: HeldForward, delivered: boolean): void;
+  /**
+   * whether anyone listens for forwards to `node`: false when certainly nobody (NATS: "no
+   * responders", a process gone), undefined when that cannot be told (no answer in time)
+   */
+  listening(node: string): Promise<boolean | undefined>;
 }
 
 /** How nodes talk to each other: RPC addressed to one node, and message forwarding to one node. */

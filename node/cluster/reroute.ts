@@ -56,6 +56,8 @@ export class Reroutes {
   private readonly unreachableAt = new Map<string, number>();
   /** the kept routes are to be narrowed to what persistent sessions need (once per turn) */
   private pruning = false;
+  /** the read of the stored sessions under way, shared by those who want it meanwhile */
+  private reading: Promise<{ filter: string; node: string }[]> | undefined;
 
   constructor(
     private readonly b: Broker,
@@ -95,8 +97,10 @@ export class Reroutes {
 
   /**
    * A remote route went: kept (ghost-routes.ts) when its node is dead (no longer live by its
-   * heartbeat, or NATS found nobody listening for it lately) and durable sessions are on
-   * (only a persistent session comes back for it).
+   * heartbeat, or NATS found nobody listening for it lately) and durable sessions are on.
+   * Kept at once (the adopter's route may be a moment away), then narrowed, once the store
+   * is read, to the filters stored persistent sessions subscribe with: a clean session's
+   * route is lost with its node, and kept it would only hold its publishers up.
    */
   private routeRemoved(filter: string, node: string): void {
     if (this.b.durable === undefined) return;
@@ -109,7 +113,6 @@ export class Reroutes {
     setImmediate(() => void this.pruneGhosts());
   }
 
-  /** The kept routes no stored persistent session subscribes with go (a clean session's: lost with its node). */
   private async pruneGhosts(): Promise<void> {
     this.pruning = false;
     let filters: Set<string>;
@@ -196,8 +199,16 @@ export class Reroutes {
     this.waiting.length = kept;
   }
 
-  /** The ordinary subscriptions of every stored persistent session, with the node holding it (none without durable sessions). */
-  private async persistentSubscriptions(): Promise<{ filter: string; node: string }[]> {
+  /**
+   * The ordinary subscriptions of every stored persistent session, with the node holding it
+   * (none without durable sessions). One read at a time: who asks meanwhile shares it.
+   */
+  private persistentSubscriptions(): Promise<{ filter: string; node: string }[]> {
+    this.reading ??= this.readSubscriptions().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  private async readSubscriptions(): Promise<{ filter: string; node: string }[]> {
     const store = this.b.durable?.store;
     if (store === undefined) return [];
     const out: { filter: string; node: string }[] = [];

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { useCluster } from '../support/cluster.js';
-import { connectClient, sleep, tcpUrl, uid, type QoS } from '../support/mqtt-clients.js';
+import { connectClient, sleep, tcpUrl, uid, withTimeout, type QoS } from '../support/mqtt-clients.js';
 import { arrivals, check, roamingClient, startNumberedStream, until } from '../support/durable.js';
 
 const cluster = useCluster(['n1', 'n2', 'n3']);
@@ -125,8 +125,8 @@ test('QoS 1: messages published after the node died, until its sessions are adop
   let adoptedAt: number | undefined;
   while (adoptedAt === undefined || Date.now() - adoptedAt < 500) {
     const s = seq++;
-    // (no timeout: an acknowledgement waits for the adoption, at most STARLING_REROUTE_WAIT_MS)
-    sent.push(pub.client.publishAsync(topic, String(s), { qos: 1 }).then(() => void acked.push(s), () => {}));
+    // an acknowledgement may wait for the adoption: at most STARLING_REROUTE_WAIT_MS (30 s)
+    sent.push(withTimeout(pub.client.publishAsync(topic, String(s), { qos: 1 }), 40_000, `publish ${s}`).then(() => void acked.push(s), () => {}));
     await sleep(20);
     if (adoptedAt === undefined && adoptions() > before) adoptedAt = Date.now();
     assert.ok(seq < 2_000, 'the sessions of n1 were adopted');

@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ForwardLostError } from '../../node/cluster/forwarding/flush.js';
 import { NatsTransport } from '../../node/cluster/forwarding/nats-transport.js';
+import { forwardSubject } from '../../node/cluster/forwarding/subjects.js';
+import { BATCH_HEADER, ENTRY_HEADER } from '../../node/cluster/forwarding/wire.js';
+import { connect as connectNats } from '@nats-io/transport-node';
 import type { ForwardTarget, HeldForward } from '../../node/cluster/forwarding/transport.js';
 import { killAll } from '../support/processes.js';
 import { startNats, type Service } from '../support/services.js';
@@ -123,6 +126,33 @@ describe('NATS transport: forwards to a dead node are held for a new route', () 
     sender.reroute(held[0]!, alsoDead);
     for (let i = 0; i < 3; i++) sender.forward(alsoDead, { kind: 'route' }, new Uint8Array(2000), true);
     await assert.rejects(deadFlush, ForwardLostError);
+  });
+
+  it('a frame sent again is marked as a copy (a restarted receiver\'s restored sessions skip what they have)', async () => {
+    const nats = await startNats();
+    services.push(nats);
+    const sender = new NatsTransport({ url: nats.url, name: nodeName('sender'), flushTimeoutMs: 10_000, ackTimeoutMs: 300 });
+    transports.push(sender);
+    await sender.start();
+    const node = nodeName('mute');
+    // a listener that answers probes and never acknowledges: the sender sends its frame again
+    const spy = await connectNats({ servers: nats.url });
+    const flags: number[] = [];
+    spy.subscribe(forwardSubject(node), {
+      callback: (_err, m) => {
+        if (m.data.length === 0) m.respond(new Uint8Array(0));
+        else flags.push(m.data[BATCH_HEADER + ENTRY_HEADER]!);
+      },
+    });
+    await spy.flush();
+    try {
+      sender.forward(node, { kind: 'route' }, new Uint8Array([1]), true);
+      await eventually(() => assert.ok(flags.length >= 2), 5_000);
+      assert.equal(flags[0]! & 8, 0, 'the first send is no copy');
+      assert.equal(flags[1]! & 8, 8, 'the resend is marked');
+    } finally {
+      await spy.close();
+    }
   });
 
   it('a node of the same name started again: its acknowledgements confirm what it got, not the held forwards', async () => {

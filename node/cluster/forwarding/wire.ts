@@ -34,6 +34,17 @@ export function entryBound(target: ForwardTarget, payload: ForwardPayload): numb
 }
 
 /**
+ * Marks the entry at `at` of `buf` (a batch not yet handed to the client) as a copy of a
+ * frame that went out before (the rerouted flag): a receiver started again since knows
+ * nothing of its sender, and a session it restored from the durable store skips the copy
+ * of a message it restored (docs/forwarding.md, "Rerouting").
+ */
+export function markCopy(buf: Buffer, at: number): void {
+  const f = at + ENTRY_HEADER;
+  buf[f] = buf[f]! | FLAG_REROUTED;
+}
+
+/**
  * Writes a batch entry (u32 length, u64 seq, frame) at `at`, the message encoded in place;
  * `out` has entryBound() bytes there. Returns where it ends.
  */

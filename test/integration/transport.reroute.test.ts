@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ForwardLostError } from '../../node/cluster/forwarding/flush.js';
+import type { NatsForwarderOptions } from '../../node/cluster/forwarding/nats-forwarder.js';
 import { NatsTransport } from '../../node/cluster/forwarding/nats-transport.js';
 import { forwardSubject } from '../../node/cluster/forwarding/subjects.js';
 import { BATCH_HEADER, ENTRY_HEADER } from '../../node/cluster/forwarding/wire.js';
@@ -25,20 +26,21 @@ describe('NATS transport: forwards to a dead node are held for a new route', () 
     await Promise.all(transports.map((t) => t.close()));
     await Promise.all(services.map((s) => s.stop('SIGKILL')));
   });
-  async function setup(): Promise<{ sender: NatsTransport; receiver: NatsTransport; held: HeldForward[] }> {
+  /** A NATS server, a sender (with `opts`) and a receiver; the sender's held forwards are collected. */
+  async function setup(opts: NatsForwarderOptions = {}): Promise<{ url: string; sender: NatsTransport; receiver: NatsTransport; held: HeldForward[] }> {
     const nats = await startNats();
     services.push(nats);
-    const make = async (name: string) => {
-      const t = new NatsTransport({ url: nats.url, name, flushTimeoutMs: 10_000 });
+    const make = async (name: string, o: NatsForwarderOptions) => {
+      const t = new NatsTransport({ url: nats.url, name, flushTimeoutMs: 10_000, ...o });
       transports.push(t);
       await t.start();
       return t;
     };
-    const sender = await make(nodeName('sender'));
-    const receiver = await make(nodeName('receiver'));
+    const sender = await make(nodeName('sender'), opts);
+    const receiver = await make(nodeName('receiver'), {});
     const held: HeldForward[] = [];
     sender.onUnreachable((h) => held.push(...h));
-    return { sender, receiver, held };
+    return { url: nats.url, sender, receiver, held };
   }
 
   it('held, then rerouted: the flush resolves once the new node confirmed the copies, in order', async () => {
@@ -110,13 +112,7 @@ describe('NATS transport: forwards to a dead node are held for a new route', () 
   });
 
   it('a rerouted copy lost to the memory bound fails the flush of the node it was held for', async () => {
-    const nats = await startNats();
-    services.push(nats);
-    const sender = new NatsTransport({ url: nats.url, name: nodeName('sender'), flushTimeoutMs: 10_000, maxUnconfirmedBytes: 4096 });
-    transports.push(sender);
-    await sender.start();
-    const held: HeldForward[] = [];
-    sender.onUnreachable((h) => held.push(...h));
+    const { sender, held } = await setup({ maxUnconfirmedBytes: 4096 });
     const dead = nodeName('dead');
     const alsoDead = nodeName('also-dead');
     sender.forward(dead, { kind: 'route' }, new Uint8Array(100), true);
@@ -129,14 +125,10 @@ describe('NATS transport: forwards to a dead node are held for a new route', () 
   });
 
   it('a frame sent again is marked as a copy (a restarted receiver\'s restored sessions skip what they have)', async () => {
-    const nats = await startNats();
-    services.push(nats);
-    const sender = new NatsTransport({ url: nats.url, name: nodeName('sender'), flushTimeoutMs: 10_000, ackTimeoutMs: 300 });
-    transports.push(sender);
-    await sender.start();
+    const { url, sender } = await setup({ ackTimeoutMs: 300 });
     const node = nodeName('mute');
     // a listener that answers probes and never acknowledges: the sender sends its frame again
-    const spy = await connectNats({ servers: nats.url });
+    const spy = await connectNats({ servers: url });
     const flags: number[] = [];
     spy.subscribe(forwardSubject(node), {
       callback: (_err, m) => {

@@ -37,6 +37,8 @@ export class Cluster implements ClusterHooks {
   private readonly routeSync: RouteSync;
   private readonly dispatch: ForwardDispatch;
   private readonly reroutes: Reroutes;
+  /** routes of dead nodes kept for their persistent sessions */
+  private readonly ghosts = new GhostRoutes();
   private readonly registry: ClientRegistry;
   private readonly retained: RetainedSync;
   private readonly banned: BannedSync;
@@ -58,9 +60,8 @@ export class Cluster implements ClusterHooks {
     this.routes = new ClusterRoutes(b.nodeName);
     this.membership = new Membership(store, this.routes, b.nodeName, b.startedAt, cfg, log);
     this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, log);
-    const ghosts = new GhostRoutes();
-    this.dispatch = new ForwardDispatch(b, this.routes, transport, cfg, log, ghosts);
-    this.reroutes = new Reroutes(b, this.routes, transport, (n) => this.membership.isLive(n), (h) => this.dispatch.deliverHeld(h), cfg, log, ghosts);
+    this.dispatch = new ForwardDispatch(b, this.routes, transport, cfg, log, this.ghosts);
+    this.reroutes = new Reroutes(b, this.routes, transport, (n) => this.membership.isLive(n), (h) => this.dispatch.deliverHeld(h), cfg, log, this.ghosts);
     this.registry = new ClientRegistry(b, store, transport, this.membership, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
     this.banned = new BannedSync(store, b.banned, log);
@@ -105,7 +106,8 @@ export class Cluster implements ClusterHooks {
   }
 
   get hasRemoteRoutes(): boolean {
-    return !this.routes.empty;
+    // a dead node's kept routes count: they may be the only ones left (ghost-routes.ts)
+    return !this.routes.empty || !this.ghosts.empty;
   }
 
   async start(): Promise<void> {

@@ -12,6 +12,7 @@ import { ForwardDispatch } from './forward-dispatch.js';
 import { GhostRoutes } from './ghost-routes.js';
 import type { Transport } from './forwarding/transport.js';
 import { Membership } from './membership.js';
+import { MovedSessions } from './moved-sessions.js';
 import { Reroutes } from './reroute.js';
 import { ClientRegistry } from './registry.js';
 import { StoreResync } from './resync.js';
@@ -24,7 +25,9 @@ import { RpcServer } from './rpc-server.js';
  * Turns one broker node into a member of a cluster (DESIGN: "Cluster behaviour that must
  * hold"): membership with heartbeats and the purge of dead nodes (membership.ts), the route
  * table shared through the store (route-sync.ts), forwarding of messages over the transport
- * (forward-dispatch.ts), the clientid registry with takeover across nodes (registry.ts),
+ * (forward-dispatch.ts), the clientid registry with takeover across nodes (registry.ts; a
+ * session moving away keeps its routes here until its new node's are in, and what still
+ * comes here for it is sent on: moved-sessions.ts),
  * retained messages replicated everywhere (retained-sync.ts), cluster configuration
  * (config-sync.ts), the resync after a store reconnect (resync.ts), a clientid left live on
  * two nodes by an outage settled (conflicts.ts) and the node's RPC
@@ -35,6 +38,7 @@ export class Cluster implements ClusterHooks {
   readonly routes: ClusterRoutes;
   private readonly membership: Membership;
   private readonly routeSync: RouteSync;
+  private readonly moved: MovedSessions;
   private readonly dispatch: ForwardDispatch;
   private readonly reroutes: Reroutes;
   /** routes of dead nodes kept for their persistent sessions */
@@ -60,9 +64,10 @@ export class Cluster implements ClusterHooks {
     this.routes = new ClusterRoutes(b.nodeName);
     this.membership = new Membership(store, this.routes, b.nodeName, b.startedAt, cfg, log);
     this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, log);
-    this.dispatch = new ForwardDispatch(b, this.routes, transport, cfg, log, this.ghosts);
+    this.moved = new MovedSessions(this.routeSync, this.routes, transport, cfg, log);
+    this.dispatch = new ForwardDispatch(b, this.routes, transport, this.moved, cfg, log, this.ghosts);
     this.reroutes = new Reroutes(b, this.routes, transport, (n) => this.membership.isLive(n), (h) => this.dispatch.deliverHeld(h), cfg, log, this.ghosts);
-    this.registry = new ClientRegistry(b, store, transport, this.membership, cfg, log);
+    this.registry = new ClientRegistry(b, store, transport, this.membership, this.moved, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
     this.banned = new BannedSync(store, b.banned, log);
     // plugin and module states: this node's switches are kept in the store, every change applied here
@@ -107,12 +112,13 @@ export class Cluster implements ClusterHooks {
 
   get hasRemoteRoutes(): boolean {
     // a dead node's kept routes count: they may be the only ones left (ghost-routes.ts)
-    return !this.routes.empty || !this.ghosts.empty;
+    return !this.routes.empty || !this.moved.empty || !this.ghosts.empty;
   }
 
   async start(): Promise<void> {
     await Promise.all([this.store.start(), this.transport.start()]);
     this.routeSync.listen();
+    this.store.onRouteChange((c) => this.moved.routeChanged(c));
     this.retained.listen();
     this.store.onReconnect(() => void this.resync.run('store reconnected'));
     this.transport.onReconnect(() => {
@@ -171,7 +177,7 @@ export class Cluster implements ClusterHooks {
   }
 
   hasRoute(topic: string): boolean {
-    return this.routes.match(topic).length > 0;
+    return this.routes.match(topic).length > 0 || (!this.moved.empty && this.moved.matches(topic));
   }
 
   forward(msg: Message, enc: PublishEncoder, out: ForwardOutcome): number {

@@ -10,6 +10,7 @@ import type { FilterEntry } from '../router/router.js';
 import { ForwardLostError } from './forwarding/flush.js';
 import type { ForwardTarget, HeldForward, Transport } from './forwarding/transport.js';
 import type { GhostRoutes } from './ghost-routes.js';
+import type { MovedSessions } from './moved-sessions.js';
 import type { ClusterRoutes, RemoteEntry } from './routes.js';
 
 const M_FORWARD = metricIndex('messages.forward');
@@ -28,6 +29,8 @@ interface SharedCandidate {
 }
 /** a failed flush is retried when the transport reconnects, or after this pause */
 const FLUSH_RETRY_MS = 100;
+/** a 'session' forward that came before the session's import: looked for again this often (for up to the RPC timeout) */
+const SESSION_RETRY_MS = 20;
 
 /**
  * Cluster-level forwarding over the transport (node/cluster/forwarding/ is the transport's
@@ -51,6 +54,7 @@ export class ForwardDispatch {
     private readonly b: Broker,
     private readonly routes: ClusterRoutes,
     private readonly transport: Transport,
+    private readonly moved: MovedSessions,
     private readonly cfg: Config,
     private readonly log: Logger,
     /** routes of dead nodes kept for their persistent sessions (ghost-routes.ts) */
@@ -96,11 +100,13 @@ export class ForwardDispatch {
     if (msg.qos > 0 && !this.ghosts.empty) n += this.forwardToGhosts(msg, entries);
     this.sharedSent = 0;
     const shared = this.dispatchShared(msg, enc, entries);
-    if (n + this.sharedSent > 0) {
+    // a session that just moved from here to another node gets it there (moved-sessions.ts)
+    const movedOn = this.moved.empty ? 0 : this.moved.forward(msg, msg.qos > 0 ? this.to : undefined);
+    if (n + this.sharedSent + movedOn > 0) {
       out.forwarded = msg.qos > 0;
       out.backlogged = this.transport.backlogged;
     }
-    return n + shared;
+    return n + shared + movedOn;
   }
 
   /**
@@ -278,12 +284,32 @@ export class ForwardDispatch {
       return undefined;
     }
     const w = this.b.durable?.writer;
-    if (w === undefined) {
+    const before = w === undefined ? 0 : w.appends;
+    if (target.kind === 'session') this.deliverMoved(target.clientid ?? '', msg, Date.now() + this.cfg.rpcTimeoutMs);
+    else {
       this.b.deliverForwarded(msg, target);
-      return undefined;
+      // a session that just moved from here to another node gets it there (moved-sessions.ts)
+      if (target.kind === 'route' && !this.moved.empty) this.moved.forward(msg);
     }
-    const before = w.appends;
-    this.b.deliverForwarded(msg, target);
-    return w.appends === before ? undefined : w.barrier();
+    return w === undefined || w.appends === before ? undefined : w.barrier();
+  }
+
+  /**
+   * A message the node a session just left sent on to it here. The takeover's answer and
+   * this forward race: one that comes before the session's import is looked for again a
+   * moment later (its acknowledgement does not wait: the receiver's acknowledgements are
+   * cumulative, and would hold every other node's publishers back meanwhile).
+   */
+  private deliverMoved(clientid: string, msg: Message, deadline: number): void {
+    const s = this.b.sessions.get(clientid);
+    if (s !== undefined) {
+      for (const opts of this.b.router.subscriberOptions(clientid, msg)) s.deliver(msg, opts, undefined, 'moved');
+      return;
+    }
+    // it moved on from here again
+    if (this.moved.forwardSession(clientid, msg)) return;
+    if (Date.now() > deadline || this.stopped) return void this.log.debug({ clientid, topic: msg.topic }, 'a message sent on for a moved session that is not here');
+    const kept = { ...msg, payload: Buffer.from(msg.payload) };
+    setTimeout(() => this.deliverMoved(clientid, kept, deadline), SESSION_RETRY_MS).unref();
   }
 }

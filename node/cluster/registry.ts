@@ -5,6 +5,7 @@ import type { SessionTransfer } from '../../shared/api/session.js';
 import type { Broker } from '../broker.js';
 import type { Transport } from './forwarding/transport.js';
 import type { Membership } from './membership.js';
+import type { MovedSessions } from './moved-sessions.js';
 import { exportSession } from './session-transfer.js';
 
 /**
@@ -20,6 +21,7 @@ export class ClientRegistry {
     private readonly store: RegistryTable,
     private readonly transport: Transport,
     private readonly membership: Membership,
+    private readonly moved: MovedSessions,
     private readonly cfg: Config,
     private readonly log: Logger,
   ) {}
@@ -33,6 +35,15 @@ export class ClientRegistry {
   }
 
   async claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
+    try {
+      return await this.claim(clientid, transfer);
+    } finally {
+      // the session opens here (again) now: nothing is sent on from here to where it was
+      this.moved.forget(clientid);
+    }
+  }
+
+  private async claim(clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
     let prev: string | undefined;
     try {
       prev = await this.store.registerClient(clientid, this.self);
@@ -50,11 +61,19 @@ export class ClientRegistry {
     }
   }
 
-  /** Another node took this clientid: our connection is closed and the session ends here (its state goes along when asked). */
-  giveUpSession(clientid: string, transfer: boolean): SessionTransfer | null {
+  /**
+   * Another node took this clientid: our connection is closed and the session ends here (its
+   * state goes along when asked, and what still comes here for it follows: moved-sessions.ts).
+   */
+  giveUpSession(clientid: string, transfer: boolean, toNode: string): SessionTransfer | null {
     const s = this.b.sessions.get(clientid);
     if (!s) return null;
     const out = transfer ? exportSession(s) : null;
+    if (out !== null && toNode !== this.self) {
+      const filters: string[] = [];
+      for (const [topic, o] of s.subscriptions) if (o.share === undefined) filters.push(topic);
+      this.moved.add(clientid, toNode, filters);
+    }
     this.b.handOver(s, transfer);
     return out;
   }

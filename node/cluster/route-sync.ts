@@ -12,6 +12,14 @@ export class RouteSync {
   private stopped = false;
   /** shared route key → member count, to write at the end of this I/O turn */
   private readonly pendingMembers = new Map<string, number>();
+  /**
+   * Route keys whose removal from the store waits (how many holds each): a session moving
+   * to another node keeps this node's routes until the new node's are in the store
+   * (moved-sessions.ts), so no other node is left, even for a moment, without a route to it.
+   */
+  private readonly held = new Map<string, number>();
+  /** held keys whose last local subscription went meanwhile: deleted on release */
+  private readonly deferred = new Set<string>();
 
   constructor(
     private readonly store: RouteTable,
@@ -35,11 +43,31 @@ export class RouteSync {
   }
 
   routeAdded(key: string): void {
+    this.deferred.delete(key); // (still in the store: the add is a no-op there)
     this.store.addRoute(this.self, key).catch(() => this.log.debug({ key }, 'route add deferred until the store is back'));
   }
 
   routeDeleted(key: string): void {
+    if (this.held.has(key)) return void this.deferred.add(key);
     this.store.deleteRoute(this.self, key).catch(() => this.log.debug({ key }, 'route delete deferred until the store is back'));
+  }
+
+  /** Holds the deletion of these route keys from the store until release(). */
+  hold(keys: readonly string[]): void {
+    for (const k of keys) this.held.set(k, (this.held.get(k) ?? 0) + 1);
+  }
+
+  /** Ends a hold(): a key no hold keeps any more is deleted now if its last subscription went meanwhile. */
+  release(keys: readonly string[]): void {
+    for (const k of keys) {
+      const n = this.held.get(k);
+      if (n === undefined) continue;
+      if (n > 1) this.held.set(k, n - 1);
+      else {
+        this.held.delete(k);
+        if (this.deferred.delete(k)) this.routeDeleted(k);
+      }
+    }
   }
 
   /**

@@ -132,6 +132,11 @@ export class ClusterRoutes {
     return this.addedAt.get(`${filter}\u0000${node}`) ?? 0;
   }
 
+  /** whether `node` has ordinary subscribers under `filter` */
+  has(node: string, filter: string): boolean {
+    return this.trie.get(filter)?.nodes.has(node) === true;
+  }
+
   match(topic: string): RemoteEntry[] {
     return this.trie.matchCached(topic);
   }

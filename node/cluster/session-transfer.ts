@@ -1,11 +1,14 @@
 import type { SessionTransfer } from '../../shared/api/session.js';
 import type { QoS } from '../../shared/message.js';
 import { decodeMessage, encodeMessage } from '../../shared/cluster/message-codec.js';
+import type { Config } from '../../shared/config.js';
+import { MoveDedup } from '../session/move-dedup.js';
 import type { Session } from '../session/session.js';
 import type { SubOptions } from '../router/router.js';
 
 /** What rebuilding a transferred session needs of the node. */
 export interface SessionImportHost {
+  readonly cfg: Config;
   subscribe(session: Session, topic: string, opts: SubOptions): unknown;
 }
 
@@ -30,6 +33,7 @@ export function exportSession(s: Session): SessionTransfer {
       ...(p.id !== undefined ? { id: p.id, released: p.released === true } : {}),
     })),
     awaitingRel: [...s.awaitingRel.keys()],
+    ...(s.moveDedup !== undefined && s.moveDedup.until > Date.now() ? { recent: s.moveDedup.keys() } : {}),
   };
 }
 
@@ -40,10 +44,15 @@ export function importSession(b: SessionImportHost, s: Session, t: SessionTransf
     const opts: SubOptions = { qos: sub.qos as QoS, nl: sub.nl, rap: sub.rap, rh: sub.rh as 0 | 1 | 2, subId: sub.subId, share: undefined };
     b.subscribe(s, sub.topic, opts);
   }
+  const now = Date.now();
+  // the old node sends on what reaches it for a grace after its routes go (moved-sessions.ts):
+  // a copy of what came in the transfer, or of what the session saw on its last node, is dropped
+  const dedup = (s.moveDedup = new MoveDedup(now + 3 * b.cfg.sessionMoveGraceMs, t.recent));
   for (const m of t.messages) {
     const opts: SubOptions | undefined = m.subId === undefined ? undefined : { qos: m.qos as QoS, nl: false, rap: false, rh: 0, subId: m.subId, subIds: m.subIds, share: undefined };
-    s.enqueueTransferred({ msg: decodeMessage(Buffer.from(m.msg, 'base64')), qos: m.qos as QoS, retain: m.retain, opts }, m.id, m.released === true);
+    const msg = decodeMessage(Buffer.from(m.msg, 'base64'));
+    dedup.first(msg, 'moved');
+    s.enqueueTransferred({ msg, qos: m.qos as QoS, retain: m.retain, opts }, m.id, m.released === true);
   }
-  const now = Date.now();
   for (const id of t.awaitingRel ?? []) void s.addAwaitingRel(id, now);
 }

@@ -1,7 +1,7 @@
 import type { Message, QoS } from '../../shared/message.js';
 import { TopicTrie } from './trie.js';
 import { PublishEncoder } from '../protocol/codec.js';
-import { overlapping } from './overlap.js';
+import { mergeOptions, overlapping } from './overlap.js';
 
 /** MQTT 5 subscription options [MQTT-3.8.3.1]; MQTT 3.x subscriptions use the defaults. */
 export interface SubOptions {
@@ -229,6 +229,20 @@ export class Router {
       }
     }
     return n;
+  }
+
+  /**
+   * The options of each copy of `msg` for one subscriber's ordinary subscriptions, as
+   * dispatch() makes them for it (one merged copy for a one-copy subscriber).
+   */
+  subscriberOptions(clientId: string, msg: Message): SubOptions[] {
+    const subs: Subscription[] = [];
+    for (const e of this.match(msg.topic)) {
+      const sub = e.subs.get(clientId);
+      if (sub !== undefined) subs.push(sub);
+    }
+    if (subs.length > 1 && subs[0]!.subscriber.oneCopy === true) return [mergeOptions(subs, msg.from === clientId)];
+    return subs.map((sub) => sub.opts);
   }
 
   /** Delivers to one local member of a shared group (the cluster chose this node for it); false when none is left. */

@@ -10,6 +10,7 @@ import { RestoredMessages, rerouting } from './restored.js';
 import type { LongTimer } from '../core/long-timer.js';
 import type { JournalEntry, SessionJournal } from './durable/journal.js';
 import type { StoredWill } from './durable/store.js';
+import type { CopyPath, MoveDedup } from './move-dedup.js';
 
 const M_DELIVERED = metricIndex('messages.delivered');
 const M_DROPPED = metricIndex('delivery.dropped');
@@ -81,6 +82,8 @@ export class Session implements Subscriber, ClientSession {
   journal: SessionJournal | undefined = undefined;
   /** a durable session's will: while connected with one, or while its delay runs */
   storedWill: StoredWill | undefined = undefined;
+  /** a session moved here from another node: for a while, one copy of each message (move-dedup.ts) */
+  moveDedup: MoveDedup | undefined = undefined;
   private nextId = 1;
   /** the router's scratch (see router/overlap.ts) */
   dispatchMark = 0;
@@ -142,9 +145,15 @@ export class Session implements Subscriber, ClientSession {
     return max < rm ? max : rm;
   }
 
-  deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder): void {
+  /** `path`: 'moved' for a copy the node this session left sent on (move-dedup.ts) */
+  deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder, path: CopyPath = 'direct'): void {
     // a rerouted copy of a message its dead node stored for this session: it has it already
     if (this.restored !== undefined && rerouting.active && this.restored.has(msg)) return;
+    const d = this.moveDedup;
+    if (d !== undefined) {
+      if (Date.now() > d.until) this.moveDedup = undefined;
+      else if (!d.first(msg, path)) return;
+    }
     const m = this.broker.metrics;
     if (opts.nl && msg.from === this.clientId) {
       // [MQTT-3.8.3-3] No Local

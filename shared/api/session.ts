@@ -16,6 +16,12 @@ export interface SessionTransfer {
   messages: { msg: string; qos: number; retain: boolean; subId?: number; subIds?: number[]; id?: number; released?: boolean }[];
   /** incoming QoS 2 packet identifiers awaiting PUBREL: a resent PUBLISH under one is not delivered again [MQTT-4.3.3-9] */
   awaitingRel?: number[];
+  /**
+   * a session that moved here a moment ago and moves on: what its node saw of each message
+   * (node/session/move-dedup.ts), so that a copy still on its way from a node it left is
+   * not taken a second time
+   */
+  recent?: string[];
 }
 
 export const SESSION_PARAMS = {

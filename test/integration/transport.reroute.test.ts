@@ -140,8 +140,8 @@ describe('NATS transport: forwards to a dead node are held for a new route', () 
     try {
       sender.forward(node, { kind: 'route' }, new Uint8Array([1]), true);
       await eventually(() => assert.ok(flags.length >= 2), 5_000);
-      assert.equal(flags[0]! & 8, 0, 'the first send is no copy');
-      assert.equal(flags[1]! & 8, 8, 'the resend is marked');
+      assert.equal(flags[0]! & 16, 0, 'the first send is no copy');
+      assert.equal(flags[1]! & 16, 16, 'the resend is marked (flag bit 4)');
     } finally {
       await spy.close();
     }

@@ -37,6 +37,10 @@ export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakRepo
     STARLING_MAX_MQUEUE: String(o.maxMqueue),
     // the soak loads a shared machine: API answers may take longer than the tests' 1 s
     STARLING_RPC_TIMEOUT_MS: '5000',
+    // and a node's heartbeat may come later than the tests' 600 ms TTL: it was then taken
+    // for dead and lost what was published to it meanwhile (several times a run), which is
+    // the stall fault's loss (cluster-stall.test.ts), not the traffic's; the default TTL
+    STARLING_HEARTBEAT_TTL_MS: '3000',
     ...o.nodeEnv,
   });
   let gateway: GatewayProcess | undefined;

@@ -144,5 +144,6 @@ function copyTarget(t: ForwardTarget): ForwardTarget {
   if (t.filter !== undefined) out.filter = t.filter;
   if (t.group !== undefined) out.group = t.group;
   if (t.rerouted) out.rerouted = true;
+  if (t.clientid !== undefined) out.clientid = t.clientid;
   return out;
 }

@@ -8,11 +8,16 @@ import type { Message } from '../../../shared/message.js';
 
 /** What a node receives from another node: a message, and who among its subscribers gets it. */
 export interface ForwardTarget {
-  /** 'route': every local (non-shared) subscriber matching the topic; 'shared': one member of one group */
-  kind: 'route' | 'shared';
+  /**
+   * 'route': every local (non-shared) subscriber matching the topic; 'shared': one member of
+   * one group; 'session': the session `clientid` only (a message that reached the node a
+   * session just left, sent on to the session's new node: see node/cluster/moved-sessions.ts)
+   */
+  kind: 'route' | 'shared' | 'session';
   filter?: string;
   group?: string;
-  /** a copy of a forward held for a node that died (docs/forwarding.md, "Rerouting"): a session that restored it has it */
+  clientid?: string;
+  /** a copy of a forward held for a node that died, or sent again (docs/forwarding.md, "Rerouting"): a session that restored it has it */
   rerouted?: boolean;
 }
 

@@ -9,8 +9,11 @@ import type { ForwardPayload, ForwardTarget } from './transport.js';
 const FLAG_SHARED = 1;
 const FLAG_FILTER = 2;
 const FLAG_GROUP = 4;
-const FLAG_REROUTED = 8;
-const KNOWN_FLAGS = FLAG_SHARED | FLAG_FILTER | FLAG_GROUP | FLAG_REROUTED;
+/** kind 'session': the clientid follows the group */
+const FLAG_SESSION = 8;
+/** a copy of a frame that may have been delivered before (rerouted, or sent again) */
+const FLAG_REROUTED = 16;
+const KNOWN_FLAGS = FLAG_SHARED | FLAG_FILTER | FLAG_GROUP | FLAG_SESSION | FLAG_REROUTED;
 const ROUTE_TARGET: ForwardTarget = Object.freeze({ kind: 'route' });
 
 export const INSTANCE_ID_BYTES = 8;
@@ -29,6 +32,7 @@ export function entryBound(target: ForwardTarget, payload: ForwardPayload): numb
     1 +
     (target.filter !== undefined ? 4 + 3 * target.filter.length : 0) +
     (target.group !== undefined ? 4 + 3 * target.group.length : 0) +
+    (target.clientid !== undefined ? 4 + 3 * target.clientid.length : 0) +
     (payload instanceof Uint8Array ? payload.length : encodedSizeBound(payload))
   );
 }
@@ -50,18 +54,12 @@ export function markCopy(buf: Buffer, at: number): void {
  */
 export function writeEntry(out: Buffer, at: number, seq: number, target: ForwardTarget, payload: ForwardPayload): number {
   let p = at + ENTRY_HEADER;
-  const { filter, group } = target;
-  out[p++] = (target.kind === 'shared' ? FLAG_SHARED : 0) | (filter !== undefined ? FLAG_FILTER : 0) | (group !== undefined ? FLAG_GROUP : 0) | (target.rerouted ? FLAG_REROUTED : 0);
-  if (filter !== undefined) {
-    const n = out.write(filter, p + 4);
-    out.writeUInt32BE(n, p);
-    p += 4 + n;
-  }
-  if (group !== undefined) {
-    const n = out.write(group, p + 4);
-    out.writeUInt32BE(n, p);
-    p += 4 + n;
-  }
+  const { filter, group, clientid } = target;
+  const session = target.kind === 'session' && clientid !== undefined;
+  out[p++] = (target.kind === 'shared' ? FLAG_SHARED : 0) | (filter !== undefined ? FLAG_FILTER : 0) | (group !== undefined ? FLAG_GROUP : 0) | (session ? FLAG_SESSION : 0) | (target.rerouted ? FLAG_REROUTED : 0);
+  if (filter !== undefined) p = writeString(out, p, filter);
+  if (group !== undefined) p = writeString(out, p, group);
+  if (session) p = writeString(out, p, clientid);
   if (payload instanceof Uint8Array) {
     out.set(payload, p);
     p += payload.length;
@@ -71,6 +69,13 @@ export function writeEntry(out: Buffer, at: number, seq: number, target: Forward
   writeU32(out, at, p - at - 4);
   writeU64(out, at + 4, seq);
   return p;
+}
+
+/** A u32 length and the UTF-8 of `s` at `p`; returns where it ends. */
+function writeString(out: Buffer, p: number, s: string): number {
+  const n = out.write(s, p + 4);
+  out.writeUInt32BE(n, p);
+  return p + 4 + n;
 }
 
 /** Buffer.writeUInt32BE without its checks (the callers' sizes are in range), for every entry. */
@@ -110,7 +115,7 @@ export function readFrame(buf: Buffer, start: number, end: number): { target: Fo
   let at = start + 1;
   // nearly every frame is a plain route: one target object for all of them
   if (flags === 0) return { target: ROUTE_TARGET, encoded: buf.subarray(at, end) };
-  const target: ForwardTarget = { kind: flags & FLAG_SHARED ? 'shared' : 'route' };
+  const target: ForwardTarget = { kind: flags & FLAG_SESSION ? 'session' : flags & FLAG_SHARED ? 'shared' : 'route' };
   if (flags & FLAG_REROUTED) target.rerouted = true;
   if (flags & FLAG_FILTER) {
     target.filter = readString(buf, at, end);
@@ -118,6 +123,10 @@ export function readFrame(buf: Buffer, start: number, end: number): { target: Fo
   }
   if (flags & FLAG_GROUP) {
     target.group = readString(buf, at, end);
+    at += 4 + buf.readUInt32BE(at);
+  }
+  if (flags & FLAG_SESSION) {
+    target.clientid = readString(buf, at, end);
     at += 4 + buf.readUInt32BE(at);
   }
   return { target, encoded: buf.subarray(at, end) };

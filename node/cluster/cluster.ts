@@ -63,7 +63,7 @@ export class Cluster implements ClusterHooks {
   ) {
     this.routes = new ClusterRoutes(b.nodeName);
     this.membership = new Membership(store, this.routes, b.nodeName, b.startedAt, cfg, log);
-    this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, log);
+    this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, cfg.routeBatchMax, log);
     this.moved = new MovedSessions(this.routeSync, this.routes, transport, cfg, log);
     this.dispatch = new ForwardDispatch(b, this.routes, transport, this.moved, cfg, log, this.ghosts);
     this.reroutes = new Reroutes(b, this.routes, transport, (n) => this.membership.isLive(n), (h) => this.dispatch.deliverHeld(h), cfg, log, this.ghosts);
@@ -118,7 +118,9 @@ export class Cluster implements ClusterHooks {
   async start(): Promise<void> {
     await Promise.all([this.store.start(), this.transport.start()]);
     this.routeSync.listen();
-    this.store.onRouteChange((c) => this.moved.routeChanged(c));
+    this.store.onRouteChanges((changes) => {
+      for (const c of changes) this.moved.routeChanged(c);
+    });
     this.retained.listen();
     this.store.onReconnect(() => void this.resync.run('store reconnected'));
     this.transport.onReconnect(() => {
@@ -129,6 +131,9 @@ export class Cluster implements ClusterHooks {
     await this.rpc.serve(this.transport, this.b.nodeName);
     await this.dispatch.listen();
     await this.membership.heartbeat();
+    // After the heartbeat, which stops a purge of a former run under this name (its routes
+    // written from here on stay): what that run left is replaced by this one's routes.
+    await this.routeSync.restore(this.b.router.routeKeys(), this.b.router.sharedMemberCounts());
     await this.routeSync.load();
     await this.retained.load();
     await this.banned.start();
@@ -192,8 +197,8 @@ export class Cluster implements ClusterHooks {
     this.dispatch.onForwardsDrained(cb);
   }
 
-  claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
-    return this.registry.claimSession(clientid, transfer);
+  claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null> {
+    return this.registry.claimSession(clientid, transfer, holder);
   }
 
   sessionEnded(clientid: string): void {

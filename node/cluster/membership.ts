@@ -94,8 +94,9 @@ export class Membership {
           live.add(n.name);
         } else if (await this.store.claimPurge(n.name, this.self, this.cfg.heartbeatTtlMs)) {
           this.log.warn({ dead: n.name, lastHeartbeat: new Date(n.heartbeatAt).toISOString() }, 'purging a dead node');
-          await this.store.purgeNode(n.name);
-          purged.push(n.name);
+          // only while its record is the one read here: restarted meanwhile, it keeps its new routes
+          if (!(await this.store.purgeNode(n.name, n))) this.log.info({ node: n.name }, 'a node heartbeat again while it was purged: the purge stopped');
+          else purged.push(n.name);
         }
       }
       // A node missing from a store that restarted empty is alive until its last heartbeat

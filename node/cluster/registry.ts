@@ -34,9 +34,12 @@ export class ClientRegistry {
     this.stopped = true;
   }
 
-  async claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
+  async claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null> {
     try {
-      return await this.claim(clientid, transfer);
+      // `holder`: the node the durable store names, asked without the registry (which gave no
+      // takeover: away, or restarted empty), rather than a stored copy resumed beside the
+      // session it still holds (two sessions, one owed what the other got, QoS 2 sent twice)
+      return await (holder === undefined ? this.claim(clientid, transfer) : this.takeOver(holder, clientid, transfer));
     } finally {
       // the session opens here (again) now: nothing is sent on from here to where it was
       this.moved.forget(clientid);
@@ -52,6 +55,11 @@ export class ClientRegistry {
       this.log.debug({ clientid, err: (err as Error).message }, 'registry unavailable at CONNECT');
       return null;
     }
+    return this.takeOver(prev, clientid, transfer);
+  }
+
+  /** Takes the session over from `prev` when that is another live node. */
+  private async takeOver(prev: string | undefined, clientid: string, transfer: boolean): Promise<SessionTransfer | null> {
     if (prev === undefined || prev === this.self || !this.membership.isLive(prev)) return null;
     try {
       return await this.transport.request(prev, 'session.takeover', { clientid, transfer, toNode: this.self }, this.cfg.rpcTimeoutMs);

@@ -36,8 +36,7 @@ export class StoreResync {
     if (this.stopped) return;
     try {
       await this.membership.heartbeat();
-      await this.store.setRoutes(this.b.nodeName, this.b.router.routeKeys());
-      await this.routes.restoreMembers(this.b.router.sharedMemberCounts());
+      await this.routes.restore(this.b.router.routeKeys(), this.b.router.sharedMemberCounts());
       const elsewhere = await this.store.registerClients([...this.b.sessions.keys()], this.b.nodeName);
       await this.retained.restore();
       // The table is reloaded whole only after the other nodes had time to write their
@@ -48,7 +47,12 @@ export class StoreResync {
       // clientids also live on another node (both connected while the store was away)
       if (elsewhere.length > 0) await this.conflicts.resolve(elsewhere);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, `${what}: resync failed; retrying at the next reconnect (or purge)`);
+      // With the store up again (a command timeout on a busy store or a late event loop, not
+      // an outage) no reconnect would come to retry it: this node's routes and
+      // registrations would stay missing.
+      const retry = this.store.connected;
+      this.log.warn({ err: (err as Error).message }, `${what}: resync failed; retrying ${retry ? 'in a heartbeat' : 'at the next reconnect'}`);
+      if (retry) setTimeout(() => void this.run(what), this.cfg.heartbeatMs).unref();
     }
   }
 }

@@ -5,8 +5,8 @@ import { TopicTrie } from '../router/trie.js';
 /** Which other nodes have subscribers under one topic filter. */
 export interface RemoteEntry {
   filter: string;
-  /** nodes with ordinary subscribers */
-  nodes: Set<string>;
+  /** nodes with ordinary subscribers; replaced, never changed in place (see withNode) */
+  nodes: ReadonlySet<string>;
   /** shared group → node with members of it → how many (the cluster-wide choice weighs them) */
   groups: Map<string, Map<string, number>> | undefined;
 }
@@ -46,55 +46,68 @@ export class ClusterRoutes {
   }
 
   apply(c: RouteChange): void {
-    if (c.node === this.self) return; // our own routes are the local router
+    this.applyAll([c]);
+  }
+
+  /** A batch of changes (one route-delta notice): the match cache is invalidated once for all. */
+  applyAll(changes: RouteChange[]): void {
+    let changed = false;
+    let added = false;
+    for (const c of changes) {
+      if (!this.change(c)) continue;
+      changed = true;
+      if (c.op === 'add') added = true;
+    }
+    if (changed) this.trie.invalidate();
+    if (added) this.added?.();
+  }
+
+  /** true when a match may differ: a filter's nodes or groups changed */
+  private change(c: RouteChange): boolean {
+    if (c.node === this.self) return false; // our own routes are the local router
     const share = parseShare(c.filter);
-    if (share === null) return;
+    if (share === null) return false;
     const filter = share ? share.filter : c.filter;
-    let entry = this.trie.get(filter);
     if (c.op === 'add') {
-      if (!entry) {
-        entry = { filter, nodes: new Set(), groups: undefined };
-        this.trie.set(filter, entry);
-      }
+      const entry = this.trie.upsert(filter, newEntry);
       if (share) {
         const groups = (entry.groups ??= new Map());
         let members = groups.get(share.group);
         if (!members) groups.set(share.group, (members = new Map()));
         if (!members.has(c.node)) this.count++;
         // a count change of a known route changes no match: the cached entries hold this map
-        else if (c.members === undefined) return;
+        else if (c.members === undefined) return false;
         members.set(c.node, c.members ?? 1);
       } else {
-        if (entry.nodes.has(c.node)) return;
-        entry.nodes.add(c.node);
+        if (entry.nodes.has(c.node)) return false;
+        entry.nodes = withNode(entry.nodes, c.node);
         this.addedAt.set(`${filter}\u0000${c.node}`, Date.now());
         this.count++;
       }
     } else {
-      if (!entry) return;
+      const entry = this.trie.get(filter);
+      if (!entry) return false;
       if (share) {
         const members = entry.groups?.get(share.group);
-        if (!members?.delete(c.node)) return;
+        if (!members?.delete(c.node)) return false;
         if (members.size === 0) entry.groups!.delete(share.group);
-      } else if (!entry.nodes.delete(c.node)) return;
-      else {
+      } else if (entry.nodes.has(c.node)) {
+        entry.nodes = withoutNode(entry.nodes, c.node);
         this.addedAt.delete(`${filter}\u0000${c.node}`);
         this.removed?.(filter, c.node);
-      }
+      } else return false;
       this.count--;
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }
-    this.trie.invalidate();
-    if (c.op === 'add') this.added?.();
+    return true;
   }
 
   /**
-   * Replaces the whole table (start, reconnect). Entries are gathered by filter in a Map
-   * first and each put into the trie once: a node joining a cluster of a million routes
-   * loads them before it listens, and a trie walk per route (as apply does) doubled that.
+   * Replaces the whole table (start, reconnect): a node joining a cluster of a million
+   * routes loads them before it listens, so each route costs one trie walk (upsert), no
+   * intermediate map and no match-cache invalidation of its own.
    */
   load(routes: StoredRoute[]): void {
-    const entries = new Map<string, RemoteEntry>();
     this.trie = new TopicTrie();
     this.count = 0;
     this.addedAt.clear();
@@ -103,9 +116,7 @@ export class ClusterRoutes {
       if (r.node === this.self) continue;
       const share = parseShare(r.filter);
       if (share === null) continue;
-      const filter = share ? share.filter : r.filter;
-      let entry = entries.get(filter);
-      if (!entry) entries.set(filter, (entry = { filter, nodes: new Set(), groups: undefined }));
+      const entry = this.trie.upsert(share ? share.filter : r.filter, newEntry);
       if (share) {
         const groups = (entry.groups ??= new Map());
         let members = groups.get(share.group);
@@ -113,18 +124,17 @@ export class ClusterRoutes {
         if (!members.has(r.node)) this.count++;
         members.set(r.node, r.members ?? 1);
       } else if (!entry.nodes.has(r.node)) {
-        entry.nodes.add(r.node);
-        this.addedAt.set(`${filter}\u0000${r.node}`, now);
+        entry.nodes = withNode(entry.nodes, r.node);
+        this.addedAt.set(`${r.filter}\u0000${r.node}`, now);
         this.count++;
       }
     }
-    for (const [filter, entry] of entries) this.trie.set(filter, entry);
     if (routes.length > 0) this.added?.();
   }
 
   /** Drops every route of a node (it died or left). */
   removeNode(node: string): void {
-    for (const r of this.rows()) if (r.node === node) this.apply({ op: 'delete', node, filter: r.filter });
+    this.applyAll(this.rows().flatMap((r) => (r.node === node ? [{ op: 'delete' as const, node, filter: r.filter }] : [])));
   }
 
   /** when the ordinary route of `node` for `filter` was added (0: unknown) */
@@ -151,3 +161,24 @@ export class ClusterRoutes {
     return out;
   }
 }
+
+const NONE: ReadonlySet<string> = new Set();
+/**
+ * One set per node for the filters only that node has, shared by all of them: most filters
+ * have subscribers on one node, and a million sets of one would weigh ~100 MB per node.
+ */
+const singles = new Map<string, ReadonlySet<string>>();
+
+function withNode(nodes: ReadonlySet<string>, node: string): ReadonlySet<string> {
+  if (nodes.size > 0) return new Set([...nodes, node]);
+  let one = singles.get(node);
+  if (!one) singles.set(node, (one = new Set([node])));
+  return one;
+}
+
+function withoutNode(nodes: ReadonlySet<string>, node: string): ReadonlySet<string> {
+  const rest = [...nodes].filter((n) => n !== node);
+  return rest.length === 0 ? NONE : rest.length === 1 ? withNode(NONE, rest[0]!) : new Set(rest);
+}
+
+const newEntry = (filter: string): RemoteEntry => ({ filter, nodes: NONE, groups: undefined });

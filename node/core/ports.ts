@@ -96,8 +96,12 @@ export interface ClusterHooks extends RouterEvents {
    */
   forwardFlushed(to: readonly string[]): Promise<void>;
   onForwardsDrained(cb: () => void): void;
-  /** A client connects: registers it here and, when another node has its session, takes it over. */
-  claimSession(clientid: string, transfer: boolean): Promise<SessionTransfer | null>;
+  /**
+   * A client connects: registers it here and, when another node has its session, takes it
+   * over. With `holder` (the node the durable store names, when the registry gave no
+   * takeover: away, or restarted empty), that node is asked, without the registry.
+   */
+  claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null>;
   /** A session ended here. */
   sessionEnded(clientid: string): void;
   /**

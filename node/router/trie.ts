@@ -72,6 +72,28 @@ export class TopicTrie<V> {
 
   /** Sets the value of a filter; returns true when the filter is new. */
   set(filter: string, value: V): boolean {
+    const node = this.leaf(filter);
+    const added = node.value === undefined;
+    node.value = value;
+    if (added) this.count++;
+    this.invalidate();
+    return added;
+  }
+
+  /**
+   * The value of a filter, made by `make` and set if it has none: one walk where get then
+   * set take two (a node loading a million routes does this for each).
+   */
+  upsert(filter: string, make: (filter: string) => V): V {
+    const node = this.leaf(filter);
+    if (node.value !== undefined) return node.value;
+    this.count++;
+    this.invalidate();
+    return (node.value = make(filter));
+  }
+
+  /** The node of a filter, made with the branch to it where missing. */
+  private leaf(filter: string): TrieNode<V> {
     let node = this.root;
     for (const level of filter.split('/')) {
       let next: TrieNode<V> | undefined;
@@ -84,11 +106,7 @@ export class TopicTrie<V> {
       }
       node = next;
     }
-    const added = node.value === undefined;
-    node.value = value;
-    if (added) this.count++;
-    this.invalidate();
-    return added;
+    return node;
   }
 
   /** Removes a filter, pruning empty branches; returns true when it was present. */

@@ -54,6 +54,18 @@ export interface ActionInstance {
    */
   run(selected: Selected, envs: Selected): void | Promise<void>;
   close?(): void;
+  /**
+   * Set by an action whose run depends on nothing of its event but the values at these
+   * `${path}` paths (looked up as its templates do: the selected data, then the event) and
+   * may be repeated without running: again().
+   */
+  reads?: readonly (readonly string[])[];
+  /**
+   * Repeats the outcome of the last run for an event whose values at `reads` are the same
+   * (the engine knows when): true when it did (and what it does is done, counted as a
+   * success); false when it cannot, and the action must run.
+   */
+  again?(): boolean;
 }
 
 export interface ActionType {

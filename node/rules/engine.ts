@@ -9,7 +9,8 @@ import { actionRow, type Registry } from './actions/registry.js';
 import { RuleCounters, TICK_MS } from './metrics.js';
 import { compileSql, type CompiledSql, type Source } from './sql/compile.js';
 import { bindActions, checkRule } from './bind.js';
-import { PASS, REFUSE, TopicPlans, UNKNOWN } from './topic-plans.js';
+import { PASS, REFUSE, TopicPlans, UNKNOWN, type TopicPlan } from './topic-plans.js';
+import { repeatActions, repeatable } from './repeat.js';
 
 /** A rule as this node runs it: its SQL compiled, its actions bound. */
 interface RunningRule {
@@ -19,6 +20,12 @@ interface RunningRule {
   counters: RuleCounters;
   /** set while its actions run: a message it republishes does not run it again (no loop) */
   running: boolean;
+  /** whether its run on a message may be repeated for the next of the same topic, QoS and publisher (repeat.ts) */
+  repeatable: boolean;
+  /** the plan (topic), QoS and publisher of the message its actions last ran for, when that was in onPublish */
+  lastPlan: TopicPlan<RunningRule> | undefined;
+  lastQos: number;
+  lastFrom: string;
 }
 
 export interface BoundAction {
@@ -54,6 +61,10 @@ export class RuleEngine implements Feature {
   private records: RuleRecord[] = [];
   private running: RunningRule[] = [];
   private plans = new TopicPlans<RunningRule>();
+  /** plans with messages not yet in their rules' matched counts (TopicPlan.pending) */
+  private readonly pendingPlans: TopicPlan<RunningRule>[] = [];
+  /** rules whose actions are running (a message they publish takes the full path) */
+  private depth = 0;
   private detach: Detach[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastTick = 0;
@@ -88,6 +99,7 @@ export class RuleEngine implements Feature {
 
   /** This node's counters of every rule in the cluster config and of their actions. */
   metrics(): RulesNodeMetrics {
+    this.flushMatched();
     const out: RulesNodeMetrics = { rules: {}, actions: {} };
     for (const [id, c] of this.ruleCounters) out.rules[id] = c.values();
     for (const [id, c] of this.actionCounters) out.actions[id] = { ...c };
@@ -113,6 +125,7 @@ export class RuleEngine implements Feature {
   }
 
   private rebuild(): void {
+    this.flushMatched();
     for (const r of this.running) for (const a of r.actions) a.instance.close?.();
     for (const d of this.detach) d();
     this.detach = [];
@@ -135,7 +148,7 @@ export class RuleEngine implements Feature {
     try {
       const sql = compileSql(rec.rawsql);
       const actions = bindActions(rec.actions, this.host.actions, this.actionHost).map((b) => ({ ...b, counters: this.actionCounters.get(b.id)! }));
-      rule = { id: rec.id, sql, actions, counters: this.ruleCounters.get(rec.id)!, running: false };
+      rule = { id: rec.id, sql, actions, counters: this.ruleCounters.get(rec.id)!, running: false, repeatable: repeatable(sql, actions), lastPlan: undefined, lastQos: 0, lastFrom: '' };
     } catch (err) {
       this.host.log.warn({ rule: rec.id, err: (err as Error).message }, 'rule not started');
       return;
@@ -172,6 +185,7 @@ export class RuleEngine implements Feature {
     // a late timer (a busy event loop) must not read as a burst
     const seconds = Math.max(now - this.lastTick, 1) / 1000;
     this.lastTick = now;
+    this.flushMatched();
     for (const c of this.ruleCounters.values()) c.tick(seconds);
   }
 
@@ -180,8 +194,57 @@ export class RuleEngine implements Feature {
     // EMQX's rule engine ignores the broker's own messages ($SYS, presence)
     if (msg.sys) return;
     const plan = this.plans.plan(msg.topic);
+    if (plan.rules.length === 0) return;
+    // a message published by a running rule's action takes the full path (it skips that rule)
+    const run = this.depth === 0 ? plan.runs[msg.qos] : undefined;
+    if (run === undefined) return this.judge(plan, msg);
+    // every rule of the plan matched it: counted in bulk (flushMatched), not per rule and message
+    if (plan.pending++ === 0) this.pendingPlans.push(plan);
+    const qos = msg.qos;
+    const from = msg.from;
+    // made when a rule runs (not for rules that repeat their last run)
+    let src: MessageSource | undefined;
+    let lastSelect: ((src: Source) => Selected) | undefined;
+    let lastSelected: Selected | undefined;
+    for (let i = 0; i < run.length; i++) {
+      const rule = run[i]!;
+      // its last run was on a message of this topic, QoS and publisher: its actions may repeat it
+      let done = 0;
+      if (rule.lastPlan === plan && rule.lastQos === qos && rule.lastFrom === from) {
+        done = repeatActions(rule.actions);
+        if (done === rule.actions.length) continue;
+      }
+      src ??= new MessageSource(msg, this.host.nodeName, this.host.lookup);
+      const sql = rule.sql;
+      if (sql.byTopic === undefined) {
+        this.act(rule, src, sql.runLazy);
+        continue;
+      }
+      // rules selecting the same plain columns share one selection function (selection.ts):
+      // its record for this message serves them all, one allocation per message, not per rule
+      const select = sql.selectLazy;
+      if (select !== lastSelect) {
+        const sel = this.select(rule, src, select);
+        if (sel === undefined) continue;
+        lastSelect = select;
+        lastSelected = sel;
+      }
+      this.runActions(rule, lastSelected!, src, done);
+      if (rule.repeatable) {
+        rule.lastPlan = plan;
+        rule.lastQos = qos;
+        rule.lastFrom = from;
+      }
+    }
+  };
+
+  /**
+   * A message on a plan whose verdicts at its QoS are not all known yet (or published by a
+   * running rule): each rule counted and judged, the verdicts kept, and once they are all
+   * known the plan's list of the rules to run at that QoS made.
+   */
+  private judge(plan: TopicPlan<RunningRule>, msg: Message): void {
     const rules = plan.rules;
-    if (rules.length === 0) return;
     const src = new MessageSource(msg, this.host.nodeName, this.host.lookup);
     let lastSelect: ((src: Source) => Selected) | undefined;
     let lastSelected: Selected | undefined;
@@ -208,8 +271,6 @@ export class RuleEngine implements Feature {
         verdicts[at + i] = v;
       }
       if (v !== PASS) continue;
-      // rules selecting the same plain columns share one selection function (selection.ts):
-      // its record for this message serves them all, one allocation per message, not per rule
       const select = rule.sql.selectLazy;
       if (select !== lastSelect) {
         const sel = this.select(rule, src, select);
@@ -219,7 +280,21 @@ export class RuleEngine implements Feature {
       }
       this.runActions(rule, lastSelected!, src);
     }
-  };
+    if (plan.runs[msg.qos] === undefined && rules.every((r, i) => r.sql.byTopic === undefined || verdicts[at + i] !== UNKNOWN)) {
+      plan.runs[msg.qos] = rules.filter((r, i) => r.sql.byTopic === undefined || verdicts[at + i] === PASS);
+    }
+  }
+
+  /** Adds the messages counted in bulk on plans to their rules' matched counts. */
+  private flushMatched(): void {
+    const plans = this.pendingPlans;
+    for (let k = 0; k < plans.length; k++) {
+      const plan = plans[k]!;
+      for (const rule of plan.rules) rule.counters.matched += plan.pending;
+      plan.pending = 0;
+    }
+    plans.length = 0;
+  }
 
   /** Runs one rule for one event: SELECT and WHERE, then each action; nothing thrown escapes. */
   private apply(rule: RunningRule, src: Source): void {
@@ -243,16 +318,20 @@ export class RuleEngine implements Feature {
     }
   }
 
-  /** The rule's actions on its selection, each counted; nothing thrown escapes. */
-  private runActions(rule: RunningRule, selected: Selected, src: Source): void {
+  /** The rule's actions on its selection (from the `from`-th), each counted; nothing thrown escapes. */
+  private runActions(rule: RunningRule, selected: Selected, src: Source, from = 0): void {
+    // what they do now is not what they did for the message onPublish saw last
+    rule.lastPlan = undefined;
     if (rule.actions.length === 0) return;
     const envs = src.envs();
     rule.running = true;
+    this.depth++;
     try {
       const actions = rule.actions;
-      for (let i = 0; i < actions.length; i++) runAction(actions[i]!, selected, envs, this.host.log);
+      for (let i = from; i < actions.length; i++) runAction(actions[i]!, selected, envs, this.host.log);
     } finally {
       rule.running = false;
+      this.depth--;
     }
   }
 }

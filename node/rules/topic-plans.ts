@@ -11,6 +11,13 @@ export interface TopicPlan<R> {
   rules: R[];
   /** by `qos * rules.length + i`: UNKNOWN, PASS or REFUSE for rules[i] */
   verdicts: Uint8Array;
+  /**
+   * By QoS, once every kept verdict at that QoS is known: the rules a message runs (those
+   * that pass, and those whose WHERE is judged per message), in the order of `rules`.
+   */
+  runs: (R[] | undefined)[];
+  /** messages that matched every rule here and are not yet in the rules' matched counts */
+  pending: number;
 }
 
 export const UNKNOWN = 0;
@@ -49,7 +56,7 @@ export class TopicPlans<R> {
     if (p === undefined) {
       // in the order the trie finds them, each at its first filter
       const rules = [...new Set(this.trie.match(topic).flat())];
-      p = { rules, verdicts: new Uint8Array(rules.length * 3) };
+      p = { rules, verdicts: new Uint8Array(rules.length * 3), runs: [undefined, undefined, undefined], pending: 0 };
       if (this.plans.size >= MAX_PLANS) this.plans = new Map();
       this.plans.set(topic, p);
     }

@@ -156,6 +156,9 @@ export class SessionRegistry {
     for (let attempt = 1; durable !== undefined && !cleanStart && !this.map.has(clientId); attempt++) {
       try {
         loaded = await durable.load(clientId, transfer === null && !cleanStart);
+        // no takeover (the registry may be away or have restarted empty): the node the store names is asked to hand it over
+        const holder = loaded?.entry.record.node;
+        if (transfer === null && holder !== undefined && holder !== host.nodeName) transfer = await cluster.claimSession(clientId, true, holder);
         // claimed for this node; when a survivor adopted it meanwhile, it is taken over from there
         if (loaded === undefined || cleanStart || transfer !== null || attempt === 3 || (await durable.claim(loaded, host.nodeName, true))) break;
       } catch (err) {

@@ -3,7 +3,7 @@
  *
  * It behaves like the Redis store as far as a caller can tell: every change is announced
  * asynchronously (queueMicrotask) to every registered callback, the caller's own included,
- * as Redis pub/sub does; a route or retained deletion that removes nothing announces nothing;
+ * as Redis pub/sub does (a batch of route writes in one notice); a route or retained deletion that removes nothing announces nothing;
  * values are copied in (and configuration records out), so a caller mutating its buffer or
  * record afterwards changes nothing here. A configuration change is announced as its kind
  * only (shared/cluster/config-kinds.ts), once per write that changed something.
@@ -13,7 +13,8 @@
  */
 import type { Logger } from '../logger.js';
 import { configCopy, configExpiry, configKind, type ConfigKind, type ConfigRecord } from './config-kinds.js';
-import type { ClusterStore, ConfigPutMode, NodeRecord, RouteChange, StoredRoute } from './store.js';
+import { DELTA_MAX_CHANGES } from './route-delta.js';
+import type { ClusterStore, ConfigPutMode, NodeRecord, RouteChange, RouteWrite, StoredRoute } from './store.js';
 
 /** The data behind one or more MemoryStore instances. */
 export class MemoryStoreState {
@@ -40,7 +41,7 @@ export interface MemoryStoreOptions {
 
 export class MemoryStore implements ClusterStore {
   private readonly state: MemoryStoreState;
-  private readonly routeCbs: ((change: RouteChange) => void)[] = [];
+  private readonly routeCbs: ((changes: RouteChange[]) => void)[] = [];
   private readonly retainedCbs: ((topic: string, encoded: Uint8Array | null) => void)[] = [];
   private readonly configCbs: ((kind: ConfigKind) => void)[] = [];
   private readonly log: Logger | undefined;
@@ -96,41 +97,43 @@ export class MemoryStore implements ClusterStore {
     return true;
   }
 
-  async purgeNode(dead: string): Promise<void> {
+  async purgeNode(dead: string, seen?: NodeRecord): Promise<boolean> {
     this.check();
+    // A record written since `seen` (the node back): nothing is purged, as in the Redis store.
+    const now = this.state.nodes.get(dead);
+    if (seen && now && now.heartbeatAt !== seen.heartbeatAt) return false;
     this.replaceRoutes(dead, []);
     for (const [clientid, node] of this.state.clients) if (node === dead) this.state.clients.delete(clientid);
     this.state.nodes.delete(dead);
+    return true;
   }
 
   // routes
 
-  async addRoute(node: string, filter: string): Promise<void> {
+  async writeRoutes(node: string, writes: RouteWrite[]): Promise<void> {
     this.check();
-    let set = this.state.routes.get(node);
-    if (!set) this.state.routes.set(node, (set = new Set()));
-    if (set.has(filter)) return;
-    set.add(filter);
-    this.announceRoute({ op: 'add', node, filter });
-  }
-
-  async deleteRoute(node: string, filter: string): Promise<void> {
-    this.check();
-    const set = this.state.routes.get(node);
-    if (!set?.delete(filter)) return;
-    if (set.size === 0) this.state.routes.delete(node);
-    this.dropMembers(node, filter);
-    this.announceRoute({ op: 'delete', node, filter });
-  }
-
-  async setSharedMembers(node: string, key: string, members: number): Promise<void> {
-    this.check();
-    if (!this.state.routes.get(node)?.has(key)) return;
-    let counts = this.state.sharedMembers.get(node);
-    if (!counts) this.state.sharedMembers.set(node, (counts = new Map()));
-    if (counts.get(key) === members) return;
-    counts.set(key, members);
-    this.announceRoute({ op: 'add', node, filter: key, members });
+    const changes: RouteChange[] = [];
+    for (const w of writes) {
+      const set = this.state.routes.get(node);
+      if (w.op === 'add') {
+        if (set?.has(w.filter)) continue;
+        if (set) set.add(w.filter);
+        else this.state.routes.set(node, new Set([w.filter]));
+        changes.push({ op: 'add', node, filter: w.filter });
+      } else if (w.op === 'delete') {
+        if (!set?.delete(w.filter)) continue;
+        if (set.size === 0) this.state.routes.delete(node);
+        this.dropMembers(node, w.filter);
+        changes.push({ op: 'delete', node, filter: w.filter });
+      } else if (w.op === 'members' && set?.has(w.filter)) {
+        let counts = this.state.sharedMembers.get(node);
+        if (!counts) this.state.sharedMembers.set(node, (counts = new Map()));
+        if (counts.get(w.filter) === w.members) continue;
+        counts.set(w.filter, w.members);
+        changes.push({ op: 'add', node, filter: w.filter, members: w.members });
+      }
+    }
+    this.announceRoutes(changes);
   }
 
   async setRoutes(node: string, filters: string[]): Promise<void> {
@@ -151,7 +154,7 @@ export class MemoryStore implements ClusterStore {
     return out;
   }
 
-  onRouteChange(cb: (change: RouteChange) => void): void {
+  onRouteChanges(cb: (changes: RouteChange[]) => void): void {
     this.routeCbs.push(cb);
   }
 
@@ -278,7 +281,7 @@ export class MemoryStore implements ClusterStore {
     for (const filter of want) if (!have.has(filter)) changes.push({ op: 'add', node, filter });
     if (want.size) this.state.routes.set(node, want);
     else this.state.routes.delete(node);
-    for (const c of changes) this.announceRoute(c);
+    this.announceRoutes(changes);
   }
 
   private dropMembers(node: string, key: string): void {
@@ -286,12 +289,17 @@ export class MemoryStore implements ClusterStore {
     if (counts?.delete(key) && counts.size === 0) this.state.sharedMembers.delete(node);
   }
 
-  private announceRoute(change: RouteChange): void {
+  /** One notice per batch, as the Redis store's route-delta (in notices of DELTA_MAX_CHANGES at most). */
+  private announceRoutes(all: RouteChange[]): void {
+    for (let i = 0; i < all.length; i += DELTA_MAX_CHANGES) this.announceDelta(all.slice(i, i + DELTA_MAX_CHANGES));
+  }
+
+  private announceDelta(changes: RouteChange[]): void {
     for (const m of this.state.members) {
-      // Each receiver gets its own copy; one microtask per change keeps the order.
+      // Each receiver gets its own copy; one microtask per batch keeps the order.
       queueMicrotask(() => {
         if (m.closed) return;
-        for (const cb of m.routeCbs) m.safely(() => cb({ ...change }));
+        for (const cb of m.routeCbs) m.safely(() => cb(changes.map((c) => ({ ...c }))));
       });
     }
   }

@@ -2,7 +2,7 @@
  * ClusterStore on Redis (ioredis), for the clustered mode: one table per file under redis/,
  * each with its key layout and Lua scripts beside it, over one RedisConnection:
  *
- *   redis/membership.ts   P:nodes, P:purge:<dead>
+ *   redis/membership.ts   P:nodes, P:purge:<dead> (purge-guard.ts: a purge stops for a node back)
  *   redis/routes.ts       P:routes:<node>, P:shared-members:<node>, channel P:routes
  *   redis/registry.ts     P:clients
  *   redis/retained.ts     P:retained, channel P:retained
@@ -21,7 +21,7 @@ import { RedisMembership } from './redis/membership.js';
 import { RedisRegistry } from './redis/registry.js';
 import { RedisRetained } from './redis/retained.js';
 import { RedisRoutes } from './redis/routes.js';
-import type { ClusterStore, ConfigPutMode, NodeRecord, RouteChange, StoredRoute } from './store.js';
+import type { ClusterStore, ConfigPutMode, NodeRecord, RouteChange, RouteWrite, StoredRoute } from './store.js';
 
 export type { RedisStoreOptions };
 
@@ -73,29 +73,23 @@ export class RedisStore implements ClusterStore {
   claimPurge(dead: string, by: string, ttlMs: number): Promise<boolean> {
     return this.membershipTable.claimPurge(dead, by, ttlMs);
   }
-  purgeNode(dead: string): Promise<void> {
-    return this.membershipTable.purgeNode(dead);
+  purgeNode(dead: string, seen?: NodeRecord): Promise<boolean> {
+    return this.membershipTable.purgeNode(dead, seen);
   }
 
   // routes
 
-  addRoute(node: string, filter: string): Promise<void> {
-    return this.routeTable.addRoute(node, filter);
-  }
-  deleteRoute(node: string, filter: string): Promise<void> {
-    return this.routeTable.deleteRoute(node, filter);
+  writeRoutes(node: string, writes: RouteWrite[]): Promise<void> {
+    return this.routeTable.writeRoutes(node, writes);
   }
   setRoutes(node: string, filters: string[]): Promise<void> {
     return this.routeTable.setRoutes(node, filters);
   }
-  setSharedMembers(node: string, key: string, members: number): Promise<void> {
-    return this.routeTable.setSharedMembers(node, key, members);
-  }
   routes(): Promise<StoredRoute[]> {
     return this.routeTable.routes();
   }
-  onRouteChange(cb: (change: RouteChange) => void): void {
-    this.routeTable.onRouteChange(cb);
+  onRouteChanges(cb: (changes: RouteChange[]) => void): void {
+    this.routeTable.onRouteChanges(cb);
   }
 
   // client registry

@@ -10,6 +10,13 @@ export interface RouteChange {
   members?: number;
 }
 
+/**
+ * One write of a node's routes, in a batch (RouteTable.writeRoutes): a filter added or
+ * deleted, or a shared group's member count set (only for a `$share/<group>/<filter>`
+ * route the node has at that point of the batch).
+ */
+export type RouteWrite = { op: 'add' | 'delete'; filter: string } | { op: 'members'; filter: string; members: number };
+
 /** One row of the stored route table. */
 export interface StoredRoute {
   node: string;
@@ -46,25 +53,32 @@ export interface MembershipTable {
   nodes(): Promise<NodeRecord[]>;
   /** claims the purge of a dead node: true for exactly one caller within `ttlMs` */
   claimPurge(dead: string, by: string, ttlMs: number): Promise<boolean>;
-  /** removes a dead node's record, routes (announcing their deletion) and client registrations */
-  purgeNode(dead: string): Promise<void>;
+  /**
+   * Removes a dead node's routes (announcing their deletion), client registrations and
+   * record. With `seen` (the record the caller judged dead) each step runs only while the
+   * stored record is still that one: a node that heartbeat since, alive after all or
+   * restarted under the same name, keeps what it wrote. False when it stopped for that.
+   */
+  purgeNode(dead: string, seen?: NodeRecord): Promise<boolean>;
 }
 
 /** Topic filter → node, for forwarding. */
 export interface RouteTable {
-  addRoute(node: string, filter: string): Promise<void>;
-  deleteRoute(node: string, filter: string): Promise<void>;
+  /**
+   * Applies a batch of a node's route writes in order, atomically, and announces the real
+   * changes among them in one notice (an add then a delete of one filter both announced,
+   * in that order, so they net out). A member count (a 'members' write, announced as an
+   * 'add' carrying `members`) weighs a shared group's members on the node in the
+   * cluster-wide choice; it is dropped with its route, and one equal to the stored count
+   * announces nothing.
+   */
+  writeRoutes(node: string, writes: RouteWrite[]): Promise<void>;
   /** replaces a node's whole route set (after a reconnect), announcing the differences */
   setRoutes(node: string, filters: string[]): Promise<void>;
-  /**
-   * Records and announces (as an 'add' carrying `members`) how many members a shared group
-   * has on a node, so that the cluster-wide choice weighs members, not nodes. Only for a
-   * route `$share/<group>/<filter>` the node has; dropped with the route.
-   */
-  setSharedMembers(node: string, key: string, members: number): Promise<void>;
   /** the whole table */
   routes(): Promise<StoredRoute[]>;
-  onRouteChange(cb: (change: RouteChange) => void): void;
+  /** Told of every announced batch of changes, in order, on every instance (the writer's included). */
+  onRouteChanges(cb: (changes: RouteChange[]) => void): void;
 }
 
 /** The client registry: clientid → node. */

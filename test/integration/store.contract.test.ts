@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MemoryStore, MemoryStoreState } from '../../shared/cluster/memory-store.js';
 import { RedisStore } from '../../shared/cluster/redis-store.js';
+import { DELTA_MAX_CHANGES } from '../../shared/cluster/route-delta.js';
 import type { ClusterStore, NodeRecord, RouteChange } from '../../shared/cluster/store.js';
 import type { AppRecord } from '../../shared/api/apps.js';
 import { bannedKey, type BannedAs, type BannedEntry } from '../../shared/api/banned.js';
@@ -54,9 +55,14 @@ const BARRIER_TOPIC = '~barrier/';
 /** Route changes as seen by one store. */
 function routeRecorder(s: ClusterStore): RouteChange[] {
   const seen: RouteChange[] = [];
-  s.onRouteChange((c) => seen.push(c));
+  s.onRouteChanges((cs) => seen.push(...cs));
   return seen;
 }
+
+/** One-write batches, as a node sends a lone change. */
+const addRoute = (s: ClusterStore, node: string, filter: string) => s.writeRoutes(node, [{ op: 'add', filter }]);
+const deleteRoute = (s: ClusterStore, node: string, filter: string) => s.writeRoutes(node, [{ op: 'delete', filter }]);
+const setSharedMembers = (s: ClusterStore, node: string, filter: string, members: number) => s.writeRoutes(node, [{ op: 'members', filter, members }]);
 
 /**
  * Every route change seen since the last call, up to a barrier change made now by `writer`:
@@ -65,7 +71,7 @@ function routeRecorder(s: ClusterStore): RouteChange[] {
  */
 async function routeChanges(writer: ClusterStore, seen: RouteChange[]): Promise<string[]> {
   const filter = `b${++seq}`;
-  await writer.addRoute(BARRIER_NODE, filter);
+  await addRoute(writer, BARRIER_NODE, filter);
   const isBarrier = (c: RouteChange) => c.node === BARRIER_NODE && c.filter === filter;
   await until(`route barrier ${filter}`, () => seen.some(isBarrier));
   const upTo = seen.splice(0, seen.findIndex(isBarrier) + 1);
@@ -186,16 +192,16 @@ function contract(name: string, factory: BackendFactory): void {
         assert.deepEqual(await table(a), [...expectedTable].sort(), 'table');
       };
 
-      await a.addRoute('n1', 't/#');
+      await addRoute(a, 'n1', 't/#');
       await step(['add n1 t/#'], ['n1 t/#']);
-      await a.addRoute('n1', 't/#'); // already there: nothing to announce
-      await a.deleteRoute('n1', 'not/there');
+      await addRoute(a, 'n1', 't/#'); // already there: nothing to announce
+      await deleteRoute(a, 'n1', 'not/there');
       await a.setRoutes('n1', ['t/#']);
       await step([], ['n1 t/#']);
-      await a.addRoute('n1', '$share/g/s/+');
-      await b.addRoute('n2', 't/#');
+      await addRoute(a, 'n1', '$share/g/s/+');
+      await addRoute(b, 'n2', 't/#');
       await step(['add n1 $share/g/s/+', 'add n2 t/#'], ['n1 t/#', 'n1 $share/g/s/+', 'n2 t/#']);
-      await a.deleteRoute('n1', 't/#');
+      await deleteRoute(a, 'n1', 't/#');
       await step(['delete n1 t/#'], ['n1 $share/g/s/+', 'n2 t/#']);
       // setRoutes: the difference only; duplicates in the input count once.
       await a.setRoutes('n1', ['$share/g/s/+', 'x/ü/€', 'y', 'y']);
@@ -226,19 +232,76 @@ function contract(name: string, factory: BackendFactory): void {
         await routeChanges(a, seenB); // up to a barrier, then what b saw with the counts
         return withCounts.splice(0).filter((c) => c.node !== BARRIER_NODE).map((c) => `${c.op} ${c.node} ${c.filter} ${c.members ?? '-'}`);
       };
-      await a.setSharedMembers('n1', '$share/g/t', 3); // no such route: nothing
-      await a.addRoute('n1', '$share/g/t');
-      await a.setSharedMembers('n1', '$share/g/t', 3);
-      await a.setSharedMembers('n1', '$share/g/t', 3); // unchanged: nothing
+      await setSharedMembers(a, 'n1', '$share/g/t', 3); // no such route: nothing
+      await addRoute(a, 'n1', '$share/g/t');
+      await setSharedMembers(a, 'n1', '$share/g/t', 3);
+      await setSharedMembers(a, 'n1', '$share/g/t', 3); // unchanged: nothing
       assert.deepEqual(await announced(), ['add n1 $share/g/t -', 'add n1 $share/g/t 3']);
       assert.deepEqual(await counts(), ['n1 $share/g/t 3']);
-      await a.deleteRoute('n1', '$share/g/t');
-      await a.addRoute('n1', '$share/g/t');
+      await deleteRoute(a, 'n1', '$share/g/t');
+      await addRoute(a, 'n1', '$share/g/t');
       assert.deepEqual(await counts(), ['n1 $share/g/t 1'], 'a route made again starts at one member');
-      await a.setSharedMembers('n1', '$share/g/t', 2);
+      await setSharedMembers(a, 'n1', '$share/g/t', 2);
       await a.setRoutes('n1', []);
-      await a.addRoute('n1', '$share/g/t');
+      await addRoute(a, 'n1', '$share/g/t');
       assert.deepEqual(await counts(), ['n1 $share/g/t 1'], 'setRoutes drops the counts of the routes it removes');
+    });
+
+    test('writeRoutes: a batch applied in order and told in one notice; an add then a delete of a filter nets out', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      const seen = routeRecorder(b);
+      const notices: string[][] = [];
+      b.onRouteChanges((cs) => {
+        const mine = cs.filter((c) => c.node !== BARRIER_NODE);
+        if (mine.length) notices.push(mine.map((c) => `${c.op} ${c.node} ${c.filter}${c.members ? ` ${c.members}` : ''}`));
+      });
+      await a.writeRoutes('n1', [
+        { op: 'add', filter: 'x' },
+        { op: 'add', filter: 'y' },
+        { op: 'add', filter: 'x' }, // already there: nothing
+        { op: 'delete', filter: 'x' },
+        { op: 'members', filter: '$share/g/t', members: 2 }, // no such route yet: nothing
+        { op: 'add', filter: '$share/g/t' },
+        { op: 'members', filter: '$share/g/t', members: 3 },
+        { op: 'delete', filter: 'y' },
+        { op: 'add', filter: 'x' },
+      ]);
+      await routeChanges(a, seen);
+      assert.deepEqual(notices, [['add n1 x', 'add n1 y', 'delete n1 x', 'add n1 $share/g/t', 'add n1 $share/g/t 3', 'delete n1 y', 'add n1 x']]);
+      assert.deepEqual(await table(b), ['n1 $share/g/t', 'n1 x']);
+      assert.deepEqual((await b.routes()).find((r) => r.filter === '$share/g/t')?.members, 3);
+      await a.writeRoutes('n1', []); // nothing to do, nothing told
+      // A batch past one notice's size is told in order over several.
+      notices.length = 0;
+      const many = Array.from({ length: DELTA_MAX_CHANGES + 10 }, (_, i) => ({ op: 'add' as const, filter: `m/${i}` }));
+      await a.writeRoutes('n2', many);
+      await routeChanges(a, seen);
+      assert.deepEqual(notices.map((n) => n.length), [DELTA_MAX_CHANGES, 10]);
+      assert.deepEqual(notices.flat(), many.map((w) => `add n2 ${w.filter}`));
+    });
+
+    test('purgeNode with the record judged dead: a node that heartbeat since (restarted under its name) keeps what it wrote', async (t) => {
+      const be = await factory(t);
+      const [a, b] = [await be.store(), await be.store()];
+      await a.heartbeat({ name: 'n1', heartbeatAt: 1, startedAt: 1 }, 1_000);
+      await a.setRoutes('n1', ['old/1']);
+      await a.registerClient('old', 'n1');
+      const judged = (await b.nodes()).find((n) => n.name === 'n1')!;
+      // n1 restarts before b's purge runs: a new record, then its own routes and clients
+      await a.heartbeat({ name: 'n1', heartbeatAt: 5, startedAt: 5 }, 1_000);
+      await addRoute(a, 'n1', 'new/1');
+      await a.registerClient('new', 'n1');
+      assert.equal(await b.purgeNode('n1', judged), false, 'the purge stops');
+      assert.deepEqual(await table(b), ['n1 new/1', 'n1 old/1']);
+      assert.equal(await b.lookupClient('new'), 'n1');
+      assert.deepEqual(await b.nodes(), [{ name: 'n1', heartbeatAt: 5, startedAt: 5 }]);
+      // the record judged dead still stored: purged
+      const again = (await b.nodes())[0]!;
+      assert.equal(await b.purgeNode('n1', again), true);
+      assert.deepEqual(await table(b), []);
+      assert.equal(await b.lookupClient('new'), undefined);
+      assert.deepEqual(await b.nodes(), []);
     });
 
     test('purgeNode: removes the routes (announced), the registrations still on the node, the record', async (t) => {
@@ -248,7 +311,7 @@ function contract(name: string, factory: BackendFactory): void {
       assert.equal(await a.heartbeat({ name: 'dead', heartbeatAt: 1, startedAt: 1 }, 1_000), true, 'a first heartbeat finds no record');
       assert.equal(await a.heartbeat({ name: 'alive', heartbeatAt: 2, startedAt: 2 }, 1_000), true);
       await a.setRoutes('dead', ['d/1', 'd/2', 'both/#']);
-      await b.addRoute('alive', 'both/#');
+      await addRoute(b, 'alive', 'both/#');
       // Enough registrations that the Redis store's HSCAN takes several rounds.
       const deadClients = Array.from({ length: 2_500 }, (_, i) => `dc${i}`);
       await a.registerClients(deadClients, 'dead');
@@ -570,7 +633,7 @@ describe('RedisStore: the key layout', () => {
 
     await s.heartbeat({ name: 'n1', heartbeatAt: 2, startedAt: 1 }, 1_000);
     await s.claimPurge('dead', 'n1', 10_000);
-    await s.addRoute('n1', 't/#');
+    await addRoute(s, 'n1', 't/#');
     await s.registerClient('c1', 'n1');
     await s.setRetained('r/1', new Uint8Array([1, 2]));
     await s.configPut('apps', app('x'), 'create');
@@ -582,11 +645,22 @@ describe('RedisStore: the key layout', () => {
     assert.equal(hex((await raw.hgetBuffer(`${P}retained`, 'r/1'))!), '0102');
     assert.deepEqual(JSON.parse((await raw.hget(`${P}apps`, 'x'))!), app('x'));
     assert.deepEqual(JSON.parse((await raw.hget(`${P}banned`, 'peerhost:::1'))!), ban('peerhost', '::1', 4_000_000_000));
-    await s.addRoute('n1', '$share/g/t');
-    await s.setSharedMembers('n1', '$share/g/t', 2);
+    await addRoute(s, 'n1', '$share/g/t');
+    await setSharedMembers(s, 'n1', '$share/g/t', 2);
     assert.equal(await raw.hget(`${P}shared-members:n1`, '$share/g/t'), '2', 'a shared member count beside the route set');
 
     // Records and notices written as a node of before writes them are read and told.
+    const routeSeen = routeRecorder(s);
+    await raw.publish(`${P}routes`, JSON.stringify({ op: 'add', node: 'old', filter: 'o/+', members: 2 }));
+    await raw.publish(`${P}routes`, JSON.stringify({ node: 'new', changes: [['add', 'n/1'], ['delete', 'n/1'], ['add', '$share/g/n', 3]] }));
+    await raw.publish(`${P}routes`, JSON.stringify({ node: 'new', changes: [['bogus', 'x']] })); // malformed: ignored
+    await until('route notices published by hand', () => routeSeen.length >= 4, 1_000);
+    assert.deepEqual(routeSeen, [
+      { op: 'add', node: 'old', filter: 'o/+', members: 2 },
+      { op: 'add', node: 'new', filter: 'n/1' },
+      { op: 'delete', node: 'new', filter: 'n/1' },
+      { op: 'add', node: 'new', filter: '$share/g/n', members: 3 },
+    ]);
     const seen = configRecorder(s);
     await raw.hset(`${P}banned`, 'username:u1', JSON.stringify(ban('username', 'u1', 4_000_000_000)));
     await raw.publish(`${P}config`, 'banned');
@@ -628,9 +702,9 @@ describe('RedisStore: an absent or failing Redis', () => {
     let addedOnReconnect: Promise<void> | undefined;
     a.onReconnect(() => {
       reconnectsA++;
-      addedOnReconnect = a.addRoute('n1', 'after/reconnect');
+      addedOnReconnect = addRoute(a, 'n1', 'after/reconnect');
     });
-    await a.addRoute('n1', 'before');
+    await addRoute(a, 'n1', 'before');
     assert.deepEqual(await routeChanges(a, seenB), ['add n1 before']);
     assert.deepEqual(await routeChanges(b, seenA), ['add n1 before']);
 
@@ -641,8 +715,8 @@ describe('RedisStore: an absent or failing Redis', () => {
       ['nodes', () => a.nodes()],
       ['claimPurge', () => a.claimPurge('n2', 'n1', 1_000)],
       ['purgeNode', () => a.purgeNode('n2')],
-      ['addRoute', () => a.addRoute('n1', 'x')],
-      ['deleteRoute', () => a.deleteRoute('n1', 'x')],
+      ['addRoute', () => addRoute(a, 'n1', 'x')],
+      ['deleteRoute', () => deleteRoute(a, 'n1', 'x')],
       ['setRoutes', () => a.setRoutes('n1', ['x'])],
       ['routes', () => a.routes()],
       ['registerClient', () => a.registerClient('c', 'n1')],

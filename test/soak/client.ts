@@ -48,9 +48,34 @@ export function closeClient(c: MqttClient, abrupt: boolean): Promise<void> {
   });
 }
 
+/**
+ * Runs `send` (a SUBSCRIBE or UNSUBSCRIBE and its callback), or answers `closed` at once when
+ * the connection is gone or goes first: MQTT.js queues a packet for a closed client and, as it
+ * never reconnects (reconnectPeriod 0), never calls back (a node killed meanwhile).
+ */
+function whileConnected<T>(c: MqttClient, closed: T, send: (done: (v: T) => void) => void): Promise<T> {
+  return new Promise((resolve) => {
+    if (!c.connected) return resolve(closed);
+    const onClose = () => resolve(closed);
+    c.once('close', onClose);
+    send((v) => {
+      c.removeListener('close', onClose);
+      resolve(v);
+    });
+  });
+}
+
 /** Subscribes; false when refused or closed first. */
 export function subscribe(c: MqttClient, filter: string, qos: 0 | 1 | 2): Promise<boolean> {
-  return new Promise((resolve) => {
-    c.subscribe(filter, { qos }, (err, granted) => resolve(!err && (granted?.[0]?.qos ?? 128) < 128));
-  });
+  return whileConnected(c, false, (done) => c.subscribe(filter, { qos }, (err, granted) => done(!err && (granted?.[0]?.qos ?? 128) < 128)));
+}
+
+/** Publishes and waits for its acknowledgement; false when refused or closed first. */
+export function publishAcked(c: MqttClient, topic: string, payload: string, opts: { qos: 1 | 2; retain?: boolean }): Promise<boolean> {
+  return whileConnected(c, false, (done) => c.publish(topic, payload, opts, (err) => done(!err)));
+}
+
+/** Unsubscribes; false when closed first. */
+export function unsubscribe(c: MqttClient, filter: string): Promise<boolean> {
+  return whileConnected(c, false, (done) => c.unsubscribe(filter, (err) => done(!err)));
 }

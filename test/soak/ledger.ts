@@ -59,6 +59,8 @@ export class Ledger {
   qos1Duplicates = 0;
   /** a few QoS 2 duplicates: who got what twice */
   readonly duplicateExamples: string[] = [];
+  /** when each QoS 2 duplicate came (a fault's report puts them in its windows) */
+  readonly qos2DuplicateTimes: number[] = [];
   /** publishes attempted, by QoS (acknowledged or not) */
   readonly attempted: [number, number, number] = [0, 0, 0];
   /** deliveries seen by every subscriber, by QoS as delivered */
@@ -121,7 +123,8 @@ export class Ledger {
   }
 
   private countDuplicate(qos: QoS, what: string): void {
-    if (qos === 2 && this.duplicateExamples.length < 5) this.duplicateExamples.push(what);
+    if (qos === 2) this.qos2DuplicateTimes.push(Date.now());
+    if (qos === 2 && this.duplicateExamples.length < 5) this.duplicateExamples.push(`${what} at ${Date.now()}`);
     if (qos === 2) this.qos2Duplicates++;
     else if (qos === 1) this.qos1Duplicates++;
   }
@@ -142,6 +145,17 @@ export class Ledger {
       if (!topicMatches(book.filter, topic)) continue;
       for (const id of ids) fn(id);
     }
+  }
+
+  /** Every owed pair never delivered (result() keeps a few): a fault's report sorts them by cause. */
+  missingAll(): LedgerResult['missingPairs'] {
+    const out: LedgerResult['missingPairs'] = [];
+    for (const [clientId, book] of this.persistent) {
+      this.forOwed(book, (id) => {
+        if (!book.got.has(id)) out.push({ id, clientId, at: this.acked.get(id)?.at ?? 0 });
+      });
+    }
+    return out;
   }
 
   result(): LedgerResult {

@@ -1,4 +1,7 @@
 /** What a soak run does, its defaults, and the command line that sets them. */
+import type { FaultContext, FaultOutcome } from './faults/contract.js';
+import type { ApiFrontend } from '../support/haproxy-gateways.js';
+import { FAULT_KINDS, parseFaultKinds, type FaultKind } from './faults/kinds.js';
 
 export interface SoakOptions {
   /** how long the traffic runs, ms (then the drain and the end checks) */
@@ -22,19 +25,17 @@ export interface SoakOptions {
   log?: (line: string) => void;
   /**
    * Fault injection: called once the traffic runs, with the cluster; it may kill, stop or
-   * restart processes and resolves when it is done (the run waits for it before draining).
+   * restart processes and resolves when it is done (the run waits for it before draining),
+   * with its numbers and checks (faults/schedule.ts; `--faults`).
    */
-  faults?: (ctx: FaultContext) => Promise<void>;
+  faults?: (ctx: FaultContext) => Promise<FaultOutcome | void>;
+  /** how the API is served (default: one gateway; with faults: two behind HAProxy) */
+  api?: (cluster: import('../support/cluster.js').TestCluster, env: Record<string, string>) => Promise<ApiFrontend>;
+  /** the fault kinds `--faults` asked for (main.ts turns them into `faults`) */
+  faultKinds?: FaultKind[];
 }
 
-/** What a fault hook gets. */
-export interface FaultContext {
-  /** the cluster as test/support/cluster.ts started it */
-  cluster: import('../support/cluster.js').TestCluster;
-  /** resolves when the traffic phase ends */
-  trafficDone: Promise<void>;
-  rand: () => number;
-}
+export type { FaultContext, FaultOutcome } from './faults/contract.js';
 
 export const DEFAULTS: SoakOptions = {
   durationMs: 5 * 60_000,
@@ -46,19 +47,29 @@ export const DEFAULTS: SoakOptions = {
   nodeEnv: {},
 };
 
-const USAGE = `usage: npm run soak -- [--duration=SECONDS] [--clients=N] [--seed=N] [--rate=MSG_PER_S] [--max-mqueue=N] [--roam=SHARE]
+const USAGE = `usage: npm run soak -- [--duration=SECONDS] [--clients=N] [--seed=N] [--rate=MSG_PER_S] [--max-mqueue=N] [--roam=SHARE] [--faults=all|KIND,...]
   --duration   traffic time in seconds (default ${DEFAULTS.durationMs / 1000})
   --clients    clients in the population (default ${DEFAULTS.clients})
   --seed       PRNG seed (default ${DEFAULTS.seed})
   --rate       publishes per second, all publishers together (default ${DEFAULTS.publishRate})
   --max-mqueue the nodes' STARLING_MAX_MQUEUE (default ${DEFAULTS.maxMqueue})
-  --roam       share of persistent reconnections to another node, 0..1 (default ${DEFAULTS.roam})`;
+  --roam       share of persistent reconnections to another node, 0..1 (default ${DEFAULTS.roam})
+  --faults     during the traffic, one after another: ${FAULT_KINDS.join(', ')} (or all);
+               the API is then served by two gateways behind HAProxy (default: no faults)`;
 
 /** Options from `--name=value` arguments; throws a usage error on anything else. */
 export function parseArgs(argv: string[]): SoakOptions {
   const o: SoakOptions = { ...DEFAULTS, nodeEnv: {} };
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') throw new UsageError(USAGE);
+    if (arg.startsWith('--faults=')) {
+      try {
+        o.faultKinds = parseFaultKinds(arg.slice('--faults='.length));
+      } catch (err) {
+        throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+      }
+      continue;
+    }
     const m = /^--([a-z-]+)=(.+)$/.exec(arg);
     const n = m ? Number(m[2]) : NaN;
     if (!m || !Number.isFinite(n) || n < 0) throw new UsageError(`bad argument ${JSON.stringify(arg)}\n${USAGE}`);

@@ -16,6 +16,19 @@ export interface PollStats {
   maxLatencyMs: number;
   /** the highest resident memory seen, per node pid, bytes */
   peakRss: Map<number, number>;
+  /** every call: when it went out, how long it took, what it answered (fault windows are read from these) */
+  samples: PollSample[];
+}
+
+export interface PollSample {
+  path: string;
+  at: number;
+  ms: number;
+  /** the HTTP status (0: no answer), and the body's code for the API (undefined for /metrics or a non-JSON body) */
+  status: number;
+  code?: number;
+  /** the error when there was no answer */
+  error?: string;
 }
 
 /** Resident set size of a process, bytes (Linux /proc). */
@@ -40,7 +53,7 @@ export async function apiGet(base: string, path: string): Promise<{ status: numb
 }
 
 export class Pollers {
-  readonly stats: PollStats = { requests: 0, failures: 0, failureExamples: [], maxLatencyMs: 0, peakRss: new Map() };
+  readonly stats: PollStats = { requests: 0, failures: 0, failureExamples: [], maxLatencyMs: 0, peakRss: new Map(), samples: [] };
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> = Promise.resolve();
 
@@ -77,14 +90,19 @@ export class Pollers {
     const t0 = Date.now();
     this.stats.requests++;
     let problem: string | undefined;
+    const sample: PollSample = { path, at: t0, ms: 0, status: 0 };
     try {
       const { status, body } = await apiGet(this.base, path);
+      sample.status = status;
+      if (typeof body?.code === 'number') sample.code = body.code;
       if (status !== 200) problem = `HTTP ${status}`;
       else if (!path.startsWith('/metrics') && body?.code !== 0) problem = `code ${body?.code} ${body?.message ?? ''}`;
     } catch (err) {
-      problem = String(err);
+      problem = sample.error = String(err);
     }
-    this.stats.maxLatencyMs = Math.max(this.stats.maxLatencyMs, Date.now() - t0);
+    sample.ms = Date.now() - t0;
+    this.stats.samples.push(sample);
+    this.stats.maxLatencyMs = Math.max(this.stats.maxLatencyMs, sample.ms);
     if (problem === undefined) return;
     this.stats.failures++;
     if (this.stats.failureExamples.length < 5) this.stats.failureExamples.push(`GET ${path}: ${problem}`);

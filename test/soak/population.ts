@@ -5,7 +5,7 @@
  */
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient, Packet } from 'mqtt';
-import { closeClient, openClient, subscribe } from './client.js';
+import { closeClient, openClient, publishAcked, subscribe, unsubscribe } from './client.js';
 import type { Ledger, QoS } from './ledger.js';
 
 /** Topics the publishers use: soak/<a>/<b>, a and b in 0..TOPIC_FANOUT-1. */
@@ -149,23 +149,37 @@ export class PersistentSubscriber {
     this.qos = t.rand() < 0.5 ? 1 : 2;
   }
 
-  /** Connects (resuming the session); `clean` ends it instead. */
-  connect(clean = false): Promise<MqttClient | undefined> {
+  /**
+   * Connects (resuming the session); `clean` ends it instead. A CONNACK without Session
+   * Present (the node could neither resume nor take it over, e.g. with NATS away) means the
+   * session is gone: as a real client, it subscribes again (`<ms> fresh session` in its history).
+   */
+  async connect(clean = false): Promise<MqttClient | undefined> {
     const v5 = this.protocolVersion === 5;
     if (this.t.rand() < this.t.roam) this.port = this.t.pick(this.t.ports);
     this.history.push(`${Date.now()} connect :${this.port}${clean ? ' clean' : ''}`);
-    return this.t.connect(
+    let present = false;
+    const c = await this.t.connect(
       { clientId: this.clientId, clean, protocolVersion: this.protocolVersion, incomingStore: this.store, ...(v5 ? { properties: { sessionExpiryInterval: clean ? 0 : 3600 } } : {}) },
-      (c) => c.on('packetreceive', (pk) => this.onWire(pk)).on('message', (_topic, payload, packet) => this.t.ledger.deliveredPersistent(this.clientId, payload.toString(), packet.qos)),
+      (c) => c.once('connect', (ack) => (present = ack.sessionPresent)).on('packetreceive', (pk) => this.onWire(pk)).on('message', (_topic, payload, packet) => this.t.ledger.deliveredPersistent(this.clientId, payload.toString(), packet.qos)),
       this.port,
     );
+    if (c && !clean && !present && this.subscribed) {
+      this.history.push(`${Date.now()} fresh session`);
+      await subscribe(c, this.filter, this.qos);
+    }
+    return c;
   }
+
+  /** set once the first subscription stands: later connections resume it */
+  private subscribed = false;
 
   /** Before the traffic: the session and its subscription. */
   async setup(): Promise<boolean> {
     this.client = await this.connect();
     if (!this.client || !(await subscribe(this.client, this.filter, this.qos))) return false;
     this.t.ledger.subscribePersistent(this.clientId, this.filter, this.qos);
+    this.subscribed = true;
     return true;
   }
 
@@ -247,7 +261,7 @@ export function retainer(t: Traffic, clientId: string, topic: string): Promise<v
       const value = `${clientId}.${seq++}`;
       book.later.add(value);
       t.stats.retainedPublishes++;
-      const ok = await new Promise<boolean>((r) => c.publish(topic, value, { qos: 1, retain: true }, (err) => r(!err)));
+      const ok = await publishAcked(c, topic, value, { qos: 1, retain: true });
       if (ok) {
         book.acked = value;
         book.later.clear();
@@ -272,9 +286,9 @@ export async function willClient(t: Traffic, clientId: string): Promise<void> {
   }
 }
 
-/** Subscribes to every will, for the whole run. */
+/** Subscribes to every will, for the whole run (reconnecting and subscribing again when its node dies). */
 export async function willWatcher(t: Traffic): Promise<MqttClient | undefined> {
-  const c = await t.connect({ clientId: 'soak-will-watcher', clean: true, protocolVersion: 5 }, (c) =>
+  const c = await t.connect({ clientId: 'soak-will-watcher', clean: true, protocolVersion: 5, reconnectPeriod: 250 }, (c) =>
     c.on('message', (_topic, payload) => t.willWatched(payload.toString())),
   );
   if (c && !(await subscribe(c, `${WILL_ROOT}/#`, 1))) return undefined;
@@ -287,7 +301,7 @@ export function idler(t: Traffic, clientId: string): Promise<void> {
     const filter = t.randomFilter();
     if (t.rand() < 0.5 && (await subscribe(c, filter, 1))) {
       await t.pause(t.randomMs(LIFE_MS) / 2);
-      await new Promise((r) => c.unsubscribe(filter, r));
+      await unsubscribe(c, filter);
     }
     await t.pause(t.randomMs(LIFE_MS) / 2);
   });

@@ -5,17 +5,19 @@
  */
 import { prng } from '../support/prng.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
-import { startGateway, type GatewayProcess } from '../support/gateway.js';
 import { eventually, sleep } from '../support/wait.js';
 import { clusterTotals, deliveryChecks, memoryCheck, metricChecks, nodeMetrics, redisLeaks, REDIS_NO_LEAKS, retainedCheck, willChecks, type Check } from './checks.js';
 import { closeClient, openClient, subscribe } from './client.js';
 import { Ledger } from './ledger.js';
+import type { FaultOutcome } from './faults/contract.js';
+import { haproxyGateways, singleGateway, type ApiFrontend } from '../support/haproxy-gateways.js';
+import { faultSchedule } from './faults/schedule.js';
 import { DEFAULTS, type SoakOptions } from './options.js';
 import { Pollers, rssBytes } from './pollers.js';
 import { cleanSubscriber, idler, PersistentSubscriber, publisher, RETAINED_ROOT, retainer, sharedMember, Traffic, willClient, willWatcher } from './population.js';
 
 export interface SoakReport {
-  options: Omit<SoakOptions, 'log' | 'faults'>;
+  options: Omit<SoakOptions, 'log' | 'faults' | 'api'>;
   ok: boolean;
   checks: Check[];
   /** counts for the summary */
@@ -30,25 +32,32 @@ const RETAINED_TOPICS = 10;
 const DRAIN_TIMEOUT_MS = 30_000;
 const DRAIN_QUIET_MS = 5_000;
 
+/** the soak loads a shared machine: API answers may take longer than the tests' 1 s */
+export const SOAK_RPC_TIMEOUT_MS = 5000;
+export const SOAK_HEARTBEAT_TTL_MS = 3000;
+
 export async function runSoak(opts: Partial<SoakOptions> = {}): Promise<SoakReport> {
   const o: SoakOptions = { ...DEFAULTS, ...opts };
   const log = o.log ?? (() => {});
+  if (o.faultKinds?.length && !o.faults) {
+    o.faults = faultSchedule({ kinds: o.faultKinds, durationMs: o.durationMs, rpcTimeoutMs: SOAK_RPC_TIMEOUT_MS, log });
+    o.api ??= haproxyGateways;
+  }
   const cluster = await startCluster(['n1', 'n2', 'n3'], {
     STARLING_MAX_MQUEUE: String(o.maxMqueue),
-    // the soak loads a shared machine: API answers may take longer than the tests' 1 s
-    STARLING_RPC_TIMEOUT_MS: '5000',
-    // and a node's heartbeat may come later than the tests' 600 ms TTL: it was then taken
+    STARLING_RPC_TIMEOUT_MS: String(SOAK_RPC_TIMEOUT_MS),
+    // a node's heartbeat may come later than the tests' 600 ms TTL: it was then taken
     // for dead and lost what was published to it meanwhile (several times a run), which is
     // the stall fault's loss (cluster-stall.test.ts), not the traffic's; the default TTL
-    STARLING_HEARTBEAT_TTL_MS: '3000',
+    STARLING_HEARTBEAT_TTL_MS: String(SOAK_HEARTBEAT_TTL_MS),
     ...o.nodeEnv,
   });
-  let gateway: GatewayProcess | undefined;
+  let api: ApiFrontend | undefined;
   try {
-    gateway = await startGateway(cluster, { STARLING_RPC_TIMEOUT_MS: '5000' });
-    return await soak(o, cluster, gateway.url, log);
+    api = await (o.api ?? singleGateway)(cluster, { STARLING_RPC_TIMEOUT_MS: String(SOAK_RPC_TIMEOUT_MS) });
+    return await soak(o, cluster, api, log);
   } finally {
-    await gateway?.stop();
+    await api?.stop();
     await cluster.stop();
   }
 }
@@ -67,7 +76,8 @@ async function heapUsed(c: TestCluster): Promise<Map<string, number>> {
 
 const rssByNode = (c: TestCluster) => new Map([...c.nodes.values()].map((n) => [n.nodeName, rssBytes(n.proc.pid)]));
 
-async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: string) => void): Promise<SoakReport> {
+async function soak(o: SoakOptions, c: TestCluster, api: ApiFrontend, log: (l: string) => void): Promise<SoakReport> {
+  const base = api.url;
   const rand = prng(o.seed);
   const ledger = new Ledger();
   const n = o.clients;
@@ -89,33 +99,40 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
   const peakHeap = new Map<string, number>();
   const heapTimer = setInterval(() => void heapUsed(c).then((h) => h.forEach((v, k) => v > (peakHeap.get(k) ?? 0) && peakHeap.set(k, v))), 2000);
   pollers.start();
-  const loops: Promise<void>[] = persistent.map((p) => p.run());
+  const loops = new Loops();
+  for (const p of persistent) loops.push(p.run(), `persistent ${p.clientId}`);
   let next = persistent.length;
   const spawn = (k: number, fn: (id: string) => Promise<void>) => {
-    for (let i = 0; i < k; i++) loops.push(fn(`soak-c${next++}`));
+    for (let i = 0; i < k; i++) {
+      const id = `soak-c${next++}`;
+      loops.push(fn(id), `${fn.name} ${id}`);
+    }
   };
   spawn(count(ROLES.clean), (id) => cleanSubscriber(t, id));
   const members = count(ROLES.shared);
   for (let i = 0; i < members; i++) {
     const g = Math.floor(i / SHARE_GROUP_SIZE);
     const filter = `soak/${g % 10}/+`;
-    loops.push(sharedMember(t, `soak-s${i}`, `g${g}`, filter));
+    loops.push(sharedMember(t, `soak-s${i}`, `g${g}`, filter), `sharedMember soak-s${i}`);
   }
   spawn(publishers, (id) => publisher(t, id));
-  for (let i = 0; i < RETAINED_TOPICS; i++) loops.push(retainer(t, `soak-r${i}`, `${RETAINED_ROOT}/${i}`));
+  for (let i = 0; i < RETAINED_TOPICS; i++) loops.push(retainer(t, `soak-r${i}`, `${RETAINED_ROOT}/${i}`), `retainer soak-r${i}`);
   spawn(count(ROLES.wills), (id) => willClient(t, id));
   spawn(Math.max(0, n - next - members - RETAINED_TOPICS), (id) => idler(t, id));
 
   let trafficDone!: () => void;
   const trafficOver = new Promise<void>((r) => (trafficDone = r));
-  const faults = o.faults?.({ cluster: c, trafficDone: trafficOver, rand });
+  const holds: Promise<void>[] = [];
+  const faults = o.faults?.({ cluster: c, api, trafficDone: trafficOver, rand, published: (qos) => ledger.published(qos), holdTraffic: (p) => holds.push(p) });
   const progress = setInterval(() => log(`soak: ${t.stats.connects} connects, ${ledger.result().acked} acked, ${ledger.deliveries.join('/')} delivered qos0/1/2, ${pollers.stats.requests} API polls (${pollers.stats.failures} failed)`), 10_000);
   await sleep(o.durationMs);
+  await Promise.all(holds);
   t.stop();
   trafficDone();
   clearInterval(progress);
-  await Promise.all(loops);
-  await faults;
+  const stuck = await loops.settled(LOOPS_TIMEOUT_MS);
+  if (stuck.length) log(`soak: ${stuck.length} client loops still running ${LOOPS_TIMEOUT_MS / 1000} s after the traffic stopped: ${stuck.slice(0, 10).join(', ')}`);
+  const outcome: FaultOutcome | void = await faults;
   await pollers.stop();
   clearInterval(heapTimer);
   log(`soak: traffic over; draining ${persistent.length} persistent sessions`);
@@ -129,12 +146,14 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
   await drained(ledger, persistent);
   const drainMs = Date.now() - t0;
   const result = ledger.result();
-  for (const m of result.missingPairs) {
-    const p = persistent.find((x) => x.clientId === m.clientId)!;
-    const around = p.history.filter((l) => Math.abs(Number(l.split(' ')[0]) - m.at) < 5000);
-    log(`soak: missing ${ledger.describe(m.id)} to ${m.clientId}: ${p.wireTrace(m.id)}; its connections around then: ${around.join(', ')}`);
-  }
-  const per = await nodeMetrics(base);
+  const explain = (clientId: string, id: string, at: number) => {
+    const p = persistent.find((x) => x.clientId === clientId)!;
+    const around = p.history.filter((l) => Math.abs(Number(l.split(' ')[0]) - at) < 5000);
+    return `${p.wireTrace(id)}; its connections around then: ${around.join(', ')}`;
+  };
+  for (const m of result.missingPairs) log(`soak: missing ${ledger.describe(m.id)} to ${m.clientId}: ${explain(m.clientId, m.id, m.at)}`);
+  const per = outcome ? outcome.metrics(await nodeMetrics(base)) : await nodeMetrics(base);
+  const faultReport = outcome?.report({ samples: pollers.stats.samples, missing: ledger.missingAll(), histories: new Map(persistent.map((p) => [p.clientId, p.history])), explain, qos2Duplicates: ledger.qos2DuplicateTimes });
   const totals = clusterTotals(per);
 
   // end every session: each persistent one with a clean connection
@@ -152,7 +171,9 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
   }, 5_000, 250).catch(() => {});
   if (watcher) await closeClient(watcher, false);
 
-  const checks: Check[] = [...deliveryChecks(result, totals), ...metricChecks(per, ledger, retainedAndWills(t)), ...willChecks(t.stats), retainedCheck(t.stats, retained)];
+  // losses a documented gap explains are a check of their own (faults/report.ts), not hidden
+  const unexplained = faultReport ? { ...result, missing: result.missing - faultReport.knownGapMissing } : result;
+  const checks: Check[] = [...deliveryChecks(unexplained, totals), ...(faultReport?.checks ?? []), ...metricChecks(per, ledger, retainedAndWills(t)), ...willChecks(t.stats), retainedCheck(t.stats, retained)];
   const leaks = await eventually(async () => {
     const l = await redisLeaks(c.redis.url);
     if (l.leaked.length) throw new Error(l.leaked.join(', '));
@@ -168,8 +189,10 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
   const endRss = rssByNode(c);
   const peakRss = new Map([...c.nodes.values()].map((x) => [x.nodeName, pollers.stats.peakRss.get(x.proc.pid) ?? 0]));
   const alive = [...c.nodes.values()].filter((x) => x.proc.alive).length;
+  checks.push({ name: 'every client loop ended once the traffic stopped (no CONNACK, SUBACK or acknowledgement awaited forever)', ok: stuck.length === 0, detail: stuck.length ? `${stuck.length} still running: ${stuck.slice(0, 5).join(', ')}` : `${loops.size} loops` });
   checks.push({ name: 'every node still running', ok: alive === c.nodes.size, detail: `${alive} of ${c.nodes.size}` });
-  checks.push({ name: 'every API and /metrics poll answered 200 (code 0)', ok: pollers.stats.failures === 0, detail: `${pollers.stats.requests} polls, ${pollers.stats.failures} failed, slowest ${pollers.stats.maxLatencyMs} ms${pollers.stats.failureExamples.length ? `; ${pollers.stats.failureExamples.join('; ')}` : ''}` });
+  // with faults, faults/report.ts checks the answers (101 allowed while a node is unreachable)
+  if (!outcome) checks.push({ name: 'every API and /metrics poll answered 200 (code 0)', ok: pollers.stats.failures === 0, detail: `${pollers.stats.requests} polls, ${pollers.stats.failures} failed, slowest ${pollers.stats.maxLatencyMs} ms${pollers.stats.failureExamples.length ? `; ${pollers.stats.failureExamples.join('; ')}` : ''}` });
 
   const mb = (m: Map<string, number>) => [...m.values()].map((v) => (v / 1048576).toFixed(0)).join('/');
   const numbers: Record<string, number | string> = {
@@ -191,9 +214,36 @@ async function soak(o: SoakOptions, c: TestCluster, base: string, log: (l: strin
     apiPolls: pollers.stats.requests,
     slowestPollMs: pollers.stats.maxLatencyMs,
     rssMiBBaselinePeakEnd: `${mb(baseRss)} → ${mb(peakRss)} → ${mb(endRss)}`,
+    ...faultReport?.numbers,
   };
-  const { log: _l, faults: _f, ...options } = o;
+  const { log: _l, faults: _f, api: _a, ...options } = o;
   return { options, ok: checks.every((x) => x.ok), checks, numbers };
+}
+
+/** how long the clients' loops may take to end once the traffic stops (a connect, a graceful close) */
+const LOOPS_TIMEOUT_MS = 30_000;
+
+/** The population's loops, by name: the run goes on without those that never end (they are reported). */
+class Loops {
+  private readonly pending = new Set<string>();
+  private readonly all: Promise<void>[] = [];
+
+  get size(): number {
+    return this.all.length;
+  }
+
+  push(p: Promise<void>, name: string): void {
+    this.pending.add(name);
+    this.all.push(p.finally(() => this.pending.delete(name)));
+  }
+
+  /** Waits for every loop, at most `timeoutMs`; the names of those still running. */
+  async settled(timeoutMs: number): Promise<string[]> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.all), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    return [...this.pending];
+  }
 }
 
 /**

@@ -34,8 +34,8 @@ export interface TestCluster {
   readonly store: RedisStore;
   readonly transport: NatsRpcTransport;
   node(short: string): NodeProcess;
-  /** starts (or starts again, under the same name) one node */
-  startNode(short: string): Promise<NodeProcess>;
+  /** starts (or starts again, under the same name) one node; `env` adds to its environment this once (e.g. its old ports) */
+  startNode(short: string, env?: Record<string, string>): Promise<NodeProcess>;
   /** stops everything; never throws */
   stop(): Promise<void>;
 }
@@ -62,7 +62,7 @@ export async function startCluster(shorts: string[], env: Record<string, string>
   const nodes = new Map<string, NodeProcess>();
   const store = new RedisStore({ url: redisUrl });
   const transport = new NatsRpcTransport({ url: natsUrl, name: 'test' });
-  const launch = async (short: string): Promise<NodeProcess> => {
+  const launch = async (short: string, extra: Record<string, string> = {}): Promise<NodeProcess> => {
     const n = await startNode({
       name: short,
       env: {
@@ -74,6 +74,7 @@ export async function startCluster(shorts: string[], env: Record<string, string>
         STARLING_RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
         ...env,
         ...perNode[short],
+        ...extra,
       },
     });
     nodes.set(short, n);
@@ -101,7 +102,7 @@ export async function startCluster(shorts: string[], env: Record<string, string>
     },
   };
   try {
-    await Promise.all([store.start(), transport.start(), ...shorts.map(launch)]);
+    await Promise.all([store.start(), transport.start(), ...shorts.map((s) => launch(s))]);
   } catch (err) {
     await c.stop();
     throw err;

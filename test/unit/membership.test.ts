@@ -24,7 +24,10 @@ function tableOver(records: Map<string, NodeRecord>, purge: (dead: string) => vo
     deregister: async () => {},
     nodes: async () => [...records.values()],
     claimPurge: async () => true,
-    purgeNode: async (dead) => purge(dead),
+    purgeNode: async (dead) => {
+      purge(dead);
+      return true;
+    },
   };
 }
 
@@ -46,6 +49,7 @@ test('a store outage does not get the other nodes purged until they had one TTL 
     purgeNode: async (dead) => {
       purged.push(dead);
       records.delete(dead);
+      return true;
     },
   };
   const routes = { removeNode: (n: string) => removed.push(n) } as unknown as ClusterRoutes;

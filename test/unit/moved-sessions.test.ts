@@ -3,7 +3,7 @@
 // session sent on, and the new node taking each message once (node/session/move-dedup.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RouteTable } from '../../shared/cluster/store.js';
+import type { RouteTable, RouteWrite } from '../../shared/cluster/store.js';
 import { loadConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/logger.js';
 import { newMessage, type Message } from '../../shared/message.js';
@@ -17,19 +17,21 @@ import { MoveDedup } from '../../node/session/move-dedup.js';
 const log = createLogger('silent');
 
 /** the store's route writes, in order */
-function fakeStore(): { store: RouteTable; writes: string[] } {
+function fakeStore(): { store: RouteTable & { connected: boolean }; writes: string[] } {
   const writes: string[] = [];
   const store = {
-    addRoute: async (node: string, key: string) => void writes.push(`add ${node} ${key}`),
-    deleteRoute: async (node: string, key: string) => void writes.push(`delete ${node} ${key}`),
-  } as unknown as RouteTable;
+    connected: true,
+    writeRoutes: async (node: string, batch: RouteWrite[]) => {
+      for (const w of batch) if (w.op !== 'members') writes.push(`${w.op} ${node} ${w.filter}`);
+    },
+  } as unknown as RouteTable & { connected: boolean };
   return { store, writes };
 }
 
 function setUp(graceMs = 60_000) {
   const { store, writes } = fakeStore();
   const routes = new ClusterRoutes('n1');
-  const sync = new RouteSync(store, routes, {} as Membership, 'n1', log);
+  const sync = new RouteSync(store, routes, {} as Membership, 'n1', 1000, log);
   const sent: [string, ForwardTarget, string][] = [];
   const transport = {
     forward: (node: string, target: ForwardTarget, msg: Message) => sent.push([node, target, msg.topic]) > 0,

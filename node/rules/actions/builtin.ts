@@ -2,7 +2,7 @@ import { newMessage, type QoS } from '../../../shared/message.js';
 import { validTopicName } from '../../../shared/topic.js';
 import { newRouteMemo } from '../../router/trie.js';
 import type { ActionType, Selected } from '../contracts.js';
-import { template } from './template.js';
+import { template, templatePaths } from './template.js';
 
 /** The rule engine's own actions, EMQX 4.x's emqx_rule_actions: inspect, do_nothing, republish. */
 
@@ -33,7 +33,8 @@ export const doNothingAction: ActionType = {
   description: { en: "This action does nothing and never fails. It's for debug purpose", zh: '此动作什么都不做，并且不会失败 (用以调试)' },
   params: {},
   create() {
-    return { run() {} };
+    // reads nothing: any run repeats as done
+    return { run() {}, reads: [], again: () => true };
   },
 };
 
@@ -99,22 +100,32 @@ export const republishAction: ActionType = {
     const tmpl = params.payload_tmpl ?? '${payload}';
     if (typeof tmpl !== 'string') throw new Error('republish: payload_tmpl must be a string');
     const topic = template(params.target_topic);
+    const topicPaths = templatePaths(params.target_topic);
     const payload = template(tmpl);
     // the last topic found valid: a template giving the same string again is not rescanned
     let valid: string | undefined;
     const routes = newRouteMemo();
+    // the target of the last run when nobody would get it (dropped, nothing else done)
+    let dropped: string | undefined;
     return {
       run(selected, envs) {
+        dropped = undefined;
         const t = topic(selected, envs);
         if (t !== valid) {
           if (!validTopicName(t)) throw new Error(`republish: not a topic name: ${JSON.stringify(t)}`);
           valid = t;
         }
         // nobody subscribed anywhere and nothing watching: counted, no payload rendered, no message built
-        if (host.dropIfUnrouted(t, retain, routes)) return;
+        if (host.dropIfUnrouted(t, retain, routes)) {
+          dropped = t;
+          return;
+        }
         const q = (qos === -1 ? (envs.qos ?? 0) : qos) as QoS;
         host.publish(newMessage({ topic: t, payload: encoded(payload(selected, envs)), qos: q, retain, from: String(envs.clientid ?? host.nodeName), fromUsername: undefined }));
       },
+      // only a drop repeats (what a publish would carry depends on more): the target is the same
+      reads: topicPaths,
+      again: () => dropped !== undefined && host.dropIfUnrouted(dropped, retain, routes),
     };
   },
 };

@@ -16,7 +16,8 @@ export function hasPlaceholder(tmpl: string): boolean {
   return new RegExp(PLACEHOLDER.source).test(tmpl);
 }
 
-export function template(tmpl: string): Template {
+/** A template's text parts and `${path}` paths, in order. */
+function parse(tmpl: string): (string | string[])[] {
   const parts: (string | string[])[] = [];
   const re = new RegExp(PLACEHOLDER.source, 'g');
   let last = 0;
@@ -26,6 +27,16 @@ export function template(tmpl: string): Template {
     last = m.index + m[0].length;
   }
   if (last < tmpl.length) parts.push(tmpl.slice(last));
+  return parts;
+}
+
+/** The paths a template reads (`${clientid}/${payload.x}`: [['clientid'], ['payload', 'x']]). */
+export function templatePaths(tmpl: string): string[][] {
+  return parse(tmpl).filter((p): p is string[] => typeof p !== 'string');
+}
+
+export function template(tmpl: string): Template {
+  const parts = parse(tmpl);
   // a constant text ('' included) renders the same for every event
   if (parts.every((p) => typeof p === 'string')) {
     const s = parts.join('');

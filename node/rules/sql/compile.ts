@@ -39,6 +39,8 @@ export interface CompiledSql {
    */
   byTopic: ((src: Source) => boolean) | undefined;
   selectLazy(src: Source): Sel;
+  /** when SELECT only copies event columns: selected name → column (selection.ts) */
+  copies: ReadonlyMap<string, string> | undefined;
 }
 
 /** The columns whose values are the same for every message on one topic at one QoS. */
@@ -53,7 +55,7 @@ export function compileStatement(stmt: Statement): CompiledSql {
   const aliases = new Set<string>();
   // (a column selected under its own name, `SELECT qos`, reads the same from either)
   for (const f of stmt.fields) if (f.kind === 'expr' && !(f.expr.kind === 'col' && f.as.length === 1 && f.as[0] === f.expr.name)) aliases.add(f.as[0]!);
-  const { plain, lazy } = selection(stmt.fields, (e) => compileExpr(e, undefined));
+  const { plain, lazy, copies } = selection(stmt.fields, (e) => compileExpr(e, undefined));
   const whereExpr = stmt.where;
   const where = whereExpr === undefined ? undefined : compileExpr(whereExpr, aliases);
   // a WHERE that reads no alias runs first: an event it refuses costs no selection
@@ -65,13 +67,14 @@ export function compileStatement(stmt: Statement): CompiledSql {
       runLazy: (src) => (passes(src) ? lazy(src) : undefined),
       byTopic: whereExpr === undefined || readsOnly(whereExpr, TOPIC_COLUMNS) ? passes : undefined,
       selectLazy: lazy,
+      copies,
     };
   }
   const then = (select: (src: Source) => Sel) => (src: Source) => {
     const sel = select(src);
     return truthy(where(src, sel)) ? sel : undefined;
   };
-  return { from: stmt.from, run: then(plain), runLazy: then(lazy), byTopic: undefined, selectLazy: lazy };
+  return { from: stmt.from, run: then(plain), runLazy: then(lazy), byTopic: undefined, selectLazy: lazy, copies };
 }
 
 /** `aliases`: in WHERE, the names read from the selection (undefined in SELECT: all from the event). */

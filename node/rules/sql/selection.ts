@@ -12,6 +12,8 @@ import type { Value } from './values.js';
 export interface Selection {
   plain(src: Source): Sel;
   lazy(src: Source): Sel;
+  /** when every selected column copies an event column (nothing computed): selected name → column */
+  copies: ReadonlyMap<string, string> | undefined;
 }
 
 export type Sel = Record<string, Value>;
@@ -34,7 +36,7 @@ export function selection(fields: Field[], compile: (e: Expr) => Eval): Selectio
       for (let i = 0; i < each.length; i++) each[i]!(src, sel);
       return sel;
     };
-    return { plain, lazy: plain };
+    return { plain, lazy: plain, copies: undefined };
   }
   const exprs = fields.map((f) => (f as Extract<Field, { kind: 'expr' }>).expr);
   const fns = exprs.map((e) => compile(e));
@@ -45,7 +47,7 @@ export function selection(fields: Field[], compile: (e: Expr) => Eval): Selectio
   const body = keys.map((k, i) => `${k}: f[${i}](src, s)`).join(', ');
   const plain = (new Function('f', 's', `return (src) => ({ ${body} });`) as (f: Eval[], s: Sel) => (src: Source) => Sel)(fns, NO_SELECTION);
   const copies = exprs.map((e) => (e.kind === 'col' ? e.name : undefined));
-  if (copies.every((c) => c === undefined)) return { plain, lazy: plain };
+  if (copies.every((c) => c === undefined)) return { plain, lazy: plain, copies: undefined };
   // a class per rule: the copies are getters on its prototype (reading the event's column),
   // the rest own fields set by the constructor; JSON sees every column, in the SELECT's order
   // (the event under a symbol: no key, JSON or spread sees it; cheaper to set than a #field)
@@ -57,14 +59,14 @@ export function selection(fields: Field[], compile: (e: Expr) => Eval): Selectio
   // A list of copies alone needs nothing of its rule: rules selecting the same columns
   // share one class, so the actions' reads of their selections see one shape. Otherwise
   // the `new` too is in the generated code: one class per call site, monomorphic.
-  if (init.trim() !== '') return { plain, lazy: make() };
+  if (init.trim() !== '') return { plain, lazy: make(), copies: undefined };
   let lazy = SHARED.get(code);
   if (lazy === undefined) {
     // rules come and go: a list no rule selects any more is not kept for ever
     if (SHARED.size >= MAX_SHARED) SHARED.clear();
     SHARED.set(code, (lazy = make()));
   }
-  return { plain, lazy };
+  return { plain, lazy, copies: new Map(names.map((n, i) => [n!, copies[i]!])) };
 }
 
 const SHARED = new Map<string, (src: Source) => Sel>();

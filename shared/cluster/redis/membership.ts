@@ -6,16 +6,30 @@
  *                               expiring "alive" key is kept. deregister()/purgeNode() = HDEL.
  *   P:purge:<dead>     string   the node that claimed the purge; SET NX PX ttl.
  *
- * purgeNode also clears the dead node's routes and registrations, through those tables.
+ * purgeNode also clears the dead node's routes and registrations, through those tables,
+ * each step guarded (purge-guard.ts) when the caller names the record it judged dead.
  */
 import type { MembershipTable, NodeRecord } from '../store.js';
 import type { RedisConnection } from './connection.js';
+import { STILL_DEAD } from './purge-guard.js';
 import type { RedisRegistry } from './registry.js';
 import type { RedisRoutes } from './routes.js';
+
+// KEYS[1] node records; ARGV: node, the heartbeatAt judged dead ('' for none) → 1 if removed
+const DROP_RECORD = `${STILL_DEAD}
+if not still_dead(KEYS[1], ARGV[1], ARGV[2]) then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1`;
+
+/** The script above, as RedisConnection.script() adds it. */
+interface Scripts {
+  starlingDropRecord(nodes: string, node: string, deadAt: string): Promise<number>;
+}
 
 export class RedisMembership implements MembershipTable {
   private readonly key: string;
   private readonly purgePrefix: string;
+  private readonly scripts: Scripts;
 
   constructor(
     private readonly conn: RedisConnection,
@@ -24,6 +38,8 @@ export class RedisMembership implements MembershipTable {
   ) {
     this.key = `${conn.ns}nodes`;
     this.purgePrefix = `${conn.ns}purge:`;
+    conn.script('starlingDropRecord', DROP_RECORD);
+    this.scripts = conn.cmd as unknown as Scripts;
   }
 
   heartbeat(node: NodeRecord, _ttlMs: number): Promise<boolean> {
@@ -60,12 +76,13 @@ export class RedisMembership implements MembershipTable {
     });
   }
 
-  purgeNode(dead: string): Promise<void> {
+  purgeNode(dead: string, seen?: NodeRecord): Promise<boolean> {
+    const deadAt = seen ? String(seen.heartbeatAt) : '';
     return this.conn.call('purgeNode', async () => {
-      await this.routes.replace(dead, []);
-      await this.registry.unregisterNode(dead);
+      if (!(await this.routes.replace(dead, [], deadAt))) return false;
+      if (!(await this.registry.unregisterNode(dead, deadAt))) return false;
       // The record last: a purge cut short leaves the node listed, so it can be retried.
-      await this.conn.cmd.hdel(this.key, dead);
+      return (await this.scripts.starlingDropRecord(this.key, dead, deadAt)) === 1;
     });
   }
 }

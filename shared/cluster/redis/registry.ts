@@ -9,6 +9,7 @@
  */
 import type { RegistryTable } from '../store.js';
 import { BATCH, execPipeline, type RedisConnection } from './connection.js';
+import { STILL_DEAD } from './purge-guard.js';
 
 // KEYS[1] clients hash; ARGV: clientid, node → the previous node or nil
 const REGISTER_CLIENT = `
@@ -27,10 +28,13 @@ for i = 2, #ARGV do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
 end
 return out`;
-// KEYS[1] clients hash; ARGV: node, clientids... → how many were removed
-const UNREGISTER_CLIENTS = `
+// KEYS[1] clients hash, KEYS[2] node records; ARGV: node, the heartbeatAt a purge judged
+// dead ('' for none, see purge-guard.ts), clientids... → how many were removed, -1 when the
+// guard stopped it
+const UNREGISTER_CLIENTS = `${STILL_DEAD}
+if not still_dead(KEYS[2], ARGV[1], ARGV[2]) then return -1 end
 local n = 0
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then n = n + redis.call('HDEL', KEYS[1], ARGV[i]) end
 end
 return n`;
@@ -38,18 +42,21 @@ return n`;
 /** The scripts above, as RedisConnection.script() adds them. */
 interface Scripts {
   starlingRegisterClient(key: string, clientid: string, node: string): Promise<string | null>;
-  starlingUnregisterClients(key: string, node: string, ...clientids: string[]): Promise<number>;
+  starlingUnregisterClients(key: string, nodes: string, node: string, deadAt: string, ...clientids: string[]): Promise<number>;
   starlingRegisterClients(key: string, node: string, ...clientids: string[]): Promise<string[]>;
 }
 
 export class RedisRegistry implements RegistryTable {
   private readonly scripts: Scripts;
   private readonly key: string;
+  /** membership's node records (membership.ts), read by a purge's guard */
+  private readonly nodesKey: string;
 
   constructor(private readonly conn: RedisConnection) {
     this.key = `${conn.ns}clients`;
+    this.nodesKey = `${conn.ns}nodes`;
     conn.script('starlingRegisterClient', REGISTER_CLIENT);
-    conn.script('starlingUnregisterClients', UNREGISTER_CLIENTS);
+    conn.script('starlingUnregisterClients', UNREGISTER_CLIENTS, 2);
     conn.script('starlingRegisterClients', REGISTER_CLIENTS);
     this.scripts = conn.cmd as unknown as Scripts;
   }
@@ -63,7 +70,7 @@ export class RedisRegistry implements RegistryTable {
 
   unregisterClient(clientid: string, node: string): Promise<void> {
     return this.conn.call('unregisterClient', async () => {
-      await this.scripts.starlingUnregisterClients(this.key, node, clientid);
+      await this.scripts.starlingUnregisterClients(this.key, this.nodesKey, node, '', clientid);
     });
   }
 
@@ -86,8 +93,11 @@ export class RedisRegistry implements RegistryTable {
     });
   }
 
-  /** Removes every registration still on `node` (for purgeNode, which names the operation). */
-  async unregisterNode(node: string): Promise<void> {
+  /**
+   * Removes every registration still on `node` (for purgeNode, which names the operation,
+   * with `deadAt` its guard, see purge-guard.ts); false when the guard stopped it.
+   */
+  async unregisterNode(node: string, deadAt = ''): Promise<boolean> {
     // HSCAN, then compare-and-delete in a script: a client that registered on another
     // node between the scan and the delete keeps its new registration.
     let cursor = '0';
@@ -96,7 +106,8 @@ export class RedisRegistry implements RegistryTable {
       cursor = next;
       const ids: string[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i + 1] === node) ids.push(flat[i]!);
-      if (ids.length) await this.scripts.starlingUnregisterClients(this.key, node, ...ids);
+      if (ids.length && (await this.scripts.starlingUnregisterClients(this.key, this.nodesKey, node, deadAt, ...ids)) < 0) return false;
     } while (cursor !== '0');
+    return true;
   }
 }

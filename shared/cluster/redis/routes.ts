@@ -4,62 +4,81 @@
  *   P:routes:<node>    set      the node's route filters (Redis drops it when empty).
  *   P:shared-members:<node>  hash  shared route key → its member count on the node
  *                               (absent: 1; dropped with the route).
- *   P:routes           channel  JSON RouteChange, one message per filter actually added or
- *                               deleted, or per member count changed (an 'add' with members).
+ *   P:route-staging:<node>:<id>  set  a setRoutes' new set, for the moment before its
+ *                               script swaps it in (expires if that never comes).
+ *   P:routes           channel  route-delta notices (shared/cluster/route-delta.ts): per
+ *                               batch of writes, the filters actually added or deleted and
+ *                               the member counts changed, in order.
  *
- * Every change is one Lua script doing it and its PUBLISH, so announcements come in the
- * order the changes were applied, and only real changes are announced.
+ * Every batch is one Lua script doing the changes and their PUBLISH, so notices come in the
+ * order the changes were applied, and only real changes are told.
  */
-import type { RouteChange, RouteTable, StoredRoute } from '../store.js';
+import { randomUUID } from 'node:crypto';
+import { DELTA_MAX_CHANGES, parseRouteDelta } from '../route-delta.js';
+import type { RouteChange, RouteTable, RouteWrite, StoredRoute } from '../store.js';
 import { BATCH, execPipeline, type RedisConnection } from './connection.js';
+import { STILL_DEAD } from './purge-guard.js';
 
-// KEYS[1] routes set; ARGV: filter, channel, message
-const ADD_ROUTE = `
-if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
-return 0`;
-// KEYS[2] the node's shared member counts
-const DELETE_ROUTE = `
-if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
+// The changes told so far, published DELTA_MAX_CHANGES at a time (ARGV[1] channel, ARGV[2] node).
+const DELTA = `
+local out = {}
+local function emit()
+  if #out > 0 then redis.call('PUBLISH', ARGV[1], cjson.encode({node = ARGV[2], changes = out})) end
+  out = {}
 end
-return 0`;
-// KEYS[1] routes set, KEYS[2] member counts; ARGV: filter, count, channel, message
-const SET_SHARED_MEMBERS = `
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
-if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 0`;
-// KEYS[1] routes set, KEYS[2] member counts; ARGV: channel, node, filters... (the whole new set)
-const SET_ROUTES = `
-local want = {}
-for i = 3, #ARGV do want[ARGV[i]] = true end
-local have = {}
-for _, f in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  have[f] = true
-  if not want[f] then
-    redis.call('SREM', KEYS[1], f)
-    redis.call('HDEL', KEYS[2], f)
-    redis.call('PUBLISH', ARGV[1], cjson.encode({op = 'delete', node = ARGV[2], filter = f}))
+local function told(change)
+  out[#out + 1] = change
+  if #out >= ${DELTA_MAX_CHANGES} then emit() end
+end
+`;
+// KEYS[1] routes set, KEYS[2] member counts; ARGV: channel, node, then per write: op (a add,
+// d delete, m member count), filter, count ('' unless m)
+const WRITE_ROUTES = `${DELTA}
+for i = 3, #ARGV, 3 do
+  local op, f = ARGV[i], ARGV[i + 1]
+  if op == 'a' then
+    if redis.call('SADD', KEYS[1], f) == 1 then told({'add', f}) end
+  elseif op == 'd' then
+    if redis.call('SREM', KEYS[1], f) == 1 then
+      redis.call('HDEL', KEYS[2], f)
+      told({'delete', f})
+    end
+  elseif redis.call('SISMEMBER', KEYS[1], f) == 1 and redis.call('HGET', KEYS[2], f) ~= ARGV[i + 2] then
+    redis.call('HSET', KEYS[2], f, ARGV[i + 2])
+    told({'add', f, tonumber(ARGV[i + 2])})
   end
 end
-for i = 3, #ARGV do
-  local f = ARGV[i]
-  if not have[f] then
-    have[f] = true
-    redis.call('SADD', KEYS[1], f)
-    redis.call('PUBLISH', ARGV[1], cjson.encode({op = 'add', node = ARGV[2], filter = f}))
-  end
-end
+emit()
 return 0`;
+// KEYS[1] routes set, KEYS[2] member counts, KEYS[3] node records, KEYS[4] the new set,
+// staged (written just before, absent when empty); ARGV: channel, node, the heartbeatAt a
+// purge judged dead ('' for none, see purge-guard.ts) → 0 when the guard stopped it, else 1
+const SET_ROUTES = `${STILL_DEAD}${DELTA}
+if not still_dead(KEYS[3], ARGV[2], ARGV[3]) then
+  redis.call('DEL', KEYS[4])
+  return 0
+end
+for _, f in ipairs(redis.call('SDIFF', KEYS[1], KEYS[4])) do
+  redis.call('HDEL', KEYS[2], f)
+  told({'delete', f})
+end
+for _, f in ipairs(redis.call('SDIFF', KEYS[4], KEYS[1])) do told({'add', f}) end
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('RENAME', KEYS[4], KEYS[1])
+  redis.call('PERSIST', KEYS[1])
+else
+  redis.call('DEL', KEYS[1])
+end
+emit()
+return 1`;
+
+/** A staged set outlives a setRoutes whose script never ran (the connection lost) this long, ms. */
+const STAGING_TTL_MS = 60_000;
 
 /** The scripts above, as RedisConnection.script() adds them. */
 interface Scripts {
-  starlingAddRoute(key: string, filter: string, channel: string, message: string): Promise<unknown>;
-  starlingDeleteRoute(key: string, members: string, filter: string, channel: string, message: string): Promise<unknown>;
-  starlingSetSharedMembers(key: string, members: string, filter: string, count: string, channel: string, message: string): Promise<unknown>;
-  starlingSetRoutes(key: string, members: string, channel: string, node: string, ...filters: string[]): Promise<unknown>;
+  starlingWriteRoutes(key: string, members: string, channel: string, node: string, ...writes: string[]): Promise<unknown>;
+  starlingSetRoutes(key: string, members: string, nodes: string, staged: string, channel: string, node: string, heartbeatAt: string): Promise<number>;
 }
 
 export class RedisRoutes implements RouteTable {
@@ -67,48 +86,59 @@ export class RedisRoutes implements RouteTable {
   private readonly keyPrefix: string;
   private readonly membersPrefix: string;
   private readonly channel: string;
-  private readonly cbs: ((change: RouteChange) => void)[] = [];
+  /** membership's node records (membership.ts), read by a purge's guard */
+  private readonly nodesKey: string;
+  /** where setRoutes stages a node's new set (not under P:routes:, which routes() scans) */
+  private readonly stagingPrefix: string;
+  private readonly cbs: ((changes: RouteChange[]) => void)[] = [];
 
   constructor(private readonly conn: RedisConnection) {
     this.keyPrefix = `${conn.ns}routes:`;
     this.membersPrefix = `${conn.ns}shared-members:`;
     this.channel = `${conn.ns}routes`;
-    conn.script('starlingAddRoute', ADD_ROUTE);
-    conn.script('starlingDeleteRoute', DELETE_ROUTE, 2);
-    conn.script('starlingSetSharedMembers', SET_SHARED_MEMBERS, 2);
-    conn.script('starlingSetRoutes', SET_ROUTES, 2);
+    this.nodesKey = `${conn.ns}nodes`;
+    this.stagingPrefix = `${conn.ns}route-staging:`;
+    conn.script('starlingWriteRoutes', WRITE_ROUTES, 2);
+    conn.script('starlingSetRoutes', SET_ROUTES, 4);
     this.scripts = conn.cmd as unknown as Scripts;
     conn.listen(this.channel, (message) => this.onMessage(message));
   }
 
-  addRoute(node: string, filter: string): Promise<void> {
-    const msg = JSON.stringify({ op: 'add', node, filter } satisfies RouteChange);
-    return this.conn.call('addRoute', async () => {
-      await this.scripts.starlingAddRoute(this.keyPrefix + node, filter, this.channel, msg);
-    });
-  }
-
-  deleteRoute(node: string, filter: string): Promise<void> {
-    const msg = JSON.stringify({ op: 'delete', node, filter } satisfies RouteChange);
-    return this.conn.call('deleteRoute', async () => {
-      await this.scripts.starlingDeleteRoute(this.keyPrefix + node, this.membersPrefix + node, filter, this.channel, msg);
-    });
-  }
-
-  setSharedMembers(node: string, key: string, members: number): Promise<void> {
-    const msg = JSON.stringify({ op: 'add', node, filter: key, members } satisfies RouteChange);
-    return this.conn.call('setSharedMembers', async () => {
-      await this.scripts.starlingSetSharedMembers(this.keyPrefix + node, this.membersPrefix + node, key, String(members), this.channel, msg);
+  writeRoutes(node: string, writes: RouteWrite[]): Promise<void> {
+    if (writes.length === 0) return Promise.resolve();
+    const args: string[] = [];
+    for (const w of writes) {
+      if (w.op === 'members') args.push('m', w.filter, String(w.members));
+      else args.push(w.op === 'add' ? 'a' : 'd', w.filter, '');
+    }
+    return this.conn.call('writeRoutes', async () => {
+      await this.scripts.starlingWriteRoutes(this.keyPrefix + node, this.membersPrefix + node, this.channel, node, ...args);
     });
   }
 
   setRoutes(node: string, filters: string[]): Promise<void> {
-    return this.conn.call('setRoutes', () => this.replace(node, filters));
+    return this.conn.call('setRoutes', async () => {
+      await this.replace(node, filters);
+    });
   }
 
-  /** setRoutes without the operation's name on errors, for a caller that names its own (purgeNode). */
-  async replace(node: string, filters: string[]): Promise<void> {
-    await this.scripts.starlingSetRoutes(this.keyPrefix + node, this.membersPrefix + node, this.channel, node, ...filters);
+  /**
+   * setRoutes without the operation's name on errors, for a caller that names its own
+   * (purgeNode, which passes its guard: `deadAt`, the heartbeatAt of the record it judged
+   * dead); false when the guard stopped it.
+   */
+  async replace(node: string, filters: string[], deadAt = ''): Promise<boolean> {
+    // The new set is staged in a key of its own, BATCH members a command (a node's hundred
+    // thousand routes as one script's arguments would overflow the call stack), then swapped
+    // in by the script: all in one pipeline sent at once, so writes queued after this call
+    // still reach Redis after it.
+    const staged = `${this.stagingPrefix}${node}:${randomUUID()}`;
+    const pipe = this.conn.cmd.pipeline();
+    for (let i = 0; i < filters.length; i += BATCH) pipe.sadd(staged, ...filters.slice(i, i + BATCH));
+    if (filters.length > 0) pipe.pexpire(staged, STAGING_TTL_MS);
+    void (pipe as unknown as Scripts).starlingSetRoutes(this.keyPrefix + node, this.membersPrefix + node, this.nodesKey, staged, this.channel, node, deadAt);
+    const results = await execPipeline<number>(pipe);
+    return results[results.length - 1] === 1;
   }
 
   routes(): Promise<StoredRoute[]> {
@@ -131,9 +161,10 @@ export class RedisRoutes implements RouteTable {
       const out: StoredRoute[] = [];
       ordered.forEach((key, i) => {
         const node = key.slice(this.keyPrefix.length);
-        const counts = results[2 * i + 1] as Record<string, string>;
+        // a Map: a property lookup by each of a million filter strings would intern them all
+        const counts = new Map(Object.entries(results[2 * i + 1] as Record<string, string>));
         for (const filter of results[2 * i] as string[]) {
-          const members = counts[filter];
+          const members = counts.size > 0 ? counts.get(filter) : undefined;
           out.push(members === undefined ? { node, filter } : { node, filter, members: Number(members) });
         }
       });
@@ -141,28 +172,17 @@ export class RedisRoutes implements RouteTable {
     });
   }
 
-  onRouteChange(cb: (change: RouteChange) => void): void {
+  onRouteChanges(cb: (changes: RouteChange[]) => void): void {
     this.cbs.push(cb);
   }
 
   private onMessage(message: Buffer): void {
-    const change = parseRouteChange(message.toString());
-    if (!change) return void this.conn.log?.warn({ message: message.toString() }, 'ignoring a malformed route change');
-    for (const cb of this.cbs) this.conn.safely('onRouteChange', () => cb({ ...change }));
+    const text = message.toString();
+    const changes = parseRouteDelta(text);
+    if (!changes) return void this.conn.log?.warn({ message: text.slice(0, 200) }, 'ignoring a malformed route notice');
+    // each callback gets changes of its own to keep
+    this.cbs.forEach((cb, i) => this.conn.safely('onRouteChanges', () => cb(i === 0 ? changes : changes.map((c) => ({ ...c })))));
   }
-}
-
-function parseRouteChange(json: string): RouteChange | undefined {
-  try {
-    const v = JSON.parse(json) as Partial<RouteChange>;
-    if ((v.op === 'add' || v.op === 'delete') && typeof v.node === 'string' && typeof v.filter === 'string') {
-      const members = typeof v.members === 'number' && v.members > 0 ? v.members : undefined;
-      return members === undefined ? { op: v.op, node: v.node, filter: v.filter } : { op: v.op, node: v.node, filter: v.filter, members };
-    }
-  } catch {
-    /* malformed */
-  }
-  return undefined;
 }
 
 /** SCAN MATCH treats * ? [ ] \ specially; a prefix is literal. */

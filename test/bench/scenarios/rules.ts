@@ -1,19 +1,24 @@
 /**
  * The rule engine's cost on the publish path (Starling only): the QoS 0 fan-in (10→10 on
- * one node) measured without rules and with 10 rules on `bench/#`, alternating. Every
- * rule's FROM matches every message; half of them pass their WHERE and republish to a
- * topic nobody subscribes to, half do not. The rules are created through a gateway (the
- * node is a one-node cluster, so they travel as cluster config as in production). The
- * headline is the ratio of the delivered rates, with / without.
+ * one node) measured without rules and with 10 rules on `bench/#` in adjacent windows of
+ * one running load (ABBA pairs: the same background load on both sides far more often than
+ * separate runs see). Every rule's FROM matches every message; half of them pass their
+ * WHERE and republish to a topic nobody subscribes to, half do not. The rules are created
+ * through a gateway (the node is a one-node cluster, so they travel as cluster config as in
+ * production). The headline is the median pair's ratio of the delivered rates, with /
+ * without; beside it the same of the node's CPU per message.
  */
 import http from 'node:http';
 import { HOST, startGateway, type RunningBroker } from '../brokers.js';
 import { sleep } from '../procs.js';
-import { measure, range } from './throughput.js';
+import { alternating, range } from './throughput.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from './types.js';
 
 const RULES = 10;
-const ROUNDS = 2;
+// pairs of adjacent windows without and with the rules, on one running load (ABBA order)
+const PAIRS = 3;
+// after the rules are created or deleted: the node loads cluster config within a second
+const SETTLE_MS = 1500;
 const SHAPE = { pubTopics: range(10, (i) => `bench/${i}`), subTopics: range(10, (i) => `bench/${i}`), qos: 0 as const };
 const AUTH = `Basic ${Buffer.from('admin:public').toString('base64')}`;
 
@@ -80,41 +85,55 @@ export async function openGateway(ctx: ScenarioContext): Promise<RunningBroker> 
   }
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   let gateway: RunningBroker | undefined;
   try {
     gateway = await openGateway(ctx);
     const port = gateway.port;
-    const without: ScenarioResult[] = [];
-    const withRules: ScenarioResult[] = [];
     const warnings: string[] = [];
     const details: string[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      without.push(await measure(ctx, SHAPE));
-      ctx.log(`without rules: ${Math.round(without.at(-1)!.metrics.rate!)} msg/s`);
-      const ids = await createRules(port);
-      // the node loads cluster config within a second
-      await sleep(1000);
-      withRules.push(await measure(ctx, SHAPE));
-      const c = await counts(port, ids);
-      ctx.log(`with ${RULES} rules: ${Math.round(withRules.at(-1)!.metrics.rate!)} msg/s (matched ${c.matched}, republished ${c.success}, failed ${c.failed})`);
-      details.push(`round ${round + 1}: rules matched ${c.matched} times, ${c.success} republishes, ${c.failed} failures`);
-      if (c.matched === 0 || c.success === 0) warnings.push(`round ${round + 1}: the rules did not run (matched ${c.matched}, republished ${c.success})`);
-      if (c.failed > 0) warnings.push(`round ${round + 1}: ${c.failed} actions failed`);
-      for (const id of ids) await call(port, 'DELETE', `/rules/${encodeURIComponent(id)}`);
-      await sleep(1000);
-    }
-    const mean = (rs: ScenarioResult[]) => rs.reduce((a, r) => a + r.metrics.rate!, 0) / rs.length;
-    const rateWithout = mean(without);
-    const rateWith = mean(withRules);
-    details.unshift(`delivered msg/s without rules: ${without.map((r) => Math.round(r.metrics.rate!)).join(', ')}; with ${RULES} rules: ${withRules.map((r) => Math.round(r.metrics.rate!)).join(', ')}`);
-    const last = withRules.at(-1)!;
-    for (const r of [...without, ...withRules]) warnings.push(...(r.warnings ?? []));
+    let ids: string[] = [];
+    // rules created for each window with them and deleted after it, their counts checked
+    const toggle = async (on: boolean): Promise<void> => {
+      if (on && ids.length === 0) ids = await createRules(port);
+      else if (!on && ids.length > 0) {
+        const c = await counts(port, ids);
+        // (ABBA: a set of rules may stay for two adjacent windows)
+        const n = `rules set ${details.length + 1}`;
+        details.push(`${n}: matched ${c.matched} times, ${c.success} republishes, ${c.failed} failures`);
+        if (c.matched === 0 || c.success === 0) warnings.push(`${n}: the rules did not run (matched ${c.matched}, republished ${c.success})`);
+        if (c.failed > 0) warnings.push(`${n}: ${c.failed} actions failed`);
+        for (const id of ids) await call(port, 'DELETE', `/rules/${encodeURIComponent(id)}`);
+        ids = [];
+      }
+    };
+    const ab = await alternating(ctx, SHAPE, { pairs: PAIRS, windowMs: ctx.opts.durationMs, settleMs: SETTLE_MS, toggle });
+    // the node's CPU per delivered message: on a shared machine the node may not get a whole
+    // core in every window, and the rate ratio then reads other processes' load too; the CPU
+    // ratio is what it would be with a core to itself in both
+    const us = (cpu: number[], rates: number[]) => cpu.map((c, i) => (c / rates[i]!) * 1e6);
+    const usWithout = us(ab.offCpu, ab.off);
+    const usWith = us(ab.onCpu, ab.on);
+    const ratio = median(ab.ratios);
+    const cpuRatio = median(usWithout.map((u, i) => u / usWith[i]!));
+    const round = (xs: number[]) => xs.map((x) => Math.round(x)).join(', ');
+    const fixed = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(', ');
+    ctx.log(`with/without ${RULES} rules, per pair: ${fixed(ab.ratios)}; median ${ratio.toFixed(3)}; CPU per message without/with: median ${cpuRatio.toFixed(3)}`);
+    details.unshift(
+      `delivered msg/s in ${PAIRS} pairs of adjacent windows, without rules: ${round(ab.off)}; with ${RULES} rules: ${round(ab.on)}; ratio per pair ${fixed(ab.ratios)}, median ${ratio.toFixed(3)}`,
+      `node CPU per delivered message, µs: without rules ${fixed(usWithout)}; with ${RULES} rules ${fixed(usWith)}`,
+      `published msg/s: without rules ${round(ab.offPub)}; with ${RULES} rules ${round(ab.onPub)}; node CPU per published message, µs: without rules ${fixed(us(ab.offCpu, ab.offPub))}; with ${RULES} rules ${fixed(us(ab.onCpu, ab.onPub))}`,
+    );
     return {
-      metrics: { ratio: rateWith / rateWithout, rateWithout, rateWith },
-      brokerCpu: last.brokerCpu,
-      procCpu: last.procCpu,
-      genCpu: last.genCpu,
+      metrics: { ratio, rateWithout: median(ab.off), rateWith: median(ab.on), cpuRatio, usWithout: median(usWithout), usWith: median(usWith) },
+      brokerCpu: ab.brokerCpu,
+      procCpu: ab.procCpu,
+      genCpu: ab.genCpu,
       warnings: [...new Set(warnings)],
       details,
     };
@@ -134,8 +153,11 @@ export const rulesQos0: Scenario = {
     { key: 'ratio', label: 'with/without rules', unit: 'x', better: 'higher', digits: 3 },
     { key: 'rateWithout', label: 'delivered, no rules', unit: 'msg/s', better: 'higher' },
     { key: 'rateWith', label: `delivered, ${RULES} rules`, unit: 'msg/s', better: 'higher' },
+    { key: 'cpuRatio', label: 'CPU/msg without/with', unit: 'x', better: 'higher', digits: 3 },
+    { key: 'usWithout', label: 'node CPU/msg, no rules', unit: 'µs', better: 'lower', digits: 3 },
+    { key: 'usWith', label: `node CPU/msg, ${RULES} rules`, unit: 'µs', better: 'lower', digits: 3 },
   ],
   budgetMs: 240000,
-  note: `Rules (rules-qos0): the QoS 0 fan-in on a one-node cluster measured ${ROUNDS} times without and ${ROUNDS} times with ${RULES} rules on "bench/#" (each SELECT ... WHERE matches every message; half pass and republish to an unsubscribed topic), alternating; the rules are created and deleted through a gateway between runs.`,
+  note: `Rules (rules-qos0): the QoS 0 fan-in on a one-node cluster, one running load measured in ${PAIRS} pairs of adjacent windows (ABBA order) without and with ${RULES} rules on "bench/#" (each SELECT ... WHERE matches every message; half pass and republish to an unsubscribed topic), created and deleted through a gateway ${SETTLE_MS / 1000} s before each window; the ratio is the median pair's. The CPU ratio is the node's CPU per delivered message without rules over with them, the median pair's (what the rate ratio is when the node has a core to itself in every window).`,
   run,
 };

@@ -32,8 +32,6 @@ const QUIET_CPU = 0.1;
 const SETTLE_MAX_MS = 240000;
 /** How long every route may take to reach Redis once every client has its SUBACK. */
 const ROUTES_WAIT_MS = 60000;
-/** Past the nodes' STARLING_HEARTBEAT_TTL_MS (3000 by default). */
-const PURGE_GRACE_MS = 4000;
 const nodeName = (i: number) => `bench${i + 1}@127.0.0.1`;
 
 /** SIGKILL node `i`, start it again under the same name; returns spawn → MQTT listening, ms. */
@@ -82,7 +80,8 @@ async function pageRoutes(api: Api, gw: RunningBroker): Promise<Record<string, n
     const r = await api.request('GET', `/api/v4/routes?_page=${page}&_limit=${ROUTE_PAGE}`);
     ms.push(r.ms);
     if (r.status !== 200) throw new Error(`GET /routes page ${page}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
-    const j = JSON.parse(r.body) as { data: unknown[]; meta: { count: number; hasnext: boolean } };
+    const j = JSON.parse(r.body) as { code: number; message?: string; data?: unknown[]; meta?: { count: number; hasnext: boolean } };
+    if (j.code !== 0 || !j.data || !j.meta) throw new Error(`GET /routes page ${page} (after ${seen} rows): code ${j.code} ${j.message ?? ''}`);
     seen += j.data.length;
     total = j.meta.count;
     rssMax = Math.max(rssMax, gw.rssKB());
@@ -124,10 +123,8 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     // The same restart with an empty route table: what start-up costs without routes.
     metrics.emptyRestartMs = await restartNode(ctx, NODES - 1);
     await waitFor('restarted node', 15000, nodesSeen);
-    // A restart slower than the heartbeat TTL (3 s by default; a loaded machine) lets a
-    // survivor start purging the "dead" node: let that finish before its clients subscribe,
-    // or the purge may delete routes the restarted node just wrote.
-    await sleep(PURGE_GRACE_MS);
+    // No pause here: a survivor still purging the node's former run (a restart slower than the
+    // heartbeat TTL) stops at its new record, so the routes its clients now write stay.
     const rss0 = ctx.brokers.map((b) => b.rssKB());
     const redis0 = await routeStoreUsage(ctx.clusterEnv.REDIS_URL!);
 
@@ -236,6 +233,10 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       warnings,
       details,
     };
+  } catch (err) {
+    // what the nodes logged tells why a phase failed; the result is lost with the throw
+    const said = loggedWarnings(ctx);
+    throw new Error(`${(err as Error).message}${said.length ? `; the nodes logged: ${said.join(' | ')}` : ''}`, { cause: err });
   } finally {
     api?.close();
     await gateway?.stop();

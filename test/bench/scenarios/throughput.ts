@@ -146,32 +146,46 @@ export async function alternating(
   ctx: ScenarioContext,
   shape: Shape,
   o: { pairs: number; windowMs: number; settleMs: number; toggle: (on: boolean) => Promise<void> },
-): Promise<{ off: number[]; on: number[]; ratios: number[] } & Pick<ScenarioResult, 'brokerCpu' | 'procCpu' | 'genCpu'>> {
-  const { subGen, close } = await startLoad(ctx, shape);
+): Promise<{ off: number[]; on: number[]; ratios: number[]; offCpu: number[]; onCpu: number[]; offPub: number[]; onPub: number[] } & Pick<ScenarioResult, 'brokerCpu' | 'procCpu' | 'genCpu'>> {
+  const { pubGen, subGen, close } = await startLoad(ctx, shape);
   const off: number[] = [];
   const on: number[] = [];
   const ratios: number[] = [];
-  const windowRate = async (state: boolean): Promise<number> => {
+  // the brokers' CPU (fraction of a core) in each window
+  const offCpu: number[] = [];
+  const onCpu: number[] = [];
+  // what the publishers sent in each window (QoS 0: more than is delivered when subscribers' deliveries are dropped)
+  const offPub: number[] = [];
+  const onPub: number[] = [];
+  const snaps = async () => (pubGen === subGen ? subGen.snap().then((x) => [x, x] as const) : Promise.all([subGen.snap(), pubGen.snap()]));
+  const windowRate = async (state: boolean): Promise<[number, number, number]> => {
     await o.toggle(state);
     await sleep(o.settleMs);
-    const s0 = await subGen.snap();
+    const [[s0, p0], c0] = [await snaps(), serverCpuSample(ctx)];
     await sleep(o.windowMs);
-    const s1 = await subGen.snap();
+    const [[s1, p1], c1] = [await snaps(), serverCpuSample(ctx)];
     assertAlive(ctx);
-    return ((s1.counters.received - s0.counters.received) * 1000) / (s1.t - s0.t);
+    const rate = ((s1.counters.received - s0.counters.received) * 1000) / (s1.t - s0.t);
+    return [rate, serverCpu(ctx, c0, c1, (s1.t - s0.t) / 1000).brokerCpu, ((p1.counters.sent - p0.counters.sent) * 1000) / (p1.t - p0.t)];
   };
   try {
     const [g0, c0] = [await subGen.snap(), serverCpuSample(ctx)];
     for (let i = 0; i < o.pairs; i++) {
       const order = i % 2 === 0 ? [false, true] : [true, false];
-      const rates = new Map<boolean, number>();
+      const rates = new Map<boolean, [number, number, number]>();
       for (const state of order) rates.set(state, await windowRate(state));
-      off.push(rates.get(false)!);
-      on.push(rates.get(true)!);
-      ratios.push(rates.get(true)! / rates.get(false)!);
+      const [offRate, offC, offP] = rates.get(false)!;
+      const [onRate, onC, onP] = rates.get(true)!;
+      off.push(offRate);
+      on.push(onRate);
+      offCpu.push(offC);
+      onCpu.push(onC);
+      offPub.push(offP);
+      onPub.push(onP);
+      ratios.push(onRate / offRate);
     }
     const [g1, c1] = [await subGen.snap(), serverCpuSample(ctx)];
-    return { off, on, ratios, ...serverCpu(ctx, c0, c1, (g1.t - g0.t) / 1000), genCpu: { gen: cpuFraction(g0, g1) } };
+    return { off, on, ratios, offCpu, onCpu, offPub, onPub, ...serverCpu(ctx, c0, c1, (g1.t - g0.t) / 1000), genCpu: { gen: cpuFraction(g0, g1) } };
   } finally {
     await o.toggle(false);
     await close();

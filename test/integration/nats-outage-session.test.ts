@@ -1,0 +1,56 @@
+/**
+ * A persistent subscriber whose connection drops while nats-server is down, and who connects
+ * again at once, while a publisher on another node keeps publishing QoS 1 (each counted once
+ * acknowledged): on its own node its session resumes and nothing acknowledged is lost; on
+ * another node no takeover is possible (the RPC needs NATS, the durable store too), the
+ * CONNACK says Session Present 0 and the client subscribes again, as MQTT asks of it.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { useCluster } from '../support/cluster.js';
+import { arrivals, check, startNumberedStream } from '../support/durable.js';
+import { connectClient, sleep, tcpUrl } from '../support/mqtt-clients.js';
+
+/** Known gap: when NATS returns, the two nodes settle the clientid (conflicts.ts) and the older session is discarded with what it had queued. */
+const MOVED_GAP = 'messages queued in the session left behind are discarded when the clientid live on two nodes is settled, not moved to the session kept';
+
+describe('a persistent session reconnecting during a NATS outage', { timeout: 120_000 }, () => {
+  const cl = useCluster(['n1', 'n2']);
+
+  const run = async (t: import('node:test').TestContext, to: 'n1' | 'n2') => {
+    const topic = `outage-${to}/x`;
+    const clientId = `outage-sub-${to}`;
+    const sub = await connectClient(tcpUrl(cl.c.node('n2').mqttPort), { clientId, clean: false }, t);
+    await sub.client.subscribeAsync(`outage-${to}/+`, { qos: 1 });
+    const got = arrivals(sub.client, topic);
+    await sleep(500); // the route reaches n1
+    const pub = await connectClient(tcpUrl(cl.c.node('n1').mqttPort), { clientId: `outage-pub-${to}` }, t);
+    const stream = startNumberedStream(pub, topic, 1, { everyMs: 20 });
+    await stream.ackedAtLeast(20);
+    await cl.c.nats.proc.kill('SIGKILL');
+    await sleep(500); // publishes go on; their forwards to n2 wait for NATS
+    sub.client.stream.destroy(); // the subscriber's connection drops
+    const again = await connectClient(tcpUrl(cl.c.node(to).mqttPort), { clientId, clean: false }, t);
+    const got2 = arrivals(again.client, topic);
+    const present = again.connack?.sessionPresent === true;
+    if (!present) await again.client.subscribeAsync(`outage-${to}/+`, { qos: 1 });
+    await cl.c.nats.start();
+    const before = stream.acked.length;
+    await stream.ackedAtLeast(before + 50, 30_000);
+    await stream.stop();
+    await sleep(1000);
+    return { present, ...check(stream.acked, [...got, ...got2]), acked: stream.acked.length };
+  };
+
+  it('on its own node: resumed (Session Present 1), every acknowledged message delivered', async (t) => {
+    const r = await run(t, 'n2');
+    assert.equal(r.present, true);
+    assert.deepEqual(r.missing, [], `${r.missing.length} of ${r.acked} missing`);
+  });
+
+  it('on another node: Session Present 0, then every message acknowledged before or after delivered', { todo: MOVED_GAP }, async (t) => {
+    const r = await run(t, 'n1');
+    assert.equal(r.present, false);
+    assert.deepEqual(r.missing, [], `${r.missing.length} of ${r.acked} missing`);
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * The soak with every fault (`npm run soak -- --faults=all`), short: 75 s of traffic from 600
+ * clients on a 3-node cluster while a node is killed, nats-server and redis-server are
+ * killed, a node hangs past the RPC timeout and a gateway behind HAProxy is killed, each
+ * undone after a pause; then every end check of the soak and of the faults.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FAULTS_KNOWN_GAP, FAULTS_SESSION_LOST } from './faults/report.js';
+import { PERSISTENT_COMPLETE, PERSISTENT_EXACTLY_ONCE, REDIS_NO_LEAKS } from './checks.js';
+import { formatReport } from './report.js';
+import { runSoak } from './run.js';
+
+/** Gaps this run may still show; each is described in README, "Soak" (faults). */
+const KNOWN_GAPS = new Map([
+  [FAULTS_KNOWN_GAP, 'a message forwarded or routed to a node as it is killed is lost (README, Durable sessions: not covered)'],
+  [FAULTS_SESSION_LOST, 'a session left on one node while its client connected to another during a NATS outage is discarded with its queued messages when NATS returns (test/integration/nats-outage-session.test.ts)'],
+  [PERSISTENT_COMPLETE, 'acknowledged messages are sometimes never sent to a persistent subscriber: as in the soak without faults, and more around the NATS and Redis restarts and a node hung past its heartbeat TTL (README, Soak: faults)'],
+  [PERSISTENT_EXACTLY_ONCE, 'QoS 2 duplicates to a persistent subscriber after the hung node: bursts to one subscriber (1, then 11) in 2 of 6 runs (cause not found; README, Soak: faults)'],
+  [REDIS_NO_LEAKS, 'a route is sometimes left in Redis after every client left (as in the soak without faults)'],
+]);
+
+describe('soak with faults (75 s, 600 clients, 3 nodes, 2 gateways behind HAProxy)', () => {
+  it('survives each fault, answers the API in time, and its end checks hold', { timeout: 300_000 }, async (t) => {
+    const report = await runSoak({ durationMs: 75_000, clients: 600, publishRate: 100, seed: 15, faultKinds: ['node-kill', 'nats-kill', 'redis-kill', 'node-stop', 'gateway-kill'], log: (l) => t.diagnostic(l) });
+    for (const line of formatReport(report).split('\n')) t.diagnostic(line);
+    for (const c of report.checks) {
+      const gap = KNOWN_GAPS.get(c.name);
+      if (gap) await t.test(c.name, { todo: gap }, () => assert.ok(c.ok, c.detail));
+      else assert.ok(c.ok, `${c.name}: ${c.detail}`);
+    }
+  });
+});

@@ -303,7 +303,7 @@ export class ForwardDispatch {
   private deliverMoved(clientid: string, msg: Message, deadline: number): void {
     const s = this.b.sessions.get(clientid);
     if (s !== undefined) {
-      for (const opts of this.b.router.subscriberOptions(clientid, msg)) s.deliver(msg, opts, undefined, 'moved');
+      for (const opts of this.b.router.subscriberOptions(clientid, msg)) s.deliver(msg, opts);
       return;
     }
     // it moved on from here again

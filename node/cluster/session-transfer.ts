@@ -51,7 +51,7 @@ export function importSession(b: SessionImportHost, s: Session, t: SessionTransf
   for (const m of t.messages) {
     const opts: SubOptions | undefined = m.subId === undefined ? undefined : { qos: m.qos as QoS, nl: false, rap: false, rh: 0, subId: m.subId, subIds: m.subIds, share: undefined };
     const msg = decodeMessage(Buffer.from(m.msg, 'base64'));
-    dedup.had(msg);
+    dedup.first(msg);
     s.enqueueTransferred({ msg, qos: m.qos as QoS, retain: m.retain, opts }, m.id, m.released === true);
   }
   for (const id of t.awaitingRel ?? []) void s.addAwaitingRel(id, now);

@@ -10,7 +10,7 @@ import { RestoredMessages, rerouting } from './restored.js';
 import type { LongTimer } from '../core/long-timer.js';
 import type { JournalEntry, SessionJournal } from './durable/journal.js';
 import type { StoredWill } from './durable/store.js';
-import type { CopyPath, MoveDedup } from './move-dedup.js';
+import type { MoveDedup } from './move-dedup.js';
 
 const M_DELIVERED = metricIndex('messages.delivered');
 const M_DROPPED = metricIndex('delivery.dropped');
@@ -145,14 +145,13 @@ export class Session implements Subscriber, ClientSession {
     return max < rm ? max : rm;
   }
 
-  /** `path`: 'moved' for a copy the node this session left sent on (move-dedup.ts) */
-  deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder, path: CopyPath = 'direct'): void {
+  deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder): void {
     // a rerouted copy of a message its dead node stored for this session: it has it already
     if (this.restored !== undefined && rerouting.active && this.restored.has(msg)) return;
     const d = this.moveDedup;
     if (d !== undefined) {
       if (Date.now() > d.until) this.moveDedup = undefined;
-      else if (!d.first(msg, path)) return;
+      else if (!d.first(msg)) return;
     }
     const m = this.broker.metrics;
     if (opts.nl && msg.from === this.clientId) {

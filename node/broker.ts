@@ -290,6 +290,7 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
     const enc = new PublishEncoder(msg.topic, msg.payload, cachedUtf8(msg.topic));
     if (target.rerouted) {
       rerouting.active = true;
+      rerouting.route = target.kind !== 'shared';
       try {
         return this.dispatchForwarded(msg, target, enc);
       } finally {

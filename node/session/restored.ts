@@ -5,8 +5,10 @@ import type { Message } from '../../shared/message.js';
  * Set while a rerouted forward (docs/forwarding.md, "Rerouting") is delivered: a copy of a
  * message held for a node that died, which that node may have stored (and its session
  * restored here) before it could confirm it. Delivery is synchronous: one flag serves.
+ * `route`: it was held for the dead node's route subscribers (not a shared group's member),
+ * so it is meant only for the sessions that node had and that came here since.
  */
-export const rerouting = { active: false };
+export const rerouting = { active: false, route: false };
 
 /** A message's identity across nodes: its publisher, the time its node accepted it, topic and payload. */
 function key(msg: Message): string {

@@ -89,6 +89,8 @@ export class Session implements Subscriber, ClientSession {
   dispatchMark = 0;
   /** what the durable store gave back on resume, while a rerouted copy of it may come */
   private restored: RestoredMessages | undefined = undefined;
+  /** when this node got the session (created, resumed, adopted or taken over here) */
+  private readonly arrivedAt = Date.now();
 
   constructor(
     readonly clientId: string,
@@ -146,8 +148,14 @@ export class Session implements Subscriber, ClientSession {
   }
 
   deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder): void {
-    // a rerouted copy of a message its dead node stored for this session: it has it already
-    if (this.restored !== undefined && rerouting.active && this.restored.has(msg)) return;
+    if (rerouting.active) {
+      // A rerouted copy is for the dead node's durable sessions, resumed or adopted here since
+      // the message was accepted: a session here before it (or a clean one) had its own copy
+      // then, straight from the publisher's node.
+      if (rerouting.route && (this.journal === undefined || this.arrivedAt <= msg.timestamp)) return;
+      // one its dead node stored for this session: it has it already
+      if (this.restored !== undefined && this.restored.has(msg)) return;
+    }
     const d = this.moveDedup;
     if (d !== undefined) {
       if (Date.now() > d.until) this.moveDedup = undefined;

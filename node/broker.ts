@@ -26,7 +26,6 @@ import type { RetainedStore } from './router/retained.js';
 import type { Router, SubOptions } from './router/router.js';
 import { trieGeneration, type RouteMemo } from './router/trie.js';
 import { SessionRegistry, type RegistryHost } from './session/lifecycle.js';
-import { rerouting } from './session/restored.js';
 import { detachPayload, type Session } from './session/session.js';
 import { Presence } from './sys/presence.js';
 import { Resources } from './rules/resources.js';
@@ -288,19 +287,6 @@ export class Broker implements PacketHost, SysHost, RegistryHost {
   /** A message another node forwarded here: to the local subscribers it names. */
   deliverForwarded(msg: Message, target: ForwardTarget): number {
     const enc = new PublishEncoder(msg.topic, msg.payload, cachedUtf8(msg.topic));
-    if (target.rerouted) {
-      rerouting.active = true;
-      rerouting.route = target.kind !== 'shared';
-      try {
-        return this.dispatchForwarded(msg, target, enc);
-      } finally {
-        rerouting.active = false;
-      }
-    }
-    return this.dispatchForwarded(msg, target, enc);
-  }
-
-  private dispatchForwarded(msg: Message, target: ForwardTarget, enc: PublishEncoder): number {
     if (target.kind === 'shared') return this.router.deliverShared(target.filter!, target.group!, msg, enc) ? 1 : 0;
     return this.router.dispatch(msg, enc, false);
   }

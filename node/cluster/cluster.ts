@@ -9,11 +9,9 @@ import type { PublishEncoder } from '../protocol/codec.js';
 import { BannedSync, ConfigSync } from './config-sync.js';
 import { ClientConflicts } from './conflicts.js';
 import { ForwardDispatch } from './forward-dispatch.js';
-import { GhostRoutes } from './ghost-routes.js';
 import type { Transport } from './forwarding/transport.js';
 import { Membership } from './membership.js';
 import { MovedSessions } from './moved-sessions.js';
-import { Reroutes } from './reroute.js';
 import { ClientRegistry } from './registry.js';
 import { StoreResync } from './resync.js';
 import { RetainedSync } from './retained-sync.js';
@@ -40,9 +38,6 @@ export class Cluster implements ClusterHooks {
   private readonly routeSync: RouteSync;
   private readonly moved: MovedSessions;
   private readonly dispatch: ForwardDispatch;
-  private readonly reroutes: Reroutes;
-  /** routes of dead nodes kept for their persistent sessions */
-  private readonly ghosts = new GhostRoutes();
   private readonly registry: ClientRegistry;
   private readonly retained: RetainedSync;
   private readonly banned: BannedSync;
@@ -65,8 +60,7 @@ export class Cluster implements ClusterHooks {
     this.membership = new Membership(store, this.routes, b.nodeName, b.startedAt, cfg, log);
     this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, cfg.routeBatchMax, log);
     this.moved = new MovedSessions(this.routeSync, this.routes, transport, cfg, log);
-    this.dispatch = new ForwardDispatch(b, this.routes, transport, this.moved, cfg, log, this.ghosts);
-    this.reroutes = new Reroutes(b, this.routes, transport, (n) => this.membership.isLive(n), (h) => this.dispatch.deliverHeld(h), cfg, log, this.ghosts);
+    this.dispatch = new ForwardDispatch(b, this.routes, transport, this.moved, cfg, log);
     this.registry = new ClientRegistry(b, store, transport, this.membership, this.moved, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
     this.banned = new BannedSync(store, b.banned, log);
@@ -81,28 +75,8 @@ export class Cluster implements ClusterHooks {
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
     this.membership.events = {
       purged: () => void this.resync.run('purged as dead'),
-      returned: (node) => {
-        this.reroutes.nodeReturned(node);
-        void this.routeSync.reload();
-      },
-      dead: (node) => void this.adoptAtPurge(node),
+      returned: () => void this.routeSync.reload(),
     };
-  }
-
-  /**
-   * This node purged `node`: its persistent sessions are adopted here at once when NATS
-   * says nobody listens for it any more (its process is gone). A node only stalled (purged
-   * for late heartbeats) still has its subscriptions on NATS and keeps its sessions; an
-   * unclear answer leaves them to the sweep, which waits longer before adopting.
-   */
-  private async adoptAtPurge(node: string): Promise<void> {
-    const durable = this.b.durable;
-    if (durable === undefined) return;
-    if ((await this.transport.listening(node)) !== false) {
-      this.log.info({ node }, 'a purged node still listens on NATS (or did not answer): its sessions are left to the sweep');
-      return;
-    }
-    await durable.nodeDead(node);
   }
 
   /** whether another node's heartbeat is fresh */
@@ -111,8 +85,7 @@ export class Cluster implements ClusterHooks {
   }
 
   get hasRemoteRoutes(): boolean {
-    // a dead node's kept routes count: they may be the only ones left (ghost-routes.ts)
-    return !this.routes.empty || !this.moved.empty || !this.ghosts.empty;
+    return !this.routes.empty || !this.moved.empty;
   }
 
   async start(): Promise<void> {
@@ -149,7 +122,6 @@ export class Cluster implements ClusterHooks {
     this.resync.stop();
     this.routeSync.stop();
     this.dispatch.stop();
-    this.reroutes.stop();
     this.registry.stop();
     this.conflicts.stop();
     this.membership.stop();
@@ -169,12 +141,10 @@ export class Cluster implements ClusterHooks {
 
   routeAdded(key: string): void {
     this.routeSync.routeAdded(key);
-    this.reroutes.localRouteAdded(key);
   }
 
   routeDeleted(key: string): void {
     this.routeSync.routeDeleted(key);
-    this.reroutes.localRouteDeleted(key);
   }
 
   sharedMembersChanged(key: string, members: number): void {
@@ -189,8 +159,8 @@ export class Cluster implements ClusterHooks {
     return this.dispatch.forward(msg, enc, out);
   }
 
-  forwardFlushed(to: readonly string[]): Promise<void> {
-    return this.dispatch.forwardFlushed(to);
+  forwardFlushed(): Promise<void> {
+    return this.dispatch.forwardFlushed();
   }
 
   onForwardsDrained(cb: () => void): void {

@@ -7,9 +7,7 @@ import type { ForwardOutcome } from '../core/ports.js';
 import { metricIndex } from '../metrics/metrics.js';
 import type { PublishEncoder } from '../protocol/codec.js';
 import type { FilterEntry } from '../router/router.js';
-import { ForwardLostError } from './forwarding/flush.js';
-import type { ForwardTarget, HeldForward, Transport } from './forwarding/transport.js';
-import type { GhostRoutes } from './ghost-routes.js';
+import type { ForwardTarget, Transport } from './forwarding/transport.js';
 import type { MovedSessions } from './moved-sessions.js';
 import type { ClusterRoutes, RemoteEntry } from './routes.js';
 
@@ -42,10 +40,7 @@ const SESSION_RETRY_MS = 20;
 export class ForwardDispatch {
   /** shared-group forwards to other nodes made by the dispatchShared() call under way */
   private sharedSent = 0;
-  /** the nodes the message being forwarded went to at QoS 1/2 (its outcome's `to`) */
-  private to: string[] | undefined;
-  /** this I/O turn's flushes, one per node acknowledgements wait for; they start at its end */
-  private turn: { start: Promise<void>; byNode: Map<string, Promise<void>> } | undefined;
+  private turnFlush: Promise<void> | undefined;
   private readonly roundRobin = new Map<string, number>();
   private readonly self: string;
   private stopped = false;
@@ -57,8 +52,6 @@ export class ForwardDispatch {
     private readonly moved: MovedSessions,
     private readonly cfg: Config,
     private readonly log: Logger,
-    /** routes of dead nodes kept for their persistent sessions (ghost-routes.ts) */
-    private readonly ghosts: GhostRoutes,
   ) {
     this.self = b.nodeName;
   }
@@ -79,8 +72,6 @@ export class ForwardDispatch {
    */
   forward(msg: Message, enc: PublishEncoder, out: ForwardOutcome): number {
     const entries = this.routes.match(msg.topic);
-    out.to.length = 0;
-    this.to = out.to;
     let n = 0;
     if (entries.length === 1) {
       // one filter: its nodes are distinct already (no Set per message)
@@ -97,33 +88,15 @@ export class ForwardDispatch {
       }
       n = sent.size;
     }
-    if (msg.qos > 0 && !this.ghosts.empty) n += this.forwardToGhosts(msg, entries);
     this.sharedSent = 0;
     const shared = this.dispatchShared(msg, enc, entries);
     // a session that just moved from here to another node gets it there (moved-sessions.ts)
-    const movedOn = this.moved.empty ? 0 : this.moved.forward(msg, msg.qos > 0 ? this.to : undefined);
+    const movedOn = this.moved.empty ? 0 : this.moved.forward(msg);
     if (n + this.sharedSent + movedOn > 0) {
       out.forwarded = msg.qos > 0;
       out.backlogged = this.transport.backlogged;
     }
     return n + shared + movedOn;
-  }
-
-  /**
-   * A QoS 1/2 message matching a kept route of a dead node goes to that node (to be held
-   * and rerouted: reroute.ts) unless it went there already or the filter has a live route
-   * again (here or on another node: its session is back).
-   */
-  private forwardToGhosts(msg: Message, entries: RemoteEntry[]): number {
-    let n = 0;
-    const local = this.b.router.match(msg.topic);
-    const live = (filter: string): boolean => entries.some((e) => e.filter === filter && e.nodes.size > 0) || local.some((l) => l.filter === filter && l.subs.size > 0);
-    this.ghosts.match(msg.topic, live, (node) => {
-      if (this.to!.includes(node)) return;
-      this.forwardTo(node, ROUTE, msg);
-      n++;
-    });
-    return n;
   }
 
   /**
@@ -133,11 +106,8 @@ export class ForwardDispatch {
    * (not as "no subscribers").
    */
   private forwardTo(node: string, target: ForwardTarget, msg: Message): void {
-    const reliable = msg.qos > 0;
-    if (this.transport.forward(node, target, msg, reliable)) this.b.metrics.inc(M_FORWARD);
+    if (this.transport.forward(node, target, msg, msg.qos > 0)) this.b.metrics.inc(M_FORWARD);
     else this.b.metrics.inc(M_DROPPED);
-    // a node once: Cluster.forward() sends a message to a node once, a shared group's pick may repeat it
-    if (reliable && !this.to!.includes(node)) this.to!.push(node);
   }
 
   /**
@@ -199,28 +169,13 @@ export class ForwardDispatch {
     this.transport.onDrained(cb);
   }
 
-  forwardFlushed(to: readonly string[]): Promise<void> {
-    if (to.length === 1) return this.turnFlush(to[0]!);
-    // several nodes (or, never expected, none: then every node)
-    if (to.length === 0) return this.turnFlush(undefined);
-    return Promise.all(to.map((n) => this.turnFlush(n))).then(() => undefined);
-  }
-
-  /** The flush for `node` (undefined: every node) covering what this I/O turn forwarded, started at its end. */
-  private turnFlush(node: string | undefined): Promise<void> {
-    let t = this.turn;
-    if (t === undefined) {
-      const start = new Promise<void>((resolve) => setImmediate(resolve));
-      const turn = (t = this.turn = { start, byNode: new Map() });
-      // runs before the turn's flushes (registered first): forwards from now on are the next turn's
-      void start.then(() => {
-        if (this.turn === turn) this.turn = undefined;
-      });
-    }
-    const key = node ?? '';
-    let f = t.byNode.get(key);
-    if (f === undefined) t.byNode.set(key, (f = t.start.then(() => this.flushUntilDone(node))));
-    return f;
+  forwardFlushed(): Promise<void> {
+    // one flush covers every message forwarded during this I/O turn
+    this.turnFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.turnFlush = undefined;
+      return this.flushUntilDone();
+    });
+    return this.turnFlush;
   }
 
   /**
@@ -228,13 +183,11 @@ export class ForwardDispatch {
    * The transport keeps QoS 1/2 forwards and resends them once it is back, so a retry right
    * after it reconnects lets acknowledgements resume at once.
    */
-  private async flushUntilDone(node: string | undefined): Promise<void> {
+  private async flushUntilDone(): Promise<void> {
     for (;;) {
       try {
-        return await this.transport.flush(node);
-      } catch (err) {
-        // a forward was dropped: no retry makes its acknowledgement true
-        if (err instanceof ForwardLostError) throw err;
+        return await this.transport.flush();
+      } catch {
         if (this.stopped) return;
         await this.transportBackOr(FLUSH_RETRY_MS);
       }
@@ -263,11 +216,6 @@ export class ForwardDispatch {
       const timer = setTimeout(wake, ms);
       retries.push(wake);
     });
-  }
-
-  /** A held forward (reroute.ts) delivered here: resolves once the copies durable sessions made of it are stored. */
-  deliverHeld(h: HeldForward): Promise<void> | undefined {
-    return this.receive({ ...h.target, rerouted: true }, h.encoded);
   }
 
   /** Returns what the forwarding acknowledgement waits for: the copies durable sessions made of it. */

@@ -13,8 +13,6 @@ export interface MembershipEvents {
   purged(): void;
   /** A node this one had dropped as dead heartbeats again: its routes are read back from the store. */
   returned(node: string): void;
-  /** This node purged a dead node (it won the claim): its persistent sessions are adopted at once. */
-  dead(node: string): void;
 }
 
 /**
@@ -83,7 +81,6 @@ export class Membership {
       this.storeOkSince ??= now;
       const storeWasAway = now - this.storeOkSince < this.cfg.heartbeatTtlMs;
       const live = new Set<string>();
-      const purged: string[] = [];
       const records = await this.store.nodes();
       for (const n of records) {
         if (n.name === this.self) continue;
@@ -96,7 +93,6 @@ export class Membership {
           this.log.warn({ dead: n.name, lastHeartbeat: new Date(n.heartbeatAt).toISOString() }, 'purging a dead node');
           // only while its record is the one read here: restarted meanwhile, it keeps its new routes
           if (!(await this.store.purgeNode(n.name, n))) this.log.info({ node: n.name }, 'a node heartbeat again while it was purged: the purge stopped');
-          else purged.push(n.name);
         }
       }
       // A node missing from a store that restarted empty is alive until its last heartbeat
@@ -107,11 +103,8 @@ export class Membership {
         if (!recorded.has(n) && (storeWasAway || now - at <= this.cfg.heartbeatTtlMs)) live.add(n);
         else this.lastHeartbeat.delete(n);
       }
-      // a node that left loses its routes here even if a deletion notice was missed (once it
-      // no longer counts as live: what keeps a dead node's routes asks)
-      const before = this.live;
-      this.live = live;
-      for (const n of before) {
+      // a node that left loses its routes here even if a deletion notice was missed
+      for (const n of this.live) {
         if (live.has(n)) continue;
         this.routes.removeNode(n);
         this.dropped.add(n);
@@ -121,7 +114,7 @@ export class Membership {
         this.log.info({ node: n }, 'a node taken for dead heartbeats again: reading its routes back');
         this.events?.returned(n);
       }
-      for (const n of purged) this.events?.dead(n);
+      this.live = live;
     } catch (err) {
       this.storeOkSince = undefined;
       this.log.debug({ err: (err as Error).message }, 'heartbeat failed');

@@ -19,22 +19,8 @@ export interface RemoteEntry {
 export class ClusterRoutes {
   private trie = new TopicTrie<RemoteEntry>();
   private count = 0;
-  private added: (() => void) | undefined;
-  private removed: ((filter: string, node: string) => void) | undefined;
-  /** when each ordinary route (`filter\0node`) was added (held forwards go to those newer than them) */
-  private readonly addedAt = new Map<string, number>();
 
   constructor(private readonly self: string) {}
-
-  /** `cb` runs after each route added (one listener: held forwards, reroute.ts) */
-  onAdded(cb: () => void): void {
-    this.added = cb;
-  }
-
-  /** `cb` runs after each ordinary route removed (one listener: routes of dead nodes kept, ghost-routes.ts) */
-  onRemoved(cb: (filter: string, node: string) => void): void {
-    this.removed = cb;
-  }
 
   /** no remote route at all: publishing needs no cluster work */
   get empty(): boolean {
@@ -52,14 +38,8 @@ export class ClusterRoutes {
   /** A batch of changes (one route-delta notice): the match cache is invalidated once for all. */
   applyAll(changes: RouteChange[]): void {
     let changed = false;
-    let added = false;
-    for (const c of changes) {
-      if (!this.change(c)) continue;
-      changed = true;
-      if (c.op === 'add') added = true;
-    }
+    for (const c of changes) if (this.change(c)) changed = true;
     if (changed) this.trie.invalidate();
-    if (added) this.added?.();
   }
 
   /** true when a match may differ: a filter's nodes or groups changed */
@@ -81,7 +61,6 @@ export class ClusterRoutes {
       } else {
         if (entry.nodes.has(c.node)) return false;
         entry.nodes = withNode(entry.nodes, c.node);
-        this.addedAt.set(`${filter}\u0000${c.node}`, Date.now());
         this.count++;
       }
     } else {
@@ -91,11 +70,8 @@ export class ClusterRoutes {
         const members = entry.groups?.get(share.group);
         if (!members?.delete(c.node)) return false;
         if (members.size === 0) entry.groups!.delete(share.group);
-      } else if (entry.nodes.has(c.node)) {
-        entry.nodes = withoutNode(entry.nodes, c.node);
-        this.addedAt.delete(`${filter}\u0000${c.node}`);
-        this.removed?.(filter, c.node);
-      } else return false;
+      } else if (entry.nodes.has(c.node)) entry.nodes = withoutNode(entry.nodes, c.node);
+      else return false;
       this.count--;
       if (entry.nodes.size === 0 && (!entry.groups || entry.groups.size === 0)) this.trie.delete(filter);
     }
@@ -110,8 +86,6 @@ export class ClusterRoutes {
   load(routes: StoredRoute[]): void {
     this.trie = new TopicTrie();
     this.count = 0;
-    this.addedAt.clear();
-    const now = Date.now();
     for (const r of routes) {
       if (r.node === this.self) continue;
       const share = parseShare(r.filter);
@@ -125,21 +99,14 @@ export class ClusterRoutes {
         members.set(r.node, r.members ?? 1);
       } else if (!entry.nodes.has(r.node)) {
         entry.nodes = withNode(entry.nodes, r.node);
-        this.addedAt.set(`${r.filter}\u0000${r.node}`, now);
         this.count++;
       }
     }
-    if (routes.length > 0) this.added?.();
   }
 
   /** Drops every route of a node (it died or left). */
   removeNode(node: string): void {
     this.applyAll(this.rows().flatMap((r) => (r.node === node ? [{ op: 'delete' as const, node, filter: r.filter }] : [])));
-  }
-
-  /** when the ordinary route of `node` for `filter` was added (0: unknown) */
-  since(filter: string, node: string): number {
-    return this.addedAt.get(`${filter}\u0000${node}`) ?? 0;
   }
 
   /** whether `node` has ordinary subscribers under `filter` */

@@ -69,8 +69,6 @@ export interface PublishResult {
 export interface ForwardOutcome {
   forwarded: boolean;
   backlogged: boolean;
-  /** the nodes a QoS 1/2 message went to (refilled per message): what its acknowledgement waits for */
-  readonly to: string[];
 }
 
 /**
@@ -90,11 +88,10 @@ export interface ClusterHooks extends RouterEvents {
   /** whether another node has a route (or a shared group) matching a topic name */
   hasRoute(topic: string): boolean;
   /**
-   * Resolves once the nodes `to` have what this I/O turn forwarded to them (the transport's
-   * flush, one per node and turn). A QoS 1/2 PUBLISH that was forwarded is acknowledged only
-   * then: it waits for the nodes it went to, not for others (a dead node's held forwards).
+   * Resolves once the nodes this I/O turn's forwards went to have them (the transport's
+   * flush). A QoS 1/2 PUBLISH that was forwarded is acknowledged only then.
    */
-  forwardFlushed(to: readonly string[]): Promise<void>;
+  forwardFlushed(): Promise<void>;
   onForwardsDrained(cb: () => void): void;
   /**
    * A client connects: registers it here and, when another node has its session, takes it

@@ -136,20 +136,11 @@ export abstract class Outbox {
     this.ackTail = link;
     const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
       .then(() => after)
-      .then(
-        () => {
-          if (this.ackTail === link) this.ackTail = undefined;
-          const a = link.acks;
-          for (let i = 0; i < a.length; i += 3) this.sendAck(a[i] as 'puback' | 'pubrec', a[i + 1] as number, a[i + 2] as number);
-        },
-        () => {
-          // a forwarded message was lost before it was stored: no acknowledgement would be
-          // true, and MQTT 3 has none that says so. The connection closes without it, and
-          // the client publishes the unacknowledged messages again when it reconnects.
-          if (this.ackTail === link) this.ackTail = undefined;
-          this.socket.destroy();
-        },
-      )
+      .then(() => {
+        if (this.ackTail === link) this.ackTail = undefined;
+        const a = link.acks;
+        for (let i = 0; i < a.length; i += 3) this.sendAck(a[i] as 'puback' | 'pubrec', a[i + 1] as number, a[i + 2] as number);
+      })
       .finally(() => {
         if (this.ackChain === chain) this.ackChain = undefined;
       });

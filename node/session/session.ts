@@ -6,7 +6,6 @@ import type { ClientSession, SessionHost } from '../core/ports.js';
 import type { DropReason } from '../core/hooks.js';
 import { metricIndex } from '../metrics/metrics.js';
 import { MQueue, type Pending } from './mqueue.js';
-import { RestoredMessages, rerouting } from './restored.js';
 import type { LongTimer } from '../core/long-timer.js';
 import type { JournalEntry, SessionJournal } from './durable/journal.js';
 import type { StoredWill } from './durable/store.js';
@@ -87,10 +86,6 @@ export class Session implements Subscriber, ClientSession {
   private nextId = 1;
   /** the router's scratch (see router/overlap.ts) */
   dispatchMark = 0;
-  /** what the durable store gave back on resume, while a rerouted copy of it may come */
-  private restored: RestoredMessages | undefined = undefined;
-  /** when this node got the session (created, resumed, adopted or taken over here) */
-  private readonly arrivedAt = Date.now();
 
   constructor(
     readonly clientId: string,
@@ -148,14 +143,6 @@ export class Session implements Subscriber, ClientSession {
   }
 
   deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder): void {
-    if (rerouting.active) {
-      // A rerouted copy is for the dead node's durable sessions, resumed or adopted here since
-      // the message was accepted: a session here before it (or a clean one) had its own copy
-      // then, straight from the publisher's node.
-      if (rerouting.route && (this.journal === undefined || this.arrivedAt <= msg.timestamp)) return;
-      // one its dead node stored for this session: it has it already
-      if (this.restored !== undefined && this.restored.has(msg)) return;
-    }
     const d = this.moveDedup;
     if (d !== undefined) {
       if (Date.now() > d.until) this.moveDedup = undefined;
@@ -274,7 +261,6 @@ export class Session implements Subscriber, ClientSession {
    * and DUP 0 would claim a first attempt [MQTT-3.3.1-1].
    */
   enqueueRestored(p: Pending): void {
-    this.remember(p.msg);
     p.dup = p.qos > 0;
     this.enqueue(p);
   }
@@ -286,12 +272,7 @@ export class Session implements Subscriber, ClientSession {
    */
   restoreInflight(id: number, p: Pending, released: boolean): void {
     detachPayload(p.msg);
-    this.remember(p.msg);
     (this.inflightMap ??= new Map()).set(id, { msg: p.msg, qos: p.qos, retain: p.retain, opts: p.opts, released, sentAt: Date.now(), rec: p.rec });
-  }
-
-  private remember(msg: Message): void {
-    (this.restored ??= new RestoredMessages(this.broker.cfg.rerouteWaitMs * 2)).add(msg);
   }
 
   /** Sends queued messages while the window and the socket allow. */

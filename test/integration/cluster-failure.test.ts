@@ -159,10 +159,8 @@ test('kill -9 of n2 mid-traffic: RPC to n2 fails fast (101), n2 and its routes a
   const id = uid('kill');
   const topic = `${id}/stream`;
   const n2Client = `${id}-on-n2`;
-  // n2 has routes (one matching the stream) and a registered client. Its session is clean: a
-  // persistent one would hold the publisher's acknowledgement of the message in flight to n2
-  // until it is adopted elsewhere (docs/forwarding.md, "Rerouting"), and the stream with it.
-  const onN2 = await client(t, 'n2', { clientId: n2Client });
+  // n2 has routes (one matching the stream) and a registered persistent session
+  const onN2 = await client(t, 'n2', { clientId: n2Client, clean: false });
   await onN2.subscribe({ [topic]: { qos: 1 }, [`${id}/only-n2/#`]: { qos: 0 } });
   const sub = await client(t, 'n3', { label: 'sub-n3' });
   await sub.subscribe(topic, { qos: 1 });

@@ -18,18 +18,8 @@ export interface Pending {
   on: string | undefined;
   /** when it last went out (ms) */
   sentAt: number;
-  /** settled: confirmed, or given up on (too large, beyond the memory bound): never sent again */
+  /** given up on (too large, or beyond the memory bound): settled, never sent again */
   dropped: boolean;
-  /** its node was found dead: never sent to it again, held (flushes wait) until rerouted or released */
-  parked: boolean;
-  /** the parked frame this one is a rerouted copy of: settled when this one is */
-  replaces: Parked | undefined;
-}
-
-/** A parked frame and the destination it was held for. */
-export interface Parked {
-  readonly p: Pending;
-  readonly dest: Dest;
 }
 
 /** A NATS message being written: buf[start, end) is its body, the instance id first, then entries. */
@@ -52,7 +42,6 @@ export interface Slab {
 
 /** What the sender knows about one destination node. */
 export interface Dest {
-  readonly node: string;
   readonly subject: string;
   /** the last dseq given to a reliable frame for it */
   lastSeq: number;
@@ -73,17 +62,11 @@ export interface Dest {
 }
 
 export function newDest(node: string): Dest {
-  return { node, subject: forwardSubject(node), lastSeq: 0, unconfirmed: new Fifo() };
+  return { subject: forwardSubject(node), lastSeq: 0, unconfirmed: new Fifo() };
 }
 
-/** The oldest reliable frame of `dest` still to be sent to it (not given up on, not parked). */
+/** The oldest reliable frame of `dest` not given up on. */
 export function firstHeld(dest: { readonly unconfirmed: Fifo<Pending> }): Pending | undefined {
-  for (const p of dest.unconfirmed) if (!p.dropped && !p.parked) return p;
-  return undefined;
-}
-
-/** The oldest reliable frame of `dest` not settled (parked ones included): what its flushes wait for. */
-export function firstUnsettled(dest: { readonly unconfirmed: Fifo<Pending> }): Pending | undefined {
   for (const p of dest.unconfirmed) if (!p.dropped) return p;
   return undefined;
 }

@@ -10,7 +10,7 @@ import { encodeMessage } from '../../../shared/cluster/message-codec.js';
 import type { RequestHandler } from '../../../shared/cluster/rpc-transport.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { RpcMethod, RpcParams, RpcReply } from '../../../shared/rpc.js';
-import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, HeldForward, Transport } from './transport.js';
+import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, Transport } from './transport.js';
 
 /** Who listens for forwards to which node, per hub (the hub itself knows the RPC servers only). */
 const listenersOf = new WeakMap<InProcessHub, Map<string, Set<ForwardHandler>>>();
@@ -30,8 +30,7 @@ export interface InProcessTransportOptions {
 export class InProcessForwarder implements Forwarder {
   private readonly listeners: Map<string, Set<ForwardHandler>>;
   private readonly log?: Logger;
-  /** the listeners this forwarder added (removed on close) */
-  private readonly own: [string, ForwardHandler][] = [];
+  private readonly listening: [string, ForwardHandler][] = [];
   protected closed = false;
 
   constructor(opts: InProcessTransportOptions = {}) {
@@ -44,7 +43,7 @@ export class InProcessForwarder implements Forwarder {
     let set = this.listeners.get(node);
     if (!set) this.listeners.set(node, (set = new Set()));
     set.add(handler);
-    this.own.push([node, handler]);
+    this.listening.push([node, handler]);
   }
 
   /** In-process forwards are always delivered: `reliable` changes nothing. */
@@ -72,19 +71,6 @@ export class InProcessForwarder implements Forwarder {
     return new Promise((resolve) => setImmediate(resolve));
   }
 
-  /** In-process forwards are always delivered: nothing is ever held. */
-  onUnreachable(_cb: (held: HeldForward[]) => void): void {}
-
-  reroute(held: HeldForward, node: string): void {
-    this.forward(node, { ...held.target, rerouted: true }, held.encoded, true);
-  }
-
-  release(_held: HeldForward, _delivered: boolean): void {}
-
-  async listening(node: string): Promise<boolean> {
-    return (this.listeners.get(node)?.size ?? 0) > 0;
-  }
-
   /** In-process forwards are handed over at once: never behind. */
   readonly backlogged = false;
 
@@ -95,13 +81,13 @@ export class InProcessForwarder implements Forwarder {
   /** Stops listening. */
   protected stopForwarding(): void {
     this.closed = true;
-    for (const [node, handler] of this.own) {
+    for (const [node, handler] of this.listening) {
       const set = this.listeners.get(node);
       if (!set) continue;
       set.delete(handler);
       if (set.size === 0) this.listeners.delete(node);
     }
-    this.own.length = 0;
+    this.listening.length = 0;
   }
 }
 
@@ -143,7 +129,6 @@ function copyTarget(t: ForwardTarget): ForwardTarget {
   const out: ForwardTarget = { kind: t.kind };
   if (t.filter !== undefined) out.filter = t.filter;
   if (t.group !== undefined) out.group = t.group;
-  if (t.rerouted) out.rerouted = true;
   if (t.clientid !== undefined) out.clientid = t.clientid;
   return out;
 }

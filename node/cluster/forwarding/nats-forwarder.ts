@@ -8,14 +8,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsLink } from '../../../shared/cluster/nats/connection.js';
 import { Backlog } from './backlog.js';
-import type { Dest, Parked, Pending } from './dest.js';
+import type { Pending } from './dest.js';
 import { Flushes } from './flush.js';
 import { Probes } from './probes.js';
 import { Receiver } from './receiver.js';
 import { ReliableFrames } from './reliable.js';
 import { Sender } from './sender.js';
-import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, HeldForward } from './transport.js';
-import { ENTRY_HEADER, entryBound, readFrame, readU64, standaloneEntry, writeEntry } from './wire.js';
+import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder } from './transport.js';
+import { entryBound, readU64, standaloneEntry, writeEntry } from './wire.js';
 
 export interface NatsForwarderOptions {
   /** reliable frames kept for a resend, at most (default 64 MB); the oldest beyond are dropped */
@@ -33,27 +33,6 @@ const DEFAULT_VERIFY_TIMEOUT_MS = 2_000;
 const DEFAULT_ACK_TIMEOUT_MS = 1_000;
 const DEFAULT_MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
-/** A parked frame as handed out (HeldForward): its target and message read from its entry. */
-class HeldFrame implements HeldForward {
-  readonly node: string;
-  readonly target: ForwardTarget;
-  readonly encoded: Uint8Array;
-  readonly sentAt: number;
-
-  constructor(readonly parked: Parked) {
-    const e = parked.p.entry;
-    const frame = readFrame(Buffer.from(e.buffer, e.byteOffset, e.byteLength), ENTRY_HEADER, e.length);
-    this.node = parked.dest.node;
-    this.target = frame.target;
-    this.encoded = frame.encoded;
-    this.sentAt = parked.p.sentAt;
-  }
-
-  get settled(): boolean {
-    return this.parked.p.dropped;
-  }
-}
-
 export class NatsForwarder implements Forwarder {
   protected readonly link: NatsLink;
   private readonly frames: ReliableFrames;
@@ -62,7 +41,6 @@ export class NatsForwarder implements Forwarder {
   private readonly receiver: Receiver;
   private readonly probes: Probes;
   private readonly sender: Sender;
-  private unreachable: ((held: HeldForward[]) => void) | undefined;
 
   constructor(link: NatsLink, opts: NatsForwarderOptions = {}) {
     this.link = link;
@@ -74,9 +52,7 @@ export class NatsForwarder implements Forwarder {
       verifyTimeoutMs: opts.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS,
       ackTimeoutMs: opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
       resend: (dest, c) => this.sender.ready(dest, c, true),
-      parker: () => (this.unreachable ? (dest, frames) => this.parked(dest, frames) : undefined),
     });
-    this.frames.onLost = (dest, p) => this.flushes.lost(dest, p);
     this.sender = new Sender(link, this.frames.dests, this.flushes, this.backlog, this.probes);
     link.use({
       connected: (nc) => {
@@ -126,19 +102,8 @@ export class NatsForwarder implements Forwarder {
       sender.added(d, b);
       return true;
     }
-    this.forwardReliable(node, target, payload, ++frames.seq, undefined);
-    return true;
-  }
-
-  /**
-   * A reliable frame for `node`, numbered `seq` (the order flushes go by): `replaces`, the
-   * parked frame it is a rerouted copy of, is settled when it is.
-   */
-  private forwardReliable(node: string, target: ForwardTarget, payload: ForwardPayload, seq: number, replaces: Parked | undefined): void {
-    const c = this.link.connId();
-    const sender = this.sender;
-    const frames = this.frames;
     const dest = frames.dest(node);
+    const seq = ++frames.seq;
     const dseq = ++dest.lastSeq;
     let p: Pending;
     if (c !== undefined && dest.sentOn === c) {
@@ -146,12 +111,12 @@ export class NatsForwarder implements Forwarder {
       const b = sender.room(dest, c, entryBound(target, payload));
       const at = b.end;
       b.end = writeEntry(b.buf, at, dseq, target, payload);
-      p = { seq, dseq, entry: b.buf.subarray(at, b.end), on: undefined, sentAt: 0, dropped: false, parked: false, replaces };
+      p = { seq, dseq, entry: b.buf.subarray(at, b.end), on: undefined, sentAt: 0, dropped: false };
       b.reliable.push(p);
       frames.keep(dest, p);
       sender.added(dest, b);
     } else {
-      p = { seq, dseq, entry: standaloneEntry(dseq, target, payload), on: undefined, sentAt: 0, dropped: false, parked: false, replaces };
+      p = { seq, dseq, entry: standaloneEntry(dseq, target, payload), on: undefined, sentAt: 0, dropped: false };
       frames.keep(dest, p);
       if (c !== undefined) sender.ready(dest, c, true); // resends what it owes, this one included (or probes first)
     }
@@ -159,47 +124,18 @@ export class NatsForwarder implements Forwarder {
       frames.dropOldest();
       this.flushes.settle();
     }
-  }
-
-  onUnreachable(cb: (held: HeldForward[]) => void): void {
-    this.unreachable = cb;
-  }
-
-  reroute(held: HeldForward, node: string): void {
-    const h = held as HeldFrame;
-    if (h.settled || this.link.closing) return;
-    // the copy keeps the original's seq: flushes covering the original wait for the copy
-    this.forwardReliable(node, { ...h.target, rerouted: true }, h.encoded, h.parked.p.seq, h.parked);
-  }
-
-  release(held: HeldForward, delivered: boolean): void {
-    const h = held as HeldFrame;
-    if (h.settled) return;
-    const { p, dest } = h.parked;
-    const lost = delivered ? [] : [h.parked, ...this.frames.replaced(p)];
-    this.frames.settle(p, dest);
-    for (const l of lost) this.flushes.lost(l.dest, l.p);
-    this.flushes.settle();
-  }
-
-  listening(node: string): Promise<boolean | undefined> {
-    return this.probes.listening(node);
-  }
-
-  /** Frames of a node found dead: to the taker of onUnreachable(). */
-  private parked(dest: Dest, frames: Pending[]): void {
-    this.unreachable!(frames.map((p) => new HeldFrame({ p, dest })));
+    return true;
   }
 
   /**
-   * Resolves once every reliable frame forwarded before the call (to `node`, or to any node)
-   * is acknowledged, and a PING sent after the call was answered; that may need a reconnect
-   * and a resend first. Rejects after flushTimeoutMs when that does not happen in time; the
-   * frames are kept, and a later flush() resolves once they went through.
+   * Resolves once every reliable frame forwarded before the call is acknowledged, and a PING
+   * sent after the call was answered; that may need a reconnect and a resend first. Rejects
+   * after flushTimeoutMs when that does not happen in time; the frames are kept, and a later
+   * flush() resolves once they went through.
    */
-  flush(node?: string): Promise<void> {
+  flush(): Promise<void> {
     if (this.link.closing) return Promise.reject(new Error('nats transport closed'));
-    const done = this.flushes.wait(node === undefined ? undefined : this.frames.dest(node));
+    const done = this.flushes.wait();
     this.sender.resume(); // whatever the current connection still lacks goes out, then the PING
     this.sender.startRound();
     return done;

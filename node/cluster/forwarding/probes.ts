@@ -9,7 +9,6 @@ import { requestFailureReason, type NatsLink } from '../../../shared/cluster/nat
 import { firstHeld, type Dest, type Pending } from './dest.js';
 import type { Flushes } from './flush.js';
 import type { ReliableFrames } from './reliable.js';
-import { forwardSubject } from './subjects.js';
 import { EMPTY } from './wire.js';
 
 /** a probe unanswered this long is sent again (a busy receiver answers late, not never) */
@@ -39,11 +38,6 @@ export interface ProbeOptions {
   ackTimeoutMs: number;
   /** sends what `dest` owes connection `c` (the sender's ready()) */
   resend(dest: Dest, c: string): void;
-  /**
-   * what takes the frames of a destination found dead, parked (held for a reroute) rather
-   * than given up on; undefined: they are given up on
-   */
-  parker(): ((dest: Dest, frames: Pending[]) => void) | undefined;
 }
 
 export class Probes {
@@ -57,22 +51,6 @@ export class Probes {
     private readonly flushes: Flushes,
     private readonly opts: ProbeOptions,
   ) {}
-
-  /**
-   * Whether anyone listens for `node` on NATS: false when NATS says nobody does (its process
-   * is gone: a killed process's connection closes, and its subscriptions go with it),
-   * undefined when nobody answered in time or there is no connection (frozen, or unknown).
-   */
-  async listening(node: string): Promise<boolean | undefined> {
-    const nc = this.link.nc;
-    if (!nc || this.link.connId() === undefined) return undefined;
-    try {
-      await probe(nc, { subject: forwardSubject(node) });
-      return true;
-    } catch (err) {
-      return requestFailureReason(err) === 'no responders' ? false : undefined;
-    }
-  }
 
   /** Probes until someone answers for the node on connection `c`, then sends what it owes. */
   verify(dest: Dest, c: string): void {
@@ -170,25 +148,16 @@ export class Probes {
           if (Date.now() - dest.unansweredSince < this.opts.verifyTimeoutMs) return;
         }
         dest.unansweredSince = undefined;
-        const park = this.opts.parker();
-        const gone: Pending[] = [];
+        let n = 0;
         for (const p of dest.unconfirmed) {
-          if (p.dropped || p.parked || p.on !== c || p.sentAt >= probedAt) continue;
-          if (park) {
-            p.parked = true;
-            p.on = undefined;
-          } else p.dropped = true;
-          gone.push(p);
+          if (p.dropped || p.on !== c || p.sentAt >= probedAt) continue;
+          p.dropped = true;
+          n++;
         }
         const q = dest.unconfirmed;
         while (q.first?.dropped) this.frames.remove(q);
-        if (gone.length === 0) return;
-        if (park) {
-          link.log?.warn({ subject: dest.subject, frames: gone.length }, 'nobody listens for this node on NATS: its unacknowledged forwards are held for a new route');
-          park(dest, gone);
-          return;
-        }
-        link.log?.warn({ subject: dest.subject, frames: gone.length }, 'nobody listens for this node on NATS: its unacknowledged forwards are given up');
+        if (n === 0) return;
+        link.log?.warn({ subject: dest.subject, frames: n }, 'nobody listens for this node on NATS: its unacknowledged forwards are given up');
         this.flushes.settle();
       },
     );

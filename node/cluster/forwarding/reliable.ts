@@ -5,7 +5,7 @@
  * what sends is done by the callers.
  */
 import type { NatsLink } from '../../../shared/cluster/nats/connection.js';
-import { newDest, type Dest, type Parked, type Pending } from './dest.js';
+import { newDest, type Dest, type Pending } from './dest.js';
 import type { Fifo } from './fifo.js';
 
 /** at most one "unconfirmed frames dropped" error per this long */
@@ -41,39 +41,11 @@ export class ReliableFrames {
     this.bytes += p.entry.length;
   }
 
-  /** Drops the first frame of `q` (confirmed or given up on); the parked frame it is a copy of is settled with it. */
+  /** Drops the first frame of `q` (confirmed or given up on). */
   remove(q: Fifo<Pending>): void {
     const p = q.shift()!;
     this.frames--;
     this.bytes -= p.entry.length;
-    p.dropped = true;
-    const r = p.replaces;
-    if (r) {
-      p.replaces = undefined;
-      this.settle(r.p, r.dest);
-    }
-  }
-
-  /**
-   * `p` (of `dest`) is done with: settled, with the parked frame it is a copy of (a copy
-   * parked in turn and rerouted again makes a chain), and off the head of its list.
-   */
-  settle(p: Pending, dest: Dest): void {
-    p.dropped = true;
-    const r = p.replaces;
-    if (r) {
-      p.replaces = undefined;
-      this.settle(r.p, r.dest);
-    }
-    const q = dest.unconfirmed;
-    while (q.first?.dropped) this.remove(q);
-  }
-
-  /** The parked frames `p` is a copy of, nearest first. */
-  replaced(p: Pending): Parked[] {
-    const out: Parked[] = [];
-    for (let r = p.replaces; r; r = r.p.replaces) out.push(r);
-    return out;
   }
 
   /** `dest` acknowledged every frame up to `seq`; whether that confirmed any. */
@@ -81,30 +53,9 @@ export class ReliableFrames {
     const q = dest.unconfirmed;
     let n = 0;
     for (let p = q.first; p && (p.dropped || p.dseq <= seq); p = q.first) {
-      if (p.parked && !p.dropped) return this.ackedBehindParked(dest, seq) || n > 0;
       this.remove(q);
       n++;
     }
-    return n > 0;
-  }
-
-  /**
-   * An acknowledgement reaching over parked frames: they were never sent to this listener
-   * (a node of the same name started again answers with its own count), so they stay held;
-   * the frames behind them it covers are confirmed, and leave the list with the parked ones.
-   */
-  private ackedBehindParked(dest: Dest, seq: number): boolean {
-    const replaced: Parked[] = [];
-    let n = 0;
-    for (const p of dest.unconfirmed) {
-      if (p.dseq > seq) break;
-      if (p.parked || p.dropped) continue;
-      p.dropped = true;
-      if (p.replaces) replaced.push(p.replaces);
-      p.replaces = undefined;
-      n++;
-    }
-    for (const r of replaced) this.settle(r.p, r.dest);
     return n > 0;
   }
 
@@ -113,10 +64,7 @@ export class ReliableFrames {
     return this.bytes > this.maxBytes;
   }
 
-  /** called with each frame given up on that no copy delivers, and its destination (flushes covering it fail) */
-  onLost: ((dest: Dest, p: Pending) => void) | undefined;
-
-  /** Beyond maxBytes: the oldest frames (lowest seq, any destination) are given up on: lost. */
+  /** Beyond maxBytes: the oldest frames (lowest seq, any destination) are given up on. */
   dropOldest(): void {
     let n = 0;
     while (this.bytes > this.maxBytes) {
@@ -126,12 +74,7 @@ export class ReliableFrames {
         if (f && (!oldest || f.seq < oldest.unconfirmed.first!.seq)) oldest = d;
       }
       if (!oldest) break;
-      const p = oldest.unconfirmed.first!;
-      const replaced = this.replaced(p);
       this.remove(oldest.unconfirmed);
-      this.onLost?.(oldest, p);
-      // a rerouted copy lost: so are the held frames it settled
-      for (const r of replaced) this.onLost?.(r.dest, r.p);
       n++;
     }
     const d = this.dropped;

@@ -11,7 +11,7 @@ import type { Backlog } from './backlog.js';
 import { firstHeld, type Batch, type Dest, type Pending } from './dest.js';
 import type { Flushes } from './flush.js';
 import type { Probes } from './probes.js';
-import { BATCH_HEADER, INSTANCE_ID_BYTES, markCopy, writeU64 } from './wire.js';
+import { BATCH_HEADER, INSTANCE_ID_BYTES, writeU64 } from './wire.js';
 
 /** a batch is sent once it holds this much, rather than at the end of the I/O turn */
 const BATCH_BYTES = 64 * 1024;
@@ -57,7 +57,7 @@ export class Sender {
     dest.sentOn = c;
     let n = 0;
     for (const p of dest.unconfirmed) {
-      if (p.dropped || p.parked || p.on === c) continue;
+      if (p.dropped || p.on === c) continue;
       this.enqueue(dest, c, p);
       n++;
     }
@@ -81,8 +81,6 @@ export class Sender {
     const at = b.end;
     b.buf.set(p.entry, at);
     b.end += p.entry.length;
-    // a resend: the receiver may be a restart of the node that had it (and stored it)
-    if (p.sentAt > 0) markCopy(b.buf, at);
     // the view into the new batch: the old one's buffer need not be kept for it
     p.entry = b.buf.subarray(at, b.end);
     b.reliable.push(p);

@@ -17,8 +17,6 @@ export interface ForwardTarget {
   filter?: string;
   group?: string;
   clientid?: string;
-  /** a copy of a forward held for a node that died, or sent again (docs/forwarding.md, "Rerouting"): a session that restored it has it */
-  rerouted?: boolean;
 }
 
 /**
@@ -33,23 +31,6 @@ export type ForwardPayload = Message | Uint8Array;
  * their copies): its acknowledgement to the sender waits for it.
  */
 export type ForwardHandler = (target: ForwardTarget, encoded: Uint8Array) => void | Promise<void>;
-
-/**
- * A reliable forward its node never confirmed before NATS found nobody listening for it (the
- * node died): held, the flushes covering it waiting, until rerouted or released
- * (docs/forwarding.md, "Rerouting").
- */
-export interface HeldForward {
-  /** the node it was meant for */
-  readonly node: string;
-  readonly target: ForwardTarget;
-  /** the encoded message (message-codec.ts) */
-  readonly encoded: Uint8Array;
-  /** when it was last sent to that node (epoch ms): a route newer than this never had it */
-  readonly sentAt: number;
-  /** confirmed after all, dropped by the memory bound, or released: nothing more to do */
-  readonly settled: boolean;
-}
 
 /** Message forwarding to one node. */
 export interface Forwarder {
@@ -67,13 +48,12 @@ export interface Forwarder {
    */
   forward(node: string, target: ForwardTarget, payload: ForwardPayload, reliable?: boolean): boolean;
   /**
-   * resolves when every reliable forward made so far to `node` (without it: to any node) has
-   * gone through (NATS: the node it went to acknowledged it, or nobody listens for that node
-   * any more) and the others were sent; may wait for a lost connection to come back. Rejects
-   * after the transport's own timeout when that doesn't happen in time, keeping the messages:
-   * a later flush() can still resolve.
+   * resolves when every reliable forward made so far has gone through (NATS: the node it went
+   * to acknowledged it, or nobody listens for that node any more) and the others were sent;
+   * may wait for a lost connection to come back. Rejects after the transport's own timeout
+   * when that doesn't happen in time, keeping the messages: a later flush() can still resolve.
    */
-  flush(node?: string): Promise<void>;
+  flush(): Promise<void>;
   /**
    * Whether forwards are made faster than the transport gets them out (NATS: the server is
    * megabytes behind what was published). The broker then stops reading from the clients
@@ -83,21 +63,6 @@ export interface Forwarder {
   readonly backlogged: boolean;
   /** calls `cb` once, when the backlog is worked off or the connection it was on is gone */
   onDrained(cb: () => void): void;
-  /**
-   * `cb` takes the reliable forwards of nodes found dead, held rather than given up on (one
-   * taker; without one they are given up on and their flushes resolve). In process, nodes
-   * never die under their forwards: it never calls back.
-   */
-  onUnreachable(cb: (held: HeldForward[]) => void): void;
-  /** Sends a held forward to `node` (reliable); it is settled once that copy is confirmed (or lost with it). */
-  reroute(held: HeldForward, node: string): void;
-  /** Settles a held forward: `delivered` (stored here), or not (dropped: the flushes covering it fail). */
-  release(held: HeldForward, delivered: boolean): void;
-  /**
-   * whether anyone listens for forwards to `node`: false when certainly nobody (NATS: "no
-   * responders", a process gone), undefined when that cannot be told (no answer in time)
-   */
-  listening(node: string): Promise<boolean | undefined>;
 }
 
 /** How nodes talk to each other: RPC addressed to one node, and message forwarding to one node. */

@@ -11,9 +11,7 @@ const FLAG_FILTER = 2;
 const FLAG_GROUP = 4;
 /** kind 'session': the clientid follows the group */
 const FLAG_SESSION = 8;
-/** a copy of a frame that may have been delivered before (rerouted, or sent again) */
-const FLAG_REROUTED = 16;
-const KNOWN_FLAGS = FLAG_SHARED | FLAG_FILTER | FLAG_GROUP | FLAG_SESSION | FLAG_REROUTED;
+const KNOWN_FLAGS = FLAG_SHARED | FLAG_FILTER | FLAG_GROUP | FLAG_SESSION;
 const ROUTE_TARGET: ForwardTarget = Object.freeze({ kind: 'route' });
 
 export const INSTANCE_ID_BYTES = 8;
@@ -38,17 +36,6 @@ export function entryBound(target: ForwardTarget, payload: ForwardPayload): numb
 }
 
 /**
- * Marks the entry at `at` of `buf` (a batch not yet handed to the client) as a copy of a
- * frame that went out before (the rerouted flag): a receiver started again since knows
- * nothing of its sender, and a session it restored from the durable store skips the copy
- * of a message it restored (docs/forwarding.md, "Rerouting").
- */
-export function markCopy(buf: Buffer, at: number): void {
-  const f = at + ENTRY_HEADER;
-  buf[f] = buf[f]! | FLAG_REROUTED;
-}
-
-/**
  * Writes a batch entry (u32 length, u64 seq, frame) at `at`, the message encoded in place;
  * `out` has entryBound() bytes there. Returns where it ends.
  */
@@ -56,7 +43,7 @@ export function writeEntry(out: Buffer, at: number, seq: number, target: Forward
   let p = at + ENTRY_HEADER;
   const { filter, group, clientid } = target;
   const session = target.kind === 'session' && clientid !== undefined;
-  out[p++] = (target.kind === 'shared' ? FLAG_SHARED : 0) | (filter !== undefined ? FLAG_FILTER : 0) | (group !== undefined ? FLAG_GROUP : 0) | (session ? FLAG_SESSION : 0) | (target.rerouted ? FLAG_REROUTED : 0);
+  out[p++] = (target.kind === 'shared' ? FLAG_SHARED : 0) | (filter !== undefined ? FLAG_FILTER : 0) | (group !== undefined ? FLAG_GROUP : 0) | (session ? FLAG_SESSION : 0);
   if (filter !== undefined) p = writeString(out, p, filter);
   if (group !== undefined) p = writeString(out, p, group);
   if (session) p = writeString(out, p, clientid);
@@ -116,7 +103,6 @@ export function readFrame(buf: Buffer, start: number, end: number): { target: Fo
   // nearly every frame is a plain route: one target object for all of them
   if (flags === 0) return { target: ROUTE_TARGET, encoded: buf.subarray(at, end) };
   const target: ForwardTarget = { kind: flags & FLAG_SESSION ? 'session' : flags & FLAG_SHARED ? 'shared' : 'route' };
-  if (flags & FLAG_REROUTED) target.rerouted = true;
   if (flags & FLAG_FILTER) {
     target.filter = readString(buf, at, end);
     at += 4 + buf.readUInt32BE(at);

@@ -63,15 +63,6 @@ export class DurableSessions {
     await this.store.close();
   }
 
-  /**
-   * This node purged `node` as dead: its sessions are adopted now rather than by a later
-   * sweep (their subscriptions route here again at once; what was forwarded to the dead node
-   * meanwhile is held for them: docs/forwarding.md, "Rerouting").
-   */
-  nodeDead(node: string): Promise<void> {
-    return this.sweep.adoptFrom(node);
-  }
-
   /** A journal for a session that starts being persistent here (a new incarnation). */
   journal(clientid: string, describe: (j: SessionJournal) => SessionRecord): SessionJournal {
     const j: SessionJournal = new SessionJournal(this.writer, clientid, randomBytes(6).toString('hex'), () => describe(j));

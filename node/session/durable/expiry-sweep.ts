@@ -48,32 +48,6 @@ export class ExpirySweep {
     }
   }
 
-  /**
-   * `dead` was found dead and purged by this node: its sessions not expired are adopted now,
-   * without the sweep's wait (the first to claim one wins, as in the sweep). The store
-   * unreachable: the sweep adopts them later.
-   */
-  async adoptFrom(dead: string): Promise<void> {
-    const h = this.host;
-    if (!this.adopting || h.isLive(dead) || dead === h.nodeName) return;
-    let n = 0;
-    try {
-      for (const clientid of await this.store.clientids()) {
-        const entry = await this.store.get(clientid);
-        const r = entry?.record;
-        if (!entry || !r || r.node !== dead) continue;
-        const now = Date.now();
-        if (expired(r, now)) continue; // the sweep expires it
-        if (!(await this.store.update({ ...r, node: h.nodeName, disconnectedAt: r.disconnectedAt || now }, entry.revision))) continue;
-        await h.adopt(clientid, dead);
-        n++;
-      }
-    } catch (err) {
-      h.log.warn({ err: (err as Error).message, dead }, 'sessions of a dead node not adopted at its purge: the sweep adopts them');
-    }
-    if (n > 0) h.log.info({ dead, sessions: n }, 'sessions of a purged node adopted');
-  }
-
   private async check(clientid: string): Promise<void> {
     const h = this.host;
     const entry = await this.store.get(clientid);

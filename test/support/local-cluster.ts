@@ -101,7 +101,7 @@ export async function launchCluster(opts: LaunchOptions = {}): Promise<LaunchedC
     try {
       return await launchOnce(opts);
     } catch (e) {
-      if (attempt >= 3 || !/address already in use|EADDRINUSE/.test((e as Error).message)) throw e;
+      if (attempt >= 3 || !/address already in use|EADDRINUSE/i.test((e as Error).message)) throw e; // (HAProxy writes "Address already in use")
     }
   }
 }

@@ -36,20 +36,15 @@ test('a store outage does not get the other nodes purged until they had one TTL 
   const records = new Map<string, NodeRecord>();
   const purged: string[] = [];
   const removed: string[] = [];
+  const table = tableOver(records, (dead) => {
+    purged.push(dead);
+    records.delete(dead);
+  });
   const store: MembershipTable = {
-    heartbeat: async (n) => {
+    ...table,
+    heartbeat: async (n, ttlMs) => {
       if (!up) throw new Error('store unreachable');
-      const absent = !records.has(n.name);
-      records.set(n.name, n);
-      return absent;
-    },
-    deregister: async () => {},
-    nodes: async () => [...records.values()],
-    claimPurge: async () => true,
-    purgeNode: async (dead) => {
-      purged.push(dead);
-      records.delete(dead);
-      return true;
+      return table.heartbeat(n, ttlMs);
     },
   };
   const routes = { removeNode: (n: string) => removed.push(n) } as unknown as ClusterRoutes;

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { useCluster } from '../support/cluster.js';
 import { arrivals, check, startNumberedStream } from '../support/durable.js';
 import { connectClient, sleep, tcpUrl } from '../support/mqtt-clients.js';
+import { routed } from '../support/routed.js';
 
 /** Known gap: when NATS returns, the two nodes settle the clientid (conflicts.ts) and the older session is discarded with what it had queued. */
 const MOVED_GAP = 'messages queued in the session left behind are discarded when the clientid live on two nodes is settled, not moved to the session kept';
@@ -23,8 +24,8 @@ describe('a persistent session reconnecting during a NATS outage', { timeout: 12
     const sub = await connectClient(tcpUrl(cl.c.node('n2').mqttPort), { clientId, clean: false }, t);
     await sub.client.subscribeAsync(`outage-${to}/+`, { qos: 1 });
     const got = arrivals(sub.client, topic);
-    await sleep(500); // the route reaches n1
     const pub = await connectClient(tcpUrl(cl.c.node('n1').mqttPort), { clientId: `outage-pub-${to}` }, t);
+    await routed(pub, sub, `outage-${to}/probe`); // the route reaches n1
     const stream = startNumberedStream(pub, topic, 1, { everyMs: 20 });
     await stream.ackedAtLeast(20);
     await cl.c.nats.proc.kill('SIGKILL');

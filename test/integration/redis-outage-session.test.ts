@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { useCluster } from '../support/cluster.js';
 import { arrivals, check, startNumberedStream } from '../support/durable.js';
 import { connectClient, sleep, tcpUrl } from '../support/mqtt-clients.js';
+import { routed } from '../support/routed.js';
 
 /**
  * Known gap: what is published from the moment the session moves until Redis is back never
@@ -27,8 +28,8 @@ describe('a persistent session moving to another node during a Redis outage', { 
     const sub = await connectClient(tcpUrl(cl.c.node('n2').mqttPort), { clientId, clean: false }, t);
     await sub.client.subscribeAsync('routage/+', { qos: 2 });
     const got = arrivals(sub.client, topic);
-    await sleep(500);
     const pub = await connectClient(tcpUrl(cl.c.node('n1').mqttPort), { clientId: 'routage-pub' }, t);
+    await routed(pub, sub, 'routage/probe'); // the route reaches n1
     const stream = startNumberedStream(pub, topic, 2, { everyMs: 10 });
     await stream.ackedAtLeast(50);
     await cl.c.redis.proc.kill('SIGKILL');

@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   }
   await cluster.start();
   broker.durable = await startDurableSessions(broker, (n) => cluster.isLive(n), cfg, services.mode === 'cluster', log.child({ component: 'durable' }));
+  if (broker.durable !== undefined) cluster.attachDurable(broker.durable);
   const listeners = await broker.start();
   // standalone, the same process serves the management API over the in-process transport
   const gateway =

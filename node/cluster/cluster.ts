@@ -18,6 +18,13 @@ import { RetainedSync } from './retained-sync.js';
 import { RouteSync } from './route-sync.js';
 import { ClusterRoutes } from './routes.js';
 import { RpcServer } from './rpc-server.js';
+import { UnreachableForwards } from './unreachable-forwards.js';
+import type { DurableSessions } from '../session/durable/durable-sessions.js';
+
+/** a dead node's routes are kept at most this long (until its sessions are owned elsewhere) */
+const KEEP_DEAD_MAX_MS = 3_600_000;
+/** and this long after that: the new owners' routes arrive meanwhile */
+const KEEP_AFTER_ADOPTION_MS = 2_000;
 
 /**
  * Turns one broker node into a member of a cluster (DESIGN: "Cluster behaviour that must
@@ -48,12 +55,14 @@ export class Cluster implements ClusterHooks {
   private readonly resync: StoreResync;
   private readonly conflicts: ClientConflicts;
   private readonly rpc: RpcServer;
+  private unreachable: UnreachableForwards | undefined;
+  private keptCheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly b: Broker,
     readonly transport: Transport,
     readonly store: ClusterStore,
-    cfg: Config,
+    private readonly cfg: Config,
     private readonly log: Logger,
   ) {
     this.routes = new ClusterRoutes(b.nodeName);
@@ -75,13 +84,40 @@ export class Cluster implements ClusterHooks {
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
     this.membership.events = {
       purged: () => void this.resync.run('purged as dead'),
-      returned: () => void this.routeSync.reload(),
+      returned: (n) => {
+        this.routes.unkeep(n);
+        void this.routeSync.reload();
+      },
     };
   }
 
   /** whether another node's heartbeat is fresh */
   isLive(node: string): boolean {
     return this.membership.isLive(node);
+  }
+
+  /**
+   * Durable sessions are on: QoS 1/2 forwards a node never confirmed before it died are
+   * stored for its persistent sessions rather than given up (unreachable-forwards.ts).
+   */
+  attachDurable(durable: DurableSessions): void {
+    this.unreachable = new UnreachableForwards(durable, (n) => this.membership.isLive(n), this.transport, this.log);
+    this.transport.onUnreachable(this.unreachable.take);
+    // until a survivor adopts its sessions or their clients resume them (checked every heartbeat), an hour at most
+    this.routes.keepDeadMs = KEEP_DEAD_MAX_MS;
+    const unreachable = this.unreachable;
+    let checking = false;
+    this.keptCheck = setInterval(() => {
+      const nodes = this.routes.keptNodes();
+      if (checking || nodes.length === 0) return;
+      checking = true;
+      void (async () => {
+        for (const n of nodes) if (!(await unreachable.owns(n))) this.routes.releaseKept(n, KEEP_AFTER_ADOPTION_MS);
+      })()
+        .catch((err: Error) => this.log.debug({ err: err.message }, 'kept routes check failed'))
+        .finally(() => (checking = false));
+    }, this.cfg.heartbeatMs);
+    this.keptCheck.unref();
   }
 
   get hasRemoteRoutes(): boolean {
@@ -120,6 +156,9 @@ export class Cluster implements ClusterHooks {
   /** Leaves the cluster at once: routes and registrations go, the others stop counting on this node. */
   async stop(): Promise<void> {
     this.resync.stop();
+    this.unreachable?.stop();
+    clearInterval(this.keptCheck);
+    this.routes.stop();
     this.routeSync.stop();
     this.dispatch.stop();
     this.registry.stop();
@@ -159,8 +198,8 @@ export class Cluster implements ClusterHooks {
     return this.dispatch.forward(msg, enc, out);
   }
 
-  forwardFlushed(): Promise<void> {
-    return this.dispatch.forwardFlushed();
+  forwardFlushed(to: readonly string[]): Promise<void> {
+    return this.dispatch.forwardFlushed(to);
   }
 
   onForwardsDrained(cb: () => void): void {

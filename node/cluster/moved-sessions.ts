@@ -116,10 +116,13 @@ export class MovedSessions {
    * Sends `msg` on to the new node of every moved session it matches; returns how many.
    * QoS 1/2 go reliably: the transport keeps them until the new node has them.
    */
-  forward(msg: Message): number {
+  forward(msg: Message, to?: string[]): number {
     let n = 0;
     for (const m of this.moved.values()) {
-      if (m.filters.some((f) => topicMatches(f, msg.topic)) && this.sendOn(m, msg)) n++;
+      if (!m.filters.some((f) => topicMatches(f, msg.topic)) || !this.sendOn(m, msg)) continue;
+      n++;
+      // the nodes a QoS 1/2 message went to: its acknowledgement waits for their flushes
+      if (to !== undefined && !to.includes(m.toNode)) to.push(m.toNode);
     }
     return n;
   }

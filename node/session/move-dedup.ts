@@ -12,6 +12,11 @@ import type { Message } from '../../shared/message.js';
  * and so does a message matching two MQTT 3 subscriptions of the session. What was seen
  * goes along when the session moves on again within it (SessionTransfer.recent).
  */
+/** A message as known across the cluster (it carries no identifier): publisher, acceptance time, topic, payload digest. */
+export function messageKey(msg: Message): string {
+  return `${msg.from}\u0000${msg.timestamp}\u0000${msg.topic}\u0000${createHash('sha1').update(msg.payload).digest('base64')}`;
+}
+
 export class MoveDedup {
   private readonly seen: Set<string>;
 
@@ -25,7 +30,7 @@ export class MoveDedup {
 
   /** Whether this is the first copy of `msg` (false: drop it). */
   first(msg: Message): boolean {
-    const key = `${msg.from}\u0000${msg.timestamp}\u0000${msg.topic}\u0000${createHash('sha1').update(msg.payload).digest('base64')}`;
+    const key = messageKey(msg);
     if (this.seen.has(key)) return false;
     this.seen.add(key);
     return true;

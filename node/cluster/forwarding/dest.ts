@@ -18,8 +18,13 @@ export interface Pending {
   on: string | undefined;
   /** when it last went out (ms) */
   sentAt: number;
-  /** given up on (too large, or beyond the memory bound): settled, never sent again */
+  /** settled: confirmed, or given up on (too large, beyond the memory bound): never sent again */
   dropped: boolean;
+  /**
+   * its node was found unreachable: not sent, its flushes waiting, while the taker of
+   * Forwarder.onUnreachable() decides (stored elsewhere, or sent again: nats-forwarder.ts)
+   */
+  parked: boolean;
 }
 
 /** A NATS message being written: buf[start, end) is its body, the instance id first, then entries. */
@@ -42,6 +47,7 @@ export interface Slab {
 
 /** What the sender knows about one destination node. */
 export interface Dest {
+  readonly node: string;
   readonly subject: string;
   /** the last dseq given to a reliable frame for it */
   lastSeq: number;
@@ -62,11 +68,17 @@ export interface Dest {
 }
 
 export function newDest(node: string): Dest {
-  return { subject: forwardSubject(node), lastSeq: 0, unconfirmed: new Fifo() };
+  return { node, subject: forwardSubject(node), lastSeq: 0, unconfirmed: new Fifo() };
 }
 
-/** The oldest reliable frame of `dest` not given up on. */
+/** The oldest reliable frame of `dest` still to be sent to it (not given up on, not parked). */
 export function firstHeld(dest: { readonly unconfirmed: Fifo<Pending> }): Pending | undefined {
+  for (const p of dest.unconfirmed) if (!p.dropped && !p.parked) return p;
+  return undefined;
+}
+
+/** The oldest reliable frame of `dest` not settled (parked ones included): what its flushes wait for. */
+export function firstUnsettled(dest: { readonly unconfirmed: Fifo<Pending> }): Pending | undefined {
   for (const p of dest.unconfirmed) if (!p.dropped) return p;
   return undefined;
 }

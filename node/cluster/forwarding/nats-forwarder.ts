@@ -8,14 +8,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsLink } from '../../../shared/cluster/nats/connection.js';
 import { Backlog } from './backlog.js';
-import type { Pending } from './dest.js';
+import type { Dest, Pending } from './dest.js';
 import { Flushes } from './flush.js';
 import { Probes } from './probes.js';
 import { Receiver } from './receiver.js';
 import { ReliableFrames } from './reliable.js';
 import { Sender } from './sender.js';
-import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder } from './transport.js';
-import { entryBound, readU64, standaloneEntry, writeEntry } from './wire.js';
+import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, UnreachableForward, UnreachableTaker } from './transport.js';
+import { ENTRY_HEADER, entryBound, readFrame, readU64, standaloneEntry, writeEntry } from './wire.js';
 
 export interface NatsForwarderOptions {
   /** reliable frames kept for a resend, at most (default 64 MB); the oldest beyond are dropped */
@@ -33,6 +33,31 @@ const DEFAULT_VERIFY_TIMEOUT_MS = 2_000;
 const DEFAULT_ACK_TIMEOUT_MS = 1_000;
 const DEFAULT_MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
+/** a frame the taker sent back to its node is sent again after this pause (probes find out whether it listens) */
+const RETRY_UNREACHABLE_MS = 100;
+
+/** A parked frame as handed to the taker: its target and message read from its entry. */
+class ParkedFrame implements UnreachableForward {
+  readonly node: string;
+  readonly target: ForwardTarget;
+  readonly encoded: Uint8Array;
+  readonly id: string;
+
+  constructor(
+    readonly dest: Dest,
+    readonly p: Pending,
+    sender: string,
+  ) {
+    const e = p.entry;
+    const frame = readFrame(Buffer.from(e.buffer, e.byteOffset, e.byteLength), ENTRY_HEADER, e.length);
+    this.node = dest.node;
+    this.target = frame.target;
+    // a copy: the entry is a view into a slab, which the taker may outlive
+    this.encoded = Buffer.from(frame.encoded);
+    this.id = `${sender}.${p.seq}`;
+  }
+}
+
 export class NatsForwarder implements Forwarder {
   protected readonly link: NatsLink;
   private readonly frames: ReliableFrames;
@@ -41,6 +66,8 @@ export class NatsForwarder implements Forwarder {
   private readonly receiver: Receiver;
   private readonly probes: Probes;
   private readonly sender: Sender;
+  private taker: UnreachableTaker | undefined;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
 
   constructor(link: NatsLink, opts: NatsForwarderOptions = {}) {
     this.link = link;
@@ -52,6 +79,7 @@ export class NatsForwarder implements Forwarder {
       verifyTimeoutMs: opts.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS,
       ackTimeoutMs: opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
       resend: (dest, c) => this.sender.ready(dest, c, true),
+      parker: () => (this.taker === undefined ? undefined : (dest, frames) => this.parked(dest, frames)),
     });
     this.sender = new Sender(link, this.frames.dests, this.flushes, this.backlog, this.probes);
     link.use({
@@ -111,12 +139,12 @@ export class NatsForwarder implements Forwarder {
       const b = sender.room(dest, c, entryBound(target, payload));
       const at = b.end;
       b.end = writeEntry(b.buf, at, dseq, target, payload);
-      p = { seq, dseq, entry: b.buf.subarray(at, b.end), on: undefined, sentAt: 0, dropped: false };
+      p = { seq, dseq, entry: b.buf.subarray(at, b.end), on: undefined, sentAt: 0, dropped: false, parked: false };
       b.reliable.push(p);
       frames.keep(dest, p);
       sender.added(dest, b);
     } else {
-      p = { seq, dseq, entry: standaloneEntry(dseq, target, payload), on: undefined, sentAt: 0, dropped: false };
+      p = { seq, dseq, entry: standaloneEntry(dseq, target, payload), on: undefined, sentAt: 0, dropped: false, parked: false };
       frames.keep(dest, p);
       if (c !== undefined) sender.ready(dest, c, true); // resends what it owes, this one included (or probes first)
     }
@@ -133,12 +161,53 @@ export class NatsForwarder implements Forwarder {
    * after flushTimeoutMs when that does not happen in time; the frames are kept, and a later
    * flush() resolves once they went through.
    */
-  flush(): Promise<void> {
+  flush(node?: string): Promise<void> {
     if (this.link.closing) return Promise.reject(new Error('nats transport closed'));
-    const done = this.flushes.wait();
+    const done = this.flushes.wait(node === undefined ? undefined : this.frames.dest(node));
     this.sender.resume(); // whatever the current connection still lacks goes out, then the PING
     this.sender.startRound();
     return done;
+  }
+
+  onUnreachable(taker: UnreachableTaker): void {
+    this.taker = taker;
+  }
+
+  /** Frames of a node NATS found nobody listening for: to the taker, which settles each (settleUnreachable). */
+  private parked(dest: Dest, frames: Pending[]): void {
+    const sender = this.sender.ackSubj;
+    const handed = frames.map((p) => new ParkedFrame(dest, p, sender));
+    for (const h of handed) {
+      void this.taker!(h).then(
+        (outcome) => this.settleUnreachable(h, outcome),
+        (err: unknown) => {
+          this.link.log?.warn({ err, node: h.node }, 'a forward to an unreachable node not taken: sent to it again');
+          this.settleUnreachable(h, 'again');
+        },
+      );
+    }
+  }
+
+  /** 'stored': the taker has it where it belongs (its flushes may resolve); 'again': sent to its node again. */
+  private settleUnreachable(h: ParkedFrame, outcome: 'stored' | 'again'): void {
+    const { dest, p } = h;
+    if (p.dropped || !p.parked) return; // confirmed meanwhile, or dropped by the memory bound
+    if (outcome === 'stored') {
+      this.frames.settle(dest, p);
+      this.flushes.settle();
+      return;
+    }
+    p.parked = false;
+    p.on = undefined;
+    if (this.link.closing) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      const c = this.link.connId();
+      if (c === undefined || p.dropped) return; // the next connection resends it
+      dest.sentOn = undefined;
+      this.sender.ready(dest, c, true);
+    }, RETRY_UNREACHABLE_MS);
+    this.retryTimers.add(timer);
   }
 
   get backlogged(): boolean {
@@ -168,6 +237,7 @@ export class NatsForwarder implements Forwarder {
 
   /** close() was called: timers stop, flushes are rejected, what is unconfirmed may be lost. */
   private closed(): void {
+    for (const t of this.retryTimers) clearTimeout(t);
     this.probes.close();
     this.frames.close();
     this.backlog.close();

@@ -38,6 +38,11 @@ export interface ProbeOptions {
   ackTimeoutMs: number;
   /** sends what `dest` owes connection `c` (the sender's ready()) */
   resend(dest: Dest, c: string): void;
+  /**
+   * what takes the frames of a destination NATS finds nobody listening for (or nobody
+   * answering), parked rather than given up on; undefined: they are given up on
+   */
+  parker(): ((dest: Dest, frames: Pending[]) => void) | undefined;
 }
 
 export class Probes {
@@ -148,16 +153,25 @@ export class Probes {
           if (Date.now() - dest.unansweredSince < this.opts.verifyTimeoutMs) return;
         }
         dest.unansweredSince = undefined;
-        let n = 0;
+        const park = this.opts.parker();
+        const gone: Pending[] = [];
         for (const p of dest.unconfirmed) {
-          if (p.dropped || p.on !== c || p.sentAt >= probedAt) continue;
-          p.dropped = true;
-          n++;
+          if (p.dropped || p.parked || p.on !== c || p.sentAt >= probedAt) continue;
+          if (park) {
+            p.parked = true;
+            p.on = undefined;
+          } else p.dropped = true;
+          gone.push(p);
         }
         const q = dest.unconfirmed;
         while (q.first?.dropped) this.frames.remove(q);
-        if (n === 0) return;
-        link.log?.warn({ subject: dest.subject, frames: n }, 'nobody listens for this node on NATS: its unacknowledged forwards are given up');
+        if (gone.length === 0) return;
+        if (park) {
+          link.log?.debug({ subject: dest.subject, frames: gone.length }, 'nobody listens for this node on NATS: its unacknowledged forwards are held for their taker');
+          park(dest, gone);
+          return;
+        }
+        link.log?.warn({ subject: dest.subject, frames: gone.length }, 'nobody listens for this node on NATS: its unacknowledged forwards are given up');
         this.flushes.settle();
       },
     );

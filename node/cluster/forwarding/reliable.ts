@@ -44,19 +44,40 @@ export class ReliableFrames {
   /** Drops the first frame of `q` (confirmed or given up on). */
   remove(q: Fifo<Pending>): void {
     const p = q.shift()!;
+    p.dropped = true;
     this.frames--;
     this.bytes -= p.entry.length;
   }
 
-  /** `dest` acknowledged every frame up to `seq`; whether that confirmed any. */
+  /**
+   * `dest` acknowledged every frame up to `seq`; whether that confirmed any. Parked frames
+   * were not sent to this listener (a node of the same name started again answers with its
+   * own count): they stay until their taker settles them, and so does what follows them.
+   */
   acked(dest: Dest, seq: number): boolean {
     const q = dest.unconfirmed;
     let n = 0;
-    for (let p = q.first; p && (p.dropped || p.dseq <= seq); p = q.first) {
+    for (let p = q.first; p && (p.dropped || (p.dseq <= seq && !p.parked)); p = q.first) {
       this.remove(q);
       n++;
     }
+    if (q.first?.parked) {
+      for (const p of q) {
+        if (p.dseq > seq) break;
+        if (p.parked || p.dropped) continue;
+        p.dropped = true;
+        n++;
+      }
+    }
     return n > 0;
+  }
+
+  /** `p` of `dest` is settled (stored elsewhere by the taker of unreachable frames): off the list once at its head. */
+  settle(dest: Dest, p: Pending): void {
+    p.dropped = true;
+    p.parked = false;
+    const q = dest.unconfirmed;
+    while (q.first?.dropped) this.remove(q);
   }
 
   /** beyond the memory bound: dropOldest() is due */

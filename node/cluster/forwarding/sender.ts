@@ -57,7 +57,7 @@ export class Sender {
     dest.sentOn = c;
     let n = 0;
     for (const p of dest.unconfirmed) {
-      if (p.dropped || p.on === c) continue;
+      if (p.dropped || p.parked || p.on === c) continue;
       this.enqueue(dest, c, p);
       n++;
     }

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../shared/logger.js';
 import type { Message } from '../../../shared/message.js';
 import { SessionJournal } from './journal.js';
-import { decodeChunk, type OwedMessage } from './owed-message.js';
+import { decodeChunk, encodeChunk, encodeOwed, type OwedMessage } from './owed-message.js';
 import { expired } from './record.js';
-import type { RecordEntry, SessionRecord, SessionStore } from './store.js';
+import { StoreFullError, type RecordEntry, type SessionRecord, type SessionStore } from './store.js';
 import { ExpirySweep } from './expiry-sweep.js';
 import { DurableWriter, type WriterEvents } from './writer.js';
 
@@ -79,14 +79,50 @@ export class DurableSessions {
       this.discardLoaded({ entry, messages: [] });
       return undefined;
     }
-    const messages = withMessages ? (await this.store.messages(clientid, entry.record.gen)).flatMap((m) => decodeChunk(m.data).map((owed, idx) => ({ seq: m.seq, idx, owed }))) : [];
+    const messages = withMessages ? await this.messagesOf(entry.record) : [];
     return { entry, messages };
+  }
+
+  private async messagesOf(r: SessionRecord): Promise<LoadedSession['messages']> {
+    return (await this.store.messages(r.clientid, r.gen)).flatMap((m) => decodeChunk(m.data).map((owed, idx) => ({ seq: m.seq, idx, owed })));
+  }
+
+  /**
+   * The stored sessions a dead node held (records naming it, or resumed from it lately),
+   * for the forwards it never confirmed (node/cluster/unreachable-forwards.ts). Every record
+   * is read: a node's death is rare, and the caller shares one read among its forwards.
+   */
+  async recordsOf(node: string): Promise<SessionRecord[]> {
+    const out: SessionRecord[] = [];
+    for (const clientid of await this.store.clientids()) {
+      const e = await this.store.get(clientid);
+      if (e !== undefined && (e.record.node === node || e.record.movedFrom?.node === node)) out.push(e.record);
+    }
+    return out;
+  }
+
+  /**
+   * Stores a copy owed to a session of a dead node, straight into its incarnation's
+   * messages (what its resume or adoption reads after claiming it). `id` makes a retry a
+   * no-op. Resolves to the record as it is after the write: when another node claimed the
+   * session meanwhile, it may have read the messages before this one came, and the caller
+   * sends the copy there too.
+   */
+  async storeFor(r: SessionRecord, copy: OwedMessage, id: string): Promise<SessionRecord | undefined> {
+    try {
+      await this.store.append(r.clientid, r.gen, encodeChunk([encodeOwed(copy)]), id);
+    } catch (err) {
+      if (!(err instanceof StoreFullError)) throw err;
+      this.host.full(r.clientid, err.message);
+    }
+    return (await this.store.get(r.clientid))?.record;
   }
 
   /** A journal continuing a loaded session's incarnation (its stored messages stay where they are). */
   resumed(loaded: LoadedSession, describe: (j: SessionJournal) => SessionRecord): SessionJournal {
     const r = loaded.entry.record;
     const j: SessionJournal = new SessionJournal(this.writer, r.clientid, r.gen, () => describe(j));
+    j.movedFrom = r.movedFrom;
     return j;
   }
 
@@ -96,11 +132,14 @@ export class DurableSessions {
    */
   async claim(loaded: LoadedSession, node: string, connected: boolean): Promise<boolean> {
     const r = loaded.entry.record;
-    const next = { ...r, node, disconnectedAt: connected ? 0 : r.disconnectedAt || Date.now() };
+    const next = { ...r, node, disconnectedAt: connected ? 0 : r.disconnectedAt || Date.now(), ...(r.node !== node ? { movedFrom: { node: r.node, at: Date.now() } } : {}) };
     if (!(await this.store.update(next, loaded.entry.revision))) return false;
     const again = await this.store.get(r.clientid);
     if (!again || again.record.node !== node) return false;
     loaded.entry = again;
+    // read again now that it is ours: a copy stored for it by the node of a forward its dead
+    // node never confirmed (unreachable-forwards.ts) between the load and the claim is in it
+    loaded.messages = await this.messagesOf(again.record);
     return true;
   }
 

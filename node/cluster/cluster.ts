@@ -25,6 +25,8 @@ import type { DurableSessions } from '../session/durable/durable-sessions.js';
 const KEEP_DEAD_MAX_MS = 3_600_000;
 /** and this long after that: the new owners' routes arrive meanwhile */
 const KEEP_AFTER_ADOPTION_MS = 2_000;
+/** a node whose routes are kept, alive again this long, has its sessions (it hung; or it took them back) */
+const KEEP_LIVE_AGAIN_MS = 10_000;
 
 /**
  * Turns one broker node into a member of a cluster (DESIGN: "Cluster behaviour that must
@@ -84,10 +86,8 @@ export class Cluster implements ClusterHooks {
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
     this.membership.events = {
       purged: () => void this.resync.run('purged as dead'),
-      returned: (n) => {
-        this.routes.unkeep(n);
-        void this.routeSync.reload();
-      },
+      // (routes kept for it stay until its sessions are taken back: attachDurable)
+      returned: () => void this.routeSync.reload(),
     };
   }
 
@@ -103,16 +103,34 @@ export class Cluster implements ClusterHooks {
   attachDurable(durable: DurableSessions): void {
     this.unreachable = new UnreachableForwards(durable, (n) => this.membership.isLive(n), this.transport, this.log);
     this.transport.onUnreachable(this.unreachable.take);
-    // until a survivor adopts its sessions or their clients resume them (checked every heartbeat), an hour at most
+    // until a survivor adopts its sessions, their clients resume them or it takes them back
+    // started again under its name (checked every heartbeat); a node alive again for a while
+    // (it hung and came back) keeps them itself; an hour at most
     this.routes.keepDeadMs = KEEP_DEAD_MAX_MS;
+    // a node alive again has its own routes read back (a kept filter may be one of them again)
+    this.routes.keptEnded = (n) => {
+      if (!this.membership.isLive(n)) return false;
+      void this.routeSync.reload();
+      return true;
+    };
     const unreachable = this.unreachable;
+    const liveSince = new Map<string, number>();
     let checking = false;
     this.keptCheck = setInterval(() => {
-      const nodes = this.routes.keptNodes();
-      if (checking || nodes.length === 0) return;
+      const kept = this.routes.keptNodes();
+      if (checking || kept.length === 0) return;
       checking = true;
       void (async () => {
-        for (const n of nodes) if (!(await unreachable.owns(n))) this.routes.releaseKept(n, KEEP_AFTER_ADOPTION_MS);
+        const now = Date.now();
+        for (const [n, since] of kept) {
+          if (this.membership.isLive(n)) liveSince.set(n, liveSince.get(n) ?? now);
+          else liveSince.delete(n);
+          const back = now - (liveSince.get(n) ?? now) > KEEP_LIVE_AGAIN_MS;
+          if (back || !(await unreachable.owns(n, since))) {
+            liveSince.delete(n);
+            this.routes.releaseKept(n, KEEP_AFTER_ADOPTION_MS);
+          }
+        }
       })()
         .catch((err: Error) => this.log.debug({ err: err.message }, 'kept routes check failed'))
         .finally(() => (checking = false));
@@ -124,7 +142,13 @@ export class Cluster implements ClusterHooks {
     return !this.routes.empty || !this.moved.empty;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Joins the cluster. `forwardsLater`: this node's routes are not written and forwards to
+   * it not taken until listenForwards() (a node started again under its name takes back its
+   * stored sessions first: its routes then include theirs, rather than replace the former
+   * run's by none for a moment, and what was owed to them and is sent again reaches them).
+   */
+  async start(opts: { forwardsLater?: boolean } = {}): Promise<void> {
     await Promise.all([this.store.start(), this.transport.start()]);
     this.routeSync.listen();
     this.store.onRouteChanges((changes) => {
@@ -138,11 +162,8 @@ export class Cluster implements ClusterHooks {
       void this.conflicts.checkRegistry();
     });
     await this.rpc.serve(this.transport, this.b.nodeName);
-    await this.dispatch.listen();
     await this.membership.heartbeat();
-    // After the heartbeat, which stops a purge of a former run under this name (its routes
-    // written from here on stay): what that run left is replaced by this one's routes.
-    await this.routeSync.restore(this.b.router.routeKeys(), this.b.router.sharedMemberCounts());
+    if (!opts.forwardsLater) await this.listenForwards();
     await this.routeSync.load();
     await this.retained.load();
     await this.banned.start();
@@ -151,6 +172,14 @@ export class Cluster implements ClusterHooks {
     await this.features.start();
     await this.resources.start();
     await this.membership.start();
+  }
+
+  /** Writes this node's routes and takes forwards from the other nodes (after start({ forwardsLater: true })). */
+  async listenForwards(): Promise<void> {
+    // After the heartbeat, which stops a purge of a former run under this name (its routes
+    // written from here on stay): what that run left is replaced by this one's routes.
+    await this.routeSync.restore(this.b.router.routeKeys(), this.b.router.sharedMemberCounts());
+    await this.dispatch.listen();
   }
 
   /** Leaves the cluster at once: routes and registrations go, the others stop counting on this node. */

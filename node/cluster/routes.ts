@@ -29,7 +29,7 @@ export class ClusterRoutes {
    */
   keepDeadMs = 0;
   /** dead nodes whose routes are kept: their filters, and the timer that drops them */
-  private readonly kept = new Map<string, { filters: string[]; timer: NodeJS.Timeout; releasing: boolean }>();
+  private readonly kept = new Map<string, { filters: string[]; since: number; timer: NodeJS.Timeout; releasing: boolean }>();
 
   constructor(private readonly self: string) {}
 
@@ -134,13 +134,20 @@ export class ClusterRoutes {
     if (ordinary.length === 0) return;
     const timer = setTimeout(() => this.expire(node), this.keepDeadMs);
     timer.unref();
-    this.kept.set(node, { filters: ordinary.map((r) => r.filter), timer, releasing: false });
+    this.kept.set(node, { filters: ordinary.map((r) => r.filter), since: Date.now(), timer, releasing: false });
   }
 
-  /** dead nodes whose routes are kept now */
-  keptNodes(): string[] {
-    return [...this.kept.keys()];
+  /** dead nodes whose routes are kept now, with when the keeping began */
+  keptNodes(): [string, number][] {
+    return [...this.kept].map(([n, k]) => [n, k.since]);
   }
+
+  /**
+   * When a node's kept routes end: true when it is alive again (its routes are then read
+   * back whole, which replaces the table at once: dropping the kept ones first would leave
+   * its filters without a route until the read came back)
+   */
+  keptEnded: ((node: string) => boolean) | undefined = undefined;
 
   /** The sessions of a dead node are owned elsewhere now: its kept routes go after `graceMs` (the new owners' routes arrive meanwhile). */
   releaseKept(node: string, graceMs: number): void {
@@ -156,6 +163,7 @@ export class ClusterRoutes {
     const k = this.kept.get(node);
     if (k === undefined) return;
     this.kept.delete(node);
+    if (this.keptEnded?.(node) === true) return;
     this.drop(
       node,
       k.filters.map((filter) => ({ node, filter })),

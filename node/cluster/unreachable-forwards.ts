@@ -11,6 +11,8 @@ import type { Forwarder, UnreachableForward } from './forwarding/transport.js';
 const RECORDS_FRESH_MS = 2_000;
 /** ...while it is alive: a read this recent began after the frames being taken were sent (probes.ts waits longer before it finds them unreachable) */
 const RECORDS_SHARED_MS = 50;
+/** how long a frame waits for the run started again under its dead node's name that took its session back (then it is stored) */
+const WAIT_FOR_RUN_MS = 30_000;
 /** a store write that fails (store away, a JetStream leader election) is tried again after this pause */
 const RETRY_MS = 250;
 
@@ -55,17 +57,19 @@ export class UnreachableForwards {
     // publisher is not held for the clean sessions of a node that is gone)
     if (owed.length === 0) return 'stored';
     if (this.isLive(f.node)) return 'again';
-    for (const [r, copy] of owed) {
-      if (r.node === f.node) await this.storeFor(r, copy, `${f.id}.${r.clientid}`, f.encoded);
-      else await this.sendOn(r.node, r.clientid, f.encoded);
-    }
-    return 'stored';
+    let outcome: 'stored' | 'again' = 'stored';
+    for (const [r, copy] of owed) if ((await this.storeFor(r, copy, msg, f)) === 'again') outcome = 'again';
+    return outcome;
   };
 
-  /** Whether a stored session still names `node` as its holder (a fresh read). */
-  async owns(node: string): Promise<boolean> {
+  /**
+   * Whether a stored session still names `node` as its holder and was not taken back by it
+   * since `since` (a run started again under its name: durable-sessions.ts takeBackOwn), by a
+   * fresh read.
+   */
+  async owns(node: string, since: number): Promise<boolean> {
     this.records.delete(node);
-    return (await this.sessionsOf(node)).some((r) => r.node === node);
+    return (await this.sessionsOf(node)).some((r) => r.node === node && !(r.movedFrom?.node === node && r.movedFrom.at >= since));
   }
 
   /**
@@ -88,12 +92,34 @@ export class UnreachableForwards {
     return c.read;
   }
 
-  private async storeFor(r: SessionRecord, copy: OwedMessage, id: string, encoded: Uint8Array): Promise<void> {
-    const now = await this.retrying(() => this.durable.storeFor(r, copy, id), r.clientid);
+  /**
+   * The copy of a session of the dead node `f.node` is stored, or sent to where the session
+   * is now. A claim (a resume, an adoption) names where it came from and when, and the
+   * record is read before and after the write: a session claimed elsewhere gets the copy
+   * sent there (it drops it if it restored it); one claimed between the two reads may have
+   * read its stored messages before this copy, and gets it sent too. A session a run started
+   * again under the dead node's name took back ('again'): the frame goes to that run, as to
+   * any node, once it is seen alive here (for WAIT_FOR_RUN_MS at most: then it is stored).
+   */
+  private async storeFor(stale: SessionRecord, copy: OwedMessage, msg: Message, f: UnreachableForward): Promise<'stored' | 'again'> {
+    const id = `${f.id}.${stale.clientid}`;
+    const before = (await this.retrying(() => this.durable.store.get(stale.clientid), stale.clientid))?.record;
     // discarded, or a new incarnation: nobody is owed this copy any more
-    if (now === undefined || now.gen !== r.gen || now.node === r.node) return;
-    // claimed by a live node since the read: it may have read the messages before this one
-    await this.sendOn(now.node, r.clientid, encoded);
+    if (before === undefined || before.gen !== stale.gen) return 'stored';
+    let now = before;
+    if (before.node === f.node && before.movedFrom?.back !== true) {
+      now = (await this.retrying(() => this.durable.storeFor(before, copy, id), before.clientid)) ?? before;
+      // not claimed since the read: whoever claims it reads the messages after, this one included
+      if (now.gen !== before.gen || (now.node === before.node && now.movedFrom?.at === before.movedFrom?.at)) return 'stored';
+    }
+    if (now.node !== f.node) {
+      await this.sendOn(now.node, now.clientid, f.encoded);
+      return 'stored';
+    }
+    if (now.movedFrom?.back === true && Date.now() - msg.timestamp < WAIT_FOR_RUN_MS) return 'again';
+    // no run of that name came up since (the take-back was by a former run that died too): stored
+    if (now === before) await this.retrying(() => this.durable.storeFor(now, copy, id), now.clientid);
+    return 'stored';
   }
 
   /** The copy goes to the node that resumed the session (which drops it if it restored it already). */

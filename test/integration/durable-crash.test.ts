@@ -140,3 +140,51 @@ test('QoS 1: messages published after the node died, until its sessions are adop
   assert.deepEqual(r.missing, []);
   await restartN1();
 });
+
+test('QoS 1: a node killed and started again under its name takes its stored sessions back: what was published meanwhile reaches the session', { timeout: 120_000 }, async (t) => {
+  if (!cluster.c.node('n1').proc.alive) await restartN1();
+  const topic = uid('dur/restart');
+  const clientId = uid('dur-sub');
+  const sub = await roamingClient([cluster.c.node('n1').mqttPort], { clientId }, t);
+  await sub.subscribeAsync(topic, { qos: 1 });
+  const pub = await connectClient(tcpUrl(cluster.c.node('n2').mqttPort), { clientId: uid('dur-pub') }, t);
+  let probed = false;
+  sub.on('message', (tp, payload) => {
+    if (tp === topic && payload.toString() === 'probe') probed = true;
+  });
+  while (!probed) {
+    await pub.publish(topic, 'probe', { qos: 1 });
+    await sleep(50);
+  }
+  // offline (its session stays on n1), then n1 dies and comes back under its name while a
+  // message goes every 20 ms
+  await new Promise<void>((r) => sub.end(false, {}, () => r()));
+  await cluster.c.node('n1').kill9();
+  cluster.c.nodes.delete('n1');
+  const acked: number[] = [];
+  const sent: Promise<unknown>[] = [];
+  let seq = 0;
+  let publishing = true;
+  const loop = (async () => {
+    while (publishing) {
+      const s = seq++;
+      sent.push(withTimeout(pub.client.publishAsync(topic, String(s), { qos: 1 }), 40_000, `publish ${s}`).then(() => void acked.push(s), () => {}));
+      await sleep(20);
+    }
+  })();
+  await sleep(1_000);
+  await cluster.c.startNode('n1');
+  await sleep(1_500);
+  publishing = false;
+  await loop;
+  await Promise.all(sent);
+  let got: number[] = [];
+  await roamingClient([cluster.c.node('n1').mqttPort], { clientId }, t, (again) => (got = arrivals(again, topic)));
+  await until(() => check(acked, got).missing.length === 0, 20_000, 'every acknowledged message').catch((err: Error) => {
+    throw new Error(`${err.message} (missing ${check(acked, got).missing.slice(0, 20).join(',')} of ${acked.length})`);
+  });
+  await sleep(300);
+  const r = check(acked, got);
+  t.diagnostic(`${seq} published through the kill and the restart, ${acked.length} acknowledged, ${got.length} received, ${r.duplicates.length} duplicates`);
+  assert.deepEqual(r.missing, []);
+});

@@ -63,12 +63,17 @@ export interface Dest {
   stalled?: boolean;
   /** since when such probes found the node subscribed but not answering */
   unansweredSince?: number;
+  /**
+   * frames parked (with their taker): nothing is sent to the node meanwhile, so that a frame
+   * sent to it again never follows one sent after it (the receiver would drop it as a repeat)
+   */
+  parked: number;
   batch?: Batch;
   slab?: Slab;
 }
 
 export function newDest(node: string): Dest {
-  return { node, subject: forwardSubject(node), lastSeq: 0, unconfirmed: new Fifo() };
+  return { node, subject: forwardSubject(node), lastSeq: 0, unconfirmed: new Fifo(), parked: 0 };
 }
 
 /** The oldest reliable frame of `dest` still to be sent to it (not given up on, not parked). */

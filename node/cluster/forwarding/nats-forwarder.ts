@@ -191,22 +191,29 @@ export class NatsForwarder implements Forwarder {
   /** 'stored': the taker has it where it belongs (its flushes may resolve); 'again': sent to its node again. */
   private settleUnreachable(h: ParkedFrame, outcome: 'stored' | 'again'): void {
     const { dest, p } = h;
-    if (p.dropped || !p.parked) return; // confirmed meanwhile, or dropped by the memory bound
+    if (!p.parked) return;
+    p.parked = false;
+    dest.parked--;
+    if (p.dropped) return this.sendHeldBack(dest, 0); // dropped by the memory bound meanwhile
     if (outcome === 'stored') {
       this.frames.settle(dest, p);
       this.flushes.settle();
-      return;
+      return this.sendHeldBack(dest, 0);
     }
-    p.parked = false;
     p.on = undefined;
-    if (this.link.closing) return;
+    this.sendHeldBack(dest, RETRY_UNREACHABLE_MS);
+  }
+
+  /** Once no frame of `dest` is parked, what waits behind them goes (after `ms`). */
+  private sendHeldBack(dest: Dest, ms: number): void {
+    if (dest.parked > 0 || this.link.closing) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       const c = this.link.connId();
-      if (c === undefined || p.dropped) return; // the next connection resends it
+      if (c === undefined || dest.parked > 0) return; // the next connection resends them
       dest.sentOn = undefined;
       this.sender.ready(dest, c, true);
-    }, RETRY_UNREACHABLE_MS);
+    }, ms);
     this.retryTimers.add(timer);
   }
 

@@ -160,6 +160,7 @@ export class Probes {
           if (park) {
             p.parked = true;
             p.on = undefined;
+            dest.parked++;
           } else p.dropped = true;
           gone.push(p);
         }
@@ -167,6 +168,7 @@ export class Probes {
         while (q.first?.dropped) this.frames.remove(q);
         if (gone.length === 0) return;
         if (park) {
+          dest.sentOn = undefined; // what is forwarded meanwhile waits behind them
           link.log?.debug({ subject: dest.subject, frames: gone.length }, 'nobody listens for this node on NATS: its unacknowledged forwards are held for their taker');
           park(dest, gone);
           return;

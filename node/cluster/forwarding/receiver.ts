@@ -87,8 +87,12 @@ export class Receiver {
         const sender = `${buf.readUInt32BE(0).toString(16)}:${buf.readUInt32BE(4).toString(16)}`;
         const floor = readU64(buf, INSTANCE_ID_BYTES);
         const last = seen.get(sender);
-        // an unknown sender's first frame is taken as it comes
-        let highest = last ?? -1;
+        // An unknown sender (its first batch here, or this process is a node started again):
+        // everything below the floor is settled, so it starts at the floor. Taking its first
+        // frame as it comes would acknowledge (cumulatively) frames before it that a former
+        // run under this name never got: they come again once the sender finds them
+        // unacknowledged, in order.
+        let highest = last ?? (floor > 0 ? floor - 1 : -1);
         let repeats = 0;
         let gaps = 0;
         let stored: Promise<void>[] | undefined;

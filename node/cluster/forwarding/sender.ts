@@ -48,6 +48,8 @@ export class Sender {
    */
   ready(dest: Dest, c: string, reliable: boolean): boolean {
     if (dest.sentOn === c) return true;
+    // frames parked for their taker go first, when they go again (sent after them, they would be taken for repeats)
+    if (dest.parked > 0) return false;
     // a QoS 0 frame with nothing owed before it goes straight out
     if (!reliable && dest.unconfirmed.size === 0) return true;
     if (this.link.connections > 1 && dest.verifiedOn !== c) {

@@ -36,7 +36,7 @@ export class SessionJournal {
   /** a newer owner (another node, or a discard) has the session: nothing more is written */
   detached = false;
   /** SessionRecord.movedFrom, kept in the records written here while it is recent */
-  movedFrom: { node: string; at: number } | undefined = undefined;
+  movedFrom: { node: string; at: number; back?: true } | undefined = undefined;
   /** the writer's last chunk of this session being stored (the next one waits for it) */
   storing: Promise<void> | undefined = undefined;
 

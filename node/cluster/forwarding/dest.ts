@@ -18,6 +18,8 @@ export interface Pending {
   on: string | undefined;
   /** when it last went out (ms) */
   sentAt: number;
+  /** the destination's run (its receiver's id) known when it last went out */
+  run: string | undefined;
   /** given up on (too large, or beyond the memory bound): settled, never sent again */
   dropped: boolean;
 }
@@ -57,6 +59,8 @@ export interface Dest {
   stalled?: boolean;
   /** since when such probes found the node subscribed but not answering */
   unansweredSince?: number;
+  /** the run of its receiver last heard from (an acknowledgement, a probe answer), hex */
+  run?: string;
   batch?: Batch;
   slab?: Slab;
 }

@@ -59,6 +59,31 @@ export class ReliableFrames {
     return n > 0;
   }
 
+  /**
+   * `dest` answered as run `run` (hex). When that is a new run (the node restarted under its
+   * name), the frames that went out to the one before are given up on, as frames to a node
+   * that died are: that run may have delivered them and its dedupe went with it, so sent to
+   * the new run they could come twice (what it had stored, a durable session's copies,
+   * comes back from the store). Frames that never went out are sent to the new run. Returns
+   * how many were given up on.
+   */
+  heard(dest: Dest, run: string): number {
+    const was = dest.run;
+    dest.run = run;
+    if (was === undefined || was === run) return 0;
+    let n = 0;
+    for (const p of dest.unconfirmed) {
+      // (a frame sent before any answer went to the run that answered first)
+      if (p.dropped || p.sentAt === 0 || p.run === run) continue;
+      p.dropped = true;
+      n++;
+    }
+    const q = dest.unconfirmed;
+    while (q.first?.dropped) this.remove(q);
+    if (n > 0) this.link.log?.warn({ subject: dest.subject, frames: n }, 'the node restarted: forwards sent to its previous run are given up');
+    return n;
+  }
+
   /** beyond the memory bound: dropOldest() is due */
   get over(): boolean {
     return this.bytes > this.maxBytes;

@@ -17,10 +17,15 @@ export class MoveDedup {
 
   /** `until`: epoch ms after which no copy from an old node can come any more */
   constructor(
-    readonly until: number,
+    public until: number,
     seen: Iterable<string> = [],
   ) {
     this.seen = new Set(seen);
+  }
+
+  /** The old node still sends on (a route change held up by a store outage): copies may come until `until` now. */
+  extend(until: number): void {
+    if (until > this.until) this.until = until;
   }
 
   /** Whether this is the first copy of `msg` (false: drop it). */

@@ -70,7 +70,7 @@ export class Cluster implements ClusterHooks {
     this.topicMetrics = new ConfigSync(store, 'topic_metrics', (records) => b.topicMetrics.setTopics(records), log);
     this.resources = new ConfigSync(store, 'resources', (records) => b.resources.apply(records), log);
     this.rules = new ConfigSync(store, 'rules', (records) => b.rules.setRules(records), log);
-    this.conflicts = new ClientConflicts(b, { store, transport, membership: this.membership, cfg, log });
+    this.conflicts = new ClientConflicts(b, { store, transport, membership: this.membership, moved: this.moved, cfg, log });
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, this.conflicts, cfg, log);
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
     this.membership.events = {
@@ -82,6 +82,10 @@ export class Cluster implements ClusterHooks {
   /** whether another node's heartbeat is fresh */
   isLive(node: string): boolean {
     return this.membership.isLive(node);
+  }
+
+  get reachable(): boolean {
+    return this.store.connected && this.transport.connected;
   }
 
   get hasRemoteRoutes(): boolean {

@@ -12,6 +12,9 @@ import type { Message } from '../../shared/message.js';
  * and so does a message matching two MQTT 3 subscriptions of the session. What was seen
  * goes along when the session moves on again within it (SessionTransfer.recent).
  */
+/** messages a dedup remembers at most, the oldest forgotten first: more than a session's queue and window hold */
+const MAX_KEYS = 10_000;
+
 export class MoveDedup {
   private readonly seen: Set<string>;
 
@@ -28,11 +31,18 @@ export class MoveDedup {
     if (until > this.until) this.until = until;
   }
 
+  /** No copy can come after `until` any more (a dedup opened without an end: conflicts.ts). */
+  endBy(until: number): void {
+    if (until < this.until) this.until = until;
+  }
+
   /** Whether this is the first copy of `msg` (false: drop it). */
   first(msg: Message): boolean {
     const key = `${msg.from}\u0000${msg.timestamp}\u0000${msg.topic}\u0000${createHash('sha1').update(msg.payload).digest('base64')}`;
     if (this.seen.has(key)) return false;
     this.seen.add(key);
+    // (bounded: one kept open through an outage sees everything the session gets meanwhile)
+    if (this.seen.size > MAX_KEYS) this.seen.delete(this.seen.values().next().value!);
     return true;
   }
 

@@ -111,18 +111,19 @@ export class ClientConflicts {
     for (const id of ids) if (!elsewhere.has(id)) this.endDedup(this.b.sessions.get(id));
   }
 
-  /** The other node asks (session.conflict): whether this node keeps its own connection. */
-  async answer(clientid: string, node: string, connectedAt: number): Promise<{ kept: boolean }> {
+  /** The other node asks (session.conflict): whether this node keeps its own connection (`takes`: the other's session takes what this one owed). */
+  async answer(clientid: string, node: string, connectedAt: number, takes: boolean): Promise<{ kept: boolean; takes?: boolean }> {
     const s = this.b.sessions.get(clientid);
     if (!s) return { kept: false };
     if (!this.newer(s, node, connectedAt)) {
       this.log.debug({ clientid, keptOn: node }, 'clientid was live on two nodes: the newer connection is elsewhere');
-      this.leave(s, node);
+      this.leave(s, node, takes);
       return { kept: false };
     }
+    const mine = takesOwed(s);
     this.endDedup(s);
     await this.claim(clientid);
-    return { kept: true };
+    return { kept: true, takes: mine };
   }
 
   private async settle(clientid: string, other: string): Promise<Outcome> {
@@ -133,8 +134,9 @@ export class ClientConflicts {
       return 'kept';
     }
     let kept: boolean;
+    let takes: boolean | undefined;
     try {
-      ({ kept } = await this.transport.request(other, 'session.conflict', { clientid, node: this.self, connectedAt: connectedAt(s) }, this.cfg.rpcTimeoutMs));
+      ({ kept, takes } = await this.transport.request(other, 'session.conflict', { clientid, node: this.self, connectedAt: connectedAt(s), takes: takesOwed(s) }, this.cfg.rpcTimeoutMs));
     } catch (err) {
       // NATS is away too: its reconnect checks the registry again
       this.log.debug({ clientid, other, err: (err as Error).message }, 'clientid live on two nodes; settling it failed');
@@ -143,7 +145,7 @@ export class ClientConflicts {
     const mine = this.b.sessions.get(clientid);
     if (kept || !mine) {
       this.log.debug({ clientid, keptOn: other }, 'clientid was live on two nodes: the newer connection is elsewhere');
-      if (mine) this.leave(mine, other);
+      if (mine) this.leave(mine, other, takes === true);
       return 'taken over';
     }
     this.endDedup(mine);
@@ -152,13 +154,16 @@ export class ClientConflicts {
   }
 
   /**
-   * This node's session is taken over by the one kept on `keptOn`: what it still owes its
-   * client is sent on there first ('session' forwards, taken once each there), then what
-   * still comes here for it follows, as after a move (moved-sessions.ts). Not a QoS 2 message
-   * already sent to the client: its client started a new session and may have it (QoS 2 at
-   * most once rather than twice).
+   * This node's session is taken over by the one kept on `keptOn`. When that one `takes` what
+   * this one still owes its client, it is sent on there first ('session' forwards, taken once
+   * each there), then what still comes here for it follows, as after a move
+   * (moved-sessions.ts). Not a QoS 2 message already sent to the client: its client started a
+   * new session and may have it (QoS 2 at most once rather than twice). A session kept that
+   * took a session over or resumed one may have had these from the store (a node hung past
+   * its TTL, its sessions adopted): nothing is sent, as before.
    */
-  private leave(s: Session, keptOn: string): void {
+  private leave(s: Session, keptOn: string, takes: boolean): void {
+    if (!takes) return this.b.handOver(s, false);
     const owed = s.pendingMessages().filter((p) => !(p.qos === 2 && p.id !== undefined));
     const filters: string[] = [];
     for (const [topic, o] of s.subscriptions) if (o.share === undefined) filters.push(topic);
@@ -188,6 +193,11 @@ export class ClientConflicts {
       this.log.debug({ clientid, err: (err as Error).message }, 'registry unavailable; registrations are written again on reconnect');
     }
   }
+}
+
+/** Whether `s` opened while no takeover was possible, and so takes what a session given up for it owed (lifecycle.ts). */
+function takesOwed(s: Session): boolean {
+  return s.moveDedup?.unsettled === true;
 }
 
 /** When the session's connection came (0 offline: any live connection is newer). */

@@ -178,7 +178,7 @@ export class SessionRegistry {
     const s = opened.session;
     // no takeover possible (NATS or Redis away): a session another node holds is settled with
     // this one when they return, and what it owes comes here then, once each (conflicts.ts)
-    if (!cleanStart && transfer === null && !opened.present && !cluster.reachable) s.moveDedup = new MoveDedup(Infinity);
+    if (!cleanStart && transfer === null && !opened.present && !cluster.reachable) s.moveDedup = new MoveDedup(Infinity, [], true);
     if (durable === undefined) {
       if (transfer && !opened.present && !cleanStart) {
         importSession(host, s, transfer);

@@ -18,10 +18,15 @@ const MAX_KEYS = 10_000;
 export class MoveDedup {
   private readonly seen: Set<string>;
 
-  /** `until`: epoch ms after which no copy from an old node can come any more */
+  /**
+   * `until`: epoch ms after which no copy from an old node can come any more. `unsettled`: a
+   * session opened while no takeover was possible, which may be live on another node too
+   * (node/cluster/conflicts.ts).
+   */
   constructor(
     public until: number,
     seen: Iterable<string> = [],
+    readonly unsettled = false,
   ) {
     this.seen = new Set(seen);
   }

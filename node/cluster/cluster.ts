@@ -74,7 +74,11 @@ export class Cluster implements ClusterHooks {
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, this.conflicts, cfg, log);
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
     this.membership.events = {
-      purged: () => void this.resync.run('purged as dead'),
+      purged: () => {
+        // its sessions may have been adopted elsewhere meanwhile (conflicts.ts)
+        this.conflicts.mayConflict();
+        void this.resync.run('purged as dead');
+      },
       returned: () => void this.routeSync.reload(),
     };
   }

@@ -3,6 +3,7 @@ import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RegistryTable } from '../../shared/cluster/store.js';
 import type { Broker } from '../broker.js';
+import { MoveDedup } from '../session/move-dedup.js';
 import type { Session } from '../session/session.js';
 import type { Transport } from './forwarding/transport.js';
 import type { Membership } from './membership.js';
@@ -154,17 +155,21 @@ export class ClientConflicts {
   }
 
   /**
-   * This node's session is taken over by the one kept on `keptOn`. When that one `takes` what
-   * this one still owes its client, it is sent on there first ('session' forwards, taken once
-   * each there), then what still comes here for it follows, as after a move
-   * (moved-sessions.ts). Not a QoS 2 message already sent to the client: its client started a
-   * new session and may have it (QoS 2 at most once rather than twice). A session kept that
-   * took a session over or resumed one may have had these from the store (a node hung past
-   * its TTL, its sessions adopted): nothing is sent, as before.
+   * This node's session is taken over by the one kept on `keptOn`: what it still owes its
+   * client is sent on there first ('session' forwards, taken once each there), then what
+   * still comes here for it follows, as after a move (moved-sessions.ts). Not a QoS 2 message
+   * already sent to the client: its client started a new session and may have it (QoS 2 at
+   * most once rather than twice). When the one kept does not `take` (it was not opened while
+   * no takeover was possible: a node hung past its TTL, running on, while this one adopted or
+   * resumed its session from the store), only what this session got since it was restored
+   * here: the stored copies the store gave it, the other may have delivered (accepted before
+   * the other node stopped, at least a heartbeat TTL before the restore: the store's record
+   * of a node is adopted or resumed from only once that node is dead).
    */
   private leave(s: Session, keptOn: string, takes: boolean): void {
-    if (!takes) return this.b.handOver(s, false);
-    const owed = s.pendingMessages().filter((p) => !(p.qos === 2 && p.id !== undefined));
+    const since = takes ? 0 : s.restoredAt > 0 ? s.restoredAt - this.cfg.heartbeatTtlMs : undefined;
+    if (since === undefined) return this.b.handOver(s, false);
+    const owed = s.pendingMessages().filter((p) => !(p.qos === 2 && p.id !== undefined) && p.msg.timestamp >= since);
     const filters: string[] = [];
     for (const [topic, o] of s.subscriptions) if (o.share === undefined) filters.push(topic);
     const target = { kind: 'session', clientid: s.clientId } as const;
@@ -177,6 +182,20 @@ export class ClientConflicts {
   /** A session kept: it takes each message once for three graces more (what the other one owed is on its way). */
   private endDedup(s: Session | undefined): void {
     s?.moveDedup?.endBy(Date.now() + 3 * this.cfg.sessionMoveGraceMs);
+  }
+
+  /**
+   * This node was purged as dead and is about to write its routes and registrations again: a
+   * session here may have been adopted by a survivor, which got what was published to both
+   * meanwhile and sends what it owes on here once settled. Each takes one copy of every
+   * message for three graces (a dedup already open is kept).
+   */
+  mayConflict(): void {
+    const until = Date.now() + 3 * this.cfg.sessionMoveGraceMs;
+    for (const s of this.b.sessions.values()) {
+      if (s.moveDedup === undefined) s.moveDedup = new MoveDedup(until);
+      else s.moveDedup.extend(until);
+    }
   }
 
   /** Whether this node's connection is the newer one (a tie goes to the greater node name, the same answer on both sides). */

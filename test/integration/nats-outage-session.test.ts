@@ -40,7 +40,7 @@ describe('a persistent session reconnecting during a NATS outage', { timeout: 12
     await stream.stop();
     await sleep(1000);
     const r = check(stream.acked, [...got, ...got2]);
-    t.diagnostic(`session present ${present}; acked ${stream.acked.length}, got ${got.length}+${got2.length}, missing ${r.missing.length}, duplicates ${r.duplicates.length}`);
+    t.diagnostic(`session present ${present}; acked ${stream.acked.length}, got ${got.length}+${got2.length}, missing ${r.missing.length} (${r.missing.slice(0, 10)}), duplicates ${r.duplicates.length}`);
     return { present, ...r, acked: stream.acked.length };
   };
 

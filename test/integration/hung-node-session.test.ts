@@ -37,6 +37,7 @@ describe('a persistent QoS 2 session on a node hung past its heartbeat TTL', { t
     // to the session (README, "Durable sessions": not covered); the rest must come
     const atStop = stream.acked.length;
     let atAdoption = Infinity;
+    let again: TestClient | undefined;
     if (!moves) {
       await adopted;
       atAdoption = stream.acked.length;
@@ -44,15 +45,13 @@ describe('a persistent QoS 2 session on a node hung past its heartbeat TTL', { t
     } else {
       await sleep(2500);
       sub.client.stream.destroy();
-      const again = await connectClient(tcpUrl(c.node('n3').mqttPort), { clientId, clean: false }, t);
+      again = await connectClient(tcpUrl(c.node('n3').mqttPort), { clientId, clean: false }, t);
       if (again.connack?.sessionPresent !== true) await again.client.subscribeAsync(`hung-${name}/+`, { qos: 2 });
-      (t as unknown as { again: TestClient }).again = again;
     }
     process.kill(n2.proc.pid, 'SIGCONT');
     await sleep(3000);
     await stream.stop();
     await sleep(1500);
-    const again = (t as unknown as { again?: TestClient }).again;
     const got = [...numbers(sub), ...(again ? numbers(again) : [])];
     const r = check(stream.acked, got);
     t.diagnostic(`${name}: acked ${stream.acked.length} (${atStop} before the stop, ${atAdoption} before the adoption), got ${numbers(sub).length}+${again ? numbers(again).length : 0}, missing ${r.missing.length} (${r.missing.slice(0, 10)}), duplicates ${r.duplicates.length}`);

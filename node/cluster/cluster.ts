@@ -70,7 +70,7 @@ export class Cluster implements ClusterHooks {
     this.routes = new ClusterRoutes(b.nodeName);
     this.membership = new Membership(store, this.routes, b.nodeName, b.startedAt, cfg, log);
     this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, cfg.routeBatchMax, log);
-    this.moved = new MovedSessions(this.routeSync, this.routes, transport, cfg, log);
+    this.moved = new MovedSessions(this.routeSync, this.routes, transport, cfg, log, () => store.connected);
     this.dispatch = new ForwardDispatch(b, this.routes, transport, this.moved, cfg, log);
     this.registry = new ClientRegistry(b, store, transport, this.membership, this.moved, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
@@ -81,11 +81,15 @@ export class Cluster implements ClusterHooks {
     this.topicMetrics = new ConfigSync(store, 'topic_metrics', (records) => b.topicMetrics.setTopics(records), log);
     this.resources = new ConfigSync(store, 'resources', (records) => b.resources.apply(records), log);
     this.rules = new ConfigSync(store, 'rules', (records) => b.rules.setRules(records), log);
-    this.conflicts = new ClientConflicts(b, { store, transport, membership: this.membership, cfg, log });
+    this.conflicts = new ClientConflicts(b, { store, transport, membership: this.membership, moved: this.moved, cfg, log });
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, this.conflicts, cfg, log);
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
     this.membership.events = {
-      purged: () => void this.resync.run('purged as dead'),
+      purged: () => {
+        // its sessions may have been adopted elsewhere meanwhile (conflicts.ts)
+        this.conflicts.mayConflict();
+        void this.resync.run('purged as dead');
+      },
       // (routes kept for it stay until its sessions are taken back: attachDurable)
       returned: () => void this.routeSync.reload(),
     };
@@ -136,6 +140,10 @@ export class Cluster implements ClusterHooks {
         .finally(() => (checking = false));
     }, this.cfg.heartbeatMs);
     this.keptCheck.unref();
+  }
+
+  get reachable(): boolean {
+    return this.store.connected && this.transport.connected;
   }
 
   get hasRemoteRoutes(): boolean {

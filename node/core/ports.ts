@@ -105,6 +105,12 @@ export interface ClusterHooks extends RouterEvents {
   /** A session ended here. */
   sessionEnded(clientid: string): void;
   /**
+   * Whether the store and the transport are both reachable: when not, a CONNECT cannot take
+   * a session another node holds over, and the clientid may be live on two nodes until they
+   * return (node/cluster/conflicts.ts).
+   */
+  readonly reachable: boolean;
+  /**
    * Registers a session this node takes on after its node died: false (and the registry as it
    * was) when a live node registered the clientid meanwhile (its client came back there).
    */

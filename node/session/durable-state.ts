@@ -50,6 +50,7 @@ export function attachJournal(durable: DurableSessions, s: Session, node: string
 export function restoreSession(host: SessionImportHost, durable: DurableSessions, s: Session, loaded: LoadedSession, node: string): void {
   const r = loaded.entry.record;
   s.createdAt = r.createdAt;
+  s.restoredAt = Date.now();
   const j = durable.resumed(loaded, (jj) => describe(s, node, jj));
   s.journal = j;
   for (const sub of r.subscriptions) {

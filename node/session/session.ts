@@ -81,6 +81,8 @@ export class Session implements Subscriber, ClientSession {
   journal: SessionJournal | undefined = undefined;
   /** a durable session's will: while connected with one, or while its delay runs */
   storedWill: StoredWill | undefined = undefined;
+  /** epoch ms when this node rebuilt the session from the durable store (0: it did not) */
+  restoredAt = 0;
   /** a session moved here from another node: for a while, one copy of each message (move-dedup.ts) */
   moveDedup: MoveDedup | undefined = undefined;
   private nextId = 1;

@@ -18,6 +18,8 @@ export interface Pending {
   on: string | undefined;
   /** when it last went out (ms) */
   sentAt: number;
+  /** the destination's run (its receiver's id) known when it last went out */
+  run: string | undefined;
   /** settled: confirmed, or given up on (too large, beyond the memory bound): never sent again */
   dropped: boolean;
   /**
@@ -68,6 +70,8 @@ export interface Dest {
    * sent to it again never follows one sent after it (the receiver would drop it as a repeat)
    */
   parked: number;
+  /** the run of its receiver last heard from (an acknowledgement, a probe answer), hex */
+  run?: string;
   batch?: Batch;
   slab?: Slab;
 }

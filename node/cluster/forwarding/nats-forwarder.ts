@@ -15,7 +15,7 @@ import { Receiver } from './receiver.js';
 import { ReliableFrames } from './reliable.js';
 import { Sender } from './sender.js';
 import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, UnreachableForward, UnreachableTaker } from './transport.js';
-import { ENTRY_HEADER, entryBound, readFrame, readU64, standaloneEntry, writeEntry } from './wire.js';
+import { ENTRY_HEADER, entryBound, readFrame, readU64, RUN_ID_BYTES, standaloneEntry, writeEntry } from './wire.js';
 
 export interface NatsForwarderOptions {
   /** reliable frames kept for a resend, at most (default 64 MB); the oldest beyond are dropped */
@@ -139,12 +139,12 @@ export class NatsForwarder implements Forwarder {
       const b = sender.room(dest, c, entryBound(target, payload));
       const at = b.end;
       b.end = writeEntry(b.buf, at, dseq, target, payload);
-      p = { seq, dseq, entry: b.buf.subarray(at, b.end), on: undefined, sentAt: 0, dropped: false, parked: false };
+      p = { seq, dseq, entry: b.buf.subarray(at, b.end), on: undefined, sentAt: 0, run: undefined, dropped: false, parked: false };
       b.reliable.push(p);
       frames.keep(dest, p);
       sender.added(dest, b);
     } else {
-      p = { seq, dseq, entry: standaloneEntry(dseq, target, payload), on: undefined, sentAt: 0, dropped: false, parked: false };
+      p = { seq, dseq, entry: standaloneEntry(dseq, target, payload), on: undefined, sentAt: 0, run: undefined, dropped: false, parked: false };
       frames.keep(dest, p);
       if (c !== undefined) sender.ready(dest, c, true); // resends what it owes, this one included (or probes first)
     }
@@ -171,6 +171,7 @@ export class NatsForwarder implements Forwarder {
 
   onUnreachable(taker: UnreachableTaker): void {
     this.taker = taker;
+    this.frames.resendToNewRun = true;
   }
 
   /** Frames of a node NATS found nobody listening for: to the taker, which settles each (settleUnreachable). */
@@ -225,7 +226,7 @@ export class NatsForwarder implements Forwarder {
     this.backlog.onDrained(cb);
   }
 
-  /** Takes the acknowledgements of our reliable frames: u64 BE seq, then the acknowledging node's name. */
+  /** Takes the acknowledgements of our reliable frames: u64 BE seq, the acknowledging run's id, then its node's name. */
   private subscribeAcks(nc: NatsConnection): void {
     nc.subscribe(this.sender.ackSubj, {
       callback: (err, msg) => {
@@ -234,10 +235,14 @@ export class NatsForwarder implements Forwarder {
           return;
         }
         const data = msg.data;
-        if (data.length < 8) return;
+        if (data.length < 8 + RUN_ID_BYTES) return;
         const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        const dest = this.frames.dests.get(buf.toString('utf8', 8));
-        if (dest && this.frames.acked(dest, readU64(buf, 0))) this.flushes.settle();
+        const dest = this.frames.dests.get(buf.toString('utf8', 8 + RUN_ID_BYTES));
+        if (!dest) return;
+        const confirmed = this.frames.acked(dest, readU64(buf, 0));
+        // (what this run confirmed first: only what went to the run before is given up on)
+        const givenUp = this.frames.heard(dest, buf.toString('hex', 8, 8 + RUN_ID_BYTES)) > 0;
+        if (confirmed || givenUp) this.flushes.settle();
       },
     });
   }

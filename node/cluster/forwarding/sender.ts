@@ -194,6 +194,7 @@ export class Sender {
     for (const p of b.reliable) {
       p.on = b.on;
       p.sentAt = now;
+      p.run = dest.run;
     }
     this.probes.watchAcks();
   }

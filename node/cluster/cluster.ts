@@ -61,7 +61,8 @@ export class Cluster implements ClusterHooks {
     this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, cfg.routeBatchMax, log);
     this.moved = new MovedSessions(this.routeSync, this.routes, transport, cfg, log);
     this.dispatch = new ForwardDispatch(b, this.routes, transport, this.moved, cfg, log);
-    this.registry = new ClientRegistry(b, store, transport, this.membership, this.moved, cfg, log);
+    this.conflicts = new ClientConflicts(b, { store, transport, membership: this.membership, cfg, log });
+    this.registry = new ClientRegistry(b, store, transport, this.membership, this.moved, this.conflicts, cfg, log);
     this.retained = new RetainedSync(store, b.retained);
     this.banned = new BannedSync(store, b.banned, log);
     // plugin and module states: this node's switches are kept in the store, every change applied here
@@ -70,7 +71,6 @@ export class Cluster implements ClusterHooks {
     this.topicMetrics = new ConfigSync(store, 'topic_metrics', (records) => b.topicMetrics.setTopics(records), log);
     this.resources = new ConfigSync(store, 'resources', (records) => b.resources.apply(records), log);
     this.rules = new ConfigSync(store, 'rules', (records) => b.rules.setRules(records), log);
-    this.conflicts = new ClientConflicts(b, { store, transport, membership: this.membership, cfg, log });
     this.resync = new StoreResync(b, store, this.membership, this.routeSync, this.retained, this.conflicts, cfg, log);
     this.rpc = new RpcServer(b, this.registry, this.conflicts);
     this.membership.events = {

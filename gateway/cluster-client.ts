@@ -8,6 +8,9 @@ import { ApiError, notFound } from './api/errors.js';
 /** How long the live-node list is reused: a load balancer probing /status must not cost a Redis call each. */
 const NODES_CACHE_MS = 250;
 
+/** How many lists (a method, its nodes and query) page() remembers the counts of. */
+const COUNTS_KEPT = 64;
+
 /**
  * Told of every RPC the gateway makes, once answered or failed: the method, the node, the
  * seconds it took and whether the RPC itself failed (timeout, no responder, transport:
@@ -29,6 +32,8 @@ export interface RegisteredNode {
  */
 export class ClusterClient {
   private cached: { at: number; nodes: string[] } | undefined;
+  /** page(): each list's node counts as last answered, by list, nodes and query */
+  private readonly lastCounts = new Map<string, number[]>();
 
   constructor(
     private readonly transport: RpcTransport,
@@ -97,8 +102,14 @@ export class ClusterClient {
   /**
    * One page of a cluster-wide list: rows are ordered by node name, then the node's own
    * stable order, and the offset is global over that concatenation. Every node is asked
-   * for its count first (in parallel), then only the nodes holding part of the page for
-   * their slice (in parallel), so no row outside the page crosses the network.
+   * for its count and only the nodes holding part of the page for their slice, so no row
+   * outside the page crosses the network.
+   *
+   * The slices are first worked out from the counts this list had last time and asked for
+   * together with the counts, in one round of parallel calls; a slice the counts now
+   * answered place otherwise (a node gained or lost clients before the page) is asked for
+   * again. A page then costs one round trip, not two (count, then slice), in a cluster
+   * whose counts did not move across the page's start.
    */
   async page<C extends RpcMethod, L extends RpcMethod, Row>(
     countMethod: C,
@@ -109,21 +120,44 @@ export class ClusterClient {
     nodes?: string[],
   ): Promise<{ rows: Row[]; total: number }> {
     const targets = nodes ?? (await this.nodes());
-    const counts = await Promise.all(targets.map((n) => this.call(n, countMethod, params) as Promise<number>));
-    const total = counts.reduce((a, b) => a + b, 0);
+    const key = `${countMethod} ${targets.join(',')} ${JSON.stringify(params)}`;
     const from = (page - 1) * limit;
-    const to = from + limit;
+    const list = (node: string, slice: Slice) => this.call(node, listMethod, { ...(params as object), ...slice } as RpcParams<L>) as Promise<Row[]>;
+    const guessed = new Map<string, { slice: Slice; rows: Promise<Row[]> }>();
+    const seen = this.lastCounts.get(key);
+    for (const [node, slice] of seen ? slices(targets, seen, from, limit) : []) {
+      const rows = list(node, slice);
+      // handled here: a guess the counts turn down, or a failure while they are awaited, is
+      // not an unhandled rejection (one that is used is awaited below and fails the page)
+      rows.catch(() => {});
+      guessed.set(node, { slice, rows });
+    }
+    const counts = await Promise.all(targets.map((n) => this.call(n, countMethod, params) as Promise<number>));
+    this.rememberCounts(key, counts);
     const fetches: Promise<Row[]>[] = [];
-    let start = 0;
-    targets.forEach((node, i) => {
-      const count = counts[i]!;
-      const end = start + count;
-      if (end > from && start < to) {
-        const slice: Slice = { offset: Math.max(0, from - start), limit: Math.min(end, to) - Math.max(from, start) };
-        fetches.push(this.call(node, listMethod, { ...(params as object), ...slice } as RpcParams<L>) as Promise<Row[]>);
-      }
-      start = end;
-    });
-    return { rows: (await Promise.all(fetches)).flat(), total };
+    for (const [node, slice] of slices(targets, counts, from, limit)) {
+      const g = guessed.get(node);
+      fetches.push(g && g.slice.offset === slice.offset && g.slice.limit === slice.limit ? g.rows : list(node, slice));
+    }
+    return { rows: (await Promise.all(fetches)).flat(), total: counts.reduce((a, b) => a + b, 0) };
   }
+
+  private rememberCounts(key: string, counts: number[]): void {
+    this.lastCounts.delete(key); // re-inserted last: the oldest key is the first to go
+    this.lastCounts.set(key, counts);
+    if (this.lastCounts.size > COUNTS_KEPT) this.lastCounts.delete(this.lastCounts.keys().next().value!);
+  }
+}
+
+/** The slice of each node holding part of rows [from, from + limit) of the nodes' concatenation. */
+function slices(nodes: string[], counts: number[], from: number, limit: number): [string, Slice][] {
+  const to = from + limit;
+  const out: [string, Slice][] = [];
+  let start = 0;
+  nodes.forEach((node, i) => {
+    const end = start + (counts[i] ?? 0);
+    if (end > from && start < to) out.push([node, { offset: Math.max(0, from - start), limit: Math.min(end, to) - Math.max(from, start) }]);
+    start = end;
+  });
+  return out;
 }

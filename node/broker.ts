@@ -51,6 +51,7 @@ const standaloneHooks: ClusterHooks = {
   onForwardsDrained: (cb) => setImmediate(cb),
   claimSession: async () => null,
   sessionEnded() {},
+  reachable: true,
   adoptRegistration: async () => true,
   retainedChanged() {},
 };

@@ -77,8 +77,15 @@ async function main(): Promise<void> {
     broker.alarmMonitors.watch('store', 'redis', services.store);
     broker.alarmMonitors.watch('transport', 'nats', services.transport);
   }
-  await cluster.start();
+  await cluster.start({ forwardsLater: true });
   broker.durable = await startDurableSessions(broker, (n) => cluster.isLive(n), cfg, services.mode === 'cluster', log.child({ component: 'durable' }));
+  if (broker.durable !== undefined) {
+    cluster.attachDurable(broker.durable);
+    // started again under its name after dying: its stored sessions are back here before
+    // what was forwarded to them and never confirmed is sent again
+    await broker.durable.takeBackOwn();
+  }
+  await cluster.listenForwards();
   const listeners = await broker.start();
   // standalone, the same process serves the management API over the in-process transport
   const gateway =

@@ -9,6 +9,7 @@ import type { PublishEncoder } from '../protocol/codec.js';
 import type { FilterEntry } from '../router/router.js';
 import type { ForwardTarget, Transport } from './forwarding/transport.js';
 import type { MovedSessions } from './moved-sessions.js';
+import { MoveDedup } from '../session/move-dedup.js';
 import type { ClusterRoutes, RemoteEntry } from './routes.js';
 
 const M_FORWARD = metricIndex('messages.forward');
@@ -40,7 +41,10 @@ const SESSION_RETRY_MS = 20;
 export class ForwardDispatch {
   /** shared-group forwards to other nodes made by the dispatchShared() call under way */
   private sharedSent = 0;
-  private turnFlush: Promise<void> | undefined;
+  /** the nodes the message being forwarded went to at QoS 1/2 (its outcome's `to`) */
+  private to: string[] = [];
+  /** this I/O turn's flushes, one per node acknowledgements wait for; they start at its end */
+  private turn: { start: Promise<void>; byNode: Map<string, Promise<void>> } | undefined;
   private readonly roundRobin = new Map<string, number>();
   private readonly self: string;
   private stopped = false;
@@ -72,6 +76,8 @@ export class ForwardDispatch {
    */
   forward(msg: Message, enc: PublishEncoder, out: ForwardOutcome): number {
     const entries = this.routes.match(msg.topic);
+    out.to.length = 0;
+    this.to = out.to;
     let n = 0;
     if (entries.length === 1) {
       // one filter: its nodes are distinct already (no Set per message)
@@ -91,7 +97,7 @@ export class ForwardDispatch {
     this.sharedSent = 0;
     const shared = this.dispatchShared(msg, enc, entries);
     // a session that just moved from here to another node gets it there (moved-sessions.ts)
-    const movedOn = this.moved.empty ? 0 : this.moved.forward(msg);
+    const movedOn = this.moved.empty ? 0 : this.moved.forward(msg, msg.qos > 0 ? out.to : undefined);
     if (n + this.sharedSent + movedOn > 0) {
       out.forwarded = msg.qos > 0;
       out.backlogged = this.transport.backlogged;
@@ -106,8 +112,11 @@ export class ForwardDispatch {
    * (not as "no subscribers").
    */
   private forwardTo(node: string, target: ForwardTarget, msg: Message): void {
-    if (this.transport.forward(node, target, msg, msg.qos > 0)) this.b.metrics.inc(M_FORWARD);
+    const reliable = msg.qos > 0;
+    if (this.transport.forward(node, target, msg, reliable)) this.b.metrics.inc(M_FORWARD);
     else this.b.metrics.inc(M_DROPPED);
+    // a node once: forward() sends a message to a node once, a shared group's pick may repeat it
+    if (reliable && !this.to.includes(node)) this.to.push(node);
   }
 
   /**
@@ -169,13 +178,32 @@ export class ForwardDispatch {
     this.transport.onDrained(cb);
   }
 
-  forwardFlushed(): Promise<void> {
-    // one flush covers every message forwarded during this I/O turn
-    this.turnFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.turnFlush = undefined;
-      return this.flushUntilDone();
-    });
-    return this.turnFlush;
+  forwardFlushed(to: readonly string[]): Promise<void> {
+    if (to.length === 1) return this.turnFlush(to[0]!);
+    // several nodes (or, never expected, none: then every node)
+    if (to.length === 0) return this.turnFlush(undefined);
+    return Promise.all(to.map((n) => this.turnFlush(n))).then(() => undefined);
+  }
+
+  /**
+   * The flush for `node` (undefined: every node) covering what this I/O turn forwarded,
+   * started at its end: one flush per destination and turn, so a publisher waits only for
+   * the nodes its message went to (frames held for a node that died hold back nobody else).
+   */
+  private turnFlush(node: string | undefined): Promise<void> {
+    let t = this.turn;
+    if (t === undefined) {
+      const start = new Promise<void>((resolve) => setImmediate(resolve));
+      const turn = (t = this.turn = { start, byNode: new Map() });
+      // runs before the turn's flushes (registered first): forwards from now on are the next turn's
+      void start.then(() => {
+        if (this.turn === turn) this.turn = undefined;
+      });
+    }
+    const key = node ?? '';
+    let f = t.byNode.get(key);
+    if (f === undefined) t.byNode.set(key, (f = t.start.then(() => this.flushUntilDone(node))));
+    return f;
   }
 
   /**
@@ -183,10 +211,10 @@ export class ForwardDispatch {
    * The transport keeps QoS 1/2 forwards and resends them once it is back, so a retry right
    * after it reconnects lets acknowledgements resume at once.
    */
-  private async flushUntilDone(): Promise<void> {
+  private async flushUntilDone(node: string | undefined): Promise<void> {
     for (;;) {
       try {
-        return await this.transport.flush();
+        return await this.transport.flush(node);
       } catch {
         if (this.stopped) return;
         await this.transportBackOr(FLUSH_RETRY_MS);
@@ -251,6 +279,11 @@ export class ForwardDispatch {
   private deliverMoved(clientid: string, msg: Message, deadline: number): void {
     const s = this.b.sessions.get(clientid);
     if (s !== undefined) {
+      // copies may come both ways for as long as the old node sends on (longer than the grace
+      // when the store was away): one copy each for the dedup's window after the last of them
+      const until = Date.now() + 3 * this.cfg.sessionMoveGraceMs;
+      if (s.moveDedup === undefined) s.moveDedup = new MoveDedup(until);
+      else s.moveDedup.extend(until);
       for (const opts of this.b.router.subscriberOptions(clientid, msg)) s.deliver(msg, opts);
       return;
     }

@@ -18,6 +18,8 @@ interface Moved {
   readonly waiting: Set<string>;
   /** whether this node's routes for the filters are still held in the store */
   held: boolean;
+  /** the store was away when the grace was last over */
+  storeAway: boolean;
   timer: NodeJS.Timeout;
 }
 
@@ -32,7 +34,10 @@ interface Moved {
  * - what reaches this node for the session, from the other nodes or its own publishers,
  *   goes on to the new node (a 'session' forward), for STARLING_SESSION_MOVE_GRACE_MS after
  *   the routes were released: a node that knew both routes sent the message there directly
- *   too, and the new node keeps one copy (node/session/move-dedup.ts).
+ *   too, and the new node keeps one copy (node/session/move-dedup.ts);
+ * - while the store is away the routes are held (and what comes is sent on) past the grace,
+ *   until the new node's are seen or the store has been back for a grace: the other nodes
+ *   learn of the new routes only through it, and still route the session here.
  *
  * Only ordinary subscriptions: a shared group's member is chosen cluster-wide at each
  * publish and another member gets what this one misses.
@@ -46,6 +51,8 @@ export class MovedSessions {
     private readonly transport: Forwarder,
     private readonly cfg: Config,
     private readonly log: Logger,
+    /** whether the store is reachable (route changes travel through it) */
+    private readonly storeUp: () => boolean = () => true,
   ) {}
 
   get empty(): boolean {
@@ -65,8 +72,9 @@ export class MovedSessions {
       // a route the new node had already (another subscriber there) is in the store already
       waiting: new Set(filters.filter((f) => !this.routes.has(toNode, f))),
       held: true,
+      storeAway: false,
       // the routes are released after the grace at the latest (the new node may never write them)
-      timer: setTimeout(() => this.release(m), grace).unref(),
+      timer: setTimeout(() => this.graceOver(m), grace).unref(),
     };
     this.routeSync.hold(filters);
     this.moved.set(clientid, m);
@@ -95,6 +103,18 @@ export class MovedSessions {
     if (m.held) setTimeout(() => this.routeSync.release(m.filters), this.cfg.sessionMoveGraceMs).unref();
   }
 
+  /**
+   * The grace for the new node's routes is over: they are released, unless the store is away
+   * or was at the last look (then looked at again a grace later: the nodes write their routes
+   * again once it is back, the new node's among them).
+   */
+  private graceOver(m: Moved): void {
+    const up = this.storeUp();
+    if (up && !m.storeAway) return this.release(m);
+    m.storeAway = !up;
+    m.timer = setTimeout(() => this.graceOver(m), this.cfg.sessionMoveGraceMs).unref();
+  }
+
   /** This node's routes go; late messages are still sent on for the grace. */
   private release(m: Moved): void {
     if (!m.held) return;
@@ -116,10 +136,13 @@ export class MovedSessions {
    * Sends `msg` on to the new node of every moved session it matches; returns how many.
    * QoS 1/2 go reliably: the transport keeps them until the new node has them.
    */
-  forward(msg: Message): number {
+  forward(msg: Message, to?: string[]): number {
     let n = 0;
     for (const m of this.moved.values()) {
-      if (m.filters.some((f) => topicMatches(f, msg.topic)) && this.sendOn(m, msg)) n++;
+      if (!m.filters.some((f) => topicMatches(f, msg.topic)) || !this.sendOn(m, msg)) continue;
+      n++;
+      // the nodes a QoS 1/2 message went to: its acknowledgement waits for their flushes
+      if (to !== undefined && !to.includes(m.toNode)) to.push(m.toNode);
     }
     return n;
   }

@@ -1,8 +1,9 @@
 import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
-import type { RegistryTable } from '../../shared/cluster/store.js';
+import type { ClusterStore, RegistryTable } from '../../shared/cluster/store.js';
 import type { SessionTransfer } from '../../shared/api/session.js';
 import type { Broker } from '../broker.js';
+import type { ClientConflicts } from './conflicts.js';
 import type { Transport } from './forwarding/transport.js';
 import type { Membership } from './membership.js';
 import type { MovedSessions } from './moved-sessions.js';
@@ -15,13 +16,17 @@ import { exportSession } from './session-transfer.js';
  */
 export class ClientRegistry {
   private stopped = false;
+  /** clientids whose registration at CONNECT failed, written again at the next heartbeat */
+  private readonly unregistered = new Set<string>();
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly b: Broker,
-    private readonly store: RegistryTable,
+    private readonly store: RegistryTable & Pick<ClusterStore, 'connected'>,
     private readonly transport: Transport,
     private readonly membership: Membership,
     private readonly moved: MovedSessions,
+    private readonly conflicts: ClientConflicts,
     private readonly cfg: Config,
     private readonly log: Logger,
   ) {}
@@ -32,6 +37,7 @@ export class ClientRegistry {
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.retryTimer);
   }
 
   async claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null> {
@@ -51,11 +57,47 @@ export class ClientRegistry {
     try {
       prev = await this.store.registerClient(clientid, this.self);
     } catch (err) {
-      // the store is away: decide locally; registrations are written again on reconnect
+      // the store is away or slow: decide locally, register later (retryRegistrations)
       this.log.debug({ clientid, err: (err as Error).message }, 'registry unavailable at CONNECT');
+      this.unregistered.add(clientid);
+      this.scheduleRetry();
       return null;
     }
     return this.takeOver(prev, clientid, transfer);
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => void this.retryRegistrations(), this.cfg.heartbeatMs);
+    this.retryTimer.unref();
+  }
+
+  /**
+   * Writes the registrations that failed at CONNECT. A store reconnect writes every
+   * session's (resync.ts), but a command that timed out on a connection that stayed up (a
+   * busy Redis) brings no reconnect: the clientid would stay unregistered, and a CONNECT
+   * elsewhere would not take it over. One registered on another live node meanwhile is
+   * live on two nodes, settled as after an outage (conflicts.ts). While the store is
+   * away, the reconnect's resync does it.
+   */
+  private async retryRegistrations(): Promise<void> {
+    this.retryTimer = undefined;
+    if (this.stopped) return;
+    if (!this.store.connected) return void this.unregistered.clear();
+    // a session that ended meanwhile needs no registration
+    const ids = [...this.unregistered].filter((id) => this.b.sessions.has(id));
+    this.unregistered.clear();
+    if (ids.length === 0) return;
+    let elsewhere: { clientid: string; prev: string }[];
+    try {
+      elsewhere = await this.store.registerClients(ids, this.self);
+    } catch (err) {
+      this.log.warn({ clients: ids.length, err: (err as Error).message }, 'registering clients again failed; retrying in a heartbeat');
+      for (const id of ids) this.unregistered.add(id);
+      return this.scheduleRetry();
+    }
+    this.log.info({ clients: ids.length, conflicts: elsewhere.length }, 'registrations that failed at CONNECT written');
+    await this.conflicts.resolve(elsewhere.filter((c) => this.membership.isLive(c.prev)));
   }
 
   /** Takes the session over from `prev` when that is another live node. */

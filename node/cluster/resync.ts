@@ -37,7 +37,9 @@ export class StoreResync {
     try {
       await this.membership.heartbeat();
       await this.routes.restore(this.b.router.routeKeys(), this.b.router.sharedMemberCounts());
-      const elsewhere = await this.store.registerClients([...this.b.sessions.keys()], this.b.nodeName);
+      const ids = [...this.b.sessions.keys()];
+      const elsewhere = await this.store.registerClients(ids, this.b.nodeName);
+      this.conflicts.noConflict(ids, elsewhere);
       await this.retained.restore();
       // The table is reloaded whole only after the other nodes had time to write their
       // routes again too (a store that restarted empty has none of theirs yet); until

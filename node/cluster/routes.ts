@@ -19,6 +19,17 @@ export interface RemoteEntry {
 export class ClusterRoutes {
   private trie = new TopicTrie<RemoteEntry>();
   private count = 0;
+  /**
+   * How long at most a dead node's ordinary routes are kept after it is dropped (0: not
+   * kept; releaseKept() ends it sooner): its persistent sessions are adopted or resumed
+   * elsewhere only a while later, and meanwhile QoS 1/2 messages for them go to the dead
+   * node as before, where forwarding finds nobody listening and stores them for those
+   * sessions (unreachable-forwards.ts). Shared groups' routes are never kept: another member
+   * takes the message.
+   */
+  keepDeadMs = 0;
+  /** dead nodes whose routes are kept: their filters, and the timer that drops them */
+  private readonly kept = new Map<string, { filters: string[]; since: number; timer: NodeJS.Timeout; releasing: boolean }>();
 
   constructor(private readonly self: string) {}
 
@@ -37,6 +48,8 @@ export class ClusterRoutes {
 
   /** A batch of changes (one route-delta notice): the match cache is invalidated once for all. */
   applyAll(changes: RouteChange[]): void {
+    // a purge may reach here before this node's own heartbeat check finds its node dead
+    if (this.keepDeadMs > 0) for (const c of changes) if (c.purge && !this.kept.has(c.node) && c.node !== this.self) this.removeNode(c.node);
     let changed = false;
     for (const c of changes) if (this.change(c)) changed = true;
     if (changed) this.trie.invalidate();
@@ -45,6 +58,8 @@ export class ClusterRoutes {
   /** true when a match may differ: a filter's nodes or groups changed */
   private change(c: RouteChange): boolean {
     if (c.node === this.self) return false; // our own routes are the local router
+    // the purge of a node whose routes are kept here (their deletion comes when the keeping ends)
+    if (c.op === 'delete' && this.kept.has(c.node) && parseShare(c.filter) === undefined) return false;
     const share = parseShare(c.filter);
     if (share === null) return false;
     const filter = share ? share.filter : c.filter;
@@ -86,6 +101,8 @@ export class ClusterRoutes {
   load(routes: StoredRoute[]): void {
     this.trie = new TopicTrie();
     this.count = 0;
+    // a dead node's kept routes are gone from the store: they stay here
+    for (const [node, k] of this.kept) for (const filter of k.filters) routes = [...routes, { node, filter }];
     for (const r of routes) {
       if (r.node === this.self) continue;
       const share = parseShare(r.filter);
@@ -104,9 +121,71 @@ export class ClusterRoutes {
     }
   }
 
-  /** Drops every route of a node (it died or left). */
+  /** Drops every route of a node (it died or left); its ordinary ones only after keepDeadMs. */
   removeNode(node: string): void {
-    this.applyAll(this.rows().flatMap((r) => (r.node === node ? [{ op: 'delete' as const, node, filter: r.filter }] : [])));
+    if (this.kept.has(node)) return;
+    const rows = this.rows().filter((r) => r.node === node);
+    if (this.keepDeadMs <= 0) return this.drop(node, rows);
+    const ordinary = rows.filter((r) => r.members === undefined);
+    this.drop(
+      node,
+      rows.filter((r) => r.members !== undefined),
+    );
+    if (ordinary.length === 0) return;
+    const timer = setTimeout(() => this.expire(node), this.keepDeadMs);
+    timer.unref();
+    this.kept.set(node, { filters: ordinary.map((r) => r.filter), since: Date.now(), timer, releasing: false });
+  }
+
+  /** dead nodes whose routes are kept now, with when the keeping began */
+  keptNodes(): [string, number][] {
+    return [...this.kept].map(([n, k]) => [n, k.since]);
+  }
+
+  /**
+   * When a node's kept routes end: true when it is alive again (its routes are then read
+   * back whole, which replaces the table at once: dropping the kept ones first would leave
+   * its filters without a route until the read came back)
+   */
+  keptEnded: ((node: string) => boolean) | undefined = undefined;
+
+  /** The sessions of a dead node are owned elsewhere now: its kept routes go after `graceMs` (the new owners' routes arrive meanwhile). */
+  releaseKept(node: string, graceMs: number): void {
+    const k = this.kept.get(node);
+    if (k === undefined || k.releasing) return;
+    k.releasing = true;
+    clearTimeout(k.timer);
+    k.timer = setTimeout(() => this.expire(node), graceMs);
+    k.timer.unref();
+  }
+
+  private expire(node: string): void {
+    const k = this.kept.get(node);
+    if (k === undefined) return;
+    this.kept.delete(node);
+    if (this.keptEnded?.(node) === true) return;
+    this.drop(
+      node,
+      k.filters.map((filter) => ({ node, filter })),
+    );
+  }
+
+  /** A node taken for dead is alive again: its kept routes are no longer kept (the store's are read back). */
+  unkeep(node: string): void {
+    const k = this.kept.get(node);
+    if (k === undefined) return;
+    clearTimeout(k.timer);
+    this.kept.delete(node);
+  }
+
+  /** No more timers (the node stops). */
+  stop(): void {
+    for (const k of this.kept.values()) clearTimeout(k.timer);
+    this.kept.clear();
+  }
+
+  private drop(node: string, rows: StoredRoute[]): void {
+    this.applyAll(rows.map((r) => ({ op: 'delete' as const, node, filter: r.filter })));
   }
 
   /** whether `node` has ordinary subscribers under `filter` */

@@ -15,7 +15,7 @@ export class RpcServer {
   constructor(b: Broker, registry: ClientRegistry, conflicts: ClientConflicts) {
     this.handlers = rpcHandlers(b, {
       'session.takeover': (p) => registry.giveUpSession(p.clientid, p.transfer, p.toNode),
-      'session.conflict': (p) => conflicts.answer(p.clientid, p.node, p.connectedAt),
+      'session.conflict': (p) => conflicts.answer(p.clientid, p.node, p.connectedAt, p.takes === true),
     });
   }
 

@@ -69,6 +69,8 @@ export interface PublishResult {
 export interface ForwardOutcome {
   forwarded: boolean;
   backlogged: boolean;
+  /** the nodes a QoS 1/2 message went to (refilled per message): what its acknowledgement waits for */
+  readonly to: string[];
 }
 
 /**
@@ -88,10 +90,11 @@ export interface ClusterHooks extends RouterEvents {
   /** whether another node has a route (or a shared group) matching a topic name */
   hasRoute(topic: string): boolean;
   /**
-   * Resolves once the nodes this I/O turn's forwards went to have them (the transport's
-   * flush). A QoS 1/2 PUBLISH that was forwarded is acknowledged only then.
+   * Resolves once the nodes `to` have what this I/O turn forwarded to them (the transport's
+   * flush, one per node and turn). A QoS 1/2 PUBLISH that was forwarded is acknowledged only
+   * then: it waits for the nodes it went to, not for others (a dead node's held forwards).
    */
-  forwardFlushed(): Promise<void>;
+  forwardFlushed(to: readonly string[]): Promise<void>;
   onForwardsDrained(cb: () => void): void;
   /**
    * A client connects: registers it here and, when another node has its session, takes it
@@ -101,6 +104,12 @@ export interface ClusterHooks extends RouterEvents {
   claimSession(clientid: string, transfer: boolean, holder?: string): Promise<SessionTransfer | null>;
   /** A session ended here. */
   sessionEnded(clientid: string): void;
+  /**
+   * Whether the store and the transport are both reachable: when not, a CONNECT cannot take
+   * a session another node holds over, and the clientid may be live on two nodes until they
+   * return (node/cluster/conflicts.ts).
+   */
+  readonly reachable: boolean;
   /**
    * Registers a session this node takes on after its node died: false (and the registry as it
    * was) when a live node registered the clientid meanwhile (its client came back there).
@@ -123,6 +132,8 @@ export interface ClientSession {
   readonly awaitingRel: Map<number, number>;
   /** resolves once a durable session stored it (undefined otherwise) */
   addAwaitingRel(id: number, at: number): Promise<void> | undefined;
+  /** a durable session: resolves once its record (its subscriptions) is stored, or at once while the store is away; undefined otherwise */
+  recordStored(): Promise<void> | undefined;
   /** PUBREL came or the wait timed out; false when the id was not awaited */
   deleteAwaitingRel(id: number): boolean;
   puback(id: number): void;

@@ -8,6 +8,7 @@ export class PublishOutcome implements PublishResult, ForwardOutcome {
   delivered = 0;
   forwarded = false;
   backlogged = false;
+  readonly to: string[] = [];
   /** a durable session stored a copy: the acknowledgement also waits for the store */
   stored = false;
 
@@ -16,7 +17,7 @@ export class PublishOutcome implements PublishResult, ForwardOutcome {
 
   /** Asked only by callers that acknowledge: the turn's flush is not started for the rest. */
   get flushed(): Promise<void> | undefined {
-    const f = this.forwarded ? this.host.cluster.forwardFlushed() : undefined;
+    const f = this.forwarded ? this.host.cluster.forwardFlushed(this.to) : undefined;
     if (!this.stored) return f;
     const s = this.host.durableBarrier();
     return f === undefined ? s : Promise.all([f, s]).then(() => undefined);

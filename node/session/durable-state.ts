@@ -6,7 +6,12 @@ import type { SessionJournal } from './durable/journal.js';
 import type { SessionRecord, StoredWill } from './durable/store.js';
 import type { Pending } from './mqueue.js';
 import type { Session } from './session.js';
+import { MoveDedup, messageKey } from './move-dedup.js';
+
 import type { SessionImportHost } from '../cluster/session-transfer.js';
+
+/** how long a resumed session's record names the node it came from (longer than any forward to a dead node is held) */
+const MOVED_FROM_KEPT_MS = 60_000;
 
 /** A session's record as the durable store keeps it, read off the session now. */
 function describe(s: Session, node: string, j: SessionJournal): SessionRecord {
@@ -21,6 +26,7 @@ function describe(s: Session, node: string, j: SessionJournal): SessionRecord {
     ...(s.storedWill ? { will: s.storedWill } : {}),
     awaitingRel: [...s.awaitingRel.keys()],
     released: j.releasedList(),
+    ...(j.movedFrom !== undefined && Date.now() - j.movedFrom.at < MOVED_FROM_KEPT_MS ? { movedFrom: j.movedFrom } : {}),
   };
 }
 
@@ -44,6 +50,7 @@ export function attachJournal(durable: DurableSessions, s: Session, node: string
 export function restoreSession(host: SessionImportHost, durable: DurableSessions, s: Session, loaded: LoadedSession, node: string): void {
   const r = loaded.entry.record;
   s.createdAt = r.createdAt;
+  s.restoredAt = Date.now();
   const j = durable.resumed(loaded, (jj) => describe(s, node, jj));
   s.journal = j;
   for (const sub of r.subscriptions) {
@@ -57,10 +64,19 @@ export function restoreSession(host: SessionImportHost, durable: DurableSessions
   const newest = new Map<number, number>();
   for (const [id, seq, idx] of r.released) if ((newest.get(id) ?? -1) < place(seq, idx)) newest.set(id, place(seq, idx));
   const releasedAt = new Map(r.released.map(([id, seq, idx]) => [place(seq, idx), newest.get(id) === place(seq, idx) ? id : -1]));
+  // a forward its dead node never confirmed was stored for it by the sending node
+  // (unreachable-forwards.ts) and may be stored already by the dead node too: one copy of each
+  const seen = new Set<string>();
   for (const m of loaded.messages) {
     const o = m.owed;
     const rec = j.restored(m.seq, m.idx);
-    const opts: SubOptions | undefined = o.subId === undefined ? undefined : { qos: o.qos, nl: false, rap: false, rh: 0, subId: o.subId, share: undefined };
+    const key = messageKey(o.msg);
+    if (seen.has(key)) {
+      j.done(rec);
+      continue;
+    }
+    seen.add(key);
+    const opts: SubOptions | undefined = o.subId === undefined ? undefined : { qos: o.qos, nl: false, rap: false, rh: 0, subId: o.subId, subIds: o.subIds, share: undefined };
     const p: Pending = { msg: o.msg, qos: o.qos, retain: o.retain, opts, rec };
     const id = releasedAt.get(place(m.seq, m.idx));
     if (id === -1) {
@@ -72,5 +88,7 @@ export function restoreSession(host: SessionImportHost, durable: DurableSessions
       s.enqueueRestored(p);
     }
   }
+  // such a copy stored after the claim's read is sent here by the node that stored it
+  s.moveDedup = new MoveDedup(now + 3 * host.cfg.sessionMoveGraceMs, seen);
   j.changed();
 }

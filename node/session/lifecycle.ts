@@ -10,6 +10,7 @@ import type { Stats } from '../metrics/stats.js';
 import type { Connection } from '../protocol/connection.js';
 import { RC, type ShutdownReason } from '../protocol/reason-codes.js';
 import type { Router } from '../router/router.js';
+import { MoveDedup } from './move-dedup.js';
 import { Session } from './session.js';
 import { LongTimer } from '../core/long-timer.js';
 import type { DurableSessions, LoadedSession } from './durable/durable-sessions.js';
@@ -175,6 +176,9 @@ export class SessionRegistry {
     }
     const opened = this.openSession(conn, clientId, cleanStart, expiryInterval);
     const s = opened.session;
+    // no takeover possible (NATS or Redis away): a session another node holds is settled with
+    // this one when they return, and what it owes comes here then, once each (conflicts.ts)
+    if (!cleanStart && transfer === null && !opened.present && !cluster.reachable) s.moveDedup = new MoveDedup(Infinity, [], true);
     if (durable === undefined) {
       if (transfer && !opened.present && !cleanStart) {
         importSession(host, s, transfer);

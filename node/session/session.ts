@@ -81,6 +81,8 @@ export class Session implements Subscriber, ClientSession {
   journal: SessionJournal | undefined = undefined;
   /** a durable session's will: while connected with one, or while its delay runs */
   storedWill: StoredWill | undefined = undefined;
+  /** epoch ms when this node rebuilt the session from the durable store (0: it did not) */
+  restoredAt = 0;
   /** a session moved here from another node: for a while, one copy of each message (move-dedup.ts) */
   moveDedup: MoveDedup | undefined = undefined;
   private nextId = 1;
@@ -142,6 +144,10 @@ export class Session implements Subscriber, ClientSession {
     return max < rm ? max : rm;
   }
 
+  recordStored(): Promise<void> | undefined {
+    return this.journal?.recordStored();
+  }
+
   deliver(msg: Message, opts: SubOptions, enc?: PublishEncoder): void {
     const d = this.moveDedup;
     if (d !== undefined) {
@@ -187,7 +193,7 @@ export class Session implements Subscriber, ClientSession {
   private send(msg: Message, qos: QoS, retain: boolean, opts: SubOptions | undefined, enc: PublishEncoder | undefined): void {
     const conn = this.conn;
     // a durable session stores its copy of every QoS 1/2 message; the publisher's acknowledgement waits for it
-    const rec = qos > 0 && this.journal !== undefined ? this.journal.append({ msg, qos, retain, subId: opts?.subId }) : undefined;
+    const rec = qos > 0 && this.journal !== undefined ? this.journal.append({ msg, qos, retain, subId: opts?.subId, subIds: opts?.subIds }) : undefined;
     if (!conn) return this.enqueue({ msg, qos, retain, opts, rec });
     if (qos === 0) {
       // QoS 0 to a client that reads too slowly is dropped, not queued: the queue is for
@@ -249,7 +255,7 @@ export class Session implements Subscriber, ClientSession {
    * with the packet id it was in flight under there, back in flight under it.
    */
   enqueueTransferred(p: Pending, id?: number, released = false): void {
-    if (p.qos > 0 && this.journal !== undefined) p.rec = this.journal.append({ msg: p.msg, qos: p.qos, retain: p.retain, subId: p.opts?.subId });
+    if (p.qos > 0 && this.journal !== undefined) p.rec = this.journal.append({ msg: p.msg, qos: p.qos, retain: p.retain, subId: p.opts?.subId, subIds: p.opts?.subIds });
     if (id === undefined || p.qos === 0 || this.inflight.has(id)) return this.enqueue(p);
     this.restoreInflight(id, p, released && p.qos === 2);
     if (released && p.rec !== undefined) void this.journal?.release(p.rec, id);

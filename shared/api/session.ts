@@ -1,5 +1,5 @@
 /** Session takeover, node to node: a client with this clientid connected elsewhere. */
-import type { ParamShapes, RpcOf } from './params-schema.js';
+import { optional, type ParamShapes, type RpcOf } from './params-schema.js';
 
 /** A session moving between nodes on takeover: what must survive the move. */
 export interface SessionTransfer {
@@ -31,9 +31,12 @@ export const SESSION_PARAMS = {
    * The clientid is live on `node` too (both connected while Redis or NATS was away): the
    * newer connection stays, as a takeover would have decided. `connectedAt` is the caller's
    * (epoch ms); the answer says whether the asked node kept its own (the caller then gives
-   * its up) or gave it up (the caller keeps its own).
+   * its up) or gave it up (the caller keeps its own). `takes` (caller's, and in the answer the
+   * asked node's): that session opened while no takeover was possible and takes what the one
+   * given up still owed its client; one that took a session over or resumed it from the store
+   * may have had those messages already.
    */
-  'session.conflict': { clientid: 'string', node: 'string', connectedAt: 'int' },
+  'session.conflict': { clientid: 'string', node: 'string', connectedAt: 'int', takes: optional('bool') },
 } as const satisfies ParamShapes;
 
-export type SessionRpc = RpcOf<typeof SESSION_PARAMS, { 'session.takeover': SessionTransfer | null; 'session.conflict': { kept: boolean } }>;
+export type SessionRpc = RpcOf<typeof SESSION_PARAMS, { 'session.takeover': SessionTransfer | null; 'session.conflict': { kept: boolean; takes?: boolean } }>;

@@ -102,7 +102,7 @@ export class MemoryStore implements ClusterStore {
     // A record written since `seen` (the node back): nothing is purged, as in the Redis store.
     const now = this.state.nodes.get(dead);
     if (seen && now && now.heartbeatAt !== seen.heartbeatAt) return false;
-    this.replaceRoutes(dead, []);
+    this.replaceRoutes(dead, [], true);
     for (const [clientid, node] of this.state.clients) if (node === dead) this.state.clients.delete(clientid);
     this.state.nodes.delete(dead);
     return true;
@@ -269,14 +269,14 @@ export class MemoryStore implements ClusterStore {
     return table;
   }
 
-  private replaceRoutes(node: string, filters: string[]): void {
+  private replaceRoutes(node: string, filters: string[], purge = false): void {
     const want = new Set(filters);
     const have = this.state.routes.get(node) ?? new Set<string>();
     const changes: RouteChange[] = [];
     for (const filter of have) {
       if (want.has(filter)) continue;
       this.dropMembers(node, filter);
-      changes.push({ op: 'delete', node, filter });
+      changes.push(purge ? { op: 'delete', node, filter, purge } : { op: 'delete', node, filter });
     }
     for (const filter of want) if (!have.has(filter)) changes.push({ op: 'add', node, filter });
     if (want.size) this.state.routes.set(node, want);

@@ -4,6 +4,7 @@
  *
  *   {"node":"n1@h","changes":[["add","t/#"],["delete","x/+"],["add","$share/g/t",3]]}
  *
+ * A dead node's purge adds `"purge":true`.
  * `changes` in the order they were applied: [op, filter], or ["add", filter, members] for a
  * shared group's member count on the node. One notice per batch of writes, at most
  * DELTA_MAX_CHANGES changes each (a larger batch, such as a reconnect's setRoutes, is told in
@@ -28,7 +29,7 @@ export function parseRouteDelta(json: string): RouteChange[] | undefined {
     return undefined;
   }
   if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as { node?: unknown; changes?: unknown; op?: unknown; filter?: unknown; members?: unknown };
+  const o = v as { node?: unknown; changes?: unknown; op?: unknown; filter?: unknown; members?: unknown; purge?: unknown };
   if (typeof o.node !== 'string') return undefined;
   if (!Array.isArray(o.changes)) {
     const one = change(o.node, o.op, o.filter, o.members);
@@ -39,6 +40,7 @@ export function parseRouteDelta(json: string): RouteChange[] | undefined {
     if (!Array.isArray(c)) return undefined;
     const one = change(o.node, c[0], c[1], c[2]);
     if (!one) return undefined;
+    if (o.purge === true && one.op === 'delete') one.purge = true;
     out.push(one);
   }
   return out;

@@ -8,6 +8,8 @@ export interface RouteChange {
   filter: string;
   /** a shared group's member count on that node (an 'add' may carry it; absent: 1) */
   members?: number;
+  /** a deletion by the purge of a dead node (not its own unsubscribe) */
+  purge?: true;
 }
 
 /**

@@ -159,8 +159,11 @@ test('kill -9 of n2 mid-traffic: RPC to n2 fails fast (101), n2 and its routes a
   const id = uid('kill');
   const topic = `${id}/stream`;
   const n2Client = `${id}-on-n2`;
-  // n2 has routes (one matching the stream) and a registered persistent session
-  const onN2 = await client(t, 'n2', { clientId: n2Client, clean: false });
+  // n2 has routes (one matching the stream) and a registered client. Its session is clean: a
+  // persistent one would hold the publisher's acknowledgement of the message in flight to n2
+  // until n2 is dead by its heartbeat and the copy stored for it (docs/forwarding.md,
+  // "Unreachable nodes"), and the stream with it.
+  const onN2 = await client(t, 'n2', { clientId: n2Client });
   await onN2.subscribe({ [topic]: { qos: 1 }, [`${id}/only-n2/#`]: { qos: 0 } });
   const sub = await client(t, 'n3', { label: 'sub-n3' });
   await sub.subscribe(topic, { qos: 1 });

@@ -9,18 +9,30 @@ export interface TcpProxy {
   readonly port: number;
   /** destroys every connection made through the relay so far; new ones are relayed again */
   cut(): void;
+  /** from now on, what the server sends on the connections made so far is thrown away (what they send still reaches it) */
+  mute(): void;
+  /** while true, a connection made through the relay is closed at once (the server out of reach) */
+  refusing: boolean;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<Socket>();
+  /** the server's side of each relayed connection, with its client's */
+  const upstreams = new Map<Socket, Socket>();
   const server = createServer((client) => {
+    if (proxy.refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = connect({ host: '127.0.0.1', port: targetPort });
+    upstreams.set(upstream, client);
     for (const s of [client, upstream]) {
       open.add(s);
       s.on('error', () => {});
       s.on('close', () => {
         open.delete(s);
+        upstreams.delete(upstream);
         client.destroy();
         upstream.destroy();
       });
@@ -37,12 +49,21 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const cut = () => {
     for (const s of open) s.destroy();
   };
-  return {
+  const proxy: TcpProxy = {
     port: addr.port,
     cut,
+    mute() {
+      for (const [upstream, client] of upstreams) {
+        upstream.unpipe(client);
+        upstream.on('data', () => {});
+        upstream.resume();
+      }
+    },
+    refusing: false,
     close() {
       cut();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+  return proxy;
 }

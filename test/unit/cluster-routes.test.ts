@@ -55,3 +55,49 @@ describe('ClusterRoutes.load', () => {
     assert.deepEqual(groupOf(loaded, 'x/q/r'), [['b', 2]]);
   });
 });
+
+describe('ClusterRoutes: a dead node routes kept for its persistent sessions', () => {
+  const nodesOf = (r: ClusterRoutes, topic: string): string[] => r.match(topic).flatMap((e) => [...e.nodes]);
+
+  it('keeps a dead node ordinary routes through its purge and a reload, not its shared groups; releaseKept drops them after the grace', async () => {
+    const r = new ClusterRoutes('self');
+    r.keepDeadMs = 60_000;
+    r.applyAll([
+      { op: 'add', node: 'a', filter: 't/#' },
+      { op: 'add', node: 'a', filter: '$share/g/s' },
+      { op: 'add', node: 'b', filter: 't/#' },
+    ]);
+    // the purge's notice comes before this node's heartbeat check found `a` dead
+    r.applyAll([
+      { op: 'delete', node: 'a', filter: 't/#', purge: true },
+      { op: 'delete', node: 'a', filter: '$share/g/s', purge: true },
+    ]);
+    assert.deepEqual(nodesOf(r, 't/x').sort(), ['a', 'b']);
+    assert.equal(r.match('s').length, 0, 'a shared group route is not kept: another member takes the message');
+    r.removeNode('a'); // the heartbeat check, later: nothing more
+    r.load([{ node: 'b', filter: 't/#' }]); // a reload: the store has no route of `a` any more
+    assert.deepEqual(nodesOf(r, 't/x').sort(), ['a', 'b']);
+    assert.deepEqual(r.keptNodes().map(([n]) => n), ['a']);
+    r.releaseKept('a', 10);
+    await new Promise((res) => setTimeout(res, 30));
+    assert.deepEqual(nodesOf(r, 't/x'), ['b']);
+    assert.deepEqual(r.keptNodes(), []);
+    r.stop();
+  });
+
+  it('a node back alive is no longer kept; without keepDeadMs, routes go at once', () => {
+    const r = new ClusterRoutes('self');
+    r.keepDeadMs = 60_000;
+    r.apply({ op: 'add', node: 'a', filter: 't' });
+    r.removeNode('a');
+    r.unkeep('a');
+    r.load([{ node: 'a', filter: 'u' }]); // its routes as the store has them now
+    assert.deepEqual(nodesOf(r, 't'), []);
+    assert.deepEqual(nodesOf(r, 'u'), ['a']);
+    const plain = new ClusterRoutes('self');
+    plain.apply({ op: 'add', node: 'a', filter: 't' });
+    plain.apply({ op: 'delete', node: 'a', filter: 't', purge: true });
+    assert.equal(plain.empty, true);
+    r.stop();
+  });
+});

@@ -42,13 +42,14 @@ test('memory store: append in order, trim below a seq, per-session and overall l
   assert.deepEqual(await s.counts(), { messages: 2, records: 0 });
 });
 
-test('owed messages round-trip with QoS, retain, subscription identifier and MQTT 5 properties', () => {
+test('owed messages round-trip with QoS, retain, subscription identifiers and MQTT 5 properties', () => {
   const msg = newMessage({ topic: 'a/b', payload: Buffer.from('x'), qos: 2, retain: false, from: 'c', properties: { contentType: 'text/plain' }, expiresAt: 123 });
-  for (const o of [{ msg, qos: 1 as const, retain: true, subId: 7 }, { msg, qos: 2 as const, retain: false, subId: undefined }]) {
+  for (const o of [{ msg, qos: 1 as const, retain: true, subId: 7 }, { msg, qos: 2 as const, retain: false, subId: undefined }, { msg, qos: 1 as const, retain: false, subId: 3, subIds: [3, 70000, 9] }]) {
     const back = decodeOwed(encodeOwed(o));
     assert.equal(back.qos, o.qos);
     assert.equal(back.retain, o.retain);
     assert.equal(back.subId, o.subId);
+    assert.deepEqual(back.subIds, 'subIds' in o ? o.subIds : undefined);
     assert.equal(back.msg.topic, 'a/b');
     assert.equal(back.msg.payload.toString(), 'x');
     assert.deepEqual(back.msg.properties, { contentType: 'text/plain' });

@@ -18,8 +18,15 @@ export interface Pending {
   on: string | undefined;
   /** when it last went out (ms) */
   sentAt: number;
-  /** given up on (too large, or beyond the memory bound): settled, never sent again */
+  /** the destination's run (its receiver's id) known when it last went out */
+  run: string | undefined;
+  /** settled: confirmed, or given up on (too large, beyond the memory bound): never sent again */
   dropped: boolean;
+  /**
+   * its node was found unreachable: not sent, its flushes waiting, while the taker of
+   * Forwarder.onUnreachable() decides (stored elsewhere, or sent again: nats-forwarder.ts)
+   */
+  parked: boolean;
 }
 
 /** A NATS message being written: buf[start, end) is its body, the instance id first, then entries. */
@@ -42,6 +49,7 @@ export interface Slab {
 
 /** What the sender knows about one destination node. */
 export interface Dest {
+  readonly node: string;
   readonly subject: string;
   /** the last dseq given to a reliable frame for it */
   lastSeq: number;
@@ -57,16 +65,29 @@ export interface Dest {
   stalled?: boolean;
   /** since when such probes found the node subscribed but not answering */
   unansweredSince?: number;
+  /**
+   * frames parked (with their taker): nothing is sent to the node meanwhile, so that a frame
+   * sent to it again never follows one sent after it (the receiver would drop it as a repeat)
+   */
+  parked: number;
+  /** the run of its receiver last heard from (an acknowledgement, a probe answer), hex */
+  run?: string;
   batch?: Batch;
   slab?: Slab;
 }
 
 export function newDest(node: string): Dest {
-  return { subject: forwardSubject(node), lastSeq: 0, unconfirmed: new Fifo() };
+  return { node, subject: forwardSubject(node), lastSeq: 0, unconfirmed: new Fifo(), parked: 0 };
 }
 
-/** The oldest reliable frame of `dest` not given up on. */
+/** The oldest reliable frame of `dest` still to be sent to it (not given up on, not parked). */
 export function firstHeld(dest: { readonly unconfirmed: Fifo<Pending> }): Pending | undefined {
+  for (const p of dest.unconfirmed) if (!p.dropped && !p.parked) return p;
+  return undefined;
+}
+
+/** The oldest reliable frame of `dest` not settled (parked ones included): what its flushes wait for. */
+export function firstUnsettled(dest: { readonly unconfirmed: Fifo<Pending> }): Pending | undefined {
   for (const p of dest.unconfirmed) if (!p.dropped) return p;
   return undefined;
 }

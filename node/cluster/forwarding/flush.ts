@@ -4,11 +4,18 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ping, type NatsLink } from '../../../shared/cluster/nats/connection.js';
+import { firstUnsettled, type Dest } from './dest.js';
 import type { ReliableFrames } from './reliable.js';
 
 /** A pending flush() call. */
 interface FlushWaiter {
-  /** the last seq forwarded before the call */
+  /**
+   * the destination it waits for, or undefined: every destination. A publisher waits only
+   * for the nodes its message went to, so frames held for a node that died hold back no
+   * publisher whose messages go elsewhere.
+   */
+  readonly dest: Dest | undefined;
+  /** the last seq forwarded before the call (`dest`'s own dseq when it has one) */
   readonly upTo: number;
   /** no PING sent after the call has been answered yet */
   needRound: boolean;
@@ -33,14 +40,16 @@ export class Flushes {
   }
 
   /**
-   * A flush() call: resolves once every reliable frame forwarded before it is confirmed, and
+   * A flush() call: resolves once every reliable frame forwarded before it (to `dest`, or to
+   * any destination) is confirmed, and
    * a PING sent after it was answered (startRound()). Rejects after flushTimeoutMs when that
    * does not happen in time; the frames are kept, and a later flush() resolves once they
    * went through.
    */
-  wait(): Promise<void> {
+  wait(dest?: Dest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const w: FlushWaiter = { upTo: this.frames.seq, needRound: true, resolve, reject };
+      const upTo = dest === undefined ? this.frames.seq : dest.lastSeq;
+      const w: FlushWaiter = { dest, upTo, needRound: true, resolve, reject };
       w.timer = setTimeout(() => {
         this.waiters.delete(w);
         reject(new Error(this.failure()));
@@ -80,9 +89,13 @@ export class Flushes {
   /** Resolves the flushes that got their PONG and whose frames are all confirmed. */
   settle(): void {
     if (this.waiters.size === 0) return;
-    const oldest = this.frames.oldestHeld();
+    let oldest: number | undefined; // of any destination: looked up once, when a waiter needs it
     for (const w of this.waiters) {
-      if (w.needRound || w.upTo >= oldest) continue;
+      if (w.needRound) continue;
+      if (w.dest !== undefined) {
+        const f = firstUnsettled(w.dest);
+        if (f !== undefined && f.dseq <= w.upTo) continue;
+      } else if (w.upTo >= (oldest ??= this.frames.oldestHeld())) continue;
       this.waiters.delete(w);
       clearTimeout(w.timer);
       w.resolve();

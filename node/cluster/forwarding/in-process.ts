@@ -10,7 +10,7 @@ import { encodeMessage } from '../../../shared/cluster/message-codec.js';
 import type { RequestHandler } from '../../../shared/cluster/rpc-transport.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { RpcMethod, RpcParams, RpcReply } from '../../../shared/rpc.js';
-import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, Transport } from './transport.js';
+import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, Transport, UnreachableTaker } from './transport.js';
 
 /** Who listens for forwards to which node, per hub (the hub itself knows the RPC servers only). */
 const listenersOf = new WeakMap<InProcessHub, Map<string, Set<ForwardHandler>>>();
@@ -67,9 +67,12 @@ export class InProcessForwarder implements Forwarder {
   }
 
   /** Resolves after every forward sent before it has been delivered. */
-  flush(): Promise<void> {
+  flush(_node?: string): Promise<void> {
     return new Promise((resolve) => setImmediate(resolve));
   }
+
+  /** In-process forwards are always delivered: nothing is ever unreachable. */
+  onUnreachable(_taker: UnreachableTaker): void {}
 
   /** In-process forwards are handed over at once: never behind. */
   readonly backlogged = false;

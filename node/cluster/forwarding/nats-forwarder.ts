@@ -8,14 +8,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsLink } from '../../../shared/cluster/nats/connection.js';
 import { Backlog } from './backlog.js';
-import type { Pending } from './dest.js';
+import type { Dest, Pending } from './dest.js';
 import { Flushes } from './flush.js';
 import { Probes } from './probes.js';
 import { Receiver } from './receiver.js';
 import { ReliableFrames } from './reliable.js';
 import { Sender } from './sender.js';
-import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder } from './transport.js';
-import { entryBound, readU64, standaloneEntry, writeEntry } from './wire.js';
+import type { ForwardHandler, ForwardPayload, ForwardTarget, Forwarder, UnreachableForward, UnreachableTaker } from './transport.js';
+import { ENTRY_HEADER, entryBound, readFrame, readU64, RUN_ID_BYTES, standaloneEntry, writeEntry } from './wire.js';
 
 export interface NatsForwarderOptions {
   /** reliable frames kept for a resend, at most (default 64 MB); the oldest beyond are dropped */
@@ -33,6 +33,31 @@ const DEFAULT_VERIFY_TIMEOUT_MS = 2_000;
 const DEFAULT_ACK_TIMEOUT_MS = 1_000;
 const DEFAULT_MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
+/** a frame the taker sent back to its node is sent again after this pause (probes find out whether it listens) */
+const RETRY_UNREACHABLE_MS = 100;
+
+/** A parked frame as handed to the taker: its target and message read from its entry. */
+class ParkedFrame implements UnreachableForward {
+  readonly node: string;
+  readonly target: ForwardTarget;
+  readonly encoded: Uint8Array;
+  readonly id: string;
+
+  constructor(
+    readonly dest: Dest,
+    readonly p: Pending,
+    sender: string,
+  ) {
+    const e = p.entry;
+    const frame = readFrame(Buffer.from(e.buffer, e.byteOffset, e.byteLength), ENTRY_HEADER, e.length);
+    this.node = dest.node;
+    this.target = frame.target;
+    // a copy: the entry is a view into a slab, which the taker may outlive
+    this.encoded = Buffer.from(frame.encoded);
+    this.id = `${sender}.${p.seq}`;
+  }
+}
+
 export class NatsForwarder implements Forwarder {
   protected readonly link: NatsLink;
   private readonly frames: ReliableFrames;
@@ -41,6 +66,8 @@ export class NatsForwarder implements Forwarder {
   private readonly receiver: Receiver;
   private readonly probes: Probes;
   private readonly sender: Sender;
+  private taker: UnreachableTaker | undefined;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
 
   constructor(link: NatsLink, opts: NatsForwarderOptions = {}) {
     this.link = link;
@@ -52,6 +79,7 @@ export class NatsForwarder implements Forwarder {
       verifyTimeoutMs: opts.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS,
       ackTimeoutMs: opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
       resend: (dest, c) => this.sender.ready(dest, c, true),
+      parker: () => (this.taker === undefined ? undefined : (dest, frames) => this.parked(dest, frames)),
     });
     this.sender = new Sender(link, this.frames.dests, this.flushes, this.backlog, this.probes);
     link.use({
@@ -111,12 +139,12 @@ export class NatsForwarder implements Forwarder {
       const b = sender.room(dest, c, entryBound(target, payload));
       const at = b.end;
       b.end = writeEntry(b.buf, at, dseq, target, payload);
-      p = { seq, dseq, entry: b.buf.subarray(at, b.end), on: undefined, sentAt: 0, dropped: false };
+      p = { seq, dseq, entry: b.buf.subarray(at, b.end), on: undefined, sentAt: 0, run: undefined, dropped: false, parked: false };
       b.reliable.push(p);
       frames.keep(dest, p);
       sender.added(dest, b);
     } else {
-      p = { seq, dseq, entry: standaloneEntry(dseq, target, payload), on: undefined, sentAt: 0, dropped: false };
+      p = { seq, dseq, entry: standaloneEntry(dseq, target, payload), on: undefined, sentAt: 0, run: undefined, dropped: false, parked: false };
       frames.keep(dest, p);
       if (c !== undefined) sender.ready(dest, c, true); // resends what it owes, this one included (or probes first)
     }
@@ -133,12 +161,61 @@ export class NatsForwarder implements Forwarder {
    * after flushTimeoutMs when that does not happen in time; the frames are kept, and a later
    * flush() resolves once they went through.
    */
-  flush(): Promise<void> {
+  flush(node?: string): Promise<void> {
     if (this.link.closing) return Promise.reject(new Error('nats transport closed'));
-    const done = this.flushes.wait();
+    const done = this.flushes.wait(node === undefined ? undefined : this.frames.dest(node));
     this.sender.resume(); // whatever the current connection still lacks goes out, then the PING
     this.sender.startRound();
     return done;
+  }
+
+  onUnreachable(taker: UnreachableTaker): void {
+    this.taker = taker;
+    this.frames.resendToNewRun = true;
+  }
+
+  /** Frames of a node NATS found nobody listening for: to the taker, which settles each (settleUnreachable). */
+  private parked(dest: Dest, frames: Pending[]): void {
+    const sender = this.sender.ackSubj;
+    const handed = frames.map((p) => new ParkedFrame(dest, p, sender));
+    for (const h of handed) {
+      void this.taker!(h).then(
+        (outcome) => this.settleUnreachable(h, outcome),
+        (err: unknown) => {
+          this.link.log?.warn({ err, node: h.node }, 'a forward to an unreachable node not taken: sent to it again');
+          this.settleUnreachable(h, 'again');
+        },
+      );
+    }
+  }
+
+  /** 'stored': the taker has it where it belongs (its flushes may resolve); 'again': sent to its node again. */
+  private settleUnreachable(h: ParkedFrame, outcome: 'stored' | 'again'): void {
+    const { dest, p } = h;
+    if (!p.parked) return;
+    p.parked = false;
+    dest.parked--;
+    if (p.dropped) return this.sendHeldBack(dest, 0); // dropped by the memory bound meanwhile
+    if (outcome === 'stored') {
+      this.frames.settle(dest, p);
+      this.flushes.settle();
+      return this.sendHeldBack(dest, 0);
+    }
+    p.on = undefined;
+    this.sendHeldBack(dest, RETRY_UNREACHABLE_MS);
+  }
+
+  /** Once no frame of `dest` is parked, what waits behind them goes (after `ms`). */
+  private sendHeldBack(dest: Dest, ms: number): void {
+    if (dest.parked > 0 || this.link.closing) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      const c = this.link.connId();
+      if (c === undefined || dest.parked > 0) return; // the next connection resends them
+      dest.sentOn = undefined;
+      this.sender.ready(dest, c, true);
+    }, ms);
+    this.retryTimers.add(timer);
   }
 
   get backlogged(): boolean {
@@ -149,7 +226,7 @@ export class NatsForwarder implements Forwarder {
     this.backlog.onDrained(cb);
   }
 
-  /** Takes the acknowledgements of our reliable frames: u64 BE seq, then the acknowledging node's name. */
+  /** Takes the acknowledgements of our reliable frames: u64 BE seq, the acknowledging run's id, then its node's name. */
   private subscribeAcks(nc: NatsConnection): void {
     nc.subscribe(this.sender.ackSubj, {
       callback: (err, msg) => {
@@ -158,16 +235,21 @@ export class NatsForwarder implements Forwarder {
           return;
         }
         const data = msg.data;
-        if (data.length < 8) return;
+        if (data.length < 8 + RUN_ID_BYTES) return;
         const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        const dest = this.frames.dests.get(buf.toString('utf8', 8));
-        if (dest && this.frames.acked(dest, readU64(buf, 0))) this.flushes.settle();
+        const dest = this.frames.dests.get(buf.toString('utf8', 8 + RUN_ID_BYTES));
+        if (!dest) return;
+        const confirmed = this.frames.acked(dest, readU64(buf, 0));
+        // (what this run confirmed first: only what went to the run before is given up on)
+        const givenUp = this.frames.heard(dest, buf.toString('hex', 8, 8 + RUN_ID_BYTES)) > 0;
+        if (confirmed || givenUp) this.flushes.settle();
       },
     });
   }
 
   /** close() was called: timers stop, flushes are rejected, what is unconfirmed may be lost. */
   private closed(): void {
+    for (const t of this.retryTimers) clearTimeout(t);
     this.probes.close();
     this.frames.close();
     this.backlog.close();

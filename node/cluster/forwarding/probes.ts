@@ -4,12 +4,12 @@
  * unconfirmed frames are sent again; a destination leaving frames unacknowledged is probed
  * to tell a dead node (its frames given up on) from a slow one and from lost acknowledgements.
  */
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { requestFailureReason, type NatsLink } from '../../../shared/cluster/nats/connection.js';
 import { firstHeld, type Dest, type Pending } from './dest.js';
 import type { Flushes } from './flush.js';
 import type { ReliableFrames } from './reliable.js';
-import { EMPTY } from './wire.js';
+import { EMPTY, RUN_ID_BYTES } from './wire.js';
 
 /** a probe unanswered this long is sent again (a busy receiver answers late, not never) */
 const PROBE_TIMEOUT_MS = 500;
@@ -22,8 +22,8 @@ const STALL_PROBE_MS = 100;
 /** pause between probes that found nobody listening */
 const PROBE_RETRY_MS = 50;
 
-/** Asks whether anyone listens for the destination (an empty request on its subject): resolves when answered. */
-function probe(nc: NatsConnection, dest: { readonly subject: string }): Promise<unknown> {
+/** Asks whether anyone listens for the destination (an empty request on its subject): resolves with the answer. */
+function probe(nc: NatsConnection, dest: { readonly subject: string }): Promise<Msg> {
   try {
     return nc.request(dest.subject, EMPTY, { timeout: PROBE_TIMEOUT_MS });
   } catch (err) {
@@ -38,6 +38,11 @@ export interface ProbeOptions {
   ackTimeoutMs: number;
   /** sends what `dest` owes connection `c` (the sender's ready()) */
   resend(dest: Dest, c: string): void;
+  /**
+   * what takes the frames of a destination NATS finds nobody listening for (or nobody
+   * answering), parked rather than given up on; undefined: they are given up on
+   */
+  parker(): ((dest: Dest, frames: Pending[]) => void) | undefined;
 }
 
 export class Probes {
@@ -74,8 +79,10 @@ export class Probes {
         return;
       }
       probe(nc, dest).then(
-        () => {
-          if (current()) done(true);
+        (answer) => {
+          if (!current()) return;
+          this.heard(dest, answer);
+          done(true);
         },
         () => {
           if (!current()) {
@@ -131,9 +138,10 @@ export class Probes {
     dest.stalled = true;
     const probedAt = Date.now();
     probe(nc, dest).then(
-      () => {
+      (answer) => {
         dest.stalled = false;
         dest.unansweredSince = undefined;
+        this.heard(dest, answer);
         if (link.connId() !== c || link.closing || firstHeld(dest) !== first || Date.now() - first.sentAt < this.opts.ackTimeoutMs) return;
         link.log?.warn({ subject: dest.subject, frames: dest.unconfirmed.size }, 'forwards left unacknowledged: sending them again');
         for (const p of dest.unconfirmed) p.on = undefined;
@@ -148,19 +156,37 @@ export class Probes {
           if (Date.now() - dest.unansweredSince < this.opts.verifyTimeoutMs) return;
         }
         dest.unansweredSince = undefined;
-        let n = 0;
+        const park = this.opts.parker();
+        const gone: Pending[] = [];
         for (const p of dest.unconfirmed) {
-          if (p.dropped || p.on !== c || p.sentAt >= probedAt) continue;
-          p.dropped = true;
-          n++;
+          if (p.dropped || p.parked || p.on !== c || p.sentAt >= probedAt) continue;
+          if (park) {
+            p.parked = true;
+            p.on = undefined;
+            dest.parked++;
+          } else p.dropped = true;
+          gone.push(p);
         }
         const q = dest.unconfirmed;
         while (q.first?.dropped) this.frames.remove(q);
-        if (n === 0) return;
-        link.log?.warn({ subject: dest.subject, frames: n }, 'nobody listens for this node on NATS: its unacknowledged forwards are given up');
+        if (gone.length === 0) return;
+        if (park) {
+          dest.sentOn = undefined; // what is forwarded meanwhile waits behind them
+          link.log?.debug({ subject: dest.subject, frames: gone.length }, 'nobody listens for this node on NATS: its unacknowledged forwards are held for their taker');
+          park(dest, gone);
+          return;
+        }
+        link.log?.warn({ subject: dest.subject, frames: gone.length }, 'nobody listens for this node on NATS: its unacknowledged forwards are given up');
         this.flushes.settle();
       },
     );
+  }
+
+  /** A probe's answer names the destination's run: a new one (a restart) settles what went to the one before. */
+  private heard(dest: Dest, answer: Msg): void {
+    const data = answer.data;
+    if (data.length !== RUN_ID_BYTES) return;
+    if (this.frames.heard(dest, Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex')) > 0) this.flushes.settle();
   }
 
   /** On close: no more probes. */

@@ -3,12 +3,13 @@
  * per node listened for, batches unpacked into frames handed on as views, repeats and frames
  * after a gap dropped, reliable frames acknowledged to their sender, probes answered.
  */
+import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsLink } from '../../../shared/cluster/nats/connection.js';
 import type { Logger } from '../../../shared/logger.js';
 import { forwardSubject } from './subjects.js';
 import type { ForwardHandler } from './transport.js';
-import { BATCH_HEADER, EMPTY, ENTRY_HEADER, INSTANCE_ID_BYTES, readFrame, readU64, writeU64 } from './wire.js';
+import { BATCH_HEADER, ENTRY_HEADER, INSTANCE_ID_BYTES, readFrame, readU64, RUN_ID_BYTES, writeU64 } from './wire.js';
 
 /** sender instances a listener remembers the highest delivered seq of */
 const DEDUPE_SENDERS = 1024;
@@ -27,6 +28,12 @@ class SeqLru {
 }
 
 export class Receiver {
+  /**
+   * This run's id, in every acknowledgement and probe answer: what it delivered is known to
+   * this run only (its dedupe is in memory), so a sender that finds a new run answering gives
+   * up on what it sent the one before rather than have it delivered twice (docs/forwarding.md).
+   */
+  readonly run = randomBytes(RUN_ID_BYTES);
   private readonly log?: Logger;
   private readonly listeners: [string, ForwardHandler, SeqLru][] = [];
   /** acknowledgements to send at the end of this I/O turn: reply subject -> node -> seq */
@@ -70,9 +77,9 @@ export class Receiver {
         }
         const data = msg.data;
         if (data.length === 0) {
-          // a probe: someone listens for the node on this server
+          // a probe: someone listens for the node on this server (this run)
           try {
-            if (msg.reply) msg.respond(EMPTY);
+            if (msg.reply) msg.respond(this.run);
           } catch {
             /* closing: the prober asks again */
           }
@@ -87,8 +94,12 @@ export class Receiver {
         const sender = `${buf.readUInt32BE(0).toString(16)}:${buf.readUInt32BE(4).toString(16)}`;
         const floor = readU64(buf, INSTANCE_ID_BYTES);
         const last = seen.get(sender);
-        // an unknown sender's first frame is taken as it comes
-        let highest = last ?? -1;
+        // An unknown sender (its first batch here, or this process is a node started again):
+        // everything below the floor is settled, so it starts at the floor. Taking its first
+        // frame as it comes would acknowledge (cumulatively) frames before it that a former
+        // run under this name never got: they come again once the sender finds them
+        // unacknowledged, in order.
+        let highest = last ?? (floor > 0 ? floor - 1 : -1);
         let repeats = 0;
         let gaps = 0;
         let stored: Promise<void>[] | undefined;
@@ -161,16 +172,17 @@ export class Receiver {
     setImmediate(() => this.sendAcks());
   }
 
-  /** An acknowledgement: u64 BE seq, then the listener's node name in UTF-8. */
+  /** An acknowledgement: u64 BE seq, this run's id, then the listener's node name in UTF-8. */
   private sendAcks(): void {
     this.acksScheduled = false;
     const nc = this.link.nc;
     for (const [reply, byNode] of this.acksOut) {
       for (const [node, seq] of byNode) {
         const name = Buffer.from(node, 'utf8');
-        const body = Buffer.allocUnsafe(8 + name.length);
+        const body = Buffer.allocUnsafe(8 + RUN_ID_BYTES + name.length);
         writeU64(body, 0, seq);
-        name.copy(body, 8);
+        this.run.copy(body, 8);
+        name.copy(body, 8 + RUN_ID_BYTES);
         try {
           nc?.publish(reply, body);
         } catch {

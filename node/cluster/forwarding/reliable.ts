@@ -16,6 +16,8 @@ export class ReliableFrames {
   readonly dests = new Map<string, Dest>();
   /** the last seq given to a reliable frame (the order of forward() calls, across destinations) */
   seq = 0;
+  /** frames sent to a destination's former run are sent to its new one (see heard()) */
+  resendToNewRun = false;
   /** unconfirmed frames, and the bytes of their entries */
   frames = 0;
   bytes = 0;
@@ -44,19 +46,68 @@ export class ReliableFrames {
   /** Drops the first frame of `q` (confirmed or given up on). */
   remove(q: Fifo<Pending>): void {
     const p = q.shift()!;
+    p.dropped = true;
     this.frames--;
     this.bytes -= p.entry.length;
   }
 
-  /** `dest` acknowledged every frame up to `seq`; whether that confirmed any. */
+  /**
+   * `dest` acknowledged every frame up to `seq`; whether that confirmed any. Parked frames
+   * were not sent to this listener (a node of the same name started again answers with its
+   * own count): they stay until their taker settles them, and so does what follows them.
+   */
   acked(dest: Dest, seq: number): boolean {
     const q = dest.unconfirmed;
     let n = 0;
-    for (let p = q.first; p && (p.dropped || p.dseq <= seq); p = q.first) {
+    for (let p = q.first; p && (p.dropped || (p.dseq <= seq && !p.parked)); p = q.first) {
       this.remove(q);
       n++;
     }
+    if (q.first?.parked) {
+      for (const p of q) {
+        if (p.dseq > seq) break;
+        if (p.parked || p.dropped) continue;
+        p.dropped = true;
+        n++;
+      }
+    }
     return n > 0;
+  }
+
+  /** `p` of `dest` is settled (stored elsewhere by the taker of unreachable frames): off the list once at its head. */
+  settle(dest: Dest, p: Pending): void {
+    p.dropped = true;
+    p.parked = false;
+    const q = dest.unconfirmed;
+    while (q.first?.dropped) this.remove(q);
+  }
+
+  /**
+   * `dest` answered as run `run` (hex). When that is a new run (the node restarted under its
+   * name), the frames that went out to the one before are given up on, as frames to a node
+   * that died are: that run may have delivered them and its dedupe went with it, so sent to
+   * the new run they could come twice (what it had stored, a durable session's copies,
+   * comes back from the store). Frames that never went out are sent to the new run. Returns
+   * how many were given up on. With durable sessions (`resendToNewRun`) they are sent to
+   * the new run instead: a frame the former run never got is not lost, and the new run takes
+   * back its stored sessions before it listens, dropping a second copy of what they restored
+   * (a copy delivered and completed before the restart, no longer stored, can come twice).
+   */
+  heard(dest: Dest, run: string): number {
+    const was = dest.run;
+    dest.run = run;
+    if (was === undefined || was === run || this.resendToNewRun) return 0;
+    let n = 0;
+    for (const p of dest.unconfirmed) {
+      // (a frame sent before any answer went to the run that answered first)
+      if (p.dropped || p.sentAt === 0 || p.run === run) continue;
+      p.dropped = true;
+      n++;
+    }
+    const q = dest.unconfirmed;
+    while (q.first?.dropped) this.remove(q);
+    if (n > 0) this.link.log?.warn({ subject: dest.subject, frames: n }, 'the node restarted: forwards sent to its previous run are given up');
+    return n;
   }
 
   /** beyond the memory bound: dropOldest() is due */

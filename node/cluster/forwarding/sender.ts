@@ -48,6 +48,8 @@ export class Sender {
    */
   ready(dest: Dest, c: string, reliable: boolean): boolean {
     if (dest.sentOn === c) return true;
+    // frames parked for their taker go first, when they go again (sent after them, they would be taken for repeats)
+    if (dest.parked > 0) return false;
     // a QoS 0 frame with nothing owed before it goes straight out
     if (!reliable && dest.unconfirmed.size === 0) return true;
     if (this.link.connections > 1 && dest.verifiedOn !== c) {
@@ -57,7 +59,7 @@ export class Sender {
     dest.sentOn = c;
     let n = 0;
     for (const p of dest.unconfirmed) {
-      if (p.dropped || p.on === c) continue;
+      if (p.dropped || p.parked || p.on === c) continue;
       this.enqueue(dest, c, p);
       n++;
     }
@@ -192,6 +194,7 @@ export class Sender {
     for (const p of b.reliable) {
       p.on = b.on;
       p.sentAt = now;
+      p.run = dest.run;
     }
     this.probes.watchAcks();
   }

@@ -32,6 +32,28 @@ export type ForwardPayload = Message | Uint8Array;
  */
 export type ForwardHandler = (target: ForwardTarget, encoded: Uint8Array) => void | Promise<void>;
 
+/**
+ * A reliable forward its node never confirmed before NATS found nobody listening for it (a
+ * node that died, or one changing NATS servers): parked, its flushes waiting, until its
+ * taker settles it.
+ */
+export interface UnreachableForward {
+  /** the node it was meant for */
+  readonly node: string;
+  readonly target: ForwardTarget;
+  /** the encoded message (message-codec.ts), the taker's own copy */
+  readonly encoded: Uint8Array;
+  /** unique to this frame in the cluster: a store write made of it is made once however often retried */
+  readonly id: string;
+}
+
+/**
+ * Takes a parked forward: 'stored' once what it owes is stored where its node's persistent
+ * sessions find it (or nobody needs it: its node is dead, and clean sessions die with it),
+ * 'again' to send it to its node again (a live node changing NATS servers).
+ */
+export type UnreachableTaker = (f: UnreachableForward) => Promise<'stored' | 'again'>;
+
 /** Message forwarding to one node. */
 export interface Forwarder {
   /**
@@ -48,12 +70,14 @@ export interface Forwarder {
    */
   forward(node: string, target: ForwardTarget, payload: ForwardPayload, reliable?: boolean): boolean;
   /**
-   * resolves when every reliable forward made so far has gone through (NATS: the node it went
-   * to acknowledged it, or nobody listens for that node any more) and the others were sent;
-   * may wait for a lost connection to come back. Rejects after the transport's own timeout
-   * when that doesn't happen in time, keeping the messages: a later flush() can still resolve.
+   * resolves when every reliable forward made so far to `node` (without it: to any node) has
+   * gone through (NATS: the node it went to acknowledged it, or it was handed to the taker of
+   * onUnreachable() and settled there, or nobody listens for that node any more) and the
+   * others were sent; may wait for a lost connection to come back. Rejects after the
+   * transport's own timeout when that doesn't happen in time, keeping the messages: a later
+   * flush() can still resolve.
    */
-  flush(): Promise<void>;
+  flush(node?: string): Promise<void>;
   /**
    * Whether forwards are made faster than the transport gets them out (NATS: the server is
    * megabytes behind what was published). The broker then stops reading from the clients
@@ -63,6 +87,12 @@ export interface Forwarder {
   readonly backlogged: boolean;
   /** calls `cb` once, when the backlog is worked off or the connection it was on is gone */
   onDrained(cb: () => void): void;
+  /**
+   * The taker of reliable forwards whose node NATS finds nobody listening for (without one
+   * they are given up on, and their flushes resolve). In process, nodes never die under
+   * their forwards: it is never called.
+   */
+  onUnreachable(taker: UnreachableTaker): void;
 }
 
 /** How nodes talk to each other: RPC addressed to one node, and message forwarding to one node. */

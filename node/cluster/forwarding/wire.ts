@@ -15,12 +15,14 @@ const KNOWN_FLAGS = FLAG_SHARED | FLAG_FILTER | FLAG_GROUP | FLAG_SESSION;
 const ROUTE_TARGET: ForwardTarget = Object.freeze({ kind: 'route' });
 
 export const INSTANCE_ID_BYTES = 8;
+/** a receiving run's id, in acknowledgements and probe answers */
+export const RUN_ID_BYTES = 8;
 /** instance id and floor in front of the entries of a batch */
 export const BATCH_HEADER = INSTANCE_ID_BYTES + 8;
 /** u32 length + u64 seq in front of each frame of a batch */
 export const ENTRY_HEADER = 12;
 const TWO_32 = 2 ** 32;
-/** the body of a probe (docs/forwarding.md, "Probes") and of its answer */
+/** the body of a probe (docs/forwarding.md, "Probes"; the answer is the receiving run's id) */
 export const EMPTY = new Uint8Array(0);
 
 /** At least the size of the batch entry writeEntry() makes (strings counted at 3 bytes a UTF-16 unit). */

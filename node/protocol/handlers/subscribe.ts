@@ -41,10 +41,20 @@ export function handleSubscribe(conn: ClientConnection, p: ISubscribePacket): vo
     codes.push(conn.version === 5 || r.code < 0x80 ? r.code : 0x80);
   }
   if (failed) m.inc(M_SUBSCRIBE_ERROR);
-  m.inc(M_SUBACK_SENT);
-  conn.sendPacket({ cmd: 'suback', messageId: p.messageId, granted: codes });
+  // a durable session's subscriptions are acknowledged once stored: a node dying right after
+  // the SUBACK loses none of them (PUBLISH packets may come first [MQTT-3.8.4-4])
+  const stored = codes.some((c) => c < 0x80) ? session.recordStored() : undefined;
+  if (stored === undefined) return suback(conn, p.messageId, codes, retainedFor);
+  void stored.then(() => suback(conn, p.messageId, codes, retainedFor));
+}
+
+function suback(conn: ClientConnection, messageId: number | undefined, codes: number[], retainedFor: { filter: string; opts: SubOptions }[]): void {
+  const session = conn.session;
+  if (session === undefined) return; // closed meanwhile
+  conn.broker.metrics.inc(M_SUBACK_SENT);
+  conn.sendPacket({ cmd: 'suback', messageId, granted: codes });
   for (const { filter, opts } of retainedFor) {
-    for (const msg of b.retained.match(filter)) session.deliverRetained(msg, opts);
+    for (const msg of conn.broker.retained.match(filter)) session.deliverRetained(msg, opts);
   }
 }
 

@@ -71,7 +71,7 @@ export class ExpirySweep {
       // its node has been gone a sweep interval and its client did not come back meanwhile:
       // this node takes it on, so that its subscriptions route somewhere again (the first to
       // claim it wins)
-      if (await this.store.update({ ...r, node: h.nodeName }, entry.revision)) await h.adopt(clientid, r.node);
+      if (await this.store.update({ ...r, node: h.nodeName, movedFrom: { node: r.node, at: now } }, entry.revision)) await h.adopt(clientid, r.node);
       return;
     }
     if (r.will && (gone || now >= r.disconnectedAt + r.will.delay * 1000)) {

@@ -35,6 +35,8 @@ export class SessionJournal {
   readonly completedUntrimmed = new Map<JournalEntry, number>();
   /** a newer owner (another node, or a discard) has the session: nothing more is written */
   detached = false;
+  /** SessionRecord.movedFrom, kept in the records written here while it is recent */
+  movedFrom: { node: string; at: number; back?: true } | undefined = undefined;
   /** the writer's last chunk of this session being stored (the next one waits for it) */
   storing: Promise<void> | undefined = undefined;
 
@@ -112,6 +114,11 @@ export class SessionJournal {
   /** The session's metadata changed (subscriptions, expiry, connection, awaiting PUBREL): the record is written (batched). */
   changed(): void {
     if (!this.detached) void this.writer.writeRecord(this);
+  }
+
+  /** As changed(); resolves once the record is stored, or at once while the store is unreachable. */
+  recordStored(): Promise<void> {
+    return this.detached ? Promise.resolve() : this.writer.recordStored(this);
   }
 
   /** As changed(); resolves once the record is stored. */

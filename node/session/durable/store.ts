@@ -45,6 +45,13 @@ export interface SessionRecord {
   awaitingRel: number[];
   /** outgoing QoS 2 messages the client acknowledged with PUBREC: [packet id, batch seq, place in the batch]; PUBREL owed */
   released: [number, number, number][];
+  /**
+   * the node it was resumed or adopted from, and when (epoch ms), kept for a while: a QoS 1/2
+   * forward that node never confirmed before it died is sent on here
+   * (node/cluster/unreachable-forwards.ts); `back`: taken back by a run started again under
+   * the name of the node that held it (durable-sessions.ts takeBackOwn)
+   */
+  movedFrom?: { node: string; at: number; back?: true };
 }
 
 /** A message owed to a session, in its store order. */

@@ -183,6 +183,23 @@ export class DurableWriter {
     return this.recordsWritten;
   }
 
+  /**
+   * Resolves once the session's record is stored, or at once while the store is unreachable
+   * (as appendOne: local traffic does not stop for NATS; the write is retried meanwhile).
+   */
+  recordStored(j: SessionJournal): Promise<void> {
+    const written = this.writeRecord(j);
+    if (!this.store.connected) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const release = (): void => {
+        this.held.delete(release);
+        resolve();
+      };
+      this.held.add(release);
+      written.then(release, release);
+    });
+  }
+
   private async putRecord(j: SessionJournal): Promise<void> {
     for (;;) {
       if (j.detached || this.closed) return;

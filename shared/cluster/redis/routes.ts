@@ -20,10 +20,15 @@ import { BATCH, execPipeline, type RedisConnection } from './connection.js';
 import { STILL_DEAD } from './purge-guard.js';
 
 // The changes told so far, published DELTA_MAX_CHANGES at a time (ARGV[1] channel, ARGV[2] node).
+// A purge's notices say so (purge = true): a node may keep a dead node's routes a while (node/cluster/routes.ts).
 const DELTA = `
 local out = {}
+local purge = false
 local function emit()
-  if #out > 0 then redis.call('PUBLISH', ARGV[1], cjson.encode({node = ARGV[2], changes = out})) end
+  if #out > 0 then
+    if purge then redis.call('PUBLISH', ARGV[1], cjson.encode({node = ARGV[2], changes = out, purge = true}))
+    else redis.call('PUBLISH', ARGV[1], cjson.encode({node = ARGV[2], changes = out})) end
+  end
   out = {}
 end
 local function told(change)
@@ -58,6 +63,7 @@ if not still_dead(KEYS[3], ARGV[2], ARGV[3]) then
   redis.call('DEL', KEYS[4])
   return 0
 end
+purge = ARGV[3] ~= ''
 for _, f in ipairs(redis.call('SDIFF', KEYS[1], KEYS[4])) do
   redis.call('HDEL', KEYS[2], f)
   told({'delete', f})

@@ -70,7 +70,7 @@ export class Cluster implements ClusterHooks {
     this.routes = new ClusterRoutes(b.nodeName);
     this.membership = new Membership(store, this.routes, b.nodeName, b.startedAt, cfg, log);
     this.routeSync = new RouteSync(store, this.routes, this.membership, b.nodeName, cfg.routeBatchMax, log);
-    this.moved = new MovedSessions(this.routeSync, this.routes, transport, cfg, log, () => store.connected);
+    this.moved = new MovedSessions(this.routeSync, this.routes, transport, cfg, log);
     this.dispatch = new ForwardDispatch(b, this.routes, transport, this.moved, cfg, log);
     this.conflicts = new ClientConflicts(b, { store, transport, membership: this.membership, moved: this.moved, cfg, log });
     this.registry = new ClientRegistry(b, store, transport, this.membership, this.moved, this.conflicts, cfg, log);

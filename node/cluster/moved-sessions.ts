@@ -18,8 +18,6 @@ interface Moved {
   readonly waiting: Set<string>;
   /** whether this node's routes for the filters are still held in the store */
   held: boolean;
-  /** the store was away when the grace was last over */
-  storeAway: boolean;
   timer: NodeJS.Timeout;
 }
 
@@ -34,10 +32,7 @@ interface Moved {
  * - what reaches this node for the session, from the other nodes or its own publishers,
  *   goes on to the new node (a 'session' forward), for STARLING_SESSION_MOVE_GRACE_MS after
  *   the routes were released: a node that knew both routes sent the message there directly
- *   too, and the new node keeps one copy (node/session/move-dedup.ts);
- * - while the store is away the routes are held (and what comes is sent on) past the grace,
- *   until the new node's are seen or the store has been back for a grace: the other nodes
- *   learn of the new routes only through it, and still route the session here.
+ *   too, and the new node keeps one copy (node/session/move-dedup.ts).
  *
  * Only ordinary subscriptions: a shared group's member is chosen cluster-wide at each
  * publish and another member gets what this one misses.
@@ -51,8 +46,6 @@ export class MovedSessions {
     private readonly transport: Forwarder,
     private readonly cfg: Config,
     private readonly log: Logger,
-    /** whether the store is reachable (route changes travel through it) */
-    private readonly storeUp: () => boolean = () => true,
   ) {}
 
   get empty(): boolean {
@@ -72,9 +65,8 @@ export class MovedSessions {
       // a route the new node had already (another subscriber there) is in the store already
       waiting: new Set(filters.filter((f) => !this.routes.has(toNode, f))),
       held: true,
-      storeAway: false,
       // the routes are released after the grace at the latest (the new node may never write them)
-      timer: setTimeout(() => this.graceOver(m), grace).unref(),
+      timer: setTimeout(() => this.release(m), grace).unref(),
     };
     this.routeSync.hold(filters);
     this.moved.set(clientid, m);
@@ -101,18 +93,6 @@ export class MovedSessions {
     clearTimeout(m.timer);
     this.moved.delete(clientid);
     if (m.held) setTimeout(() => this.routeSync.release(m.filters), this.cfg.sessionMoveGraceMs).unref();
-  }
-
-  /**
-   * The grace for the new node's routes is over: they are released, unless the store is away
-   * or was at the last look (then looked at again a grace later: the nodes write their routes
-   * again once it is back, the new node's among them).
-   */
-  private graceOver(m: Moved): void {
-    const up = this.storeUp();
-    if (up && !m.storeAway) return this.release(m);
-    m.storeAway = !up;
-    m.timer = setTimeout(() => this.graceOver(m), this.cfg.sessionMoveGraceMs).unref();
   }
 
   /** This node's routes go; late messages are still sent on for the grace. */

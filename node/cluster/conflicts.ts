@@ -3,7 +3,7 @@ import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RegistryTable } from '../../shared/cluster/store.js';
 import type { Broker } from '../broker.js';
-import { MoveDedup } from '../session/move-dedup.js';
+import { MoveDedup, messageKey } from '../session/move-dedup.js';
 import type { Session } from '../session/session.js';
 import type { Transport } from './forwarding/transport.js';
 import type { Membership } from './membership.js';
@@ -193,8 +193,14 @@ export class ClientConflicts {
   mayConflict(): void {
     const until = Date.now() + 3 * this.cfg.sessionMoveGraceMs;
     for (const s of this.b.sessions.values()) {
-      if (s.moveDedup === undefined) s.moveDedup = new MoveDedup(until);
-      else s.moveDedup.extend(until);
+      // what it holds or completed lately counts as seen: the survivor may have a copy of it
+      // (a forward this node never confirmed, stored for the session it adopted)
+      const seen = [...s.pendingMessages().map((p) => messageKey(p.msg)), ...(s.journal?.completedKeyList() ?? [])];
+      if (s.moveDedup === undefined) s.moveDedup = new MoveDedup(until, seen);
+      else {
+        s.moveDedup.extend(until);
+        s.moveDedup.remember(seen);
+      }
     }
   }
 

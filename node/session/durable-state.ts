@@ -26,6 +26,7 @@ function describe(s: Session, node: string, j: SessionJournal): SessionRecord {
     ...(s.storedWill ? { will: s.storedWill } : {}),
     awaitingRel: [...s.awaitingRel.keys()],
     released: j.releasedList(),
+    ...(j.recentlyCompleted.length > 0 ? { completed: j.recentKeys() } : {}),
     ...(j.movedFrom !== undefined && Date.now() - j.movedFrom.at < MOVED_FROM_KEPT_MS ? { movedFrom: j.movedFrom } : {}),
   };
 }
@@ -66,7 +67,7 @@ export function restoreSession(host: SessionImportHost, durable: DurableSessions
   const releasedAt = new Map(r.released.map(([id, seq, idx]) => [place(seq, idx), newest.get(id) === place(seq, idx) ? id : -1]));
   // a forward its dead node never confirmed was stored for it by the sending node
   // (unreachable-forwards.ts) and may be stored already by the dead node too: one copy of each
-  const seen = new Set<string>();
+  const seen = new Set<string>(r.completed);
   for (const m of loaded.messages) {
     const o = m.owed;
     const rec = j.restored(m.seq, m.idx);

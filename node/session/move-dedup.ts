@@ -46,6 +46,11 @@ export class MoveDedup {
     if (until < this.until) this.until = until;
   }
 
+  /** Counts these as seen. */
+  remember(keys: Iterable<string>): void {
+    for (const k of keys) this.seen.add(k);
+  }
+
   /** Whether this is the first copy of `msg` (false: drop it). */
   first(msg: Message): boolean {
     const key = messageKey(msg);

@@ -9,7 +9,7 @@ import { MQueue, type Pending } from './mqueue.js';
 import type { LongTimer } from '../core/long-timer.js';
 import type { JournalEntry, SessionJournal } from './durable/journal.js';
 import type { StoredWill } from './durable/store.js';
-import type { MoveDedup } from './move-dedup.js';
+import { messageKey, type MoveDedup } from './move-dedup.js';
 
 const M_DELIVERED = metricIndex('messages.delivered');
 const M_DROPPED = metricIndex('delivery.dropped');
@@ -384,7 +384,7 @@ export class Session implements Subscriber, ClientSession {
     if (!e) return this.broker.metrics.inc(M_PUBCOMP_MISSED);
     if (!e.released) return this.broker.metrics.inc(M_PUBCOMP_INUSE);
     this.inflight.delete(id);
-    if (this.journal !== undefined) this.journal.completed(id, e.rec);
+    if (this.journal !== undefined) this.journal.completed(id, e.rec, messageKey(e.msg));
     this.drain();
   }
 

@@ -95,14 +95,17 @@ test('QoS 2: offline when its node dies: the queue, exactly once', async (t) => 
   await crashMidStream(t, 2, { offline: true });
 });
 
-test('QoS 1: messages published after the node died, until its sessions are adopted, reach the session once its client is back', { timeout: 120_000 }, async (t) => {
+/**
+ * A persistent QoS 1 subscriber on n1, its route seen on n2 (a probe from a publisher there
+ * gets through), then gone offline: its session stays on n1.
+ */
+async function offlineOnN1(t: TestContext, name: string): Promise<{ topic: string; clientId: string; pub: Awaited<ReturnType<typeof connectClient>> }> {
   if (!cluster.c.node('n1').proc.alive) await restartN1();
-  const topic = uid('dur/window');
+  const topic = uid(`dur/${name}`);
   const clientId = uid('dur-sub');
   const sub = await roamingClient([cluster.c.node('n1').mqttPort], { clientId }, t);
   await sub.subscribeAsync(topic, { qos: 1 });
   const pub = await connectClient(tcpUrl(cluster.c.node('n2').mqttPort), { clientId: uid('dur-pub') }, t);
-  // the route reaches n2: a probe gets through, then the subscriber leaves (its session stays on n1)
   let probed = false;
   sub.on('message', (tp, payload) => {
     if (tp === topic && payload.toString() === 'probe') probed = true;
@@ -112,6 +115,23 @@ test('QoS 1: messages published after the node died, until its sessions are adop
     await sleep(50);
   }
   await new Promise<void>((r) => sub.end(false, {}, () => r()));
+  return { topic, clientId, pub };
+}
+
+/** The subscriber back on `node`: once every acknowledged message came (or 20 s), what it got. */
+async function backFor(t: TestContext, node: string, clientId: string, topic: string, acked: number[]): Promise<{ r: ReturnType<typeof check>; got: number[] }> {
+  let got: number[] = [];
+  await roamingClient([cluster.c.node(node).mqttPort], { clientId }, t, (again) => (got = arrivals(again, topic)));
+  await until(() => check(acked, got).missing.length === 0, 20_000, 'every acknowledged message').catch((err: Error) => {
+    throw new Error(`${err.message} (missing ${check(acked, got).missing.slice(0, 20).join(',')} of ${acked.length})`);
+  });
+  // whatever else comes has time to come
+  await sleep(300);
+  return { r: check(acked, got), got };
+}
+
+test('QoS 1: messages published after the node died, until its sessions are adopted, reach the session once its client is back', { timeout: 120_000 }, async (t) => {
+  const { topic, clientId, pub } = await offlineOnN1(t, 'window');
   const adoptions = () => ['n2', 'n3'].reduce((k, n) => k + cluster.c.node(n).proc.lines.filter((l) => l.includes('durable session adopted') && l.includes(clientId)).length, 0);
   await cluster.c.node('n1').kill9();
   // a message every 20 ms, none waiting for another's acknowledgement: through the kill, the
@@ -129,36 +149,16 @@ test('QoS 1: messages published after the node died, until its sessions are adop
   }
   await Promise.all(sent);
   // the client comes back (to n3): its adopted session has them all
-  let got: number[] = [];
-  await roamingClient([cluster.c.node('n3').mqttPort], { clientId }, t, (again) => (got = arrivals(again, topic)));
-  await until(() => check(acked, got).missing.length === 0, 20_000, 'every acknowledged message').catch((err: Error) => {
-    throw new Error(`${err.message} (missing ${check(acked, got).missing.slice(0, 20).join(',')} of ${acked.length})`);
-  });
-  await sleep(300);
-  const r = check(acked, got);
+  const { r, got } = await backFor(t, 'n3', clientId, topic, acked);
   t.diagnostic(`${seq} published from the kill until 500 ms after the adoption, ${acked.length} acknowledged, ${got.length} received, ${r.duplicates.length} duplicates`);
   assert.deepEqual(r.missing, []);
   await restartN1();
 });
 
 test('QoS 1: a node killed and started again under its name takes its stored sessions back: what was published meanwhile reaches the session', { timeout: 120_000 }, async (t) => {
-  if (!cluster.c.node('n1').proc.alive) await restartN1();
-  const topic = uid('dur/restart');
-  const clientId = uid('dur-sub');
-  const sub = await roamingClient([cluster.c.node('n1').mqttPort], { clientId }, t);
-  await sub.subscribeAsync(topic, { qos: 1 });
-  const pub = await connectClient(tcpUrl(cluster.c.node('n2').mqttPort), { clientId: uid('dur-pub') }, t);
-  let probed = false;
-  sub.on('message', (tp, payload) => {
-    if (tp === topic && payload.toString() === 'probe') probed = true;
-  });
-  while (!probed) {
-    await pub.publish(topic, 'probe', { qos: 1 });
-    await sleep(50);
-  }
   // offline (its session stays on n1), then n1 dies and comes back under its name while a
   // message goes every 20 ms
-  await new Promise<void>((r) => sub.end(false, {}, () => r()));
+  const { topic, clientId, pub } = await offlineOnN1(t, 'restart');
   await cluster.c.node('n1').kill9();
   cluster.c.nodes.delete('n1');
   const acked: number[] = [];
@@ -178,13 +178,7 @@ test('QoS 1: a node killed and started again under its name takes its stored ses
   publishing = false;
   await loop;
   await Promise.all(sent);
-  let got: number[] = [];
-  await roamingClient([cluster.c.node('n1').mqttPort], { clientId }, t, (again) => (got = arrivals(again, topic)));
-  await until(() => check(acked, got).missing.length === 0, 20_000, 'every acknowledged message').catch((err: Error) => {
-    throw new Error(`${err.message} (missing ${check(acked, got).missing.slice(0, 20).join(',')} of ${acked.length})`);
-  });
-  await sleep(300);
-  const r = check(acked, got);
+  const { r, got } = await backFor(t, 'n1', clientId, topic, acked);
   t.diagnostic(`${seq} published through the kill and the restart, ${acked.length} acknowledged, ${got.length} received, ${r.duplicates.length} duplicates`);
   assert.deepEqual(r.missing, []);
 });

@@ -91,7 +91,7 @@ export class ReliableFrames {
    * how many were given up on. With durable sessions (`resendToNewRun`) they are sent to
    * the new run instead: a frame the former run never got is not lost, and the new run takes
    * back its stored sessions before it listens, dropping a second copy of what they restored
-   * (a copy delivered and completed before the restart, no longer stored, can come twice).
+   * and of the QoS 2 messages their records name as completed lately.
    */
   heard(dest: Dest, run: string): number {
     const was = dest.run;

@@ -18,6 +18,10 @@ export interface JournalEntry {
  * delete per message and right because a session acknowledges mostly in order), and its
  * outgoing QoS 2 messages between PUBREC and PUBCOMP. Clean sessions have none.
  */
+/** completed QoS 2 messages a record names at most, and for how long */
+const RECENTLY_COMPLETED_MAX = 32;
+const RECENTLY_COMPLETED_MS = 10_000;
+
 export class SessionJournal {
   /** owed entries in store order; those before `head` are finished */
   private entries: JournalEntry[] = [];
@@ -33,6 +37,14 @@ export class SessionJournal {
    * message again
    */
   readonly completedUntrimmed = new Map<JournalEntry, number>();
+  /** the message keys (move-dedup.ts) of those completed QoS 2 messages */
+  private readonly completedKeys = new Map<JournalEntry, string>();
+  /**
+   * Keys of QoS 2 messages completed and trimmed lately, newest last (the record keeps them
+   * for a while: a node started again under this one's name is sent again what this one never
+   * confirmed, and the session it takes back must know what it delivered)
+   */
+  readonly recentlyCompleted: [string, number][] = [];
   /** a newer owner (another node, or a discard) has the session: nothing more is written */
   detached = false;
   /** SessionRecord.movedFrom, kept in the records written here while it is recent */
@@ -83,10 +95,11 @@ export class SessionJournal {
   }
 
   /** PUBCOMP: the QoS 2 exchange is over. */
-  completed(id: number, e: JournalEntry | undefined): void {
+  completed(id: number, e: JournalEntry | undefined, key: string): void {
     if (this.released.get(id) === e && e !== undefined) {
       this.released.delete(id);
       this.completedUntrimmed.set(e, id);
+      this.completedKeys.set(e, key);
     }
     this.done(e);
   }
@@ -94,13 +107,30 @@ export class SessionJournal {
   /** The store dropped the copies below `seq`: completed QoS 2 messages among them leave the record. */
   trimmed(seq: number): void {
     let n = 0;
+    const now = Date.now();
     for (const e of this.completedUntrimmed.keys()) {
       if (e.seq > 0 && e.seq < seq) {
         this.completedUntrimmed.delete(e);
+        const key = this.completedKeys.get(e);
+        this.completedKeys.delete(e);
+        if (key !== undefined) this.recentlyCompleted.push([key, now]);
         n++;
       }
     }
+    const r = this.recentlyCompleted;
+    if (r.length > RECENTLY_COMPLETED_MAX) r.splice(0, r.length - RECENTLY_COMPLETED_MAX);
     if (n > 0) this.changed();
+  }
+
+  /** The keys of the QoS 2 messages completed lately: not trimmed yet, and trimmed in the last RECENTLY_COMPLETED_MS. */
+  completedKeyList(): string[] {
+    return [...this.completedKeys.values(), ...this.recentKeys()];
+  }
+
+  /** The keys of QoS 2 messages completed and trimmed in the last RECENTLY_COMPLETED_MS. */
+  recentKeys(): string[] {
+    const since = Date.now() - RECENTLY_COMPLETED_MS;
+    return this.recentlyCompleted.filter(([, at]) => at >= since).map(([k]) => k);
   }
 
   /** [packet id, batch seq, place in it] of every outgoing QoS 2 message past PUBREC whose copy the store may hold. */

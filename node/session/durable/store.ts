@@ -45,6 +45,8 @@ export interface SessionRecord {
   awaitingRel: number[];
   /** outgoing QoS 2 messages the client acknowledged with PUBREC: [packet id, batch seq, place in the batch]; PUBREL owed */
   released: [number, number, number][];
+  /** keys (node/session/move-dedup.ts) of QoS 2 messages it completed lately, whose copies are trimmed: a restore drops them if they come again */
+  completed?: string[];
   /**
    * the node it was resumed or adopted from, and when (epoch ms), kept for a while: a QoS 1/2
    * forward that node never confirmed before it died is sent on here

@@ -9,6 +9,7 @@ import type { PublishEncoder } from '../protocol/codec.js';
 import type { FilterEntry } from '../router/router.js';
 import type { ForwardTarget, Transport } from './forwarding/transport.js';
 import type { MovedSessions } from './moved-sessions.js';
+import { MoveDedup } from '../session/move-dedup.js';
 import type { ClusterRoutes, RemoteEntry } from './routes.js';
 
 const M_FORWARD = metricIndex('messages.forward');
@@ -278,6 +279,11 @@ export class ForwardDispatch {
   private deliverMoved(clientid: string, msg: Message, deadline: number): void {
     const s = this.b.sessions.get(clientid);
     if (s !== undefined) {
+      // copies may come both ways (sent on, and straight here) for a while after the last one
+      // sent on: one copy each for the dedup's window after it
+      const until = Date.now() + 3 * this.cfg.sessionMoveGraceMs;
+      if (s.moveDedup === undefined) s.moveDedup = new MoveDedup(until);
+      else s.moveDedup.extend(until);
       for (const opts of this.b.router.subscriberOptions(clientid, msg)) s.deliver(msg, opts);
       return;
     }

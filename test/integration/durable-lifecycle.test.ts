@@ -39,6 +39,21 @@ test('clean sessions store nothing in JetStream', async (t) => {
   assert.equal(s.messagesOf, 0);
 });
 
+test('a persistent session ended by a clean start leaves nothing in the bucket, not even a marker', async (t) => {
+  const clientId = uid('ended');
+  const first = await connectClient(tcpUrl(cluster.c.node('n1').mqttPort), { clientId, clean: false }, t);
+  await first.subscribe(uid('ended/t'), { qos: 1 });
+  await first.end();
+  await eventually(async () => assert.equal((await durableState(cluster.c.nats.url, [clientId])).recordEntriesOf, 1), 5000);
+  const again = await connectClient(tcpUrl(cluster.c.node('n2').mqttPort), { clientId, clean: true }, t);
+  await again.end();
+  await eventually(async () => {
+    const s = await durableState(cluster.c.nats.url, [clientId]);
+    assert.deepEqual(s.records.filter((r) => r === clientId), []);
+    assert.equal(s.recordEntriesOf, 0, 'the purge marker is dropped too');
+  }, 5000);
+});
+
 test('a session whose node died expires on time, and its delayed will is published by a survivor', async (t) => {
   await ensureUp('n1');
   const clientId = uid('expiring');

@@ -99,11 +99,11 @@ export async function until(pred: () => boolean, timeoutMs: number, what: string
 }
 
 /** What JetStream holds for durable sessions: records and messages, overall and of some clientids. */
-export async function durableState(natsUrl: string, clientids: string[] = []): Promise<{ records: string[]; messages: number; messagesOf: number }> {
+export async function durableState(natsUrl: string, clientids: string[] = []): Promise<{ records: string[]; messages: number; messagesOf: number; recordEntriesOf: number }> {
   const { connect } = await import('@nats-io/transport-node');
   const { jetstreamManager, jetstream } = await import('@nats-io/jetstream');
   const { Kvm } = await import('@nats-io/kv');
-  const { MESSAGES_STREAM, RECORDS_BUCKET, messageSubject, decodeClientId } = await import('../../node/session/durable/keys.js');
+  const { MESSAGES_STREAM, RECORDS_BUCKET, messageSubject, decodeClientId, encodeClientId } = await import('../../node/session/durable/keys.js');
   const nc = await connect({ servers: natsUrl.split(',') });
   try {
     const jsm = await jetstreamManager(nc);
@@ -114,10 +114,17 @@ export async function durableState(natsUrl: string, clientids: string[] = []): P
       const i = await jsm.streams.info(MESSAGES_STREAM, { subjects_filter: subject });
       messagesOf += Object.values(i.state.subjects ?? {}).reduce((a, b) => a + b, 0);
     }
+    // what the bucket's stream holds for them: records, and markers of removed ones
+    let recordEntriesOf = 0;
+    for (const id of clientids) {
+      const subject = `$KV.${RECORDS_BUCKET}.${encodeClientId(id)}`;
+      const i = await jsm.streams.info(`KV_${RECORDS_BUCKET}`, { subjects_filter: subject });
+      recordEntriesOf += Object.values(i.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+    }
     const kv = await new Kvm(jetstream(nc)).open(RECORDS_BUCKET);
     const records: string[] = [];
     for await (const k of await kv.keys()) records.push(decodeClientId(k));
-    return { records, messages: info.state.messages, messagesOf };
+    return { records, messages: info.state.messages, messagesOf, recordEntriesOf };
   } finally {
     await nc.close();
   }

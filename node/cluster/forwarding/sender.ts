@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { NatsLink } from '../../../shared/cluster/nats/connection.js';
 import { ackSubject } from './subjects.js';
 import type { Backlog } from './backlog.js';
-import { firstHeld, type Batch, type Dest, type Pending } from './dest.js';
+import { firstUnsettled, type Batch, type Dest, type Pending } from './dest.js';
 import type { Flushes } from './flush.js';
 import type { Probes } from './probes.js';
 import { BATCH_HEADER, INSTANCE_ID_BYTES, writeU64 } from './wire.js';
@@ -168,7 +168,8 @@ export class Sender {
     }
     // The client keeps this view (no copy) until it writes it to the socket: the slab's bytes
     // are never written again, so nothing else is needed.
-    const floor = firstHeld(dest)?.dseq ?? dest.lastSeq + 1;
+    // parked frames count: a receiver that takes a frame after them would take them for repeats when they go again
+    const floor = firstUnsettled(dest)?.dseq ?? dest.lastSeq + 1;
     writeU64(b.buf, b.start + INSTANCE_ID_BYTES, floor);
     const body = b.buf.subarray(b.start, b.end);
     try {

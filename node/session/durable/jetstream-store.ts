@@ -171,13 +171,29 @@ export class JetStreamSessionStore implements SessionStore {
   }
 
   async remove(clientid: string, revision?: number): Promise<boolean> {
+    const key = encodeClientId(clientid);
     try {
-      await this.kv.purge(encodeClientId(clientid), revision === undefined ? undefined : { previousSeq: revision });
-      return true;
+      await this.kv.purge(key, revision === undefined ? undefined : { previousSeq: revision });
     } catch (err) {
       if (err instanceof JetStreamApiError) return false;
       throw err;
     }
+    // (not waited for: a marker left is only its few bytes until the next removal of that clientid)
+    void this.dropMarker(key).catch((err: Error) => this.opts.log.debug({ clientid, err: err.message }, 'durable session record marker not dropped'));
+    return true;
+  }
+
+  /**
+   * A KV purge leaves a marker in the bucket's stream for good: one per persistent session
+   * that ever ended. It goes too, unless the key was written again since (the stream purge
+   * keeps what comes after the marker).
+   */
+  private async dropMarker(key: string): Promise<void> {
+    const stream = `KV_${RECORDS_BUCKET}`;
+    const subject = `$KV.${RECORDS_BUCKET}.${key}`;
+    const last = await this.jsm.streams.getMessage(stream, { last_by_subj: subject });
+    if (last === null || last.header.get('KV-Operation') !== 'PURGE') return;
+    await this.jsm.streams.purge(stream, { filter: subject, seq: last.seq + 1 });
   }
 
   async clientids(): Promise<string[]> {

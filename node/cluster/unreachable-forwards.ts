@@ -18,15 +18,15 @@ const RETRY_MS = 250;
 
 /**
  * QoS 1/2 forwards whose node NATS found nobody listening for, and that it never confirmed
- * (docs/forwarding.md, "Unreachable nodes"). Those that no persistent session of that node
- * is owed are given up, as without durable sessions. While the node is alive by its
- * heartbeat it is only changing NATS servers (or frozen): the others are sent to it again.
- * Once it is dead, the
- * copies its persistent sessions were owed are stored straight into those sessions' stored
- * messages, where their resume or adoption reads them (after claiming the record, so a copy
- * stored before the claim is always read); a session claimed meanwhile by another node
- * gets the copy sent there too, and drops it if it restored it already. Only then is the
- * publisher acknowledged. Clean sessions die with their node: nothing is owed to them.
+ * (docs/forwarding.md, "Unreachable nodes"):
+ * - no persistent session of that node is owed one: given up, as without durable sessions
+ *   (clean sessions die with their node);
+ * - the node is alive by its heartbeat (changing NATS servers, or frozen): sent to it again;
+ * - it is dead: each owed session's copy is stored straight into that session's stored
+ *   messages, which its resume or adoption reads after claiming the record; a session claimed
+ *   elsewhere meanwhile gets the copy sent there (it drops it if it restored it), and one taken
+ *   back by a run started again under the dead node's name gets the frame sent to that run.
+ * Only then is the publisher acknowledged.
  */
 export class UnreachableForwards {
   private readonly records = new Map<string, { at: number; dead: boolean; read: Promise<SessionRecord[]> }>();

@@ -19,14 +19,9 @@ import { RouteSync } from './route-sync.js';
 import { ClusterRoutes } from './routes.js';
 import { RpcServer } from './rpc-server.js';
 import { UnreachableForwards } from './unreachable-forwards.js';
+import { KeptRoutes } from './kept-routes.js';
 import type { DurableSessions } from '../session/durable/durable-sessions.js';
 
-/** a dead node's routes are kept at most this long (until its sessions are owned elsewhere) */
-const KEEP_DEAD_MAX_MS = 3_600_000;
-/** and this long after that: the new owners' routes arrive meanwhile */
-const KEEP_AFTER_ADOPTION_MS = 2_000;
-/** a node whose routes are kept, alive again this long, has its sessions (it hung; or it took them back) */
-const KEEP_LIVE_AGAIN_MS = 10_000;
 
 /**
  * Turns one broker node into a member of a cluster (DESIGN: "Cluster behaviour that must
@@ -36,7 +31,9 @@ const KEEP_LIVE_AGAIN_MS = 10_000;
  * session moving away keeps its routes here until its new node's are in, and what still
  * comes here for it is sent on: moved-sessions.ts),
  * retained messages replicated everywhere (retained-sync.ts), cluster configuration
- * (config-sync.ts), the resync after a store reconnect (resync.ts), a clientid left live on
+ * (config-sync.ts), the resync after a store reconnect (resync.ts), with durable sessions the
+ * forwards a dead node never confirmed stored for its sessions and its routes kept for them
+ * (unreachable-forwards.ts, kept-routes.ts), a clientid left live on
  * two nodes by an outage settled (conflicts.ts) and the node's RPC
  * service (rpc-server.ts). Standalone, the same code runs over the in-process transport
  * and memory store. This class wires them in order and answers ClusterHooks by delegating.
@@ -58,7 +55,7 @@ export class Cluster implements ClusterHooks {
   private readonly conflicts: ClientConflicts;
   private readonly rpc: RpcServer;
   private unreachable: UnreachableForwards | undefined;
-  private keptCheck: NodeJS.Timeout | undefined;
+  private kept: KeptRoutes | undefined;
 
   constructor(
     private readonly b: Broker,
@@ -107,39 +104,9 @@ export class Cluster implements ClusterHooks {
   attachDurable(durable: DurableSessions): void {
     this.unreachable = new UnreachableForwards(durable, (n) => this.membership.isLive(n), this.transport, this.log);
     this.transport.onUnreachable(this.unreachable.take);
-    // until a survivor adopts its sessions, their clients resume them or it takes them back
-    // started again under its name (checked every heartbeat); a node alive again for a while
-    // (it hung and came back) keeps them itself; an hour at most
-    this.routes.keepDeadMs = KEEP_DEAD_MAX_MS;
-    // a node alive again has its own routes read back (a kept filter may be one of them again)
-    this.routes.keptEnded = (n) => {
-      if (!this.membership.isLive(n)) return false;
-      void this.routeSync.reload();
-      return true;
-    };
-    const unreachable = this.unreachable;
-    const liveSince = new Map<string, number>();
-    let checking = false;
-    this.keptCheck = setInterval(() => {
-      const kept = this.routes.keptNodes();
-      if (checking || kept.length === 0) return;
-      checking = true;
-      void (async () => {
-        const now = Date.now();
-        for (const [n, since] of kept) {
-          if (this.membership.isLive(n)) liveSince.set(n, liveSince.get(n) ?? now);
-          else liveSince.delete(n);
-          const back = now - (liveSince.get(n) ?? now) > KEEP_LIVE_AGAIN_MS;
-          if (back || !(await unreachable.owns(n, since))) {
-            liveSince.delete(n);
-            this.routes.releaseKept(n, KEEP_AFTER_ADOPTION_MS);
-          }
-        }
-      })()
-        .catch((err: Error) => this.log.debug({ err: err.message }, 'kept routes check failed'))
-        .finally(() => (checking = false));
-    }, this.cfg.heartbeatMs);
-    this.keptCheck.unref();
+    // a dead node's routes are kept for its stored sessions until they are owned elsewhere
+    this.kept = new KeptRoutes(this.routes, this.membership, this.routeSync, this.unreachable, this.log);
+    this.kept.start(this.cfg.heartbeatMs);
   }
 
   get reachable(): boolean {
@@ -197,7 +164,7 @@ export class Cluster implements ClusterHooks {
   async stop(): Promise<void> {
     this.resync.stop();
     this.unreachable?.stop();
-    clearInterval(this.keptCheck);
+    this.kept?.stop();
     this.routes.stop();
     this.routeSync.stop();
     this.dispatch.stop();

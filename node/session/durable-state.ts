@@ -13,6 +13,12 @@ import type { SessionImportHost } from '../cluster/session-transfer.js';
 /** how long a resumed session's record names the node it came from (longer than any forward to a dead node is held) */
 const MOVED_FROM_KEPT_MS = 60_000;
 
+/** The record's `completed`, when there are any. */
+function completedLately(j: SessionJournal): { completed?: string[] } {
+  const keys = j.recentKeys();
+  return keys.length > 0 ? { completed: keys } : {};
+}
+
 /** A session's record as the durable store keeps it, read off the session now. */
 function describe(s: Session, node: string, j: SessionJournal): SessionRecord {
   return {
@@ -26,7 +32,7 @@ function describe(s: Session, node: string, j: SessionJournal): SessionRecord {
     ...(s.storedWill ? { will: s.storedWill } : {}),
     awaitingRel: [...s.awaitingRel.keys()],
     released: j.releasedList(),
-    ...(j.recentlyCompleted.length > 0 ? { completed: j.recentKeys() } : {}),
+    ...completedLately(j),
     ...(j.movedFrom !== undefined && Date.now() - j.movedFrom.at < MOVED_FROM_KEPT_MS ? { movedFrom: j.movedFrom } : {}),
   };
 }

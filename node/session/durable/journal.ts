@@ -44,7 +44,7 @@ export class SessionJournal {
    * for a while: a node started again under this one's name is sent again what this one never
    * confirmed, and the session it takes back must know what it delivered)
    */
-  readonly recentlyCompleted: [string, number][] = [];
+  private readonly recentlyCompleted: [string, number][] = [];
   /** a newer owner (another node, or a discard) has the session: nothing more is written */
   detached = false;
   /** SessionRecord.movedFrom, kept in the records written here while it is recent */

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MemoryStore, MemoryStoreState } from '../../shared/cluster/memory-store.js';
 import { RedisStore } from '../../shared/cluster/redis-store.js';
+import { RedisConnection } from '../../shared/cluster/redis/connection.js';
 import { DELTA_MAX_CHANGES } from '../../shared/cluster/route-delta.js';
 import type { ClusterStore, NodeRecord, RouteChange } from '../../shared/cluster/store.js';
 import type { AppRecord } from '../../shared/api/apps.js';
@@ -757,5 +758,27 @@ describe('RedisStore: an absent or failing Redis', () => {
     assert.deepEqual(configB, ['apps']);
     assert.deepEqual(await table(a), ['n1 after/reconnect']);
     assert.deepEqual(unhandled, []);
+  });
+
+  test('a connection the client library ends on its own (as during a Sentinel switch) is connected again', async (t) => {
+    // ioredis gives a connection up for good when a +switch-master arrives while it waits
+    // between sentinel rounds; disconnect() from outside ends it the same way (status end).
+    const conn = new RedisConnection({ url: redis!.url, prefix: `ended-${process.pid}` });
+    t.after(() => conn.close());
+    let heard = 0;
+    conn.listen(`ended-${process.pid}:probe`, () => heard++);
+    let reconnects = 0;
+    conn.onReconnect(() => reconnects++);
+    await conn.start();
+    const sub = (conn as unknown as { sub: Redis }).sub;
+    for (const [role, c] of [['command', conn.cmd], ['subscriber', sub]] as const) {
+      const before = reconnects;
+      c.disconnect();
+      await until(`the ${role} connection to end`, () => c.status === 'end');
+      assert.equal(conn.connected, false);
+      await until(`the ${role} connection back, onReconnect run`, () => conn.connected && reconnects === before + 1, 5_000);
+    }
+    await conn.cmd.publish(`ended-${process.pid}:probe`, 'x');
+    await until('a notification after both came back', () => heard === 1);
   });
 });

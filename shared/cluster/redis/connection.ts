@@ -3,7 +3,8 @@
  * one subscribed to the tables' notification channels, dispatched to the table that
  * listens on each.
  *
- * Both reconnect forever (250 ms, 500 ms, … capped at 1 s). While either is away calls
+ * Both reconnect forever (250 ms, 500 ms, … capped at 1 s), also after ioredis itself
+ * ended one (see watch()). While either is away calls
  * reject at once: no offline queue, commands in flight when the connection drops are failed
  * rather than resent (maxRetriesPerRequest 0, so a script never runs twice; a rejected write
  * may still have been applied, its reply lost, which the resynchronisation after
@@ -246,8 +247,23 @@ export class RedisConnection implements StoreConnection {
       reported = false;
     });
     conn.on('close', () => this.update());
+    // ioredis can end a connection on its own and never retry it: with Sentinel, a
+    // +switch-master that arrives while a connect is waiting between sentinel rounds
+    // closes that connect for good (status connecting → end). A store that was not closed
+    // must keep trying, so connect again; the usual reconnect path then resubscribes and
+    // the onReconnect callbacks rewrite what this process owns.
+    conn.on('end', () => {
+      if (this.closed) return;
+      this.log?.warn({ role }, 'Redis connection ended by the client library; connecting again');
+      setTimeout(() => {
+        if (!this.closed && conn.status === 'end') conn.connect().catch(() => {});
+      }, RECONNECT_AFTER_END_MS);
+    });
   }
 }
+
+/** How long after ioredis gave a connection up it is started again. */
+const RECONNECT_AFTER_END_MS = 250;
 
 /** Keys and scans are done in batches of this many. */
 export const BATCH = 1000;

@@ -13,7 +13,7 @@ import { MemorySessionStore } from '../../node/session/durable/memory-store.js';
 import { expired } from '../../node/session/durable/record.js';
 import { decodeChunk, decodeOwed, encodeChunk, encodeOwed } from '../../node/session/durable/owed-message.js';
 import { StoreFullError, type SessionRecord } from '../../node/session/durable/store.js';
-import type { DurableWriter } from '../../node/session/durable/writer.js';
+import { DurableWriter } from '../../node/session/durable/writer.js';
 import { newMessage } from '../../shared/message.js';
 import { createLogger } from '../../shared/logger.js';
 import { startInProcessBroker } from '../support/in-process.js';
@@ -77,6 +77,35 @@ test('journal: the trim floor passes only entries acknowledged and stored, in st
   assert.equal(j.floor(), 30, 'half of batch 30 is still owed');
   j.done(f);
   assert.equal(j.floor(), 31);
+});
+
+test('writer: a record put lost with the store connection goes again on reconnect, so what waits for it (a PUBREL) is let go', async () => {
+  class Flaky extends MemorySessionStore {
+    puts = 0;
+    private readonly back: (() => void)[] = [];
+    override onReconnect(cb: () => void): void {
+      this.back.push(cb);
+    }
+    reconnect(): void {
+      for (const cb of this.back) cb();
+    }
+    override put(r: SessionRecord): Promise<void> {
+      // the first put is sent into a dead connection: no answer until its (long) timeout
+      return ++this.puts === 1 ? new Promise(() => {}) : super.put(r);
+    }
+  }
+  const store = new Flaky();
+  const writer = new DurableWriter(store, { full() {}, accepting() {} }, createLogger('silent'));
+  const j = new SessionJournal(writer, 'c', 'g', () => record('c'));
+  let stored = false;
+  const written = j.writeRecord().then(() => (stored = true));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(store.puts, 1);
+  assert.equal(stored, false, 'the lost put is still waited for');
+  store.reconnect();
+  await written;
+  assert.equal(store.puts, 2);
+  assert.equal((await store.get('c'))?.record.clientid, 'c');
 });
 
 test('a batch of copies round-trips', () => {

@@ -60,6 +60,7 @@ export class JetStreamSessionStore implements SessionStore {
         for (const cb of this.disconnects) cb();
       } else if (s.type === 'reconnect') {
         this.connected = true;
+        this.opts.log.info('durable session store reconnected to NATS');
         for (const cb of this.reconnects) cb();
       }
     }

@@ -18,8 +18,8 @@ export class MemorySessionStore implements SessionStore {
   readonly connected = true;
   async start(): Promise<void> {}
   async close(): Promise<void> {}
-  onDisconnect(): void {}
-  onReconnect(): void {}
+  onDisconnect(_cb: () => void): void {}
+  onReconnect(_cb: () => void): void {}
 
   private key(clientid: string, gen: string): string {
     return `${clientid}\u0000${gen}`;

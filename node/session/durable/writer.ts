@@ -204,7 +204,12 @@ export class DurableWriter {
     for (;;) {
       if (j.detached || this.closed) return;
       try {
-        return await this.store.put(j.describe());
+        // as with appends: a put sent while the store's connection is down is lost with it and
+        // would only time out, holding a PUBREL that waits for it; on a reconnect it goes again
+        const attempt = this.store.put(j.describe());
+        attempt.catch(() => {});
+        if ((await Promise.race([attempt, this.back.then(() => AGAIN)])) === AGAIN) continue;
+        return;
       } catch (err) {
         this.log.warn({ clientid: j.clientid, err: (err as Error).message }, 'durable session record write failed; retrying');
         await new Promise((r) => setTimeout(r, RETRY_MS));

@@ -115,10 +115,13 @@ export class Session implements Subscriber, ClientSession {
     return this.awaitingRelMap ?? EMPTY;
   }
 
-  /** Resolves once a durable session has stored it (the PUBREC waits: a resent PUBLISH after a crash is not delivered again). */
+  /**
+   * Resolves once a durable session has stored it (the PUBREC waits: a resent PUBLISH after a
+   * crash is not delivered again), or at once while the store is unreachable.
+   */
   addAwaitingRel(id: number, at: number): Promise<void> | undefined {
     (this.awaitingRelMap ??= new Map()).set(id, at);
-    return this.journal?.writeRecord();
+    return this.journal?.recordStored();
   }
 
   /** PUBREL came (or the wait timed out) */

@@ -87,11 +87,14 @@ export class SessionJournal {
    * PUBREC for a QoS 2 message: the state "PUBREL owed for packet id X" is stored before
    * PUBREL goes out (the promise), so that a client that delivers on PUBREL is never sent
    * the message again under another packet id after a crash. The copy stays until PUBCOMP.
+   * While the store is unreachable it resolves at once, as a publisher's acknowledgement
+   * does: a QoS 2 flow held at PUBREL for the outage is lost when its client gives up and
+   * starts a new session elsewhere (which takes no QoS 2 message already sent, conflicts.ts).
    */
   release(e: JournalEntry | undefined, id: number): Promise<void> {
     if (e === undefined || this.detached) return Promise.resolve();
     this.released.set(id, e);
-    return this.writer.writeRecord(this);
+    return this.writer.recordStored(this);
   }
 
   /** PUBCOMP: the QoS 2 exchange is over. */
@@ -151,10 +154,6 @@ export class SessionJournal {
     return this.detached ? Promise.resolve() : this.writer.recordStored(this);
   }
 
-  /** As changed(); resolves once the record is stored. */
-  writeRecord(): Promise<void> {
-    return this.detached ? Promise.resolve() : this.writer.writeRecord(this);
-  }
 
   /** The seq below which nothing is owed any more (0 when not known). */
   floor(): number {

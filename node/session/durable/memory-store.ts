@@ -15,7 +15,7 @@ export class MemorySessionStore implements SessionStore {
 
   constructor(private readonly limits: { perSession: number; maxMessages: number } = { perSession: 0, maxMessages: 0 }) {}
 
-  readonly connected = true;
+  readonly connected: boolean = true;
   async start(): Promise<void> {}
   async close(): Promise<void> {}
   onDisconnect(_cb: () => void): void {}

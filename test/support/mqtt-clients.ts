@@ -259,6 +259,8 @@ export interface ConnectOptions extends IClientOptions {
   /** for error messages (default: the clientId) */
   label?: string;
   timeoutMs?: number;
+  /** called before CONNACK can arrive: what a resumed session is owed comes right behind it */
+  onConnecting?: (c: MqttClient) => void;
 }
 
 /**
@@ -267,8 +269,9 @@ export interface ConnectOptions extends IClientOptions {
  * With `scope` (a TestContext), the client is destroyed after the test.
  */
 export async function connectClient(url: string, opts: ConnectOptions = {}, scope?: Scope): Promise<TestClient> {
-  const { label, timeoutMs = DEFAULT_TIMEOUT_MS, ...rest } = opts;
+  const { label, timeoutMs = DEFAULT_TIMEOUT_MS, onConnecting, ...rest } = opts;
   const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: timeoutMs, ...rest });
+  onConnecting?.(client);
   const tc = new TestClient(client, label ?? opts.clientId ?? url);
   if (scope) scope.after(() => tc.destroy());
   try {

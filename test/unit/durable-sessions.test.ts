@@ -90,9 +90,13 @@ test('writer: a record put lost with the store connection goes again on reconnec
     reconnect(): void {
       for (const cb of this.back) cb();
     }
+    private sent: () => void = () => {};
+    readonly firstSent = new Promise<void>((r) => (this.sent = r));
     override put(r: SessionRecord): Promise<void> {
       // the first put is sent into a dead connection: no answer until its (long) timeout
-      return ++this.puts === 1 ? new Promise(() => {}) : super.put(r);
+      if (++this.puts !== 1) return super.put(r);
+      this.sent();
+      return new Promise(() => {});
     }
   }
   const store = new Flaky();
@@ -100,7 +104,7 @@ test('writer: a record put lost with the store connection goes again on reconnec
   const j = new SessionJournal(writer, 'c', 'g', () => record('c'));
   let stored = false;
   const written = j.release(j.restored(10, 0), 1).then(() => (stored = true));
-  await new Promise((r) => setTimeout(r, 20));
+  await store.firstSent;
   assert.equal(store.puts, 1);
   assert.equal(stored, false, 'the PUBREL waits for the lost put');
   store.reconnect();

@@ -154,7 +154,6 @@ export class SessionJournal {
     return this.detached ? Promise.resolve() : this.writer.recordStored(this);
   }
 
-
   /** The seq below which nothing is owed any more (0 when not known). */
   floor(): number {
     const es = this.entries;

@@ -26,7 +26,7 @@ interface Chunk {
 }
 const RETRY_MS = 250;
 /** a store append abandoned for a new attempt */
-const AGAIN = -2;
+const AGAIN = -2 as const;
 
 /**
  * The write path to the session store, batched per I/O turn: every copy appended during a
@@ -139,11 +139,8 @@ export class DurableWriter {
     for (;;) {
       if (!this.store.connected) release();
       try {
-        // an append sent before a disconnect is lost with the connection and would only time
-        // out: on a reconnect it is sent again at once (the chunk's id keeps it from being stored twice)
-        const attempt = this.store.append(j.clientid, j.gen, data, id);
-        attempt.catch(() => {});
-        const seq = await Promise.race([attempt, this.back.then(() => AGAIN)]);
+        // (the chunk's id keeps a resent one from being stored twice)
+        const seq = await this.orAgain(this.store.append(j.clientid, j.gen, data, id));
         if (seq === AGAIN) continue;
         for (const e of entries) e.seq = seq;
         if (this.refusing) {
@@ -167,6 +164,15 @@ export class DurableWriter {
         await Promise.race([new Promise((r) => setTimeout(r, RETRY_MS)), this.back]);
       }
     }
+  }
+
+  /**
+   * A store write, or AGAIN when the store reconnects first: one sent before a disconnect is
+   * lost with the connection and would only time out, so it is sent again at once.
+   */
+  private orAgain<T>(attempt: Promise<T>): Promise<T | typeof AGAIN> {
+    attempt.catch(() => {});
+    return Promise.race([attempt, this.back.then(() => AGAIN)]);
   }
 
   /** Writes the session's record (with the others changed in this turn); resolves once stored. */
@@ -204,11 +210,8 @@ export class DurableWriter {
     for (;;) {
       if (j.detached || this.closed) return;
       try {
-        // as with appends: a put sent while the store's connection is down is lost with it and
-        // would only time out, holding a PUBREL that waits for it; on a reconnect it goes again
-        const attempt = this.store.put(j.describe());
-        attempt.catch(() => {});
-        if ((await Promise.race([attempt, this.back.then(() => AGAIN)])) === AGAIN) continue;
+        // (a PUBREL may wait for it)
+        if ((await this.orAgain(this.store.put(j.describe()))) === AGAIN) continue;
         return;
       } catch (err) {
         this.log.warn({ clientid: j.clientid, err: (err as Error).message }, 'durable session record write failed; retrying');
